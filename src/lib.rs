@@ -1,0 +1,16 @@
+//! refgraph: find out why a Python process keeps memory alive.
+//!
+//! The flow is one way: a stdlib-only dumper ([`capture`]) writes a heap snapshot file, the
+//! [`snapshot`] loader reads it into a CSR graph, [`query`] modules answer questions about it
+//! as plain data, and [`render`] modules turn those answers into text, JSON or DOT.
+
+pub mod capture;
+pub mod cli;
+pub mod demo;
+pub mod output;
+pub mod query;
+pub mod render;
+pub mod select;
+pub mod snapshot;
+
+pub use snapshot::{load, NodeIx, ObjectId, Snapshot};

@@ -1,0 +1,65 @@
+//! Per-type statistics: objgraph's `typestats` / `show_most_common_types`, with sizes.
+
+use crate::snapshot::{NodeIx, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// Count and total shallow size of one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeStat {
+    /// The type's name (short or long, as asked).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Number of instances.
+    pub count: u64,
+    /// Sum of their shallow sizes, bytes.
+    pub size: u64,
+}
+
+/// How to order type statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TypeSort {
+    /// Most instances first.
+    Count,
+    /// Largest total size first.
+    Size,
+}
+
+/// Count and size per type over `nodes`, merged by name (short names lump same-named classes
+/// of different modules together, as objgraph does), sorted, ties broken by name.
+pub fn type_stats(
+    snap: &Snapshot,
+    nodes: impl Iterator<Item = NodeIx>,
+    long_names: bool,
+    sort: TypeSort,
+) -> Vec<TypeStat> {
+    let mut per_type = vec![(0u64, 0u64); snap.types().len()];
+    for n in nodes {
+        let slot = &mut per_type[snap.type_index(n) as usize];
+        slot.0 += 1;
+        slot.1 += snap.size(n);
+    }
+    let mut merged: rustc_hash::FxHashMap<String, (u64, u64)> = Default::default();
+    for (t, &(count, size)) in per_type.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let name = &snap.types()[t];
+        let key = if long_names { name.long() } else { name.short().to_string() };
+        let e = merged.entry(key).or_default();
+        e.0 += count;
+        e.1 += size;
+    }
+    let mut stats: Vec<TypeStat> = merged
+        .into_iter()
+        .map(|(type_name, (count, size))| TypeStat { type_name, count, size })
+        .collect();
+    stats.sort_by(|a, b| {
+        let key = |s: &TypeStat| match sort {
+            TypeSort::Count => (s.count, s.size),
+            TypeSort::Size => (s.size, s.count),
+        };
+        key(b).cmp(&key(a)).then_with(|| a.type_name.cmp(&b.type_name))
+    });
+    stats
+}

@@ -1,0 +1,4 @@
+//! Turning answers into bytes: one module per output format. Renderers never walk the graph.
+
+pub mod json;
+pub mod text;

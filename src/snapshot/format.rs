@@ -1,0 +1,177 @@
+//! On-disk records of the snapshot format (docs/FORMAT.md): one serde type per line kind.
+//!
+//! Records borrow from the input line where they can (`Cow<str>`): serde_json can only borrow a
+//! string that has no escapes, so plain `&str` would reject 5 % of real labels.
+
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// The format name every header carries.
+pub const FORMAT_NAME: &str = "refgraph-snapshot";
+/// The major version this reader understands; newer minor versions only add optional fields.
+pub const FORMAT_MAJOR: u32 = 1;
+/// The minor version this reader was written for.
+pub const FORMAT_MINOR: u32 = 0;
+
+/// Flag bit: the cycle collector found the object unreachable.
+pub const FLAG_GARBAGE: u8 = 1;
+/// Flag bit: the object is gc-tracked.
+pub const FLAG_TRACKED: u8 = 2;
+/// Flag bit: the object's references are labelled by position (`[0]`, `[1]`, …).
+pub const FLAG_INDEXED: u8 = 4;
+
+/// One line of a snapshot file.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Record<'a> {
+    /// The first line: what was dumped, and the format version.
+    Header(Header),
+    /// Additions to the type table.
+    #[serde(borrow)]
+    Types(TypesRecord<'a>),
+    /// A column chunk of objects.
+    #[serde(borrow)]
+    Objects(ObjectsRecord<'a>),
+    /// A module root.
+    Root(RootRecord),
+    /// A live thread and its frames.
+    Thread(ThreadRecord),
+    /// A named object from `dump(marks=…)`.
+    Mark(MarkRecord),
+    /// The last line: the counts of what the file holds.
+    End(EndRecord),
+}
+
+/// The header line: facts about the dumped process.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+pub struct Header {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// `[major, minor]`.
+    pub version: (u32, u32),
+    /// `sys.version`.
+    #[serde(default)]
+    pub python: Option<String>,
+    /// `platform`, e.g. `linux`.
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// The process id.
+    #[serde(default)]
+    pub pid: Option<u64>,
+    /// `sys.argv`.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// `sys.executable`.
+    #[serde(default)]
+    pub executable: Option<String>,
+    /// When the dump started, ISO 8601 UTC.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// False when str/bytes contents were left out of labels.
+    #[serde(default = "default_true")]
+    pub values: bool,
+    /// True when the collector ran with DEBUG_SAVEALL before the dump.
+    #[serde(default)]
+    pub collect: bool,
+    /// `api`, `exit` or `signal`.
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// gc-tracked objects when the dump started.
+    #[serde(default)]
+    pub objects_hint: Option<u64>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A `types` line: `names[i]` is type number `base + i`.
+#[derive(Debug, Deserialize)]
+pub struct TypesRecord<'a> {
+    /// Index of the first name.
+    pub base: u64,
+    /// `[module, qualname]` pairs.
+    #[serde(borrow)]
+    pub names: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// An `objects` line: parallel columns, one entry per object.
+#[derive(Debug, Deserialize)]
+pub struct ObjectsRecord<'a> {
+    /// `id(obj)`.
+    pub id: Vec<u64>,
+    /// Type-table index.
+    #[serde(rename = "type")]
+    pub type_index: Vec<u64>,
+    /// Shallow size in bytes.
+    pub size: Vec<u64>,
+    /// Reference count, less the dumper's own references.
+    pub refcount: Vec<i64>,
+    /// Flag bits.
+    pub flags: Vec<u8>,
+    /// Safe short labels.
+    #[serde(borrow)]
+    pub label: Vec<Option<Cow<'a, str>>>,
+    /// Number of references of each object.
+    pub nrefs: Vec<u64>,
+    /// Referenced ids, concatenated.
+    pub refs: Vec<u64>,
+    /// Labels of the references of the non-indexed objects, concatenated.
+    #[serde(borrow, default)]
+    pub edge_labels: Vec<Option<Cow<'a, str>>>,
+}
+
+/// A `root` line: one `sys.modules` entry.
+#[derive(Debug, Deserialize)]
+pub struct RootRecord {
+    /// `module` (the only kind so far).
+    pub root: String,
+    /// The `sys.modules` key.
+    pub name: String,
+    /// The module object's id.
+    pub id: u64,
+}
+
+/// A `thread` line: a live thread and its frames, innermost first.
+#[derive(Debug, Deserialize)]
+pub struct ThreadRecord {
+    /// `Thread.name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `threading.get_ident()`.
+    #[serde(default)]
+    pub ident: Option<u64>,
+    /// Whether it is a daemon thread.
+    #[serde(default)]
+    pub daemon: bool,
+    /// Whether it is the main thread.
+    #[serde(default)]
+    pub main: bool,
+    /// Frame ids, innermost first.
+    pub frames: Vec<u64>,
+}
+
+/// A `mark` line.
+#[derive(Debug, Deserialize)]
+pub struct MarkRecord {
+    /// The name given in `marks=`.
+    pub name: String,
+    /// The object's id.
+    pub id: u64,
+}
+
+/// The `end` line.
+#[derive(Debug, Deserialize)]
+pub struct EndRecord {
+    /// Objects written.
+    pub objects: u64,
+    /// References written.
+    #[serde(default)]
+    pub edges: Option<u64>,
+    /// Objects flagged garbage.
+    #[serde(default)]
+    pub garbage: Option<u64>,
+    /// How long the dump took.
+    #[serde(default)]
+    pub seconds: Option<f64>,
+}

@@ -1,0 +1,379 @@
+//! `Snapshot`: the loaded heap as flat columns and forward + reverse CSR adjacency.
+//!
+//! Nodes are `u32` indices in file order. The store implements petgraph's visit traits so
+//! petgraph's traversals run on it directly, without copying 10M nodes into a `Graph`.
+
+use super::format::{Header, FLAG_GARBAGE, FLAG_TRACKED};
+use fixedbitset::FixedBitSet;
+use petgraph::visit::{
+    GraphBase, IntoNeighbors, IntoNeighborsDirected, NodeCount, NodeIndexable,
+    Visitable,
+};
+use petgraph::Direction;
+use std::path::PathBuf;
+
+/// Index of an object in a [`Snapshot`].
+pub type NodeIx = u32;
+
+/// The address of a Python object (`id(obj)`), as recorded by the dumper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId(pub u64);
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+/// A Python type: `module` and `qualname`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeName {
+    /// `type.__module__`.
+    pub module: Box<str>,
+    /// `type.__qualname__`.
+    pub qualname: Box<str>,
+}
+
+impl TypeName {
+    /// The short name, as objgraph shows it: `Session`, `list`.
+    pub fn short(&self) -> &str {
+        &self.qualname
+    }
+
+    /// The qualified name: `app.models.Session`; builtins stay short (`list`).
+    pub fn long(&self) -> String {
+        if self.module.is_empty() || &*self.module == "builtins" {
+            self.qualname.to_string()
+        } else {
+            format!("{}.{}", self.module, self.qualname)
+        }
+    }
+}
+
+/// Why an object is a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootKind {
+    /// An entry of `sys.modules`.
+    Module {
+        /// The `sys.modules` key.
+        name: String,
+    },
+    /// A frame on a live thread's stack.
+    ThreadFrame {
+        /// The thread's name.
+        thread: String,
+        /// 0 for the innermost frame.
+        depth: usize,
+    },
+}
+
+/// A root of the heap: something alive by definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// The root object.
+    pub node: NodeIx,
+    /// Module or thread frame.
+    pub kind: RootKind,
+}
+
+/// A label on a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeLabel<'a> {
+    /// The dumper could not name it.
+    Unknown,
+    /// Item `i` of a list or tuple.
+    Index(u32),
+    /// Display-ready text: `['key']`, `.attr`, `local 'x'`.
+    Text(&'a str),
+}
+
+impl std::fmt::Display for EdgeLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EdgeLabel::Unknown => Ok(()),
+            EdgeLabel::Index(i) => write!(f, "[{i}]"),
+            EdgeLabel::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// Encoded edge label: `NO_LABEL`, `INDEX_BIT | i`, or an index into the label table.
+pub(crate) const NO_LABEL: u32 = u32::MAX;
+pub(crate) const INDEX_BIT: u32 = 1 << 31;
+
+/// Compressed sparse rows: the neighbours of node `n` are `targets[offsets[n]..offsets[n+1]]`.
+#[derive(Debug, Default, Clone)]
+pub struct Csr {
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) targets: Vec<NodeIx>,
+}
+
+impl Csr {
+    /// Neighbours of `n`.
+    pub fn neighbors(&self, n: NodeIx) -> &[NodeIx] {
+        let (start, end) = self.range(n);
+        &self.targets[start..end]
+    }
+
+    pub(crate) fn range(&self, n: NodeIx) -> (usize, usize) {
+        let n = n as usize;
+        (self.offsets[n] as usize, self.offsets[n + 1] as usize)
+    }
+
+    /// The reverse of `self` over `node_count` nodes: for every edge a → b, an edge b → a,
+    /// sources in ascending order.
+    pub(crate) fn reversed(&self, node_count: usize) -> Csr {
+        let mut counts = vec![0u32; node_count + 1];
+        for &t in &self.targets {
+            counts[t as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let offsets = counts.clone();
+        let mut fill = counts;
+        let mut targets = vec![0; self.targets.len()];
+        for src in 0..node_count {
+            let (start, end) = self.range(src as NodeIx);
+            for &t in &self.targets[start..end] {
+                let slot = &mut fill[t as usize];
+                targets[*slot as usize] = src as NodeIx;
+                *slot += 1;
+            }
+        }
+        Csr { offsets, targets }
+    }
+}
+
+/// Per-node text (object labels), stored in one arena.
+#[derive(Debug, Default, Clone)]
+pub struct TextColumn {
+    pub(crate) data: String,
+    pub(crate) ends: Vec<u32>,
+}
+
+impl TextColumn {
+    pub(crate) fn push(&mut self, text: Option<&str>) {
+        if let Some(t) = text {
+            self.data.push_str(t);
+        }
+        self.ends.push(self.data.len() as u32);
+    }
+
+    /// The text of node `n`, `None` when empty.
+    pub fn get(&self, n: NodeIx) -> Option<&str> {
+        let n = n as usize;
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        let end = self.ends[n] as usize;
+        (end > start).then(|| &self.data[start..end])
+    }
+}
+
+/// Counts and warnings gathered while loading.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct LoadReport {
+    /// References to ids that have no object record.
+    pub dangling_refs: u64,
+    /// True when the file ended without its `end` record.
+    pub truncated: bool,
+    /// Human-readable warnings, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// A loaded heap snapshot.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub(crate) path: PathBuf,
+    pub(crate) header: Header,
+    pub(crate) ids: Vec<u64>,
+    pub(crate) type_of: Vec<u32>,
+    pub(crate) sizes: Vec<u64>,
+    pub(crate) refcounts: Vec<u32>,
+    pub(crate) flags: Vec<u8>,
+    pub(crate) labels: TextColumn,
+    pub(crate) types: Vec<TypeName>,
+    pub(crate) fwd: Csr,
+    pub(crate) fwd_labels: Vec<u32>,
+    pub(crate) edge_texts: Vec<Box<str>>,
+    pub(crate) rev: Csr,
+    pub(crate) roots: Vec<Root>,
+    pub(crate) root_of: rustc_hash::FxHashMap<NodeIx, usize>,
+    pub(crate) marks: Vec<(String, NodeIx)>,
+    pub(crate) by_id: Vec<NodeIx>,
+    pub(crate) report: LoadReport,
+}
+
+impl Snapshot {
+    /// The file it was loaded from.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+    /// The header line.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+    /// What loading found worth saying.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.report
+    }
+    /// Number of objects.
+    pub fn node_count(&self) -> usize {
+        self.ids.len()
+    }
+    /// Number of references.
+    pub fn edge_count(&self) -> usize {
+        self.fwd.targets.len()
+    }
+    /// All node indices.
+    pub fn nodes(&self) -> std::ops::Range<NodeIx> {
+        0..self.ids.len() as NodeIx
+    }
+    /// The object's address.
+    pub fn id(&self, n: NodeIx) -> ObjectId {
+        ObjectId(self.ids[n as usize])
+    }
+    /// The object's type.
+    pub fn type_name(&self, n: NodeIx) -> &TypeName {
+        &self.types[self.type_of[n as usize] as usize]
+    }
+    /// The object's type index (into [`Snapshot::types`]).
+    pub fn type_index(&self, n: NodeIx) -> u32 {
+        self.type_of[n as usize]
+    }
+    /// The type table.
+    pub fn types(&self) -> &[TypeName] {
+        &self.types
+    }
+    /// Shallow size in bytes.
+    pub fn size(&self, n: NodeIx) -> u64 {
+        self.sizes[n as usize]
+    }
+    /// Reference count (without the dumper's own references).
+    pub fn refcount(&self, n: NodeIx) -> u32 {
+        self.refcounts[n as usize]
+    }
+    /// The safe short label.
+    pub fn label(&self, n: NodeIx) -> Option<&str> {
+        self.labels.get(n)
+    }
+    /// Found unreachable by the cycle collector.
+    pub fn is_garbage(&self, n: NodeIx) -> bool {
+        self.flags[n as usize] & FLAG_GARBAGE != 0
+    }
+    /// gc-tracked.
+    pub fn is_tracked(&self, n: NodeIx) -> bool {
+        self.flags[n as usize] & FLAG_TRACKED != 0
+    }
+    /// What `n` references, in order.
+    pub fn referents(&self, n: NodeIx) -> &[NodeIx] {
+        self.fwd.neighbors(n)
+    }
+    /// What references `n`, one entry per reference, sources ascending.
+    pub fn referrers(&self, n: NodeIx) -> &[NodeIx] {
+        self.rev.neighbors(n)
+    }
+    /// The referents of `n` with their labels.
+    pub fn labelled_referents(
+        &self,
+        n: NodeIx,
+    ) -> impl Iterator<Item = (NodeIx, EdgeLabel<'_>)> + '_ {
+        let (start, end) = self.fwd.range(n);
+        (start..end).map(move |e| (self.fwd.targets[e], self.decode_label(self.fwd_labels[e])))
+    }
+    /// The label of the first reference from `src` to `dst` (`Unknown` if there is none).
+    pub fn edge_label(&self, src: NodeIx, dst: NodeIx) -> EdgeLabel<'_> {
+        self.labelled_referents(src)
+            .find(|&(t, _)| t == dst)
+            .map_or(EdgeLabel::Unknown, |(_, l)| l)
+    }
+    fn decode_label(&self, code: u32) -> EdgeLabel<'_> {
+        if code == NO_LABEL {
+            EdgeLabel::Unknown
+        } else if code & INDEX_BIT != 0 {
+            EdgeLabel::Index(code & !INDEX_BIT)
+        } else {
+            EdgeLabel::Text(&self.edge_texts[code as usize])
+        }
+    }
+    /// The roots: modules and thread frames.
+    pub fn roots(&self) -> &[Root] {
+        &self.roots
+    }
+    /// The root entry of `n`, if it is a root.
+    pub fn root(&self, n: NodeIx) -> Option<&Root> {
+        self.root_of.get(&n).map(|&i| &self.roots[i])
+    }
+    /// The marks from `dump(marks=…)`.
+    pub fn marks(&self) -> &[(String, NodeIx)] {
+        &self.marks
+    }
+    /// The mark names of `n`.
+    pub fn marks_of(&self, n: NodeIx) -> impl Iterator<Item = &str> {
+        self.marks
+            .iter()
+            .filter(move |(_, m)| *m == n)
+            .map(|(name, _)| name.as_str())
+    }
+    /// The node with this address.
+    pub fn node_by_id(&self, id: ObjectId) -> Option<NodeIx> {
+        self.by_id
+            .binary_search_by_key(&id.0, |&n| self.ids[n as usize])
+            .ok()
+            .map(|i| self.by_id[i])
+    }
+    /// Total shallow size of all objects.
+    pub fn total_size(&self) -> u64 {
+        self.sizes.iter().sum()
+    }
+}
+
+impl GraphBase for Snapshot {
+    type NodeId = NodeIx;
+    type EdgeId = u32;
+}
+
+impl<'a> IntoNeighbors for &'a Snapshot {
+    type Neighbors = std::iter::Copied<std::slice::Iter<'a, NodeIx>>;
+    fn neighbors(self, n: NodeIx) -> Self::Neighbors {
+        self.referents(n).iter().copied()
+    }
+}
+
+impl<'a> IntoNeighborsDirected for &'a Snapshot {
+    type NeighborsDirected = std::iter::Copied<std::slice::Iter<'a, NodeIx>>;
+    fn neighbors_directed(self, n: NodeIx, d: Direction) -> Self::NeighborsDirected {
+        match d {
+            Direction::Outgoing => self.referents(n).iter().copied(),
+            Direction::Incoming => self.referrers(n).iter().copied(),
+        }
+    }
+}
+
+impl NodeIndexable for Snapshot {
+    fn node_bound(&self) -> usize {
+        self.ids.len()
+    }
+    fn to_index(&self, n: NodeIx) -> usize {
+        n as usize
+    }
+    fn from_index(&self, i: usize) -> NodeIx {
+        i as NodeIx
+    }
+}
+
+impl NodeCount for Snapshot {
+    fn node_count(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+impl Visitable for Snapshot {
+    type Map = FixedBitSet;
+    fn visit_map(&self) -> FixedBitSet {
+        FixedBitSet::with_capacity(self.ids.len())
+    }
+    fn reset_map(&self, map: &mut FixedBitSet) {
+        map.clear();
+        map.grow(self.ids.len());
+    }
+}

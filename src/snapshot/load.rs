@@ -1,0 +1,577 @@
+//! The snapshot reader: bytes → validated records (in parallel over lines) → [`Snapshot`].
+//!
+//! Everything in the file is untrusted: every count, index and length is checked against the
+//! data actually present before it is used, so a lying file gives a one-line error, not a panic
+//! or a huge allocation.
+
+use super::format::{
+    Header, ObjectsRecord, Record, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR, FORMAT_MINOR,
+    FORMAT_NAME,
+};
+use super::graph::{
+    Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
+};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Longest object or edge label kept, in bytes; longer ones are cut (a 10 MB label in a
+/// hostile file must not cost 10 MB per copy downstream).
+const MAX_LABEL_BYTES: usize = 200;
+/// Sizes above this (256 TiB) cannot be real objects.
+const MAX_OBJECT_SIZE: u64 = 1 << 48;
+
+/// A snapshot that cannot be loaded: names the file and, where it applies, the line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct LoadError {
+    /// The snapshot file.
+    pub path: PathBuf,
+    /// 1-based line number, when the problem is in one line.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl LoadError {
+    fn file(path: &Path, message: impl Into<String>) -> Self {
+        LoadError {
+            path: path.to_path_buf(),
+            line: None,
+            message: message.into(),
+        }
+    }
+    fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        LoadError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+}
+
+/// Load a snapshot file (plain or gzip-compressed JSON lines).
+pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
+    let bytes = read_bytes(path)?;
+    parse_snapshot(path, &bytes)
+}
+
+/// The file's bytes: memory-mapped when plain, decompressed when gzip.
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Bytes, LoadError> {
+    let io_err = |e: std::io::Error| LoadError::file(path, describe_io(&e));
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(LoadError::file(path, "is a directory, not a snapshot file"));
+    }
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    if meta.len() == 0 {
+        return Err(LoadError::file(path, "empty file, not a snapshot"));
+    }
+    // SAFETY: the map is read-only and private to this process; a snapshot being rewritten
+    // underneath us is replaced by rename (new inode), never modified in place by refgraph.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+    if map.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&map[..])
+            .read_to_end(&mut out)
+            .map_err(|e| LoadError::file(path, format!("corrupt gzip data: {e}")))?;
+        return Ok(Bytes::Owned(out));
+    }
+    Ok(Bytes::Mapped(map))
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Parse snapshot text already in memory. `path` is used in messages only.
+pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> {
+    let lines = split_lines(bytes);
+    let Some(&(first_no, first)) = lines.first() else {
+        return Err(LoadError::file(path, "empty file, not a snapshot"));
+    };
+    let header = parse_header(path, first_no, first)?;
+    let ends_with_newline = bytes.last() == Some(&b'\n');
+    let parsed: Vec<Result<Record<'_>, String>> = lines[1..]
+        .par_iter()
+        .map(|&(_, line)| serde_json::from_slice::<Record<'_>>(line).map_err(|e| e.to_string()))
+        .collect();
+    let mut builder = Builder::new(path, header);
+    let last = parsed.len();
+    for (i, (record, &(line_no, _))) in parsed.into_iter().zip(&lines[1..]).enumerate() {
+        match record {
+            Ok(r) => builder.add(line_no, r)?,
+            Err(e) if i + 1 == last && !ends_with_newline => {
+                builder.warn(format!(
+                    "line {line_no}: the last record is cut short ({e}); loaded what came before"
+                ));
+                builder.report.truncated = true;
+            }
+            Err(e) => return Err(LoadError::at(path, line_no, e)),
+        }
+    }
+    builder.finish()
+}
+
+/// Non-empty lines with their 1-based numbers.
+fn split_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut number = 1;
+    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        if start > bytes.len() {
+            break;
+        }
+        let line = trim_ascii(&bytes[start..end]);
+        if !line.is_empty() {
+            lines.push((number, line));
+        }
+        number += 1;
+        start = end + 1;
+    }
+    lines
+}
+
+fn trim_ascii(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, LoadError> {
+    let not_snapshot = || LoadError::file(path, "not a refgraph snapshot (no header line)");
+    let value: serde_json::Value = serde_json::from_slice(line).map_err(|_| not_snapshot())?;
+    let obj = value.as_object().ok_or_else(not_snapshot)?;
+    if obj.get("kind").and_then(|k| k.as_str()) != Some("header")
+        || obj.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME)
+    {
+        return Err(not_snapshot());
+    }
+    let header: Header = serde_json::from_value(value)
+        .map_err(|e| LoadError::at(path, line_no, format!("bad header: {e}")))?;
+    let (major, minor) = header.version;
+    if major != FORMAT_MAJOR {
+        return Err(LoadError::file(
+            path,
+            format!(
+                "snapshot format {major}.{minor} is not supported (this refgraph reads {FORMAT_MAJOR}.x, up to {FORMAT_MAJOR}.{FORMAT_MINOR})"
+            ),
+        ));
+    }
+    Ok(header)
+}
+
+/// Accumulates records in file order, checking each, then builds the [`Snapshot`].
+struct Builder<'p> {
+    path: &'p Path,
+    snap: Snapshot,
+    report: super::graph::LoadReport,
+    raw_nrefs: Vec<u32>,
+    raw_refs: Vec<u64>,
+    raw_labels: Vec<u32>,
+    label_ids: FxHashMap<Box<str>, u32>,
+    root_ids: Vec<(u64, RootKind, usize)>,
+    mark_ids: Vec<(String, u64, usize)>,
+    end_objects: Option<(u64, usize)>,
+}
+
+impl<'p> Builder<'p> {
+    fn new(path: &'p Path, header: Header) -> Self {
+        let snap = Snapshot {
+            path: path.to_path_buf(),
+            header,
+            labels: TextColumn {
+                data: String::new(),
+                ends: Vec::new(),
+            },
+            ..Snapshot::default()
+        };
+        Builder {
+            path,
+            snap,
+            report: Default::default(),
+            raw_nrefs: Vec::new(),
+            raw_refs: Vec::new(),
+            raw_labels: Vec::new(),
+            label_ids: FxHashMap::default(),
+            root_ids: Vec::new(),
+            mark_ids: Vec::new(),
+            end_objects: None,
+        }
+    }
+
+    fn warn(&mut self, message: String) {
+        self.report.warnings.push(message);
+    }
+
+    fn add(&mut self, line: usize, record: Record<'_>) -> Result<(), LoadError> {
+        if self.end_objects.is_some() {
+            return Err(LoadError::at(self.path, line, "record after the end record"));
+        }
+        match record {
+            Record::Header(_) => Err(LoadError::at(self.path, line, "a second header")),
+            Record::Types(t) => self.add_types(line, t),
+            Record::Objects(o) => self.add_objects(line, o),
+            Record::Root(r) => {
+                let kind = RootKind::Module { name: r.name };
+                self.root_ids.push((r.id, kind, line));
+                Ok(())
+            }
+            Record::Thread(t) => {
+                let thread = t.name.unwrap_or_else(|| "?".into());
+                for (depth, id) in t.frames.into_iter().enumerate() {
+                    let kind = RootKind::ThreadFrame {
+                        thread: thread.clone(),
+                        depth,
+                    };
+                    self.root_ids.push((id, kind, line));
+                }
+                Ok(())
+            }
+            Record::Mark(m) => {
+                self.mark_ids.push((m.name, m.id, line));
+                Ok(())
+            }
+            Record::End(e) => {
+                self.end_objects = Some((e.objects, line));
+                Ok(())
+            }
+        }
+    }
+
+    fn add_types(&mut self, line: usize, t: TypesRecord<'_>) -> Result<(), LoadError> {
+        let have = self.snap.types.len() as u64;
+        if t.base != have {
+            return Err(LoadError::at(
+                self.path,
+                line,
+                format!("types base {} does not follow the {have} types defined before", t.base),
+            ));
+        }
+        for (module, qualname) in t.names {
+            self.snap.types.push(TypeName {
+                module: cut(&module).into(),
+                qualname: cut(&qualname).into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn add_objects(&mut self, line: usize, o: ObjectsRecord<'_>) -> Result<(), LoadError> {
+        check_columns(&o).map_err(|m| LoadError::at(self.path, line, m))?;
+        for i in 0..o.id.len() {
+            self.add_object(line, &o, i)?;
+        }
+        let mut labels = o.edge_labels.iter();
+        let mut refs_at = 0usize;
+        for i in 0..o.id.len() {
+            let n = o.nrefs[i] as usize;
+            if o.flags[i] & FLAG_INDEXED != 0 {
+                self.raw_labels.extend((0..n as u32).map(|k| INDEX_BIT | k.min(!INDEX_BIT)));
+            } else {
+                for _ in 0..n {
+                    let label = labels.next().and_then(|l| l.as_deref());
+                    let code = self.intern_edge_label(label);
+                    self.raw_labels.push(code);
+                }
+            }
+            self.raw_nrefs.push(n as u32);
+            refs_at += n;
+        }
+        self.raw_refs.extend_from_slice(&o.refs[..refs_at]);
+        Ok(())
+    }
+
+    fn add_object(&mut self, line: usize, o: &ObjectsRecord<'_>, i: usize) -> Result<(), LoadError> {
+        let type_index = o.type_index[i];
+        if type_index >= self.snap.types.len() as u64 {
+            return Err(LoadError::at(
+                self.path,
+                line,
+                format!("object {:#x} has type index {type_index}, but only {} types are defined", o.id[i], self.snap.types.len()),
+            ));
+        }
+        if o.size[i] > MAX_OBJECT_SIZE {
+            return Err(LoadError::at(
+                self.path,
+                line,
+                format!("object {:#x} has an impossible size {}", o.id[i], o.size[i]),
+            ));
+        }
+        let s = &mut self.snap;
+        s.ids.push(o.id[i]);
+        s.type_of.push(type_index as u32);
+        s.sizes.push(o.size[i]);
+        s.refcounts.push(o.refcount[i].clamp(0, u32::MAX as i64) as u32);
+        s.flags.push(o.flags[i]);
+        s.labels.push(o.label[i].as_deref().map(cut));
+        Ok(())
+    }
+
+    fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
+        let Some(label) = label else { return NO_LABEL };
+        let label = cut(label);
+        if let Some(&code) = self.label_ids.get(label) {
+            return code;
+        }
+        let code = self.snap.edge_texts.len() as u32;
+        self.snap.edge_texts.push(label.into());
+        self.label_ids.insert(label.into(), code);
+        code
+    }
+
+    fn finish(mut self) -> Result<Snapshot, LoadError> {
+        self.check_end()?;
+        let n = self.snap.ids.len();
+        if n >= INDEX_BIT as usize || self.raw_refs.len() >= u32::MAX as usize {
+            return Err(LoadError::file(self.path, "too many objects or references (limit 2^31)"));
+        }
+        let index = self.id_index()?;
+        self.build_forward(&index);
+        self.snap.rev = self.snap.fwd.reversed(n);
+        self.resolve_roots(&index);
+        self.resolve_marks(&index);
+        let ids = &self.snap.ids;
+        let mut by_id: Vec<NodeIx> = (0..n as NodeIx).collect();
+        by_id.par_sort_unstable_by_key(|&i| ids[i as usize]);
+        self.snap.by_id = by_id;
+        if self.report.dangling_refs > 0 {
+            let d = self.report.dangling_refs;
+            self.warn(format!("{d} references point to objects that are not in the snapshot"));
+        }
+        self.snap.report = self.report;
+        Ok(self.snap)
+    }
+
+    fn check_end(&mut self) -> Result<(), LoadError> {
+        match self.end_objects {
+            Some((count, line)) if count != self.snap.ids.len() as u64 => Err(LoadError::at(
+                self.path,
+                line,
+                format!("the end record counts {count} objects, but the file holds {}", self.snap.ids.len()),
+            )),
+            Some(_) => Ok(()),
+            None => {
+                if !self.report.truncated {
+                    self.warn("no end record: the snapshot was cut short; loaded what it holds".into());
+                }
+                self.report.truncated = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn id_index(&self) -> Result<FxHashMap<u64, NodeIx>, LoadError> {
+        let mut index = FxHashMap::with_capacity_and_hasher(self.snap.ids.len(), Default::default());
+        for (n, &id) in self.snap.ids.iter().enumerate() {
+            if index.insert(id, n as NodeIx).is_some() {
+                return Err(LoadError::file(self.path, format!("object id {id:#x} is recorded twice")));
+            }
+        }
+        Ok(index)
+    }
+
+    fn build_forward(&mut self, index: &FxHashMap<u64, NodeIx>) {
+        let mapped: Vec<NodeIx> = self
+            .raw_refs
+            .par_iter()
+            .map(|id| index.get(id).copied().unwrap_or(NodeIx::MAX))
+            .collect();
+        self.raw_refs = Vec::new();
+        let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
+        let mut targets = Vec::with_capacity(mapped.len());
+        let mut labels = Vec::with_capacity(mapped.len());
+        offsets.push(0u32);
+        let mut at = 0usize;
+        for &count in &self.raw_nrefs {
+            for e in at..at + count as usize {
+                if mapped[e] == NodeIx::MAX {
+                    self.report.dangling_refs += 1;
+                } else {
+                    targets.push(mapped[e]);
+                    labels.push(self.raw_labels[e]);
+                }
+            }
+            at += count as usize;
+            offsets.push(targets.len() as u32);
+        }
+        self.raw_labels = Vec::new();
+        self.snap.fwd = Csr { offsets, targets };
+        self.snap.fwd_labels = labels;
+    }
+
+    fn resolve_roots(&mut self, index: &FxHashMap<u64, NodeIx>) {
+        for (id, kind, line) in std::mem::take(&mut self.root_ids) {
+            match index.get(&id) {
+                Some(&node) if !self.snap.root_of.contains_key(&node) => {
+                    self.snap.root_of.insert(node, self.snap.roots.len());
+                    self.snap.roots.push(Root { node, kind });
+                }
+                Some(_) => {}
+                None => self.warn(format!("line {line}: root {id:#x} has no object record")),
+            }
+        }
+    }
+
+    fn resolve_marks(&mut self, index: &FxHashMap<u64, NodeIx>) {
+        for (name, id, line) in std::mem::take(&mut self.mark_ids) {
+            match index.get(&id) {
+                Some(&node) => self.snap.marks.push((name, node)),
+                None => self.warn(format!("line {line}: mark '{name}' ({id:#x}) has no object record")),
+            }
+        }
+    }
+}
+
+/// Checks that an objects chunk's columns agree with each other.
+fn check_columns(o: &ObjectsRecord<'_>) -> Result<(), String> {
+    let n = o.id.len();
+    let columns = [
+        ("type", o.type_index.len()),
+        ("size", o.size.len()),
+        ("refcount", o.refcount.len()),
+        ("flags", o.flags.len()),
+        ("label", o.label.len()),
+        ("nrefs", o.nrefs.len()),
+    ];
+    if let Some((name, len)) = columns.iter().find(|(_, len)| *len != n) {
+        return Err(format!("objects record has {n} ids but {len} {name} entries"));
+    }
+    let total: u64 = o.nrefs.iter().fold(0u64, |a, &b| a.saturating_add(b));
+    if total != o.refs.len() as u64 {
+        return Err(format!("nrefs add up to {total}, but refs has {} entries", o.refs.len()));
+    }
+    let labelled: u64 = o
+        .nrefs
+        .iter()
+        .zip(&o.flags)
+        .filter(|(_, f)| **f & FLAG_INDEXED == 0)
+        .fold(0u64, |a, (n, _)| a.saturating_add(*n));
+    if labelled != o.edge_labels.len() as u64 {
+        return Err(format!(
+            "edge_labels has {} entries, expected {labelled}",
+            o.edge_labels.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A label cut to [`MAX_LABEL_BYTES`] on a character boundary.
+fn cut(s: &str) -> &str {
+    if s.len() <= MAX_LABEL_BYTES {
+        return s;
+    }
+    let mut end = MAX_LABEL_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::EdgeLabel;
+
+    const HEADER: &str = r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0],"pid":7,"argv":["app.py"]}"#;
+
+    fn snapshot(body: &str) -> Result<Snapshot, LoadError> {
+        parse_snapshot(Path::new("t.rgsnap"), format!("{HEADER}\n{body}").as_bytes())
+    }
+
+    /// module m → dict ['a'] → list [0] → int; the list also refers to itself.
+    const SMALL: &str = r#"{"kind":"types","base":0,"names":[["builtins","module"],["builtins","dict"],["builtins","list"],["builtins","int"]]}
+{"kind":"objects","id":[1,2,3,4],"type":[0,1,2,3],"size":[72,232,64,28],"refcount":[1,1,2,1],"flags":[2,2,6,0],"label":["m","1 item","2 items","7"],"nrefs":[1,2,2,0],"refs":[2,10,3,4,3],"edge_labels":[".__dict__","key 'a'","['a']"]}
+{"kind":"objects","id":[10],"type":[3],"size":[50],"refcount":[1],"flags":[0],"label":["'a'"],"nrefs":[0],"refs":[],"edge_labels":[]}
+{"kind":"root","root":"module","name":"m","id":1}
+{"kind":"mark","name":"the_list","id":3}
+{"kind":"end","objects":5,"edges":5}
+"#;
+
+    #[test]
+    fn loads_objects_edges_labels_roots_and_marks() {
+        let s = snapshot(SMALL).unwrap();
+        assert_eq!(s.node_count(), 5);
+        assert_eq!(s.edge_count(), 5);
+        let list = s.node_by_id(crate::ObjectId(3)).unwrap();
+        let labels: Vec<String> = s.labelled_referents(list).map(|(_, l)| l.to_string()).collect();
+        assert_eq!(labels, ["[0]", "[1]"]);
+        assert_eq!(s.edge_label(1, list), EdgeLabel::Text("['a']"));
+        assert_eq!(s.referrers(list), &[1, 2]);
+        assert_eq!(s.marks()[0], ("the_list".to_string(), list));
+        assert_eq!(s.roots().len(), 1);
+        assert_eq!(s.label(list), Some("2 items"));
+        assert!(s.load_report().warnings.is_empty());
+    }
+
+    #[test]
+    fn a_missing_end_record_is_a_warning_not_an_error() {
+        let body = SMALL.lines().take(4).collect::<Vec<_>>().join("\n");
+        let s = snapshot(&format!("{body}\n")).unwrap();
+        assert!(s.load_report().truncated);
+    }
+
+    #[test]
+    fn a_record_cut_mid_line_loads_the_part_before_it() {
+        let cut = &SMALL[..SMALL.find(r#"{"kind":"root""#).unwrap() + 20];
+        let s = snapshot(cut).unwrap();
+        assert_eq!(s.node_count(), 5);
+        assert!(s.load_report().truncated);
+    }
+
+    #[test]
+    fn dangling_references_are_counted() {
+        let body = SMALL.replace(r#""refs":[2,10,3,4,3]"#, r#""refs":[2,10,3,99,3]"#);
+        let s = snapshot(&body).unwrap();
+        assert_eq!(s.load_report().dangling_refs, 1);
+        assert_eq!(s.edge_count(), 4);
+    }
+
+    fn error(body: &str) -> String {
+        snapshot(body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_records_name_the_file_and_line() {
+        assert_eq!(error("{nope\n{\"kind\":\"end\",\"objects\":0}\n"), "t.rgsnap:2: key must be a string at line 1 column 2");
+        let dup = SMALL.replace(r#""id":[10]"#, r#""id":[1]"#);
+        assert_eq!(error(&dup), "t.rgsnap: object id 0x1 is recorded twice");
+        let bad_type = SMALL.replace(r#""type":[3]"#, r#""type":[9]"#);
+        assert!(error(&bad_type).starts_with("t.rgsnap:4: object 0xa has type index 9"));
+        let lying = SMALL.replace(r#""objects":5"#, r#""objects":6"#);
+        assert!(error(&lying).starts_with("t.rgsnap:7: the end record counts 6 objects"));
+        let short = SMALL.replace(r#""nrefs":[1,2,2,0]"#, r#""nrefs":[1,2,2,5]"#);
+        assert!(error(&short).contains("nrefs add up to 10"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_snapshot() {
+        let e = |bytes: &[u8]| parse_snapshot(Path::new("x"), bytes).unwrap_err().to_string();
+        assert_eq!(e(b""), "x: empty file, not a snapshot");
+        assert_eq!(e(b"{\"a\":1}\n"), "x: not a refgraph snapshot (no header line)");
+        assert_eq!(e(b"\x00\x01\x02garbage"), "x: not a refgraph snapshot (no header line)");
+        let v2 = HEADER.replace("[1,0]", "[2,0]");
+        assert!(e(v2.as_bytes()).contains("snapshot format 2.0 is not supported"));
+    }
+}

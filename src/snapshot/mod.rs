@@ -1,0 +1,8 @@
+//! The data model and the file format: records on disk, the loader, the in-memory graph.
+
+pub mod format;
+pub mod graph;
+pub mod load;
+
+pub use graph::{EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};
+pub use load::{load, parse_snapshot, LoadError};
