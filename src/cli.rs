@@ -1,6 +1,9 @@
 //! The command line: clap derive, one variant per subcommand. Parsing only; `main.rs` runs.
 
 use clap::{Args, Parser, Subcommand};
+use crate::query::find::FindSort;
+use crate::query::types::TypeSort;
+use crate::select::{SelectError, Selector};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -28,6 +31,20 @@ pub enum Command {
     Dumper,
     /// Header facts, counts, top types and the largest objects with what holds them.
     Summary(SummaryArgs),
+    /// Who holds this object: the shortest reference chain from a root (a module or a thread
+    /// frame), or why nothing rooted holds it.
+    Chain(ChainArgs),
+    /// Count and total size per type (objgraph's show_most_common_types).
+    Types(TypesArgs),
+    /// The instances of a type with their labels and sizes (objgraph's by_type).
+    Find(FindArgs),
+    /// One object in detail: facts, flags, references both ways, what holds it.
+    Show(ShowArgs),
+    /// What grew between two snapshots of the same process (objgraph's show_growth).
+    Diff(DiffArgs),
+    /// Objects nothing recorded refers to, and objects held from outside the recorded heap
+    /// (refcount higher than the references found: C extensions, interpreter internals).
+    Orphans(OrphansArgs),
     /// Capture the bundled example (a local list, a global list, a list cycle, a cache leak)
     /// and summarize it.
     Demo(DemoArgs),
@@ -64,6 +81,137 @@ pub struct SummaryArgs {
     #[arg(long, default_value_t = 10)]
     pub top: usize,
     /// Print JSON (schema: docs/JSON.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_selector(s: &str) -> Result<Selector, SelectError> {
+    s.parse()
+}
+
+/// `chain` options.
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// The object(s): 0x7f… or a decimal id, mark:NAME, type:NAME.
+    #[arg(required = true, value_parser = parse_selector, value_name = "OBJ")]
+    pub objects: Vec<Selector>,
+    /// Stop at an object of this type instead of at a root (with --forward: search forward
+    /// from OBJ to the nearest object of this type, objgraph's find_ref_chain).
+    #[arg(long, value_name = "TYPE")]
+    pub to: Option<String>,
+    /// Up to --limit chains, each through a different direct holder, shortest first.
+    #[arg(long)]
+    pub all: bool,
+    /// How many chains with --all, and how many objects a type: selector picks.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Never pass through this object (repeatable): "ignore this retainer" and search again.
+    #[arg(long, value_parser = parse_selector, value_name = "OBJ")]
+    pub ignore: Vec<Selector>,
+    /// Search along references from OBJ (needs --to).
+    #[arg(long, requires = "to")]
+    pub forward: bool,
+    /// Longest chain searched, in references.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_depth: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `types` options.
+#[derive(Debug, Args)]
+pub struct TypesArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// Order by instance count or by total shallow size.
+    #[arg(long, value_enum, default_value_t = TypeSort::Count)]
+    pub sort: TypeSort,
+    /// How many types (0: all).
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Qualified names (app.models.Session) instead of short ones (Session).
+    #[arg(long = "longnames", alias = "long-names")]
+    pub long_names: bool,
+    /// Short names (the default; same-named classes of different modules add up).
+    #[arg(long = "shortnames", alias = "short-names", conflicts_with = "long_names")]
+    pub short_names: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `find` options.
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// Short (Session) or qualified (app.models.Session) type name.
+    #[arg(value_name = "TYPE")]
+    pub type_name: String,
+    /// Order of the objects.
+    #[arg(long, value_enum, default_value_t = FindSort::Order)]
+    pub sort: FindSort,
+    /// How many objects.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// The object: 0x7f… or a decimal id, mark:NAME, type:NAME (the first instance).
+    #[arg(value_parser = parse_selector, value_name = "OBJ")]
+    pub object: Selector,
+    /// How many references each way.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `diff` options.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot.
+    pub old: PathBuf,
+    /// The later snapshot of the same process.
+    pub new: PathBuf,
+    /// How many types (0: all that changed).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Also list the instances of TYPE present only in NEW (objgraph's get_new_ids).
+    #[arg(long = "new", value_name = "TYPE")]
+    pub new_type: Option<String>,
+    /// Qualified type names.
+    #[arg(long = "longnames", alias = "long-names")]
+    pub long_names: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `orphans` options.
+#[derive(Debug, Args)]
+pub struct OrphansArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// Consider untracked objects too (ints, strs…); by default only gc-tracked objects, as
+    /// objgraph's get_leaking_objects.
+    #[arg(long)]
+    pub all: bool,
+    /// How many types and examples per group.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -6,6 +6,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod commands;
 pub mod demo;
 pub mod output;
 pub mod query;

@@ -409,3 +409,42 @@ fn identifier_key(label: &str) -> Option<&str> {
     ((first.is_alphabetic() || first == '_') && chars.all(|c| c.is_alphanumeric() || c == '_'))
         .then_some(key)
 }
+
+/// The `chain` answer for one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainAnswer {
+    /// The object asked about.
+    pub object: ObjectInfo,
+    /// Its chains, shortest first (empty when none was found).
+    pub chains: Vec<ChainView>,
+    /// Why no root holds it (backward searches without `--to` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unrooted: Option<Unrooted>,
+}
+
+/// How `chain` searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainMode {
+    /// The shortest chain from a root (or `--to` holder).
+    Shortest,
+    /// Up to N chains through different direct holders.
+    Distinct(usize),
+    /// The shortest chain forward to an object of a `--to` type.
+    Forward,
+}
+
+/// Answer `chain` for `target`.
+pub fn answer_chain(snap: &Snapshot, target: NodeIx, q: &ChainQuery, mode: ChainMode) -> ChainAnswer {
+    let chains: Vec<Vec<NodeIx>> = match mode {
+        ChainMode::Shortest => backref_chain(snap, target, q).into_iter().collect(),
+        ChainMode::Distinct(limit) => backref_chains(snap, target, q, limit),
+        ChainMode::Forward => forward_chain(snap, target, q).into_iter().collect(),
+    };
+    let explain = chains.is_empty() && mode != ChainMode::Forward && q.to_types.is_none() && q.ignore.is_empty();
+    ChainAnswer {
+        object: ObjectInfo::of(snap, target),
+        chains: chains.iter().map(|c| ChainView::of(snap, c)).collect(),
+        unrooted: explain.then(|| why_unrooted(snap, target)),
+    }
+}

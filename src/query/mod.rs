@@ -2,7 +2,14 @@
 //! data (serde structs); they never print.
 
 pub mod chain;
+pub mod cycles;
+pub mod diff;
+pub mod find;
 pub mod object;
+pub mod orphans;
 pub mod reach;
+pub mod scc;
+pub mod show;
+pub mod subgraph;
 pub mod summary;
 pub mod types;

@@ -1,7 +1,11 @@
 //! Text output for people: aligned tables, human sizes, and heap text made safe for a
 //! terminal (control characters from the snapshot are shown escaped, never sent raw).
 
-use crate::query::chain::ChainView;
+use crate::query::chain::{ChainAnswer, ChainView, Unrooted};
+use crate::query::diff::Growth;
+use crate::query::find::Found;
+use crate::query::orphans::{Orphans, SuspectGroup};
+use crate::query::show::{Neighbour, Shown};
 use crate::query::object::ObjectInfo;
 use crate::query::summary::Summary;
 use crate::query::types::TypeStat;
@@ -153,6 +157,172 @@ pub fn write_type_table(w: &mut dyn Write, title: &str, stats: &[TypeStat]) -> i
 /// A chain, one line: `module app → .__dict__['cache'] → dict['k'] → Session`.
 pub fn write_chain(w: &mut dyn Write, chain: &ChainView) -> io::Result<()> {
     writeln!(w, "{}", term_safe(&chain.text))
+}
+
+/// `chain` for one object: its chains, or why it has none.
+pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
+    writeln!(w, "{}", object_line(&answer.object))?;
+    for chain in &answer.chains {
+        writeln!(w, "  {}", term_safe(&chain.text))?;
+    }
+    if let Some(why) = &answer.unrooted {
+        write_unrooted(w, why)?;
+    }
+    if answer.chains.is_empty() && answer.unrooted.is_none() {
+        writeln!(w, "  no chain found within the search limits")?;
+    }
+    Ok(())
+}
+
+fn write_unrooted(w: &mut dyn Write, why: &Unrooted) -> io::Result<()> {
+    let flagged = |f: bool| if f { " The cycle collector flagged it as garbage." } else { "" };
+    match why {
+        Unrooted::Cycle { collector_flagged, members } => {
+            writeln!(w, "  nothing rooted holds it: it is part of a reference cycle of {} objects that no root reaches (cyclic garbage).{}", members.len(), flagged(*collector_flagged))?;
+            write_members(w, members)
+        }
+        Unrooted::HeldByUnrooted { cycle_members, collector_flagged } => {
+            writeln!(w, "  nothing rooted holds it: its holders are themselves unreachable from any root.{}", flagged(*collector_flagged))?;
+            if !cycle_members.is_empty() {
+                writeln!(w, "  it hangs off this unreachable cycle:")?;
+            }
+            write_members(w, cycle_members)
+        }
+        Unrooted::HeldFromOutside { refcount, recorded_referrers } => writeln!(
+            w,
+            "  nothing in the recorded heap holds it, yet its refcount is {refcount} (recorded references: {recorded_referrers}): it is held from outside the heap — C extension code or interpreter internals."
+        ),
+        Unrooted::Orphan => writeln!(w, "  nothing refers to it and its refcount shows no other holder: an orphan."),
+    }
+}
+
+fn write_members(w: &mut dyn Write, members: &[ObjectInfo]) -> io::Result<()> {
+    for m in members {
+        writeln!(w, "    {}", object_line(m))?;
+    }
+    Ok(())
+}
+
+/// `types`: objgraph's `show_most_common_types`, with sizes.
+pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
+    let width = stats.iter().map(|s| s.type_name.chars().count()).max().unwrap_or(4).clamp(4, 60);
+    writeln!(w, "{:<width$}  {:>12}  {:>10}", "type", "count", "size")?;
+    for s in stats {
+        writeln!(w, "{:<width$}  {:>12}  {:>10}", term_safe(&s.type_name), thousands(s.count), human_size(s.size))?;
+    }
+    Ok(())
+}
+
+/// `find`: one object per line.
+pub fn write_found(w: &mut dyn Write, found: &Found) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} instances of {}, {} in all{}",
+        thousands(found.total),
+        term_safe(&found.type_name),
+        human_size(found.total_size),
+        if (found.objects.len() as u64) < found.total { format!("; the first {}:", found.objects.len()) } else { ":".into() }
+    )?;
+    for o in &found.objects {
+        writeln!(w, "  {:>10}  rc {:>4}  {}", human_size(o.size), o.refcount, object_line(o))?;
+    }
+    Ok(())
+}
+
+/// `show`: one object in detail.
+pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
+    let o = &s.object;
+    writeln!(w, "{}", object_line(o))?;
+    writeln!(w, "  type      {}", term_safe(&o.type_long))?;
+    writeln!(w, "  size      {} ({} bytes)", human_size(o.size), thousands(o.size))?;
+    writeln!(w, "  refcount  {}", o.refcount)?;
+    let mut flags = Vec::new();
+    if let Some(r) = &o.root {
+        flags.push(format!("root ({r})"));
+    }
+    if o.garbage {
+        flags.push("garbage".into());
+    }
+    if !s.tracked {
+        flags.push("not gc-tracked".into());
+    }
+    for m in &o.marks {
+        flags.push(format!("mark:{m}"));
+    }
+    if !flags.is_empty() {
+        writeln!(w, "  flags     {}", term_safe(&flags.join(", ")))?;
+    }
+    if let Some(chain) = &s.held_by {
+        writeln!(w, "  held by   {}", term_safe(&chain.text))?;
+    }
+    write_neighbours(w, "references", s.referents_total, &s.referents, "→")?;
+    write_neighbours(w, "referrers", s.referrers_total, &s.referrers, "←")
+}
+
+fn write_neighbours(w: &mut dyn Write, title: &str, total: u64, list: &[Neighbour], arrow: &str) -> io::Result<()> {
+    writeln!(w, "  {title} ({}):", thousands(total))?;
+    for n in list {
+        let edge = n.edge.as_deref().unwrap_or("?");
+        writeln!(w, "    {arrow} {:<20} {}", term_safe(edge), object_line(&n.object))?;
+    }
+    if (list.len() as u64) < total {
+        writeln!(w, "    … {} more", thousands(total - list.len() as u64))?;
+    }
+    Ok(())
+}
+
+/// `diff`: objgraph's `show_growth`, with sizes and the count of objects new in NEW.
+pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
+    writeln!(w, "{} → {}: {} → {} objects", term_safe(&g.old), term_safe(&g.new), thousands(g.old_objects), thousands(g.new_objects))?;
+    let width = g.types.iter().map(|t| t.type_name.chars().count()).max().unwrap_or(4).clamp(4, 60);
+    writeln!(w, "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}", "type", "old", "new", "delta", "size delta", "new objs")?;
+    for t in &g.types {
+        writeln!(
+            w,
+            "{:<width$}  {:>10}  {:>10}  {:>+9}  {:>11}  {:>9}",
+            term_safe(&t.type_name),
+            thousands(t.old_count),
+            thousands(t.new_count),
+            t.delta,
+            signed_size(t.size_delta),
+            thousands(t.new_objects)
+        )?;
+    }
+    if !g.only_in_new.is_empty() {
+        writeln!(w, "\nOnly in NEW:")?;
+        for o in &g.only_in_new {
+            writeln!(w, "  {:>10}  {}", human_size(o.size), object_line(o))?;
+        }
+    }
+    Ok(())
+}
+
+fn signed_size(delta: i64) -> String {
+    let sign = if delta < 0 { "-" } else { "+" };
+    format!("{sign}{}", human_size(delta.unsigned_abs()))
+}
+
+/// `orphans`: both groups of suspects.
+pub fn write_orphans(w: &mut dyn Write, o: &Orphans) -> io::Result<()> {
+    let scope = if o.tracked_only { "gc-tracked objects" } else { "all objects" };
+    writeln!(w, "Among {scope} (type objects left out):")?;
+    write_group(w, "not referenced by any recorded object, and not roots", &o.unreferenced)?;
+    writeln!(w)?;
+    write_group(w, "refcount higher than the references recorded: held from C code or interpreter internals", &o.held_from_outside)
+}
+
+fn write_group(w: &mut dyn Write, title: &str, g: &SuspectGroup) -> io::Result<()> {
+    writeln!(w, "{} {title}", thousands(g.count))?;
+    for t in &g.by_type {
+        writeln!(w, "  {:>10}  {}", thousands(t.count), term_safe(&t.type_name))?;
+    }
+    if !g.examples.is_empty() {
+        writeln!(w, "  largest:")?;
+        for e in &g.examples {
+            writeln!(w, "    {:>10}  rc {:>4}  {}", human_size(e.size), e.refcount, object_line(e))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

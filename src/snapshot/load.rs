@@ -114,7 +114,7 @@ pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> 
     let ends_with_newline = bytes.last() == Some(&b'\n');
     let parsed: Vec<Result<Record<'_>, String>> = lines[1..]
         .par_iter()
-        .map(|&(_, line)| serde_json::from_slice::<Record<'_>>(line).map_err(|e| e.to_string()))
+        .map(|&(_, line)| serde_json::from_slice::<Record<'_>>(line).map_err(|e| json_error(&e)))
         .collect();
     let mut builder = Builder::new(path, header);
     let last = parsed.len();
@@ -131,6 +131,17 @@ pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> 
         }
     }
     builder.finish()
+}
+
+/// serde_json's message with its position made file-relative: every record is one line, so
+/// "at line 1 column 56" becomes "(column 56)".
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(message) => format!("{message} (column {})", e.column()),
+        None => text,
+    }
 }
 
 /// Non-empty lines with their 1-based numbers.
@@ -371,6 +382,10 @@ impl<'p> Builder<'p> {
                 format!("the end record counts {count} objects, but the file holds {}", self.snap.ids.len()),
             )),
             Some(_) => Ok(()),
+            None if self.snap.ids.is_empty() => Err(LoadError::file(
+                self.path,
+                "holds no objects: the dump was cut short after the header",
+            )),
             None => {
                 if !self.report.truncated {
                     self.warn("no end record: the snapshot was cut short; loaded what it holds".into());
@@ -554,7 +569,7 @@ mod tests {
 
     #[test]
     fn bad_records_name_the_file_and_line() {
-        assert_eq!(error("{nope\n{\"kind\":\"end\",\"objects\":0}\n"), "t.rgsnap:2: key must be a string at line 1 column 2");
+        assert_eq!(error("{nope\n{\"kind\":\"end\",\"objects\":0}\n"), "t.rgsnap:2: key must be a string (column 2)");
         let dup = SMALL.replace(r#""id":[10]"#, r#""id":[1]"#);
         assert_eq!(error(&dup), "t.rgsnap: object id 0x1 is recorded twice");
         let bad_type = SMALL.replace(r#""type":[3]"#, r#""type":[9]"#);

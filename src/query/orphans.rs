@@ -1,0 +1,69 @@
+//! `orphans`: objects nothing recorded refers to (objgraph's `get_leaking_objects`), and
+//! objects whose refcount is higher than the references the snapshot recorded — held from C
+//! code or interpreter internals, the classic C-extension leak signal.
+
+use super::object::ObjectInfo;
+use super::types::{type_stats, TypeSort, TypeStat};
+use crate::snapshot::{NodeIx, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// One group of suspects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuspectGroup {
+    /// How many objects.
+    pub count: u64,
+    /// Counts by type, most first.
+    pub by_type: Vec<TypeStat>,
+    /// The first examples (largest first).
+    pub examples: Vec<ObjectInfo>,
+}
+
+/// The `orphans` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Orphans {
+    /// Only gc-tracked objects were considered (as objgraph does).
+    pub tracked_only: bool,
+    /// Not roots, and no recorded object refers to them.
+    pub unreferenced: SuspectGroup,
+    /// Refcount exceeds the recorded referrers.
+    pub held_from_outside: SuspectGroup,
+}
+
+/// Find both kinds of suspects; `examples` bounds the examples and type rows per group.
+pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans {
+    let considered = |n: &NodeIx| (!tracked_only || snap.is_tracked(*n)) && !is_type_object(snap, *n);
+    let unreferenced: Vec<NodeIx> = snap
+        .nodes()
+        .filter(considered)
+        .filter(|&n| snap.referrers(n).is_empty() && snap.root(n).is_none())
+        .collect();
+    let outside: Vec<NodeIx> = snap
+        .nodes()
+        .filter(considered)
+        .filter(|&n| snap.root(n).is_none() && snap.refcount(n) as usize > snap.referrers(n).len())
+        .collect();
+    Orphans {
+        tracked_only,
+        unreferenced: group(snap, unreferenced, examples),
+        held_from_outside: group(snap, outside, examples),
+    }
+}
+
+/// Type objects are referenced from C everywhere (static types, caches): never suspects.
+fn is_type_object(snap: &Snapshot, n: NodeIx) -> bool {
+    let t = snap.type_name(n);
+    &*t.module == "builtins" && &*t.qualname == "type"
+}
+
+fn group(snap: &Snapshot, mut nodes: Vec<NodeIx>, examples: usize) -> SuspectGroup {
+    let mut by_type = type_stats(snap, nodes.iter().copied(), false, TypeSort::Count);
+    by_type.truncate(examples);
+    nodes.sort_by_key(|&n| (std::cmp::Reverse(snap.size(n)), n));
+    SuspectGroup {
+        count: nodes.len() as u64,
+        by_type,
+        examples: nodes.iter().take(examples).map(|&n| ObjectInfo::of(snap, n)).collect(),
+    }
+}
