@@ -34,6 +34,15 @@ pub enum Command {
     /// Who holds this object: the shortest reference chain from a root (a module or a thread
     /// frame), or why nothing rooted holds it.
     Chain(ChainArgs),
+    /// What these objects reference, to --max-depth (objgraph's show_refs), as DOT or JSON.
+    Refs(GraphArgs),
+    /// What references these objects, to --max-depth, stopping at modules (objgraph's
+    /// show_backrefs), as DOT or JSON.
+    Backrefs(GraphArgs),
+    /// Reference cycles (strongly connected components), largest first, with what holds
+    /// each or whether it is garbage.
+    #[command(after_help = CYCLES_AFTER_HELP)]
+    Cycles(CyclesArgs),
     /// Count and total size per type (objgraph's show_most_common_types).
     Types(TypesArgs),
     /// The instances of a type with their labels and sizes (objgraph's by_type).
@@ -113,9 +122,78 @@ pub struct ChainArgs {
     /// Search along references from OBJ (needs --to).
     #[arg(long, requires = "to")]
     pub forward: bool,
-    /// Longest chain searched, in references.
-    #[arg(long, default_value_t = 100_000)]
+    /// Longest chain searched, in references [default: no limit].
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `refs` and `backrefs` options.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// The start object(s): 0x7f… or a decimal id, mark:NAME, type:NAME.
+    #[arg(required = true, value_parser = parse_selector, value_name = "OBJ")]
+    pub objects: Vec<Selector>,
+    /// Objects this many references away are drawn but not expanded (marked dashed).
+    #[arg(long, default_value_t = 3)]
     pub max_depth: usize,
+    /// References drawn per object; the rest become one "N more references" box.
+    #[arg(long, default_value_t = 10)]
+    pub too_many: usize,
+    /// Stop expanding once this many objects are drawn.
+    #[arg(long, default_value_t = 300)]
+    pub max_nodes: usize,
+    /// Keep only neighbours of this type (repeatable; never applied to the start objects).
+    #[arg(long, value_name = "TYPE")]
+    pub filter: Vec<String>,
+    /// Never draw or pass through this object (repeatable).
+    #[arg(long, value_parser = parse_selector, value_name = "OBJ")]
+    pub ignore: Vec<Selector>,
+    /// Draw objects of this type in blue (repeatable).
+    #[arg(long, value_name = "TYPE")]
+    pub highlight: Vec<String>,
+    /// How many start objects a type: selector picks.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Write to FILE; the format comes from the extension: .dot or .json [default: DOT on
+    /// stdout].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print JSON on stdout instead of DOT.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The rules of `cycles`, quoted in its help.
+const CYCLES_AFTER_HELP: &str = concat!(
+    "By default these references are left out, so that classes, modules and namespaces, which \
+     everything points at, do not glue the heap into one giant component (--all-edges keeps them):\n",
+    "  classes: references to classes (instance → class, super() cells, enum members): never members\n",
+    "  modules: references to modules and module __dict__s (sys.modules, imports, __globals__, f_globals)\n",
+    "  namespaces: .__globals__/.__builtins__ of functions, .f_globals/.f_builtins of frames (exec() too)"
+);
+
+/// `cycles` options.
+#[derive(Debug, Args)]
+pub struct CyclesArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// Keep every reference, including those the rules below leave out.
+    #[arg(long)]
+    pub all_edges: bool,
+    /// Only cycles whose total shallow size is at least this many bytes.
+    #[arg(long, default_value_t = 0)]
+    pub min_size: u64,
+    /// How many cycles to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Only cycles that contain an object of this type (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub type_names: Vec<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

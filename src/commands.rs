@@ -3,11 +3,13 @@
 
 use crate::capture::{self, CaptureOptions, DumpStatus, PythonCommand};
 use crate::cli::{
-    CaptureArgs, ChainArgs, Command, DiffArgs, FindArgs, OrphansArgs, ShowArgs, SummaryArgs,
-    TypesArgs,
+    CaptureArgs, ChainArgs, Command, CyclesArgs, DiffArgs, FindArgs, GraphArgs, OrphansArgs,
+    ShowArgs, SummaryArgs, TypesArgs,
 };
 use crate::output::write_to;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
+use crate::query::cycles::{cycles, CyclesQuery};
+use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
 use crate::query::{diff, find, orphans, show, summary, types};
 use crate::render::json::write_json;
 use crate::render::text;
@@ -38,6 +40,9 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Summary(a) => run_summary(a),
         Command::Chain(a) => run_chain(a),
+        Command::Refs(a) => run_graph(a, SubgraphDirection::Refs),
+        Command::Backrefs(a) => run_graph(a, SubgraphDirection::Backrefs),
+        Command::Cycles(a) => run_cycles(a),
         Command::Types(a) => run_types(a),
         Command::Find(a) => run_find(a),
         Command::Show(a) => run_show(a),
@@ -96,7 +101,7 @@ fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
     let to_types = a.to.as_deref().map(|t| types_named(&snap, t)).transpose()?;
-    let q = ChainQuery { to_types, ignore, max_depth: a.max_depth };
+    let q = ChainQuery { to_types, ignore, max_depth: a.max_depth.unwrap_or(usize::MAX) };
     let mode = match (a.forward, a.all) {
         (true, _) => ChainMode::Forward,
         (false, true) => ChainMode::Distinct(a.limit),
@@ -114,6 +119,74 @@ fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
         Ok(())
     })?;
     Ok(found_if(any))
+}
+
+/// Type indices for several names; an unknown name is "nothing found".
+fn types_named_all(snap: &Snapshot, names: &[String]) -> Result<Option<Vec<u32>>, SelectError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let mut all = Vec::new();
+    for n in names {
+        all.extend(types_named(snap, n)?);
+    }
+    Ok(Some(all))
+}
+
+/// The file formats `-o` understands, from the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GraphFormat {
+    Dot,
+    Json,
+}
+
+fn graph_format(path: Option<&Path>, json: bool) -> anyhow::Result<GraphFormat> {
+    let Some(path) = path.filter(|p| *p != Path::new("-")) else {
+        return Ok(if json { GraphFormat::Json } else { GraphFormat::Dot });
+    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "dot" | "gv" => Ok(GraphFormat::Dot),
+        "json" => Ok(GraphFormat::Json),
+        "svg" | "png" | "html" => anyhow::bail!("{}: .{ext} output is not supported yet (use .dot or .json)", path.display()),
+        _ => anyhow::bail!("{}: unknown output format '.{ext}' (use .dot or .json)", path.display()),
+    }
+}
+
+fn run_graph(a: GraphArgs, dir: SubgraphDirection) -> anyhow::Result<Outcome> {
+    let format = graph_format(a.output.as_deref(), a.json)?;
+    let snap = load(&a.snapshot)?;
+    let starts = resolve_all(&snap, &a.objects, a.limit)?;
+    let opts = SubgraphOptions {
+        max_depth: a.max_depth,
+        too_many: a.too_many,
+        max_nodes: a.max_nodes,
+        filter: types_named_all(&snap, &a.filter)?,
+        ignore: resolve_all(&snap, &a.ignore, usize::MAX)?,
+        highlight: types_named_all(&snap, &a.highlight)?,
+    };
+    let view = subgraph(&snap, &starts, dir, &opts).view();
+    write_to(a.output.as_deref(), |w| match format {
+        GraphFormat::Dot => crate::render::dot::write_dot(w, &view),
+        GraphFormat::Json => write_json(w, dir.name(), &view),
+    })?;
+    if let Some(path) = &a.output {
+        eprintln!("refgraph: wrote {} ({} objects)", path.display(), view.nodes.len());
+    }
+    Ok(Outcome::Found)
+}
+
+fn run_cycles(a: CyclesArgs) -> anyhow::Result<Outcome> {
+    let snap = load(&a.snapshot)?;
+    let q = CyclesQuery {
+        all_edges: a.all_edges,
+        min_size: a.min_size,
+        limit: a.limit,
+        type_filter: types_named_all(&snap, &a.type_names)?,
+    };
+    let found = cycles(&snap, &q);
+    answer("cycles", a.json, &found, text::write_cycles)?;
+    Ok(found_if(!found.cycles.is_empty()))
 }
 
 fn run_types(a: TypesArgs) -> anyhow::Result<Outcome> {

@@ -1,5 +1,7 @@
-//! End-to-end tests.
+//! End-to-end tests: real Python programs (tests/scripts/) run through the dumper and the
+//! binary, with their answers asserted. One test binary, so it links once.
 
 mod bad_input;
-#[allow(dead_code)]
+mod capture;
+mod queries;
 mod util;

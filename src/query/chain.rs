@@ -347,7 +347,27 @@ fn arrow_text(snap: &Snapshot, chain: &[NodeIx]) -> String {
         }
         pieces.push(piece);
     }
-    pieces.join(" → ")
+    collapse_runs(&pieces).join(" → ")
+}
+
+/// Runs shorter than this are printed as they are.
+const MIN_RUN: usize = 4;
+
+/// `Node.next` 199,999 times in a row reads as `Node.next ×199,999`: a linked list must not
+/// print a 2 MB line.
+fn collapse_runs(pieces: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pieces.len() {
+        let run = pieces[i..].iter().take_while(|p| **p == pieces[i]).count();
+        if run >= MIN_RUN {
+            out.push(format!("{} ×{}", pieces[i], crate::render::text::thousands(run as u64)));
+        } else {
+            out.extend(pieces[i..i + run].iter().cloned());
+        }
+        i += run;
+    }
+    out
 }
 
 /// The first piece(s) of a chain: `module app`, or `thread 't'` then `frame f() app.py:3`.
@@ -366,13 +386,14 @@ fn root_pieces(snap: &Snapshot, n: NodeIx, pieces: &mut Vec<String>) -> String {
 /// `appcache._sessions['user:42']`: the chain as a Python-like expression.
 fn path_expression(snap: &Snapshot, chain: &[NodeIx]) -> String {
     let Some(&first) = chain.first() else { return String::new() };
-    let mut out = match snap.root(first).map(|r| &r.kind) {
+    let head = match snap.root(first).map(|r| &r.kind) {
         Some(RootKind::Module { name }) => name.clone(),
         Some(RootKind::ThreadFrame { thread, .. }) => {
             format!("thread '{thread}' {}", frame_name(snap.label(first)))
         }
         None => format!("{}@{}", snap.type_name(first).short(), snap.id(first)),
     };
+    let mut steps: Vec<String> = Vec::new();
     let mut i = 0;
     while i + 1 < chain.len() {
         let (src, dst) = (chain[i], chain[i + 1]);
@@ -380,18 +401,23 @@ fn path_expression(snap: &Snapshot, chain: &[NodeIx]) -> String {
         let key = chain.get(i + 2).and_then(|&m| edge_text(snap, dst, m));
         match (label.as_str(), key.as_deref().and_then(identifier_key)) {
             (".__dict__", Some(name)) => {
-                out.push('.');
-                out.push_str(name);
+                steps.push(format!(".{name}"));
                 i += 2;
                 continue;
             }
-            (l, _) if attaches(l) => out.push_str(l),
-            (l, _) => {
-                out.push(' ');
-                out.push_str(l);
-            }
+            (l, _) if attaches(l) => steps.push(l.to_string()),
+            (l, _) => steps.push(format!(" {l}")),
         }
         i += 1;
+    }
+    let steps = collapse_runs(&steps);
+    let mut out = head;
+    for step in steps {
+        if step.contains(" ×") {
+            out.push_str(&format!("({step})"));
+        } else {
+            out.push_str(&step);
+        }
     }
     out
 }
@@ -421,6 +447,9 @@ pub struct ChainAnswer {
     /// Why no root holds it (backward searches without `--to` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unrooted: Option<Unrooted>,
+    /// A root does hold it, through a chain longer than the depth searched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub beyond_depth: bool,
 }
 
 /// How `chain` searches.
@@ -441,10 +470,13 @@ pub fn answer_chain(snap: &Snapshot, target: NodeIx, q: &ChainQuery, mode: Chain
         ChainMode::Distinct(limit) => backref_chains(snap, target, q, limit),
         ChainMode::Forward => forward_chain(snap, target, q).into_iter().collect(),
     };
-    let explain = chains.is_empty() && mode != ChainMode::Forward && q.to_types.is_none() && q.ignore.is_empty();
+    let backward = chains.is_empty() && mode != ChainMode::Forward && q.to_types.is_none();
+    let rooted = backward && super::reach::reachable_from_roots(snap).contains(target as usize);
+    let explain = backward && !rooted && q.ignore.is_empty();
     ChainAnswer {
         object: ObjectInfo::of(snap, target),
         chains: chains.iter().map(|c| ChainView::of(snap, c)).collect(),
         unrooted: explain.then(|| why_unrooted(snap, target)),
+        beyond_depth: rooted && q.ignore.is_empty(),
     }
 }

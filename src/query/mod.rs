@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod cycles;
 pub mod diff;
+pub mod dominators;
 pub mod find;
 pub mod object;
 pub mod orphans;

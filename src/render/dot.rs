@@ -245,7 +245,7 @@ fn edge_attrs(label: Option<&str>) -> String {
 }
 
 /// The caption: what was drawn and what the marks mean, e.g.
-/// `refs of list 0x7f… — depth ≤ 3, 12 objects; 2 not expanded (dashed), 1 fan-out cut (red)`.
+/// `refs of list 0x7f… (3 items) — depth ≤ 3, 12 objects; 2 not expanded (dashed), 1 fan-out cut (red)`.
 pub fn legend(view: &SubgraphView) -> String {
     let mut text = format!(
         "{} of {} — depth ≤ {}, {}",
@@ -274,6 +274,10 @@ fn legend_notes(view: &SubgraphView) -> Vec<String> {
             count(view.more.len(), "fan-out", "fan-outs")
         ));
     }
+    let highlighted = view.nodes.iter().filter(|n| n.highlight).count();
+    if highlighted > 0 {
+        notes.push(format!("{highlighted} highlighted (blue)"));
+    }
     let stopped = |n: &&SubgraphNodeView| n.module && !n.start;
     if view.direction == SubgraphDirection::Backrefs && view.nodes.iter().any(|n| stopped(&n)) {
         notes.push("modules (green) not expanded".into());
@@ -284,19 +288,271 @@ fn legend_notes(view: &SubgraphView) -> Vec<String> {
     notes
 }
 
-/// `list 0x7f…` for up to three start objects, `5 objects` beyond.
+/// `list 0x7f… (3 items)` for up to three start objects, `5 objects` beyond.
 fn starts_text(view: &SubgraphView) -> String {
     let starts: Vec<&SubgraphNodeView> = view.nodes.iter().filter(|n| n.start).collect();
     if starts.is_empty() || starts.len() > 3 {
         return count(starts.len(), "object", "objects");
     }
-    let names: Vec<String> = starts
-        .iter()
-        .map(|n| format!("{} {}", shorten(&n.type_name), n.id))
-        .collect();
+    let names: Vec<String> = starts.iter().map(|n| start_name(n)).collect();
     names.join(", ")
+}
+
+fn start_name(n: &SubgraphNodeView) -> String {
+    let name = format!("{} {}", shorten(&n.type_name), n.id);
+    match &n.label {
+        Some(label) => format!("{name} ({})", shorten(label)),
+        None => name,
+    }
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::subgraph::tests::{heap, obj, seed};
+    use crate::query::subgraph::{subgraph, SubgraphOptions};
+    use crate::snapshot::{ObjectId, Snapshot};
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn escape_keeps_heap_text_inside_the_string_and_visible() {
+        assert_eq!(escape(r#"say "hi""#), r#"say \"hi\""#);
+        assert_eq!(escape(r"C:\temp"), r"C:\\temp");
+        assert_eq!(
+            escape("ends with \\"),
+            "ends with \\\\",
+            "a trailing backslash cannot eat the quote"
+        );
+        assert_eq!(
+            escape("two\nlines"),
+            r"two\\nlines",
+            "shown as \\n, not a line break"
+        );
+        assert_eq!(escape("\r\t"), r"\\r\\t");
+        assert_eq!(escape("nul\0bell\x07del\x7f"), r"nul\\x00bell\\x07del\\x7f");
+        assert_eq!(
+            escape("<script>alert(1)</script>"),
+            "<script>alert(1)</script>"
+        );
+        assert_eq!(escape("&lt; & \\N"), r"&amp;lt; &amp; \\N");
+        assert_eq!(escape("snake 🐍 é \u{fffd}"), "snake 🐍 é \u{fffd}");
+        assert_eq!(escape("a\u{202e}b"), r"a\\u{202e}b");
+    }
+
+    #[test]
+    fn long_labels_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(50);
+        let cut = shorten(&long);
+        assert_eq!(cut.chars().count(), MAX_LABEL_CHARS);
+        assert!(cut.ends_with("é…"));
+        assert_eq!(shorten("short"), "short");
+    }
+
+    #[test]
+    fn node_ids_are_objgraphs_decimal_addresses() {
+        assert_eq!(node_id("0x7f00aa"), "o8323242");
+        assert_eq!(node_id("weird id\""), "o_weird_id_");
+    }
+
+    #[test]
+    fn colours_are_objgraphs_hsv_as_hex() {
+        assert_eq!(hsv_hex(0.0, 0.0, 1.0), "#ffffff");
+        assert_eq!(hsv_hex(0.0, 0.0, 0.3), "#4d4d4d");
+        assert_eq!(hsv_hex(0.3, 1.0, 1.0), "#33ff00", "module green");
+        assert_eq!(hsv_hex(0.6, 0.6, 1.0), "#66a3ff", "highlight blue");
+        assert!((depth_value(3, 3) - 0.3).abs() < 1e-9);
+        assert_eq!(depth_value(0, 0), 1.0);
+    }
+
+    fn dot_text(
+        snap: &Snapshot,
+        start: u64,
+        dir: SubgraphDirection,
+        opts: &SubgraphOptions,
+    ) -> String {
+        let n = snap.node_by_id(ObjectId(start)).expect("start in heap");
+        let view = subgraph(snap, &[n], dir, opts).view();
+        let mut out = Vec::new();
+        write_dot(&mut out, &view).expect("writes to a Vec");
+        String::from_utf8(out).expect("DOT is UTF-8")
+    }
+
+    #[test]
+    fn the_seed_backrefs_look_like_objgraphs_with_labels_and_a_legend() {
+        let text = dot_text(
+            &seed(),
+            10,
+            SubgraphDirection::Backrefs,
+            &SubgraphOptions::default(),
+        );
+        let expected = [
+            "digraph ObjectGraph {",
+            "  node[shape=box, style=filled, fillcolor=white];",
+            "  edge[fontsize=10];",
+            "  graph[labelloc=b, fontsize=12, label=\"backrefs of list 0xa (4 items) — depth ≤ 3, 4 objects; modules (green) not expanded\"];",
+            "  o10[label=\"list\\n4 items\", fillcolor=\"#ffffff\", fontcolor=red, penwidth=2, tooltip=\"list 0xa, 48 bytes, depth 0\"];",
+            "  o2[label=\"dict\\n2 items\", fillcolor=\"#c4c4c4\", tooltip=\"dict 0x2, 48 bytes, depth 1\"];",
+            "  o11[label=\"list\\n4 items\", fillcolor=\"#c4c4c4\", tooltip=\"list 0xb, 48 bytes, depth 1\"];",
+            "  o1[label=\"module\\n__main__\", fillcolor=\"#1b8800\", tooltip=\"module 0x1, 24 bytes, depth 2\"];",
+            "  o2 -> o10 [label=\"['a']\"];",
+            "  o11 -> o10 [label=\"[3]\"];",
+            "  o1 -> o2 [label=\".__dict__\", weight=10];",
+            "  o2 -> o11 [label=\"['b']\"];",
+            "  o10 -> o11 [label=\"[3]\"];",
+            "}",
+        ];
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn cut_fan_outs_and_truncated_nodes_are_marked() {
+        let s = seed();
+        let opts = SubgraphOptions {
+            max_depth: 1,
+            too_many: 2,
+            ..SubgraphOptions::default()
+        };
+        let text = dot_text(&s, 10, SubgraphDirection::Refs, &opts);
+        assert!(text.contains("too_many_o10[label=\"2 more references\", shape=box, style=\"filled,dotted\", color=red"));
+        assert!(
+            text.contains("  o10 -> too_many_o10 [color=red, style=dotted, len=0.25, weight=10];")
+        );
+        let back = dot_text(
+            &s,
+            10,
+            SubgraphDirection::Backrefs,
+            &SubgraphOptions {
+                too_many: 1,
+                ..opts
+            },
+        );
+        assert!(back.contains("  too_many_o10 -> o10 [color=red"), "{back}");
+        assert!(back.contains("1 more backreference\""));
+        assert!(back.contains("o2[label=\"dict\\n2 items\\n… not expanded\""));
+        assert!(back.contains("style=\"filled,dashed\""));
+        assert!(back.contains("1 not expanded (dashed), 1 fan-out cut (red)"));
+    }
+
+    /// Labels that have broken DOT writers: quotes, backslashes, a trailing backslash,
+    /// newlines, NUL, markup, entities, emoji, a bidi override.
+    const EVIL: [&str; 8] = [
+        "'say \"hi\"'",
+        "C:\\dir\\",
+        "two\nlines\r\tand\0nul",
+        "<script>alert(1)</script>",
+        "&lt;b&gt; &amp;",
+        "🐍 snake ok",
+        "x\u{202e}y",
+        "\\N \\G \\L \\l",
+    ];
+
+    fn evil_heap() -> Snapshot {
+        let refs: Vec<(u64, Option<&str>)> = EVIL
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (10 + i as u64, Some(*l)))
+            .collect();
+        let mut objects = vec![obj(1, "app.Weird\"Type\\", Some("\"quoted\\"), &refs)];
+        objects.extend(
+            EVIL.iter()
+                .enumerate()
+                .map(|(i, l)| obj(10 + i as u64, "str", Some(*l), &[])),
+        );
+        heap(&objects, &[])
+    }
+
+    fn run_dot(format: &str, input: &str) -> Option<String> {
+        let child = Command::new("dot")
+            .arg(format!("-T{format}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let Ok(mut child) = child else {
+            eprintln!("skipped: Graphviz `dot` is not on PATH");
+            return None;
+        };
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("dot reads its input");
+        drop(stdin);
+        let out = child.wait_with_output().expect("dot runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "dot rejected the graph: {stderr}\n{input}"
+        );
+        Some(String::from_utf8(out.stdout).expect("dot writes UTF-8"))
+    }
+
+    /// The text lines Graphviz draws in each node and edge label, from its JSON output.
+    fn drawn_texts(json: &str) -> Vec<Vec<String>> {
+        let v: serde_json::Value = serde_json::from_str(json).expect("dot -Tjson is JSON");
+        let ops = |o: &serde_json::Value, key: &str| -> Vec<String> {
+            let texts = o[key].as_array().into_iter().flatten();
+            texts
+                .filter_map(|op| op["text"].as_str().map(str::to_string))
+                .collect()
+        };
+        let objects = v["objects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| ops(o, "_ldraw_"));
+        let edges = v["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| ops(e, "_ldraw_"));
+        objects.chain(edges).collect()
+    }
+
+    /// What a reader should see for heap text: every character as typed, controls escaped.
+    fn visible(s: &str) -> String {
+        let escaped = escape(&shorten(s));
+        escaped
+            .replace("&amp;", "&")
+            .replace("\\\\", "\\")
+            .replace("\\\"", "\"")
+    }
+
+    #[test]
+    fn graphviz_accepts_hostile_labels_and_draws_them_verbatim() {
+        let text = dot_text(
+            &evil_heap(),
+            1,
+            SubgraphDirection::Refs,
+            &SubgraphOptions::default(),
+        );
+        let Some(json) = run_dot("json", &text) else {
+            return;
+        };
+        let drawn = drawn_texts(&json);
+        assert!(
+            drawn.contains(&vec!["Weird\"Type\\".to_string(), "\"quoted\\".to_string()]),
+            "{drawn:?}"
+        );
+        for label in EVIL {
+            let want = vec!["str".to_string(), visible(label)];
+            assert!(
+                drawn.contains(&want),
+                "node {label:?} drawn as none of {drawn:?}"
+            );
+            assert!(
+                drawn.contains(&vec![visible(label)]),
+                "edge {label:?} drawn as none of {drawn:?}"
+            );
+        }
+        assert!(drawn
+            .iter()
+            .flatten()
+            .any(|t| t == "two\\nlines\\r\\tand\\x00nul"));
+        let svg = run_dot("svg", &text).unwrap_or_default();
+        assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
+    }
 }

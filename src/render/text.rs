@@ -2,6 +2,7 @@
 //! terminal (control characters from the snapshot are shown escaped, never sent raw).
 
 use crate::query::chain::{ChainAnswer, ChainView, Unrooted};
+use crate::query::cycles::{CycleInfo, Cycles};
 use crate::query::diff::Growth;
 use crate::query::find::Found;
 use crate::query::orphans::{Orphans, SuspectGroup};
@@ -27,6 +28,15 @@ pub fn term_safe(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `1 object`, `2 objects`.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", thousands(n))
+    }
 }
 
 /// `8.0 MB`: decimal units, one decimal from kB up.
@@ -168,8 +178,10 @@ pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
     if let Some(why) = &answer.unrooted {
         write_unrooted(w, why)?;
     }
-    if answer.chains.is_empty() && answer.unrooted.is_none() {
-        writeln!(w, "  no chain found within the search limits")?;
+    if answer.beyond_depth {
+        writeln!(w, "  a root holds it, through a chain longer than --max-depth")?;
+    } else if answer.chains.is_empty() && answer.unrooted.is_none() {
+        writeln!(w, "  no chain found (the ignored objects were its only way to a root)")?;
     }
     Ok(())
 }
@@ -320,6 +332,47 @@ fn write_group(w: &mut dyn Write, title: &str, g: &SuspectGroup) -> io::Result<(
         writeln!(w, "  largest:")?;
         for e in &g.examples {
             writeln!(w, "    {:>10}  rc {:>4}  {}", human_size(e.size), e.refcount, object_line(e))?;
+        }
+    }
+    Ok(())
+}
+
+/// `cycles`: each cycle with its size, types, members and what holds it.
+pub fn write_cycles(w: &mut dyn Write, c: &Cycles) -> io::Result<()> {
+    let rules = if c.all_edges {
+        "all references kept".to_string()
+    } else {
+        format!("{} references to classes/modules/namespaces left out; --all-edges keeps them", thousands(c.references_left_out))
+    };
+    writeln!(w, "{} found, {} shown ({rules})", plural(c.total_found, "cycle"), c.cycles.len())?;
+    for (i, cycle) in c.cycles.iter().enumerate() {
+        writeln!(w)?;
+        write_cycle(w, i + 1, cycle)?;
+    }
+    Ok(())
+}
+
+fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()> {
+    let status = match (c.garbage, c.collector_flagged) {
+        (true, true) => "garbage: no root reaches it, the cycle collector flagged it",
+        (true, false) => "garbage: no root reaches it",
+        (false, _) => "alive",
+    };
+    writeln!(w, "#{number}  {}, {}, {status}", plural(c.members, "object"), human_size(c.size))?;
+    let types: Vec<String> = c.types.iter().map(|t| format!("{} ×{}", t.type_name, thousands(t.count))).collect();
+    writeln!(w, "    types    {}", term_safe(&types.join(", ")))?;
+    if let Some(chain) = &c.held_by {
+        writeln!(w, "    held by  {}", term_safe(&chain.text))?;
+    }
+    for e in &c.edges {
+        let name = |id: &str| {
+            c.examples.iter().find(|o| o.id == id).map_or(id.to_string(), |o| format!("{} {id}", o.type_name))
+        };
+        writeln!(w, "    {} ─{}→ {}", term_safe(&name(&e.from)), term_safe(e.label.as_deref().unwrap_or("?")), term_safe(&name(&e.to)))?;
+    }
+    if c.edges.is_empty() {
+        for o in &c.examples {
+            writeln!(w, "    {}", object_line(o))?;
         }
     }
     Ok(())

@@ -1,0 +1,821 @@
+//! The dominator tree of the heap, from a synthetic super-root, without recursion: the
+//! semi-NCA algorithm (Georgiadis 2005; Dijkstra-style "semi-dominators, then nearest common
+//! ancestors") on flat `u32` arrays.
+//!
+//! # The super-root
+//!
+//! The super-root `S` has an edge to every root (modules, thread frames). Objects that no root
+//! reaches (cyclic garbage, objects held from C code) must get a dominator too, so `S` also
+//! has an edge to one *entry* per unreachable "source" component: for every strongly
+//! connected component `C` of the unreachable objects that no other unreachable object
+//! refers to, the member of `C` with the smallest node index. Every unreachable object is
+//! reached from such an entry (follow references backwards: you end in a source component),
+//! so every node gets an immediate dominator, and:
+//!
+//! - an orphan (nothing refers to it) is its own entry: it hangs under `S`;
+//! - a garbage cycle is entered at its first member (file order), which therefore retains
+//!   the whole cycle and whatever only the cycle holds: "this cycle keeps 50 MB", one number;
+//! - a garbage object referenced by a garbage cycle is dominated from inside that cycle,
+//!   exactly as if the cycle were a root.
+//!
+//! Unreachable entries are found without computing all SCCs: a forward DFS over the
+//! unreachable objects gives a postorder; in reverse postorder, the first object not yet
+//! reached is always in a source component, and is the member of it that the DFS (which
+//! starts from objects in ascending index order) entered first, i.e. its smallest index
+//! (Kosaraju's lemma: a component that points into another finishes later).
+//!
+//! # Cost
+//!
+//! Node indices are renumbered in DFS preorder from `S` (`S` = 0). Working arrays: `pre`
+//! (node → number), `vertex` (number → node, later reused for semi-dominators), `parent`
+//! (later the idom), `ancestor` (the DFS edge cursor, later the path-compression forest) and
+//! `label`: 20 bytes per node, plus a short stack for path compression. The DFS walks back up
+//! through `parent`, so it needs no stack of its own: a 1,000,000-long linked list costs
+//! nothing extra. The DFS preorder doubles as a bottom-up order for the tree: an immediate
+//! dominator is a DFS ancestor, so it always comes first.
+
+use crate::snapshot::{NodeIx, Snapshot};
+use fixedbitset::FixedBitSet;
+
+/// A directed graph as slices of neighbours in both directions.
+///
+/// The dominator computation needs nothing more, so it runs on a [`Snapshot`] as well as on
+/// the tiny graphs the property tests build.
+pub trait Adjacency {
+    /// Number of nodes; nodes are `0..node_count()`.
+    fn node_count(&self) -> usize;
+    /// The targets of `n`'s edges.
+    fn successors(&self, n: NodeIx) -> &[NodeIx];
+    /// The sources of the edges into `n`.
+    fn predecessors(&self, n: NodeIx) -> &[NodeIx];
+    /// A hint that `successors(n)` will probably be asked for soon.
+    fn prefetch_successors(&self, _n: NodeIx) {}
+}
+
+impl Adjacency for Snapshot {
+    fn node_count(&self) -> usize {
+        Snapshot::node_count(self)
+    }
+    fn successors(&self, n: NodeIx) -> &[NodeIx] {
+        self.referents(n)
+    }
+    fn predecessors(&self, n: NodeIx) -> &[NodeIx] {
+        self.referrers(n)
+    }
+    fn prefetch_successors(&self, n: NodeIx) {
+        prefetch(&self.fwd.offsets[n as usize]);
+    }
+}
+
+/// The immediate dominator of a child of the super-root.
+pub const SUPER_ROOT: NodeIx = NodeIx::MAX;
+
+/// The dominator tree of a graph from the super-root (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DominatorTree {
+    /// Immediate dominator of each node, [`SUPER_ROOT`] for the super-root's children.
+    idom: Vec<NodeIx>,
+    /// All nodes in DFS preorder from the super-root: every node after its immediate
+    /// dominator. The nodes the roots reach come first.
+    preorder: Vec<NodeIx>,
+    /// How many nodes the roots reach: `preorder[..reachable]`.
+    reachable: usize,
+}
+
+impl DominatorTree {
+    /// The immediate dominator of `n`, `None` for the super-root's children.
+    pub fn idom(&self, n: NodeIx) -> Option<NodeIx> {
+        let d = self.idom[n as usize];
+        (d != SUPER_ROOT).then_some(d)
+    }
+
+    /// Immediate dominators of all nodes, [`SUPER_ROOT`] for the super-root's children.
+    pub fn idoms(&self) -> &[NodeIx] {
+        &self.idom
+    }
+
+    /// All nodes, each after its immediate dominator (reverse it for a bottom-up pass).
+    pub fn preorder(&self) -> &[NodeIx] {
+        &self.preorder
+    }
+
+    /// The nodes some root reaches.
+    pub fn reachable(&self) -> &[NodeIx] {
+        &self.preorder[..self.reachable]
+    }
+
+    /// The nodes no root reaches (entries of unreachable components and what they reach).
+    pub fn unreachable(&self) -> &[NodeIx] {
+        &self.preorder[self.reachable..]
+    }
+
+    /// Gives up the arrays: `(idom, preorder, reachable count)`.
+    pub fn into_parts(self) -> (Vec<NodeIx>, Vec<NodeIx>, usize) {
+        (self.idom, self.preorder, self.reachable)
+    }
+}
+
+/// The dominator tree of `g` from a super-root with an edge to each of `roots` and to the
+/// entries of the unreachable source components (see the module docs).
+///
+/// # Panics
+/// If `g` has `u32::MAX - 2` nodes or more, or a root is not a node of `g`.
+pub fn dominator_tree<G: Adjacency + ?Sized>(g: &G, roots: &[NodeIx]) -> DominatorTree {
+    dominator_tree_with(g, roots, |_| {})
+}
+
+/// [`dominator_tree`], calling `done(phase)` as each phase ends: `"dfs"` (numbering, the
+/// unreachable entries included), `"semi"`, `"nca"`, `"finish"`. For progress and timings.
+pub fn dominator_tree_with<G: Adjacency + ?Sized>(
+    g: &G,
+    roots: &[NodeIx],
+    mut done: impl FnMut(&'static str),
+) -> DominatorTree {
+    let n = g.node_count();
+    assert!(n < MARKED as usize - 1, "more than 2^32 - 3 nodes");
+    let mut dfs = Dfs::new(n);
+    for &r in roots {
+        dfs.entries.insert(r as usize);
+        if dfs.pre[r as usize] == UNSEEN {
+            dfs.search_from(g, r);
+        }
+    }
+    let reachable = dfs.count as usize;
+    if reachable < n {
+        for v in unreachable_in_reverse_postorder(g, &mut dfs.pre) {
+            if dfs.pre[v as usize] == MARKED {
+                dfs.entries.insert(v as usize);
+                dfs.search_from(g, v);
+            }
+        }
+    }
+    debug_assert_eq!(dfs.count as usize, n, "the super-root reaches every node");
+    done("dfs");
+    let mut semi_nca = SemiNca::from_dfs(dfs);
+    semi_nca.semi_dominators(g);
+    done("semi");
+    semi_nca.nearest_common_ancestors();
+    done("nca");
+    let tree = semi_nca.finish(reachable);
+    done("finish");
+    tree
+}
+
+/// `pre[v]` of a node the DFS has not numbered yet.
+const UNSEEN: u32 = u32::MAX;
+/// `pre[v]` of an unreachable node seen by the entry search but not numbered yet.
+const MARKED: u32 = u32::MAX - 1;
+
+/// The DFS from the super-root: numbers nodes `1..=n` in preorder (0 is the super-root).
+struct Dfs {
+    /// Node → preorder number, [`UNSEEN`] / [`MARKED`] before it is numbered.
+    pre: Vec<u32>,
+    /// Preorder number → node (`vertex[0]` is unused: the super-root is no node).
+    vertex: Vec<NodeIx>,
+    /// Preorder number → preorder number of the DFS parent.
+    parent: Vec<u32>,
+    /// Preorder number → `[position of the next successor to look at, unused]`; the same
+    /// memory becomes [`SemiNca::forest`].
+    cursor: Vec<[u32; 2]>,
+    /// Nodes the super-root has an edge to.
+    entries: FixedBitSet,
+    /// The last number given.
+    count: u32,
+}
+
+impl Dfs {
+    fn new(n: usize) -> Self {
+        Dfs {
+            pre: big_vec(n, UNSEEN),
+            vertex: big_vec(n + 1, 0),
+            parent: big_vec(n + 1, 0),
+            cursor: big_vec(n + 1, [0, 0]),
+            entries: FixedBitSet::with_capacity(n),
+            count: 0,
+        }
+    }
+
+    fn number(&mut self, v: NodeIx, parent: u32) -> u32 {
+        self.count += 1;
+        let k = self.count;
+        self.pre[v as usize] = k;
+        self.vertex[k as usize] = v;
+        self.parent[k as usize] = parent;
+        k
+    }
+
+    /// Numbers everything reachable from `start` that is not numbered yet, `start` as a child
+    /// of the super-root. The way back up is `parent`, so no stack is needed.
+    fn search_from<G: Adjacency + ?Sized>(&mut self, g: &G, start: NodeIx) {
+        let mut cur = self.number(start, 0);
+        loop {
+            match self.next_unseen(g, cur) {
+                Some(w) => cur = self.number(w, cur),
+                None if self.parent[cur as usize] == 0 => return,
+                None => cur = self.parent[cur as usize],
+            }
+        }
+    }
+
+    /// The next successor of (the node numbered) `k` that has no number yet.
+    fn next_unseen<G: Adjacency + ?Sized>(&mut self, g: &G, k: u32) -> Option<NodeIx> {
+        let succ = g.successors(self.vertex[k as usize]);
+        let mut c = self.cursor[k as usize][0] as usize;
+        let found = loop {
+            let Some(&w) = succ.get(c) else { break None };
+            c += 1;
+            // If `w` is new, its successors come next: start that load alongside `pre[w]`'s,
+            // rather than after it (three cache misses in a row per step become two).
+            g.prefetch_successors(w);
+            if self.pre[w as usize] >= MARKED {
+                break Some(w);
+            }
+        };
+        self.cursor[k as usize][0] = c as u32;
+        found
+    }
+}
+
+/// A `Vec` of `len` copies of `value`, on transparent huge pages where the kernel grants them
+/// on request: the random accesses of the algorithm over hundreds of MB are TLB-bound.
+fn big_vec<T: Copy>(len: usize, value: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    advise_huge_pages(v.as_mut_ptr() as usize, len * std::mem::size_of::<T>());
+    v.resize(len, value);
+    v
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(addr: usize, bytes: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = addr.next_multiple_of(HUGE);
+    let end = (addr + bytes) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: the range lies inside an allocation this process owns, and MADV_HUGEPAGE is
+        // advice about page size only: it never changes the contents.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_addr: usize, _bytes: usize) {}
+
+/// Asks the CPU to start loading `x` into the cache.
+#[cfg(target_arch = "x86_64")]
+fn prefetch<T>(x: &T) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    // SAFETY: a prefetch is a hint; it never faults and `x` is a valid reference anyway.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast::<i8>()) };
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch<T>(_x: &T) {}
+
+/// The unreachable nodes in reverse postorder of a DFS that starts from them in ascending
+/// index order. `pre` is [`UNSEEN`] exactly for the unreachable nodes; they come back
+/// [`MARKED`]. In this order, each node not yet numbered when its turn comes is the entry of
+/// a source component (see the module docs).
+fn unreachable_in_reverse_postorder<G: Adjacency + ?Sized>(g: &G, pre: &mut [u32]) -> Vec<NodeIx> {
+    let mut post = Vec::new();
+    let mut stack: Vec<(NodeIx, u32)> = Vec::new();
+    for s in 0..pre.len() as NodeIx {
+        if pre[s as usize] != UNSEEN {
+            continue;
+        }
+        pre[s as usize] = MARKED;
+        stack.push((s, 0));
+        while let Some(top) = stack.last_mut() {
+            let (v, c) = *top;
+            match g.successors(v).get(c as usize) {
+                Some(&w) => {
+                    top.1 += 1;
+                    if pre[w as usize] == UNSEEN {
+                        pre[w as usize] = MARKED;
+                        stack.push((w, 0));
+                    }
+                }
+                None => {
+                    post.push(v);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    post.reverse();
+    post
+}
+
+/// Semi-NCA over the DFS numbering. All arrays are indexed by preorder number.
+struct SemiNca {
+    pre: Vec<u32>,
+    /// Number → node until the number is processed, then its semi-dominator.
+    vertex_then_semi: Vec<u32>,
+    /// DFS parent, then (after `nearest_common_ancestors`) the immediate dominator.
+    idom: Vec<u32>,
+    /// `[ancestor, label]`: the path-compression forest (it starts as the DFS tree) and the
+    /// smallest semi-dominator on the compressed path up to the ancestor. Side by side, as
+    /// `eval` reads both of each node it visits: one cache miss instead of two.
+    forest: Vec<[u32; 2]>,
+    entries: FixedBitSet,
+    /// Scratch for path compression.
+    path: Vec<u32>,
+}
+
+impl SemiNca {
+    fn from_dfs(dfs: Dfs) -> Self {
+        let Dfs { pre, vertex, parent, cursor: mut forest, entries, .. } = dfs;
+        for (f, &p) in forest.iter_mut().zip(&parent) {
+            *f = [p, 0];
+        }
+        SemiNca { pre, vertex_then_semi: vertex, idom: parent, forest, entries, path: Vec::new() }
+    }
+
+    /// Semi-dominators in reverse preorder. Numbers above `i` are processed, i.e. linked to
+    /// their DFS parent in the compression forest.
+    ///
+    /// Blocks of nodes first gather the preorder numbers of their predecessors in one tight
+    /// loop: its random reads of `pre` do not depend on each other, so the CPU overlaps their
+    /// cache misses, which it cannot do while path compression is interleaved.
+    fn semi_dominators<G: Adjacency + ?Sized>(&mut self, g: &G) {
+        let mut block = PredBlock::default();
+        let mut hi = self.idom.len() as u32;
+        while hi > 1 {
+            let lo = block.gather(g, &self.pre, &self.vertex_then_semi, &self.forest, hi);
+            for (k, i) in (lo..hi).rev().enumerate() {
+                let mut semi = self.initial_semi(i);
+                for &u in block.preds(k) {
+                    let candidate = if u <= i { u } else { self.eval(u, i) };
+                    semi = semi.min(candidate);
+                }
+                self.vertex_then_semi[i as usize] = semi;
+                self.forest[i as usize][1] = semi;
+            }
+            hi = lo;
+        }
+    }
+
+    /// The DFS parent is a predecessor; a child of the super-root has the super-root as one.
+    fn initial_semi(&self, i: u32) -> u32 {
+        let w = self.vertex_then_semi[i as usize];
+        if self.entries.contains(w as usize) {
+            0
+        } else {
+            self.idom[i as usize]
+        }
+    }
+
+    /// The smallest semi-dominator on the forest path from `u` up to (not including) the
+    /// first unprocessed ancestor (number `<= i`), compressing the path on the way.
+    fn eval(&mut self, u: u32, i: u32) -> u32 {
+        let mut v = u;
+        while self.forest[v as usize][0] > i {
+            self.path.push(v);
+            v = self.forest[v as usize][0];
+        }
+        // `v` is the topmost processed node on the path; below it, top-down, each node takes
+        // the smaller label and the ancestor of the one above it.
+        while let Some(x) = self.path.pop() {
+            let [a, _] = self.forest[x as usize];
+            let [above, label] = self.forest[a as usize];
+            let own = &mut self.forest[x as usize];
+            *own = [above, own[1].min(label)];
+        }
+        self.forest[u as usize][1]
+    }
+
+    /// idom(w) = the nearest common ancestor of parent(w) and semi(w) in the tree built so
+    /// far: climb from the parent until at or above the semi-dominator.
+    fn nearest_common_ancestors(&mut self) {
+        for i in 1..self.idom.len() {
+            let semi = self.vertex_then_semi[i];
+            let mut d = self.idom[i];
+            while d > semi {
+                d = self.idom[d as usize];
+            }
+            self.idom[i] = d;
+        }
+    }
+
+    /// Back from preorder numbers to node indices, reusing the arrays.
+    fn finish(self, reachable: usize) -> DominatorTree {
+        let SemiNca { mut pre, idom, vertex_then_semi: mut preorder, forest, .. } = self;
+        drop(forest);
+        for (v, &k) in pre.iter().enumerate() {
+            preorder[k as usize] = v as NodeIx;
+        }
+        // `pre` becomes the node-indexed idom array in place: each entry is read once, first.
+        for k in pre.iter_mut() {
+            let d = idom[*k as usize];
+            *k = if d == 0 { SUPER_ROOT } else { preorder[d as usize] };
+        }
+        preorder.remove(0);
+        DominatorTree { idom: pre, preorder, reachable }
+    }
+}
+
+/// The predecessors of a block of consecutive preorder numbers, as preorder numbers.
+#[derive(Default)]
+struct PredBlock {
+    /// Predecessor numbers of all nodes of the block, highest node first.
+    numbers: Vec<u32>,
+    /// `numbers[ends[k - 1]..ends[k]]` belong to the `k`-th node from the top.
+    ends: Vec<u32>,
+}
+
+/// How many predecessors a block gathers (at least one node's worth): 256 KiB, about L2.
+const BLOCK_PREDS: usize = 1 << 16;
+
+impl PredBlock {
+    /// Gathers the nodes numbered `hi - 1` downwards (not 0, the super-root) until about
+    /// [`BLOCK_PREDS`] predecessors are collected; returns the lowest number gathered.
+    fn gather<G: Adjacency + ?Sized>(
+        &mut self,
+        g: &G,
+        pre: &[u32],
+        vertex: &[NodeIx],
+        forest: &[[u32; 2]],
+        hi: u32,
+    ) -> u32 {
+        self.numbers.clear();
+        self.ends.clear();
+        let mut lo = hi;
+        while lo > 1 && self.numbers.len() < BLOCK_PREDS {
+            lo -= 1;
+            let preds = g.predecessors(vertex[lo as usize]);
+            self.numbers.extend(preds.iter().map(|&v| pre[v as usize]));
+            self.ends.push(self.numbers.len() as u32);
+        }
+        // `eval` starts at each later-numbered predecessor: fetch those forest entries now,
+        // all at once, rather than one cache miss at a time.
+        for &u in &self.numbers {
+            if u > lo {
+                prefetch(&forest[u as usize]);
+            }
+        }
+        lo
+    }
+
+    /// The predecessor numbers of the `k`-th node from the top.
+    fn preds(&self, k: usize) -> &[u32] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.numbers[start..self.ends[k] as usize]
+    }
+}
+
+/// Graphs for tests: CSR built from edge lists, and brute-force dominators.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::snapshot::graph::Csr;
+
+    /// A graph as forward and reverse CSR.
+    pub(crate) struct CsrGraph {
+        pub(crate) fwd: Csr,
+        pub(crate) rev: Csr,
+    }
+
+    impl CsrGraph {
+        pub(crate) fn new(n: usize, edges: &[(NodeIx, NodeIx)]) -> Self {
+            let mut counts = vec![0u32; n + 1];
+            for &(a, _) in edges {
+                counts[a as usize + 1] += 1;
+            }
+            for i in 1..counts.len() {
+                counts[i] += counts[i - 1];
+            }
+            let mut fill = counts.clone();
+            let mut targets = vec![0; edges.len()];
+            for &(a, b) in edges {
+                targets[fill[a as usize] as usize] = b;
+                fill[a as usize] += 1;
+            }
+            let fwd = Csr { offsets: counts, targets };
+            let rev = fwd.reversed(n);
+            CsrGraph { fwd, rev }
+        }
+    }
+
+    impl Adjacency for CsrGraph {
+        fn node_count(&self) -> usize {
+            self.fwd.offsets.len() - 1
+        }
+        fn successors(&self, n: NodeIx) -> &[NodeIx] {
+            self.fwd.neighbors(n)
+        }
+        fn predecessors(&self, n: NodeIx) -> &[NodeIx] {
+            self.rev.neighbors(n)
+        }
+        fn prefetch_successors(&self, n: NodeIx) {
+            prefetch(&self.fwd.offsets[n as usize]);
+        }
+    }
+
+    /// A small graph (at most 32 nodes) answered by brute force, with the super-root
+    /// semantics of the module docs.
+    pub(crate) struct Brute {
+        n: usize,
+        edges: Vec<(NodeIx, NodeIx)>,
+        /// The super-root's edges.
+        pub(crate) entries: Vec<NodeIx>,
+    }
+
+    impl Brute {
+        pub(crate) fn new(n: usize, edges: &[(NodeIx, NodeIx)], roots: &[NodeIx]) -> Self {
+            let mut b = Brute { n, edges: edges.to_vec(), entries: Vec::new() };
+            let reached = b.reach(roots, None);
+            let garbage_entries: Vec<NodeIx> = (0..n as NodeIx)
+                .filter(|&v| reached & (1 << v) == 0 && b.is_unreachable_entry(v, reached))
+                .collect();
+            b.entries = roots.to_vec();
+            b.entries.extend(garbage_entries);
+            b
+        }
+
+        /// Bit set of the nodes reachable from `starts` without entering `removed`.
+        pub(crate) fn reach(&self, starts: &[NodeIx], removed: Option<NodeIx>) -> u32 {
+            let blocked = removed.map_or(0, |r| 1u32 << r);
+            let mut seen = starts.iter().fold(0u32, |s, &v| s | 1 << v) & !blocked;
+            loop {
+                let next = self
+                    .edges
+                    .iter()
+                    .filter(|&&(a, _)| seen & (1 << a) != 0)
+                    .fold(seen, |s, &(_, b)| s | 1 << b)
+                    & !blocked;
+                if next == seen {
+                    return seen;
+                }
+                seen = next;
+            }
+        }
+
+        /// `v` is the smallest member of a component of unreachable nodes that no other
+        /// unreachable node points into.
+        fn is_unreachable_entry(&self, v: NodeIx, reached: u32) -> bool {
+            let from_v = self.reach(&[v], None);
+            let scc: Vec<NodeIx> = (0..self.n as NodeIx)
+                .filter(|&w| from_v & (1 << w) != 0 && self.reach(&[w], None) & (1 << v) != 0)
+                .collect();
+            let in_scc = |x: NodeIx| scc.contains(&x);
+            let entered = self.edges.iter().any(|&(a, b)| {
+                in_scc(b) && !in_scc(a) && reached & (1 << a) == 0
+            });
+            !entered && scc.iter().all(|&w| w >= v)
+        }
+
+        /// Everything the super-root reaches when `removed` is taken out.
+        pub(crate) fn alive_without(&self, removed: Option<NodeIx>) -> u32 {
+            self.reach(&self.entries, removed)
+        }
+
+        /// Strict dominators of `v` (the super-root not included).
+        fn dominators(&self, v: NodeIx) -> Vec<NodeIx> {
+            (0..self.n as NodeIx)
+                .filter(|&d| d != v && self.alive_without(Some(d)) & (1 << v) == 0)
+                .collect()
+        }
+
+        /// The immediate dominator: the strict dominator with the most dominators itself.
+        pub(crate) fn idom(&self, v: NodeIx) -> NodeIx {
+            self.dominators(v)
+                .into_iter()
+                .max_by_key(|&d| self.dominators(d).len())
+                .unwrap_or(SUPER_ROOT)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{Brute, CsrGraph};
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tree(n: usize, edges: &[(NodeIx, NodeIx)], roots: &[NodeIx]) -> DominatorTree {
+        dominator_tree(&CsrGraph::new(n, edges), roots)
+    }
+
+    fn idoms(t: &DominatorTree) -> Vec<Option<NodeIx>> {
+        (0..t.idom.len() as NodeIx).map(|v| t.idom(v)).collect()
+    }
+
+    #[test]
+    fn a_diamond_is_dominated_by_its_top() {
+        // 0 → 1, 0 → 2, 1 → 3, 2 → 3, 3 → 4
+        let t = tree(5, &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)], &[0]);
+        assert_eq!(idoms(&t), [None, Some(0), Some(0), Some(0), Some(3)]);
+        assert_eq!(t.reachable().len(), 5);
+    }
+
+    #[test]
+    fn objects_held_by_two_roots_hang_under_the_super_root() {
+        let t = tree(4, &[(0, 2), (1, 2), (2, 3)], &[0, 1]);
+        assert_eq!(idoms(&t), [None, None, None, Some(2)]);
+    }
+
+    #[test]
+    fn a_root_reached_from_another_root_is_still_a_child_of_the_super_root() {
+        let t = tree(3, &[(0, 1), (1, 2)], &[0, 1]);
+        assert_eq!(idoms(&t), [None, None, Some(1)]);
+    }
+
+    #[test]
+    fn a_garbage_cycle_is_entered_at_its_smallest_member() {
+        // root 0 → 1; garbage cycle 4 → 2 → 3 → 4, 3 → 5; orphan 6 → 1.
+        let t = tree(7, &[(0, 1), (4, 2), (2, 3), (3, 4), (3, 5), (6, 1)], &[0]);
+        assert_eq!(idoms(&t), [None, None, None, Some(2), Some(3), Some(3), None]);
+        let mut unreachable = t.unreachable().to_vec();
+        unreachable.sort();
+        assert_eq!(unreachable, [2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_cycle_below_a_garbage_cycle_is_not_an_entry() {
+        // cycle 0 ⇄ 1 → cycle 2 ⇄ 3, nothing rooted
+        let t = tree(4, &[(0, 1), (1, 0), (1, 2), (2, 3), (3, 2)], &[]);
+        assert_eq!(idoms(&t), [None, Some(0), Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn an_empty_graph_has_an_empty_tree() {
+        let t = tree(0, &[], &[]);
+        assert!(t.preorder().is_empty());
+    }
+
+    const MILLION: u32 = 1_000_000;
+
+    #[test]
+    fn a_million_long_linked_list_needs_no_deep_stack() {
+        let edges: Vec<_> = (0..MILLION - 1).map(|i| (i, i + 1)).collect();
+        let t = tree(MILLION as usize, &edges, &[0]);
+        assert_eq!(t.idom(0), None);
+        assert!((1..MILLION).all(|i| t.idom(i) == Some(i - 1)));
+    }
+
+    #[test]
+    fn a_million_node_garbage_cycle_needs_no_deep_stack() {
+        let edges: Vec<_> = (0..MILLION).map(|i| (i, (i + 1) % MILLION)).collect();
+        let t = tree(MILLION as usize, &edges, &[]);
+        assert_eq!(t.idom(0), None);
+        assert!((1..MILLION).all(|i| t.idom(i) == Some(i - 1)));
+        assert!(t.reachable().is_empty());
+    }
+
+    #[test]
+    fn a_back_edge_over_a_million_nodes_compresses_one_long_path() {
+        // 0 → 1 → … → n-1 → 1: node 1's semi-dominator search walks the whole chain.
+        let mut edges: Vec<_> = (0..MILLION - 1).map(|i| (i, i + 1)).collect();
+        edges.push((MILLION - 1, 1));
+        edges.push((0, MILLION / 2));
+        let t = tree(MILLION as usize, &edges, &[0]);
+        assert_eq!(t.idom(1), Some(0));
+        assert_eq!(t.idom(MILLION / 2), Some(0));
+        assert_eq!(t.idom(MILLION / 2 + 1), Some(MILLION / 2));
+        assert_eq!(t.idom(2), Some(1));
+    }
+
+    /// splitmix64: a deterministic generator for the synthetic graphs.
+    pub(crate) struct Rng(pub(crate) u64);
+
+    impl Rng {
+        pub(crate) fn below(&mut self, n: u32) -> u32 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (((z ^ (z >> 31)) >> 32) * n as u64 >> 32) as u32
+        }
+    }
+
+    /// The shape of deps.md §3 at `n` nodes and `3 n` edges: 1000 roots with 50 objects each,
+    /// 1000 hot nodes taking 20 % of the random edges, a chain of n/5 nodes off root 1, cycles
+    /// of n/10 (off root 2), n/40 (garbage) and n/40 (garbage, held by an orphan), every chain
+    /// and cycle node with a payload edge, random edges among the remaining objects, 1 % of
+    /// them back to roots. Returns the edges and the roots.
+    pub(crate) fn synthetic(n: u32) -> (Vec<(NodeIx, NodeIx)>, Vec<NodeIx>) {
+        let mut rng = Rng(42);
+        let (roots, hot) = (0..1000, 1000..2000);
+        let chain = hot.end..hot.end + n / 5;
+        let cycles = [chain.end, chain.end + n / 10, chain.end + n / 10 + n / 40];
+        let lens = [n / 10, n / 40, n / 40];
+        let rest = cycles[2] + lens[2]..n - 1;
+        let orphan = n - 1;
+        let in_rest = |rng: &mut Rng| rest.start + rng.below(rest.end - rest.start);
+        let mut edges = Vec::with_capacity(3 * n as usize);
+        for r in roots.clone() {
+            edges.extend((0..50).map(|_| (r, 1000 + rng.below(n - 1001))));
+        }
+        edges.push((1, chain.start));
+        for c in chain.clone() {
+            edges.push((c, in_rest(&mut rng)));
+            if c + 1 < chain.end {
+                edges.push((c, c + 1));
+            }
+        }
+        edges.push((2, cycles[0]));
+        edges.push((orphan, cycles[2]));
+        for (&start, &len) in cycles.iter().zip(&lens) {
+            for i in 0..len {
+                edges.push((start + i, start + (i + 1) % len));
+                edges.push((start + i, in_rest(&mut rng)));
+            }
+        }
+        while edges.len() < 3 * n as usize {
+            let src = in_rest(&mut rng);
+            let dst = match rng.below(100) {
+                0 => rng.below(roots.end),
+                1..=20 => hot.start + rng.below(1000),
+                _ => in_rest(&mut rng),
+            };
+            edges.push((src, dst));
+        }
+        (edges, roots.collect())
+    }
+
+    /// A `/proc/self/status` field in KiB (0 where there is none).
+    pub(crate) fn proc_status_kib(key: &str) -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Resets the peak resident size, so that `VmHWM` afterwards is the peak of what follows.
+    pub(crate) fn reset_peak_rss() {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    }
+
+    fn scale(n: u32) {
+        let t0 = std::time::Instant::now();
+        let (edges, roots) = synthetic(n);
+        let g = CsrGraph::new(n as usize, &edges);
+        drop(edges);
+        eprintln!("built {n} nodes / {} edges in {:.2?}", g.fwd.targets.len(), t0.elapsed());
+        reset_peak_rss();
+        let base = proc_status_kib("VmRSS:");
+        let t1 = std::time::Instant::now();
+        let mut last = t1;
+        let mut phases = String::new();
+        let t = dominator_tree_with(&g, &roots, |phase| {
+            phases.push_str(&format!(" {phase} {:.2?}", last.elapsed()));
+            last = std::time::Instant::now();
+        });
+        let took = t1.elapsed();
+        eprintln!("phases:{phases}");
+        let peak = proc_status_kib("VmHWM:").saturating_sub(base);
+        eprintln!(
+            "dominators: {took:.2?}, peak +{} MiB ({:.1} bytes/node), {} reachable, {} top-level",
+            peak / 1024,
+            peak as f64 * 1024.0 / n as f64,
+            t.reachable().len(),
+            t.idoms().iter().filter(|&&d| d == SUPER_ROOT).count()
+        );
+    }
+
+    #[test]
+    #[ignore = "slow: 10M nodes; run with --release --ignored --nocapture"]
+    fn scale_10m_nodes_30m_edges() {
+        scale(10_000_000);
+    }
+
+    #[test]
+    #[ignore = "slow: run with --release --ignored --nocapture"]
+    fn scale_1m_nodes_3m_edges() {
+        scale(1_000_000);
+    }
+
+    fn small_graph() -> impl Strategy<Value = (usize, Vec<(NodeIx, NodeIx)>, Vec<NodeIx>)> {
+        (1usize..=12).prop_flat_map(|n| {
+            let node = 0..n as NodeIx;
+            let edges = proptest::collection::vec((node.clone(), node.clone()), 0..30);
+            let roots = proptest::collection::vec(node, 0..4);
+            (Just(n), edges, roots)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn idom_matches_brute_force((n, edges, roots) in small_graph()) {
+            let t = tree(n, &edges, &roots);
+            let brute = Brute::new(n, &edges, &roots);
+            for v in 0..n as NodeIx {
+                prop_assert_eq!(t.idoms()[v as usize], brute.idom(v), "node {}", v);
+            }
+            let mut order = vec![usize::MAX; n];
+            for (k, &v) in t.preorder().iter().enumerate() {
+                order[v as usize] = k;
+            }
+            for v in 0..n as NodeIx {
+                if let Some(d) = t.idom(v) {
+                    prop_assert!(order[d as usize] < order[v as usize]);
+                }
+            }
+            let reached = brute.reach(&roots, None);
+            prop_assert_eq!(t.reachable().len() as u32, reached.count_ones());
+            prop_assert!(t.reachable().iter().all(|&v| reached & (1 << v) != 0));
+        }
+    }
+}
