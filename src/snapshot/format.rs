@@ -20,17 +20,17 @@ pub const FLAG_TRACKED: u8 = 2;
 /// Flag bit: the object's references are labelled by position (`[0]`, `[1]`, …).
 pub const FLAG_INDEXED: u8 = 4;
 
-/// One line of a snapshot file.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+/// One line of a snapshot file. Each line's `kind` field says which; it is read first and
+/// the line is then deserialized straight into that record's struct ([`Record::parse`]): a
+/// serde internally-tagged enum would buffer every value and lose string borrowing (measured:
+/// a third of the load time).
+#[derive(Debug)]
 pub enum Record<'a> {
     /// The first line: what was dumped, and the format version.
     Header(Header),
     /// Additions to the type table.
-    #[serde(borrow)]
     Types(TypesRecord<'a>),
     /// A column chunk of objects.
-    #[serde(borrow)]
     Objects(ObjectsRecord<'a>),
     /// A module root.
     Root(RootRecord),
@@ -40,6 +40,59 @@ pub enum Record<'a> {
     Mark(MarkRecord),
     /// The last line: the counts of what the file holds.
     End(EndRecord),
+}
+
+/// Just the `kind` of a line, for lines the fast path does not recognize.
+#[derive(Deserialize)]
+struct KindOnly<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+}
+
+/// The kinds of line, in the order FORMAT.md lists them.
+const KINDS: [&str; 7] = ["header", "types", "objects", "root", "thread", "mark", "end"];
+
+/// The `kind` of a line: read from the prefix the dumper writes (`{"kind":"objects",…`), or
+/// by a full parse of the line when it is written differently.
+fn line_kind(line: &[u8]) -> Result<Cow<'_, str>, serde_json::Error> {
+    if let Some(rest) = line.strip_prefix(br#"{"kind":""#) {
+        if let Some(end) = rest.iter().position(|&b| b == b'"') {
+            if let Ok(kind) = std::str::from_utf8(&rest[..end]) {
+                if KINDS.contains(&kind) {
+                    return Ok(Cow::Borrowed(kind));
+                }
+            }
+        }
+    }
+    serde_json::from_slice::<KindOnly<'_>>(line).map(|k| k.kind)
+}
+
+/// Why a line is not a record.
+#[derive(Debug)]
+pub enum RecordError {
+    /// Not JSON, or JSON of the wrong shape.
+    Json(serde_json::Error),
+    /// A `kind` this reader does not know.
+    UnknownKind(String),
+}
+
+impl<'a> Record<'a> {
+    /// Parse one line.
+    pub fn parse(line: &'a [u8]) -> Result<Self, RecordError> {
+        use serde_json::from_slice as json;
+        let kind = line_kind(line).map_err(RecordError::Json)?;
+        let record = match kind.as_ref() {
+            "header" => json(line).map(Record::Header),
+            "types" => json(line).map(Record::Types),
+            "objects" => json(line).map(Record::Objects),
+            "root" => json(line).map(Record::Root),
+            "thread" => json(line).map(Record::Thread),
+            "mark" => json(line).map(Record::Mark),
+            "end" => json(line).map(Record::End),
+            other => return Err(RecordError::UnknownKind(other.to_string())),
+        };
+        record.map_err(RecordError::Json)
+    }
 }
 
 /// The header line: facts about the dumped process.

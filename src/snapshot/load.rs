@@ -5,7 +5,7 @@
 //! or a huge allocation.
 
 use super::format::{
-    Header, ObjectsRecord, Record, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR, FORMAT_MINOR,
+    Header, ObjectsRecord, Record, RecordError, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR, FORMAT_MINOR,
     FORMAT_NAME,
 };
 use super::graph::{
@@ -114,7 +114,7 @@ pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> 
     let ends_with_newline = bytes.last() == Some(&b'\n');
     let parsed: Vec<Result<Record<'_>, String>> = lines[1..]
         .par_iter()
-        .map(|&(_, line)| serde_json::from_slice::<Record<'_>>(line).map_err(|e| json_error(&e)))
+        .map(|&(_, line)| Record::parse(line).map_err(|e| record_error(&e)))
         .collect();
     let mut builder = Builder::new(path, header);
     let last = parsed.len();
@@ -131,6 +131,13 @@ pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> 
         }
     }
     builder.finish()
+}
+
+fn record_error(e: &RecordError) -> String {
+    match e {
+        RecordError::Json(e) => json_error(e),
+        RecordError::UnknownKind(kind) => format!("unknown record kind '{kind}'"),
+    }
 }
 
 /// serde_json's message with its position made file-relative: every record is one line, so
