@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use crate::query::find::FindSort;
 use crate::query::types::TypeSort;
+use crate::render::image::{ImageFormat, Renderer};
 use crate::select::{SelectError, Selector};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -34,10 +35,11 @@ pub enum Command {
     /// Who holds this object: the shortest reference chain from a root (a module or a thread
     /// frame), or why nothing rooted holds it.
     Chain(ChainArgs),
-    /// What these objects reference, to --max-depth (objgraph's show_refs), as DOT or JSON.
+    /// What these objects reference, to --max-depth (objgraph's show_refs), as DOT, JSON,
+    /// SVG or PNG.
     Refs(GraphArgs),
     /// What references these objects, to --max-depth, stopping at modules (objgraph's
-    /// show_backrefs), as DOT or JSON.
+    /// show_backrefs), as DOT, JSON, SVG or PNG.
     Backrefs(GraphArgs),
     /// Reference cycles (strongly connected components), largest first, with what holds
     /// each or whether it is garbage.
@@ -54,6 +56,12 @@ pub enum Command {
     /// Objects nothing recorded refers to, and objects held from outside the recorded heap
     /// (refcount higher than the references found: C extensions, interpreter internals).
     Orphans(OrphansArgs),
+    /// One self-contained HTML page (no network): header facts, a sortable type table, the
+    /// largest objects and what holds them, the cycles with pictures, growth against
+    /// --baseline, the orphans, and every linked object in detail.
+    ///
+    /// Example: refgraph report app.rgsnap --baseline app.1.rgsnap -o report.html
+    Report(ReportArgs),
     /// Capture the bundled example (a local list, a global list, a list cycle, a cache leak)
     /// and summarize it.
     Demo(DemoArgs),
@@ -128,6 +136,11 @@ pub struct ChainArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the chains (objgraph's show_chain) to FILE: .dot, .json, .svg or .png.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, value_name = "RENDERER", help = renderer_help())]
+    pub renderer: Option<Renderer>,
 }
 
 /// `refs` and `backrefs` options.
@@ -159,13 +172,27 @@ pub struct GraphArgs {
     /// How many start objects a type: selector picks.
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
-    /// Write to FILE; the format comes from the extension: .dot or .json [default: DOT on
-    /// stdout].
+    /// Write to FILE; the format comes from the extension: .dot, .json, .svg or .png
+    /// [default: DOT on stdout].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print JSON on stdout instead of DOT.
     #[arg(long)]
     pub json: bool,
+    #[arg(long, value_enum, value_name = "RENDERER", help = renderer_help())]
+    pub renderer: Option<Renderer>,
+}
+
+/// `--renderer`'s help, naming the renderer this machine uses by default.
+fn renderer_help() -> String {
+    let here = match Renderer::detect() {
+        Renderer::Dot => "dot, found on PATH",
+        Renderer::Builtin => "builtin, no Graphviz `dot` on PATH",
+    };
+    format!(
+        "Who lays out .svg/.png pictures: dot (Graphviz, the best layout) or builtin (pure \
+         Rust, nothing to install) [default: dot when it is on PATH, else builtin; here: {here}]"
+    )
 }
 
 /// The rules of `cycles`, quoted in its help.
@@ -197,6 +224,14 @@ pub struct CyclesArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also draw each cycle shown into DIR (created if missing): cycle-1.svg, cycle-2.svg, …
+    #[arg(long, value_name = "DIR")]
+    pub render: Option<PathBuf>,
+    /// The pictures' format with --render.
+    #[arg(long, value_enum, default_value_t = ImageFormat::Svg, requires = "render")]
+    pub render_format: ImageFormat,
+    #[arg(long, value_enum, value_name = "RENDERER", help = renderer_help())]
+    pub renderer: Option<Renderer>,
 }
 
 /// `types` options.
@@ -292,6 +327,29 @@ pub struct OrphansArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// An earlier snapshot of the same process: the report adds what grew since.
+    #[arg(long, value_name = "OLD")]
+    pub baseline: Option<PathBuf>,
+    /// The HTML file to write, `-` for stdout [default: the snapshot's name with .html].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// How many of the largest objects to list.
+    #[arg(long, default_value_t = 25)]
+    pub top: usize,
+    /// How many cycles to describe and draw.
+    #[arg(long, default_value_t = 20)]
+    pub cycles: usize,
+    /// Leave retained sizes out (their dominator tree takes seconds and memory on heaps of
+    /// millions of objects).
+    #[arg(long)]
+    pub no_retained: bool,
 }
 
 /// `demo` options.

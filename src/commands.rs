@@ -9,12 +9,16 @@ use crate::cli::{
 use crate::output::write_to;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{cycles, CyclesQuery};
-use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
+use crate::query::chain::ChainView;
+use crate::query::subgraph::{chain_view, cycle_view, subgraph, SubgraphDirection, SubgraphOptions, SubgraphView};
 use crate::query::{diff, find, orphans, show, summary, types};
+use crate::render::dot::{write_dot_with, DotOptions};
+use crate::render::image::{render_image_with_legend, ImageFormat, Renderer};
 use crate::render::json::write_json;
+use crate::render::style;
 use crate::render::text;
-use crate::select::{matching_types, resolve, resolve_all, SelectError};
-use crate::snapshot::Snapshot;
+use crate::select::{matching_types, resolve, resolve_all, SelectError, Selector};
+use crate::snapshot::{NodeIx, Snapshot};
 use anyhow::Context;
 use std::io::{self, Write};
 use std::path::Path;
@@ -48,6 +52,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Show(a) => run_show(a),
         Command::Diff(a) => run_diff(a),
         Command::Orphans(a) => run_orphans(a),
+        Command::Report(a) => run_report(a),
         Command::Demo(a) => crate::demo::run(&a.dir, &a.python).map(|()| Outcome::Found),
     }
 }
@@ -97,6 +102,11 @@ fn types_named(snap: &Snapshot, name: &str) -> Result<Vec<u32>, SelectError> {
 }
 
 fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
+    // A bad picture name fails before the search, not after it.
+    let picture = match a.output.as_deref() {
+        Some(path) => Some((path, file_format(path)?)),
+        None => None,
+    };
     let snap = load(&a.snapshot)?;
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
@@ -118,7 +128,44 @@ fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
         }
         Ok(())
     })?;
+    if let Some((path, format)) = picture {
+        let chains: Vec<&ChainView> = answers.iter().flat_map(|c| &c.chains).collect();
+        let dir = if a.forward { SubgraphDirection::Refs } else { SubgraphDirection::Backrefs };
+        draw_chains(&snap, &chains, dir, path, format, a.renderer)?;
+    }
     Ok(found_if(any))
+}
+
+/// `chain -o`: the chains as one picture (objgraph's show_chain).
+fn draw_chains(
+    snap: &Snapshot,
+    chains: &[&ChainView],
+    dir: SubgraphDirection,
+    path: &Path,
+    format: GraphFormat,
+    renderer: Option<Renderer>,
+) -> anyhow::Result<()> {
+    if chains.is_empty() {
+        eprintln!("refgraph: no chain to draw; {} not written", path.display());
+        return Ok(());
+    }
+    let nodes: Vec<Vec<NodeIx>> = chains.iter().map(|c| chain_nodes(snap, c)).collect();
+    let view = chain_view(snap, &nodes, dir).view();
+    let legend = style::chain_legend(&view, chains.len());
+    write_graph(Some(path), format, "chain", &view, &legend, renderer)
+}
+
+/// The objects of a chain, by their ids.
+fn chain_nodes(snap: &Snapshot, chain: &ChainView) -> Vec<NodeIx> {
+    chain.steps.iter().filter_map(|s| node_of(snap, &s.object.id)).collect()
+}
+
+/// The object an answer names by its id (`0x…`).
+fn node_of(snap: &Snapshot, id: &str) -> Option<NodeIx> {
+    match id.parse::<Selector>() {
+        Ok(Selector::Id(oid)) => snap.node_by_id(oid),
+        _ => None,
+    }
 }
 
 /// Type indices for several names; an unknown name is "nothing found".
@@ -138,19 +185,59 @@ fn types_named_all(snap: &Snapshot, names: &[String]) -> Result<Option<Vec<u32>>
 enum GraphFormat {
     Dot,
     Json,
+    Image(ImageFormat),
 }
 
 fn graph_format(path: Option<&Path>, json: bool) -> anyhow::Result<GraphFormat> {
     let Some(path) = path.filter(|p| *p != Path::new("-")) else {
         return Ok(if json { GraphFormat::Json } else { GraphFormat::Dot });
     };
+    file_format(path)
+}
+
+/// The format of an output file, from its extension.
+fn file_format(path: &Path) -> anyhow::Result<GraphFormat> {
+    if let Some(image) = ImageFormat::from_path(path) {
+        return Ok(GraphFormat::Image(image));
+    }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
         "dot" | "gv" => Ok(GraphFormat::Dot),
         "json" => Ok(GraphFormat::Json),
-        "svg" | "png" | "html" => anyhow::bail!("{}: .{ext} output is not supported yet (use .dot or .json)", path.display()),
-        _ => anyhow::bail!("{}: unknown output format '.{ext}' (use .dot or .json)", path.display()),
+        "html" => anyhow::bail!("{}: .html output is not supported here (use .dot, .json, .svg or .png)", path.display()),
+        _ => anyhow::bail!("{}: unknown output format '.{ext}' (use .dot, .json, .svg or .png)", path.display()),
     }
+}
+
+/// Write a picture's graph as DOT, JSON (`command` names the envelope), SVG or PNG. A
+/// picture is rendered completely before its file is (atomically) written.
+fn write_graph(
+    path: Option<&Path>,
+    format: GraphFormat,
+    command: &str,
+    view: &SubgraphView,
+    legend: &str,
+    renderer: Option<Renderer>,
+) -> anyhow::Result<()> {
+    let mut drawn_with = None;
+    match format {
+        GraphFormat::Dot => {
+            let opts = DotOptions { legend: Some(legend.to_string()), ..DotOptions::default() };
+            write_to(path, |w| write_dot_with(w, view, &opts))?;
+        }
+        GraphFormat::Json => write_to(path, |w| write_json(w, command, view))?,
+        GraphFormat::Image(image) => {
+            let renderer = renderer.unwrap_or_else(Renderer::detect);
+            let bytes = render_image_with_legend(view, legend, image, renderer)?;
+            write_to(path, |w| w.write_all(&bytes))?;
+            drawn_with = Some(renderer.name());
+        }
+    }
+    if let Some(path) = path.filter(|p| *p != Path::new("-")) {
+        let how = drawn_with.map(|r| format!(", drawn with {r}")).unwrap_or_default();
+        eprintln!("refgraph: wrote {} ({} objects{how})", path.display(), view.nodes.len());
+    }
+    Ok(())
 }
 
 fn run_graph(a: GraphArgs, dir: SubgraphDirection) -> anyhow::Result<Outcome> {
@@ -166,13 +253,8 @@ fn run_graph(a: GraphArgs, dir: SubgraphDirection) -> anyhow::Result<Outcome> {
         highlight: types_named_all(&snap, &a.highlight)?,
     };
     let view = subgraph(&snap, &starts, dir, &opts).view();
-    write_to(a.output.as_deref(), |w| match format {
-        GraphFormat::Dot => crate::render::dot::write_dot(w, &view),
-        GraphFormat::Json => write_json(w, dir.name(), &view),
-    })?;
-    if let Some(path) = &a.output {
-        eprintln!("refgraph: wrote {} ({} objects)", path.display(), view.nodes.len());
-    }
+    let legend = style::legend(&view);
+    write_graph(a.output.as_deref(), format, dir.name(), &view, &legend, a.renderer)?;
     Ok(Outcome::Found)
 }
 
@@ -186,7 +268,41 @@ fn run_cycles(a: CyclesArgs) -> anyhow::Result<Outcome> {
     };
     let found = cycles(&snap, &q);
     answer("cycles", a.json, &found, text::write_cycles)?;
+    if let Some(dir) = &a.render {
+        draw_cycles(&snap, &found.cycles, dir, a.render_format, a.renderer)?;
+    }
     Ok(found_if(!found.cycles.is_empty()))
+}
+
+/// Most members drawn in a cycle's picture.
+const CYCLE_MAX_NODES: usize = 300;
+
+/// `cycles --render DIR`: one picture per cycle shown, `cycle-1.svg`, … numbered as listed.
+fn draw_cycles(
+    snap: &Snapshot,
+    found: &[crate::query::cycles::CycleInfo],
+    dir: &Path,
+    format: ImageFormat,
+    renderer: Option<Renderer>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the directory", dir.display()))?;
+    let renderer = renderer.unwrap_or_else(Renderer::detect);
+    for (i, c) in found.iter().enumerate() {
+        let members: Vec<NodeIx> = c.examples.iter().filter_map(|o| node_of(snap, &o.id)).collect();
+        let view = cycle_view(snap, &members, CYCLE_MAX_NODES).view();
+        let legend = style::cycle_legend(i + 1, c, &view);
+        let bytes = render_image_with_legend(&view, &legend, format, renderer)?;
+        let path = dir.join(format!("cycle-{}.{}", i + 1, format.extension()));
+        crate::output::write_atomically(&path, |w| w.write_all(&bytes))?;
+    }
+    eprintln!(
+        "refgraph: drew {} into {} (cycle-N.{}, drawn with {})",
+        text::plural(found.len() as u64, "cycle"),
+        dir.display(),
+        format.extension(),
+        renderer.name()
+    );
+    Ok(())
 }
 
 fn run_types(a: TypesArgs) -> anyhow::Result<Outcome> {
@@ -231,6 +347,48 @@ fn run_orphans(a: OrphansArgs) -> anyhow::Result<Outcome> {
     let o = orphans::orphans(&snap, !a.all, a.limit);
     answer("orphans", a.json, &o, text::write_orphans)?;
     Ok(found_if(o.unreferenced.count + o.held_from_outside.count > 0))
+}
+
+fn run_report(a: crate::cli::ReportArgs) -> anyhow::Result<Outcome> {
+    use crate::query::report::{build_report, ReportOptions};
+    use crate::render::html::write_html;
+    let snap = load(&a.snapshot)?;
+    let baseline = a.baseline.as_deref().map(load).transpose()?;
+    let opts = ReportOptions {
+        largest: a.top,
+        cycles: a.cycles,
+        retained: !a.no_retained,
+        ..Default::default()
+    };
+    let report = build_report(&snap, baseline.as_ref(), &opts, &cycle_picture);
+    let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
+    write_to(Some(&output), |w| write_html(w, &report))?;
+    if output != Path::new("-") {
+        eprintln!(
+            "refgraph: wrote {} ({} types, {}, {} objects in detail) — open it in a browser",
+            output.display(),
+            text::thousands(report.types_total),
+            text::plural(report.cycles.total_found, "cycle"),
+            report.details.len()
+        );
+    }
+    Ok(Outcome::Found)
+}
+
+/// The picture of one cycle in the report. The SVG renderer plugs in here; until it does,
+/// the page shows "picture unavailable" in each cycle's frame.
+fn cycle_picture(_cycle: &crate::query::cycles::CycleInfo) -> Option<String> {
+    None
+}
+
+/// `app.rgsnap` → `app.html`, `app.rgsnap.gz` → `app.html`, next to the snapshot.
+fn report_path(snapshot: &Path) -> std::path::PathBuf {
+    let mut path = snapshot.to_path_buf();
+    if path.extension().is_some_and(|e| e == "gz") {
+        path.set_extension("");
+    }
+    path.set_extension("html");
+    path
 }
 
 fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {

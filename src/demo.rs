@@ -1,19 +1,35 @@
 //! `demo`: capture the bundled example program and show the first answers, so a newcomer
-//! sees refgraph work with one command.
+//! sees refgraph work with one command. Everything printed is computed from the snapshot.
 
 use crate::capture::{self, CaptureOptions};
+use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
+use crate::query::cycles::{cycles, CyclesQuery};
 use crate::query::summary::summarize;
 use crate::render::text;
+use crate::select::{resolve, Selector};
 use anyhow::{bail, Context};
 use std::ffi::OsStr;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The example program (`examples/leaky_app.py`), embedded.
 pub const EXAMPLE_SOURCE: &str = include_str!("../examples/leaky_app.py");
 
-/// Write the example into `dir`, capture it with `python`, print its summary and next steps.
+/// Write the example into `dir`, capture it with `python`, print what refgraph finds.
 pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
+    let snap_path = capture_example(dir, python)?;
+    let snap = crate::load(&snap_path)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "$ refgraph summary {}", snap_path.display())?;
+    text::write_summary(&mut out, &summarize(&snap, 8))?;
+    write_session_holder(&mut out, &snap, &snap_path)?;
+    write_first_cycle(&mut out, &snap, &snap_path)?;
+    write_next_steps(&mut out, &snap_path)?;
+    Ok(())
+}
+
+fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let script = dir.join("leaky_app.py");
     std::fs::write(&script, EXAMPLE_SOURCE).with_context(|| format!("writing {}", script.display()))?;
@@ -25,7 +41,7 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
         values: true,
         collect: true,
     };
-    eprintln!("refgraph: capturing {} ...", script.display());
+    eprintln!("$ refgraph capture -o {} -- python3 {}", snap_path.display(), script.display());
     let outcome = capture::capture(&opts, |_| {}, |_| {})?;
     if let Some(err) = outcome.dumps.iter().find_map(|d| d.error.as_ref()) {
         bail!("the example's snapshot could not be written: {err}");
@@ -33,26 +49,31 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
     if outcome.exit_code != 0 || !snap_path.exists() {
         bail!("the example program failed (exit code {})", outcome.exit_code);
     }
-    let snap = crate::load(&snap_path)?;
-    let summary = summarize(&snap, 10);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    text::write_summary(&mut out, &summary)?;
-    write_next_steps(&mut out, &snap_path)?;
+    Ok(snap_path)
+}
+
+fn write_session_holder(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> anyhow::Result<()> {
+    writeln!(w, "\n$ refgraph chain {} type:Session --limit 1", path.display())?;
+    let sessions = resolve(snap, &Selector::Type("Session".into()), 1)?;
+    let q = ChainQuery { max_depth: usize::MAX, ..Default::default() };
+    let answer = answer_chain(snap, sessions[0], &q, ChainMode::Shortest);
+    text::write_chains(w, &answer)?;
+    Ok(())
+}
+
+fn write_first_cycle(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> anyhow::Result<()> {
+    writeln!(w, "\n$ refgraph cycles {} --limit 1", path.display())?;
+    let found = cycles(snap, &CyclesQuery { limit: 1, ..Default::default() });
+    text::write_cycles(w, &found)?;
     Ok(())
 }
 
 fn write_next_steps(w: &mut dyn Write, snap: &Path) -> std::io::Result<()> {
     let s = snap.display();
-    writeln!(w)?;
-    writeln!(w, "What the example shows:")?;
-    writeln!(w, "  - the global list `a` is held by __main__ (line `← __main__.a` above);")?;
-    writeln!(w, "  - the local list is gone: nothing in the heap is that size but the global and the cycle;")?;
-    writeln!(w, "  - the a <-> b list cycle is flagged cyclic garbage (`← nothing: cyclic garbage`);")?;
-    writeln!(w, "  - 50 Session objects are kept by the _sessions cache.")?;
-    writeln!(w)?;
-    writeln!(w, "Next, try:")?;
-    writeln!(w, "  refgraph summary {s} --json")?;
+    writeln!(w, "\nNext, try:")?;
+    writeln!(w, "  refgraph show {s} type:Session          # one object, both directions")?;
+    writeln!(w, "  refgraph backrefs {s} type:Session --limit 1 -o backrefs.dot")?;
+    writeln!(w, "  refgraph types {s} --sort size")?;
     writeln!(w, "  refgraph capture -o app.rgsnap -- python3 your_app.py")?;
     Ok(())
 }

@@ -4,4 +4,5 @@
 mod bad_input;
 mod capture;
 mod queries;
+mod report;
 mod util;

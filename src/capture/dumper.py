@@ -29,8 +29,8 @@ import os
 import sys
 import time
 import _thread
-from itertools import chain, compress, filterfalse, repeat
-from _operator import is_, mul, sub
+from itertools import accumulate, chain, compress, repeat
+from _operator import add, is_, mul, not_
 
 try:
     import zlib
@@ -44,7 +44,7 @@ _CHUNK = 8192              # objects per `objects` line
 _LABEL_CHARS = 80          # str/bytes labels show this much of the value
 _LABEL_MAX = 100           # other labels are clipped to this length
 _BIG_INT_BITS = 200        # larger ints are labelled by size, not value
-_KEY_CACHE_MAX = 200000    # dict-key labels remembered per dump
+_KEY_CACHE_MAX = 100000    # dict-key labels remembered per dump
 _WRITE_BUFFER = 1 << 20
 
 _FLAG_GARBAGE = 1
@@ -88,7 +88,6 @@ _MemberType = type(_FunctionType.__dict__["__globals__"])
 _MethodDescrType = type(str.join)
 _WrapperDescrType = type(object.__init__)
 _MappingProxyType = type(type.__dict__)
-_TracebackType = type(sys.exc_info()[2]) if sys.exc_info()[2] is not None else None
 
 _type_mro = type.__dict__["__mro__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
@@ -128,7 +127,6 @@ _fr_lineno = _FrameType.__dict__["f_lineno"].__get__
 _fr_trace = _FrameType.__dict__["f_trace"].__get__
 
 _m_func = _MethodType.__dict__["__func__"].__get__
-_m_self = _MethodType.__dict__["__self__"].__get__
 _bf_name = _BuiltinFunctionType.__dict__["__name__"].__get__
 _bf_self = _BuiltinFunctionType.__dict__["__self__"].__get__
 _module_dict = _ModuleType.__dict__["__dict__"].__get__
@@ -181,10 +179,15 @@ def _items_text(n):
 
 
 _INT_TEXT = _Memo(str)
-_ITEMS_LABEL = _Memo(_items_text)
-_STR_COUNT_LABEL = _Memo("<str {} chars>".format)
-_BYTES_COUNT_LABEL = _Memo("<bytes {} bytes>".format)
 _INDEX_LABEL = _Memo("[{}]".format)
+# JSON text of labels, by the number they show
+_ITEMS_JSON = _Memo(lambda n: '"1 item"' if n == 1 else '"%d items"' % n)
+_STR_COUNT_JSON = _Memo('"<str {} chars>"'.format)
+_BYTES_COUNT_JSON = _Memo('"<bytes {} bytes>"'.format)
+_FLAG_TEXT = {base: (str(base), str(base | _FLAG_TRACKED)) for base in (0, _FLAG_INDEXED)}
+_PAIR_TEXT = '"key \'%s\'","[\'%s\']"'     # edge labels of a plain str dict key
+_GC_HEADER = sys.getsizeof([]) - [].__sizeof__()
+_type_itemsize = type.__dict__["__itemsize__"].__get__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +347,19 @@ class _Output:
 
 
 # ---------------------------------------------------------------------------------------------
-# Labels. Each function takes a list of objects of one type and returns their labels.
+# Labels. The *_label functions label one object. The *_text functions label a list of objects
+# of one type and return the JSON text of their labels (the inside of a JSON array): building
+# that text in one C-level operation is much faster than encoding a list of label strings.
+
+def _json_items(values):
+    """The inside of the JSON array of a non-empty list."""
+    return _dumps(values)[1:-1]
+
+
+def _repeat(text, n):
+    """The inside of a JSON array holding `text` n times."""
+    return ((text + ",") * n)[:-1]
+
 
 def _str_label(s):
     if str.__len__(s) <= _LABEL_CHARS:
@@ -352,13 +367,29 @@ def _str_label(s):
     return str.__repr__(str.__getitem__(s, _HEAD)) + "\u2026"
 
 
-def _str_labels(objs, values):
-    lengths = list(map(str.__len__, objs))
+def _is_plain(s):
+    """Whether repr(s) is just 's' in quotes and needs no JSON escaping (printable ASCII
+    without quotes or backslashes), and s is short enough to be shown whole."""
+    return (str.__len__(s) <= _LABEL_CHARS and s.isascii() and s.isprintable()
+            and "'" not in s and '"' not in s and "\\" not in s)
+
+
+def _all_plain(strs):
+    """_is_plain for every one of a list of exact strs, checked at C speed."""
+    if max(map(str.__len__, strs)) > _LABEL_CHARS:
+        return False
+    joined = "".join(strs)
+    return (joined.isascii() and joined.isprintable() and "'" not in joined
+            and '"' not in joined and "\\" not in joined)
+
+
+def _str_text(objs, values):
     if not values:
-        return list(map(_STR_COUNT_LABEL.__getitem__, lengths))
-    if max(lengths) <= _LABEL_CHARS:
-        return list(map(str.__repr__, objs))
-    return list(map(_str_label, objs))
+        return ",".join(map(_STR_COUNT_JSON.__getitem__, map(str.__len__, objs)))
+    if type(objs[0]) is str and _all_plain(objs):
+        # repr(s) is 's' and needs no JSON escaping: format the whole text at once
+        return ('"\'%s\'",' * len(objs))[:-1] % tuple(objs)
+    return _json_items(list(map(_str_label, objs)))
 
 
 def _bytes_label(b, base):
@@ -367,10 +398,10 @@ def _bytes_label(b, base):
     return text + "\u2026" if base.__len__(b) > _LABEL_CHARS else text
 
 
-def _bytes_labels(objs, values, base):
+def _bytes_text(objs, values, base):
     if not values:
-        return list(map(_BYTES_COUNT_LABEL.__getitem__, map(base.__len__, objs)))
-    return [_bytes_label(b, base) for b in objs]
+        return ",".join(map(_BYTES_COUNT_JSON.__getitem__, map(base.__len__, objs)))
+    return _json_items([_bytes_label(b, base) for b in objs])
 
 
 def _int_label(i):
@@ -378,10 +409,18 @@ def _int_label(i):
     return int.__repr__(i) if bits <= _BIG_INT_BITS else "<int %d bits>" % bits
 
 
-def _int_labels(objs):
-    if max(map(int.bit_length, objs)) <= _BIG_INT_BITS:
-        return list(map(int.__repr__, objs))
-    return list(map(_int_label, objs))
+def _int_text(objs):
+    if max(map(int.bit_length, objs)) > _BIG_INT_BITS:
+        return _json_items(list(map(_int_label, objs)))
+    if type(objs[0]) is int:
+        return ('"%d",' * len(objs))[:-1] % tuple(objs)
+    return _json_items(list(map(int.__repr__, objs)))
+
+
+def _float_text(objs):
+    if type(objs[0]) is float:
+        return ('"%r",' * len(objs))[:-1] % tuple(objs)    # float repr needs no escaping
+    return _json_items(list(map(float.__repr__, objs)))
 
 
 def _code_where(code):
@@ -431,6 +470,16 @@ def _module_label(m):
     return _clip(_text(name)) if name is not None else None
 
 
+def _type_label(cls):
+    return _clip(_type_name(cls)[1])
+
+
+_PER_OBJECT_LABELS = {
+    "module": _module_label, "function": _function_label, "builtin": _builtin_label,
+    "method": _method_label, "type": _type_label, "code": _code_label, "frame": _frame_label,
+}
+
+
 def _each_label(fn, objs):
     """Per-object labels where one failure must not lose the others."""
     out = []
@@ -477,6 +526,11 @@ def _without(refs, taken):
         else:
             out.append(r)
     return out
+
+
+def _str_copy(s):
+    """A new str equal to s: caches keyed by content must not hold the program's strings."""
+    return s.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
 def _measure(group):
@@ -578,7 +632,7 @@ def _own_parts(o, g):
                      if type(r) in (tuple, dict, _CellType) and r is not _f_globals(o)
                      and (_f_builtins is None or r is not _f_builtins(o)))
         return parts
-    if t is _CellType:
+    if t is _CellType or t in (staticmethod, classmethod, property):
         return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
     if t is _CodeType:
         return [c for c in _co_consts(o) if type(c) is _CodeType]
@@ -636,17 +690,46 @@ def _dict_getter(cls):
 # Per-type plans: how objects of one exact type are read, decided once per dump.
 
 class _Plan:
-    __slots__ = ("type", "index", "edges", "each", "labels", "label_base", "sizes", "indexed",
-                 "dict_get", "readers", "heap", "base")
+    __slots__ = ("type", "index", "index_text", "edges", "each", "label_kind", "label_base",
+                 "size", "size_extra", "gc", "indexed", "dict_get", "readers", "heap", "base")
 
 
-def _sizeof_is_builtin(mro):
-    """True when sys.getsizeof would call a C __sizeof__ (never the program's own)."""
+def _sizeof_of(mro):
+    """The __sizeof__ that sys.getsizeof would call, if it is C code; else None."""
     for cls in mro:
         found = dict.get(_class_dict(cls), "__sizeof__", _MISSING)
         if found is not _MISSING:
-            return type(found) in (_MethodDescrType, _WrapperDescrType)
-    return True
+            return found if type(found) in (_MethodDescrType, _WrapperDescrType) else None
+    return None
+
+
+class _Group:
+    """One group of objects of one exact type, on its way to an `objects` line."""
+    __slots__ = ("objs", "ids", "counts")
+
+    def __init__(self, objs, ids, counts):
+        self.objs, self.ids, self.counts = objs, ids, counts
+
+
+class _Line:
+    """The columns of one `objects` line, as JSON text fragments (one per group)."""
+
+    def __init__(self):
+        self.ids, self.types, self.sizes, self.refcounts, self.flags = [], [], [], [], []
+        self.labels, self.nrefs, self.refs, self.edge_labels = [], [], [], []
+        self.objects = self.edges = 0
+
+    def text(self):
+        return "".join((
+            '{"kind":"objects","id":[', ",".join(self.ids),
+            '],"type":[', ",".join(self.types),
+            '],"size":[', ",".join(self.sizes),
+            '],"refcount":[', ",".join(self.refcounts),
+            '],"flags":[', ",".join(self.flags),
+            '],"label":[', ",".join(self.labels),
+            '],"nrefs":[', ",".join(self.nrefs),
+            '],"refs":[', ",".join(self.refs),
+            '],"edge_labels":[', ",".join(self.edge_labels), "]}\n"))
 
 
 class _Dumper:
@@ -656,31 +739,30 @@ class _Dumper:
         self.out = out
         self.values = values
         self.garbage = garbage            # ids the collector found unreachable
-        self.seen = set()                 # ids scheduled for writing
+        self.seen = set()                 # ids of objects written or queued
         self.excluded = set()             # ids of the dumper's own objects
         self.held = {}                    # id -> references the dumper holds to that object
-        self.keep = []                    # objects kept alive while their ids are cached
         self.pending = []                 # lists of discovered objects not yet written
         self.plans = {}                   # id(type) -> _Plan
         self.new_types = []               # type names not yet written in a `types` line
         self.type_count = 0
-        self.key_labels = {}              # id(dict key) -> (key edge label, value edge label)
-        self.rc_offset = _refcount_offset()
-        self.objects = 0
-        self.edges = 0
-        self.garbage_written = 0
+        self.pair_texts = {}              # str key (a copy) -> JSON text of its two edge labels
+        self.pair_labels_of = {}          # str key (a copy) -> (key edge label, value edge label)
+        offset = _refcount_offset()
+        self.refcount_text = _Memo(lambda n: str(n - offset))
+        self.objects = self.edges = self.garbage_written = 0
         deque = sys.modules.get("_collections")
         self.deque = getattr(deque, "deque", None) if type(deque) is _ModuleType else None
+        self.last_refs = None
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def hold(self, obj):
-        """Keep obj alive (its id is cached) and count that reference out of its refcount."""
-        self.keep.append(obj)
+        """Count one reference that a structure of this dump (a plan) holds to obj."""
         self.held[id(obj)] = self.held.get(id(obj), 0) + 1
 
     def count_held(self, objs):
-        """References the caller holds for the dumper (not cached: nothing kept alive here)."""
+        """References the caller holds for the dumper (not kept here)."""
         for o in objs:
             self.held[id(o)] = self.held.get(id(o), 0) + 1
 
@@ -689,9 +771,7 @@ class _Dumper:
         excluded = self.excluded
         for o in objs:
             refs = _dict_pairs(o) if type(o) is dict else gc.get_referents(o)
-            for r in refs:
-                if id(r) not in excluded:
-                    self.held[id(r)] = self.held.get(id(r), 0) + 1
+            self.count_held(r for r in refs if id(r) not in excluded)
 
     # -- type plans ----------------------------------------------------------------------------
 
@@ -706,6 +786,7 @@ class _Dumper:
         plan.type = cls
         self.hold(cls)
         plan.index = self.type_count
+        plan.index_text = str(plan.index)
         self.type_count += 1
         self.new_types.append(_type_name(cls))
         try:
@@ -714,27 +795,27 @@ class _Dumper:
             mro = (cls, object)
         flags = _type_flags(cls)
         plan.heap = bool(flags & _TPFLAGS_HEAPTYPE)
+        plan.gc = bool(flags & _TPFLAGS_HAVE_GC)
         plan.indexed = False
         plan.readers = []
         plan.dict_get = None
         plan.base = None
         plan.each = self.edges_generic
 
-        kind, plan.label_base = None, None
+        plan.label_kind = plan.label_base = None
         for klass in mro:
             kind = _LABEL_KINDS.get(id(klass))
+            if kind is None and klass is self.deque:
+                kind = "items"
             if kind is not None:
-                plan.label_base = klass
+                plan.label_kind, plan.label_base = kind, klass
                 break
-            if klass is self.deque:
-                kind, plan.label_base = "items", klass
-                break
-        plan.labels = kind
+        kind = plan.label_kind
 
-        if _sizeof_is_builtin(mro):
-            plan.sizes = self.sizes_builtin
-        else:
-            plan.sizes = self.sizes_plain_object
+        plan.size = _sizeof_of(mro)     # decided on the first group (see sizes_text)
+        plan.size_extra = None
+        if plan.size is not None:
+            self.hold(plan.size)
 
         builtin_bases = [k for k in mro if not _type_flags(k) & _TPFLAGS_HEAPTYPE]
         for klass in (dict, list, tuple):
@@ -743,10 +824,10 @@ class _Dumper:
         if plan.heap:
             plan.dict_get = _dict_getter(cls)
             if plan.dict_get is not None:
-                self.hold(plan.dict_get)
+                self.hold(plan.dict_get.__self__)     # the method-wrapper holds the getset
         self.add_readers(plan, mro)
 
-        if not flags & _TPFLAGS_HAVE_GC:
+        if not plan.gc:
             plan.edges = self.edges_none
         elif cls is list or cls is tuple:
             plan.edges, plan.indexed = self.edges_sequence, True
@@ -777,101 +858,196 @@ class _Dumper:
                 if type(desc) is _MemberType or (type(desc) is _GetSetType and not heap
                                                  and name in pure):
                     names.add(name)
-                    getter = desc.__get__
-                    self.hold(getter)
-                    plan.readers.append(("." + name, getter))
+                    self.hold(desc)                   # held by the method-wrapper below
+                    plan.readers.append(("." + name, desc.__get__))
 
-    # -- sizes ---------------------------------------------------------------------------------
+    # -- columns -------------------------------------------------------------------------------
+
+    def sizes_text(self, plan, objs):
+        """sys.getsizeof, computed as the type's C __sizeof__ plus the constant the interpreter
+        adds for the type (GC header, ...). A type with a __sizeof__ of its own, which is
+        never called, gets object.__sizeof__ plus that header."""
+        if plan.size_extra is None:
+            plan.size_extra = self.size_extra(plan, objs[0])
+        sizeof = plan.size if plan.size is not None else object.__sizeof__
+        try:
+            if sizeof is object.__sizeof__ and not _type_itemsize(plan.type):
+                return _repeat(str(sizeof(objs[0]) + plan.size_extra), len(objs))
+            sizes = map(sizeof, objs)
+            if plan.size_extra:
+                sizes = map(add, sizes, repeat(plan.size_extra))
+            return _small_ints(list(sizes))
+        except Exception:
+            return _small_ints([_safe_getsizeof(o) if plan.size is not None else 0
+                                for o in objs])
 
     @staticmethod
-    def sizes_builtin(plan, objs):
-        try:
-            return list(map(sys.getsizeof, objs))
-        except Exception:
-            return [_safe_getsizeof(o) for o in objs]
+    def size_extra(plan, sample):
+        if plan.size is not None and plan.label_kind != "type":
+            try:
+                return sys.getsizeof(sample) - plan.size(sample)
+            except Exception:
+                pass
+        return _GC_HEADER if plan.gc else 0
 
-    @staticmethod
-    def sizes_plain_object(plan, objs):
-        """For types with their own __sizeof__ (never called): the basic C size."""
-        extra = _GC_HEADER if _type_flags(plan.type) & _TPFLAGS_HAVE_GC else 0
-        try:
-            return [object.__sizeof__(o) + extra for o in objs]
-        except Exception:
-            return [0] * len(objs)
-
-    # -- labels --------------------------------------------------------------------------------
-
-    def labels(self, plan, objs):
-        kind = plan.labels
+    def labels_text(self, plan, objs):
+        kind = plan.label_kind
         try:
             if kind is None:
-                return [None] * len(objs)
+                return _repeat("null", len(objs))
             if kind == "str":
-                return _str_labels(objs, self.values)
+                return _str_text(objs, self.values)
             if kind == "items":
-                return list(map(_ITEMS_LABEL.__getitem__, map(plan.label_base.__len__, objs)))
+                return ",".join(map(_ITEMS_JSON.__getitem__, map(plan.label_base.__len__, objs)))
             if kind == "int":
-                return _int_labels(objs)
-            if kind == "bool":
-                return list(map(int.__repr__, objs)) if False else list(map(bool.__repr__, objs))
+                return _int_text(objs)
             if kind == "float":
-                return list(map(float.__repr__, objs))
+                return _float_text(objs)
+            if kind == "bool":
+                return _json_items(list(map(bool.__repr__, objs)))
             if kind == "none":
-                return ["None"] * len(objs)
+                return _repeat('"None"', len(objs))
             if kind == "complex":
-                return list(map(complex.__repr__, objs))
+                return _json_items(list(map(complex.__repr__, objs)))
             if kind in ("bytes", "bytearray"):
-                return _bytes_labels(objs, self.values, plan.label_base)
-            return _each_label(_PER_OBJECT_LABELS[kind], objs)
+                return _bytes_text(objs, self.values, plan.label_base)
+            return _json_items(_each_label(_PER_OBJECT_LABELS[kind], objs))
         except Exception:
-            return _each_label(self.label_one, objs)
+            return _json_items(_each_label(lambda o: self.label_of(plan, o), objs))
 
-    def label_one(self, o):
-        return self.labels(self.plan(type(o)), [o])[0]
+    def label_of(self, plan, o):
+        """The label of one object (the slow path of labels_text)."""
+        kind, base = plan.label_kind, plan.label_base
+        if kind is None:
+            return None
+        if kind == "str":
+            return _str_label(o) if self.values else "<str %d chars>" % str.__len__(o)
+        if kind in ("bytes", "bytearray"):
+            return (_bytes_label(o, base) if self.values
+                    else "<bytes %d bytes>" % base.__len__(o))
+        if kind == "items":
+            return _items_text(base.__len__(o))
+        if kind == "int":
+            return _int_label(o)
+        if kind == "none":
+            return "None"
+        if kind in ("float", "bool", "complex"):
+            return base.__repr__(o)
+        return _PER_OBJECT_LABELS[kind](o)
+
+    def flags_text(self, plan, group, indexed):
+        base = _FLAG_INDEXED if indexed else 0
+        objs = group.objs
+        if self.garbage and not self.garbage.isdisjoint(group.ids):
+            garbage = self.garbage
+            flags = [base | (_FLAG_TRACKED if gc.is_tracked(o) else 0) for o in objs]
+            for i, x in enumerate(group.ids):
+                if x in garbage:
+                    flags[i] |= _FLAG_GARBAGE
+                    self.garbage_written += 1
+            return _small_ints(flags)
+        if not plan.gc:
+            return _repeat(str(base), len(objs))
+        tracked = list(map(gc.is_tracked, objs))
+        if all(tracked):
+            return _repeat(str(base | _FLAG_TRACKED), len(objs))
+        if not any(tracked):
+            return _repeat(str(base), len(objs))
+        return ",".join(map(_FLAG_TEXT[base].__getitem__, tracked))
+
+    # -- dict keys -----------------------------------------------------------------------------
 
     def key_text(self, k):
         """The text of a dict key in edge labels (FORMAT.md: `'name'`, `42`, `<tuple>`)."""
         plan = self.plan(type(k))
-        kind = plan.labels
+        kind = plan.label_kind
         if kind == "str":
             if self.values or str.isidentifier(k):
                 return _str_label(k)
             return "<str %d chars>" % str.__len__(k)
         if kind in ("bytes", "bytearray", "int", "bool", "float", "complex", "none"):
-            return self.labels(plan, [k])[0]
+            return self.label_of(plan, k)
         return "<%s>" % _type_name(type(k))[1]
 
-    def pair_labels(self, pairs):
-        """Edge labels for [k0, v0, k1, v1, ...]: key 'k', ['k'], ..."""
-        keys = pairs[0::2]
-        cache = self.key_labels
-        found = list(map(cache.get, map(id, keys)))
-        if None in found:
-            for i in compress(range(len(found)), map(is_, found, repeat(None))):
-                found[i] = self.new_key_labels(keys[i])
-        return list(chain.from_iterable(found))
-
-    def new_key_labels(self, k):
+    def key_labels(self, k):
+        """(key edge label, value edge label) of a dict key; cached by content for str keys."""
+        if type(k) is str:
+            found = self.pair_labels_of.get(k)
+            if found is not None:
+                return found
         try:
             text = self.key_text(k)
         except Exception:
             text = "?"
         labels = ("key " + text, "[" + text + "]")
-        if len(self.key_labels) < _KEY_CACHE_MAX:
-            self.key_labels[id(k)] = labels
-            self.hold(k)
+        if type(k) is str and len(self.pair_labels_of) < _KEY_CACHE_MAX:
+            self.pair_labels_of[_str_copy(k)] = labels
         return labels
 
+    def pair_labels(self, pairs):
+        """Edge labels (a list) for [k0, v0, k1, v1, ...]."""
+        return list(chain.from_iterable(map(self.key_labels, pairs[0::2])))
+
+    def pair_text(self, keys):
+        """JSON text of the edge labels of the pairs with these keys (key 'k', ['k'], ...)."""
+        is_str = list(map(is_, map(type, keys), repeat(str)))
+        if all(is_str):
+            return ",".join(self.str_pair_texts(keys))
+        texts = [None] * len(keys)
+        where = list(compress(range(len(keys)), is_str))
+        for i, text in zip(where, self.str_pair_texts(list(map(keys.__getitem__, where)))):
+            texts[i] = text
+        for i in compress(range(len(keys)), map(not_, is_str)):
+            texts[i] = self.slow_pair_text(keys[i])
+        return ",".join(texts)
+
+    def str_pair_texts(self, keys):
+        """pair_text of each of a list of exact str keys, through a cache keyed by content."""
+        if not keys:
+            return []
+        cache = self.pair_texts
+        found = list(map(cache.get, keys))
+        if not all(found):
+            missed = list(compress(range(len(found)), map(not_, found)))
+            new_keys = list(map(keys.__getitem__, missed))
+            texts = self.new_pair_texts(new_keys)
+            for i, text in zip(missed, texts):
+                found[i] = text
+            room = _KEY_CACHE_MAX - len(cache)
+            if room > 0:
+                # keyed by copies: the cache must not hold (and so count in) program strings
+                cache.update(zip(map("".join, zip(new_keys[:room], repeat(""))), texts[:room]))
+        return found
+
+    def new_pair_texts(self, keys):
+        """pair_text for str keys not seen before, in bulk when they are plain ASCII words."""
+        if self.values or all(map(str.isidentifier, keys)):
+            if _all_plain(keys):
+                return list(map(_PAIR_TEXT.__mod__, zip(keys, keys)))
+            return [_PAIR_TEXT % (k, k) if _is_plain(k) else self.slow_pair_text(k)
+                    for k in keys]
+        return list(map(self.slow_pair_text, keys))
+
+    def slow_pair_text(self, k):
+        return _json_items(list(self.key_labels(k)))
+
     # -- references ----------------------------------------------------------------------------
-    # Each edges_* method takes a plan and a list of its objects and returns
-    # (nrefs, flat references, flat edge labels or None when the plan is indexed).
+    # Each edges_* method takes a plan and a list of its objects and returns (nrefs, flat list of
+    # references, edge labels). nrefs is a list or one int for all; edge labels are None (the
+    # plan is indexed), a list, or the JSON text of the list.
 
     def edges_none(self, plan, objs):
-        return [0] * len(objs), [], []
+        return 0, [], ""
 
     def edges_sequence(self, plan, objs):
-        refs = list(map(gc.get_referents, objs))
-        return list(map(len, refs)), list(chain.from_iterable(refs)), None
+        """Exact lists and tuples: their items in index order (gc.get_referents reports them
+        last to first)."""
+        lengths = list(map(plan.type.__len__, objs))
+        items = list(chain.from_iterable(objs))      # the C iterator of list/tuple
+        if len(items) != sum(lengths):                # a list changed under us
+            parts = [list(o) for o in objs]
+            lengths, items = list(map(len, parts)), list(chain.from_iterable(parts))
+        return lengths, items, None
 
     def edges_dict(self, plan, objs):
         lengths = list(map(dict.__len__, objs))
@@ -881,7 +1057,7 @@ class _Dumper:
             pairs = None
         if pairs is None or len(pairs) != 2 * sum(lengths):   # changed under us: one by one
             return self.edges_each(plan, objs)
-        return list(map(mul, lengths, repeat(2))), pairs, self.pair_labels(pairs)
+        return list(map(mul, lengths, repeat(2))), pairs, self.pair_text(pairs[0::2])
 
     def edges_instances(self, plan, objs):
         """Instances of a plain class (object as only builtin base, no slots): their references
@@ -897,9 +1073,9 @@ class _Dumper:
         if dicts is not None:
             if (len(refs) == 2 * n and all(map(is_, refs[0::2], dicts))
                     and all(map(is_, refs[1::2], repeat(cls)))):
-                return [2] * n, refs, [".__dict__", ".__class__"] * n
+                return 2, refs, _repeat('".__dict__",".__class__"', n)
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
-            return [1] * n, refs, [".__class__"] * n
+            return 1, refs, _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
 
     def edges_each(self, plan, objs):
@@ -931,9 +1107,11 @@ class _Dumper:
     def edges_generic(self, plan, o):
         """Any object: what gc.get_referents reports, named by identity with its fields."""
         named = []
+        attrs = None
         if plan.dict_get is not None:
             try:
-                named.append((".__dict__", plan.dict_get(o)))
+                attrs = plan.dict_get(o)
+                named.append((".__dict__", attrs))
             except Exception:
                 pass
         if plan.heap:
@@ -945,13 +1123,19 @@ class _Dumper:
             rest = _without(gc.get_referents(o), pairs)
             return pairs + rest, self.pair_labels(pairs) + _identity_labels(rest, named)
         refs = gc.get_referents(o)
+        if type(attrs) is dict and not any(map(is_, refs, repeat(attrs))):
+            # the instance reports its attribute values itself (inline values, 3.13+)
+            pairs = _dict_pairs(attrs)
+            named.extend(("." + _text(pairs[i]), pairs[i + 1]) for i in range(0, len(pairs), 2))
         labels = _identity_labels(refs, named)
         if base is list or base is tuple:
-            # the items come last (after the instance's own slots, __dict__ and class)
-            n = base.__len__(o)
-            start = len(refs) - n
+            # the items come last (after the instance's own slots, __dict__ and class), last
+            # item first: write them in index order
+            items = list(base.__iter__(o))
+            start = len(refs) - len(items)
             if start >= 0:
-                labels[start:] = map(_INDEX_LABEL.__getitem__, range(n))
+                refs[start:] = items
+                labels[start:] = map(_INDEX_LABEL.__getitem__, range(len(items)))
         return refs, labels
 
     def edges_dict_one(self, plan, d):
@@ -1038,127 +1222,138 @@ class _Dumper:
 
     def write_chunk(self, groups):
         # Refcounts first: until they are read, nothing but the group lists may hold these
-        # objects (and the references in self.held, subtracted below).
-        measured = [(group, list(map(id, group)), _measure(group)) for group in groups.values()]
+        # objects (apart from the references counted in self.held).
+        groups = [_Group(objs, list(map(id, objs)), _measure(objs)) for objs in groups.values()]
+        self.subtract_held(groups)
+        line = _Line()
+        for group in groups:
+            self.add_group(line, group)
         groups = None
-        measured = [self.corrected(group, ids, counts) for group, ids, counts in measured]
-        cols = _Columns()
-        for group, ids, counts in measured:
-            if group:
-                self.add_group(cols, group, ids, counts)
-        measured = None
-        self.finish_chunk(cols)
-
-    def corrected(self, group, ids, counts):
-        counts = list(map(sub, counts, repeat(self.rc_offset)))
-        held = self.held
-        hits = list(filter(held.__contains__, ids))
-        if hits:
-            where = dict(zip(ids, range(len(ids))))
-            for h in hits:
-                counts[where[h]] -= held[h]
-        if not self.excluded.isdisjoint(ids):
-            keep = [i for i, x in enumerate(ids) if x not in self.excluded]
-            group = [group[i] for i in keep]
-            ids = [ids[i] for i in keep]
-            counts = [counts[i] for i in keep]
-        return group, ids, counts
-
-    def add_group(self, cols, group, ids, counts):
-        plan = self.plan(type(group[0]))
-        try:
-            nrefs, refs, labels = plan.edges(plan, group)
-        except Exception:
-            plan_each, plan.each = plan.each, self.edges_generic
-            try:
-                nrefs, refs, labels = self.edges_each(plan, group)
-            finally:
-                plan.each = plan_each
-            labels = labels if labels is not None else [None] * len(refs)
-        n = len(group)
-        cols.ids += ids
-        cols.types += [plan.index] * n
-        cols.sizes += plan.sizes(plan, group)
-        cols.refcounts += counts
-        base = _FLAG_INDEXED if labels is None else 0
-        cols.flags += map((base, base | _FLAG_TRACKED).__getitem__, map(gc.is_tracked, group))
-        cols.labels += self.labels(plan, group)
-        cols.nrefs += nrefs
-        cols.refs += refs
-        if labels is not None:
-            cols.edge_labels += labels
-
-    def finish_chunk(self, cols):
-        ref_ids = list(map(id, cols.refs))
-        if not self.excluded.isdisjoint(ref_ids):
-            ref_ids = self.drop_excluded_refs(cols, ref_ids)
-        self.discover(cols.refs, ref_ids)
-        cols.refs = None
-        if self.garbage and not self.garbage.isdisjoint(cols.ids):
-            for i, x in enumerate(cols.ids):
-                if x in self.garbage:
-                    cols.flags[i] |= _FLAG_GARBAGE
-                    self.garbage_written += 1
         if self.new_types:
             self.out.write('{"kind":"types","base":%d,"names":%s}\n'
                            % (self.type_count - len(self.new_types), _dumps(self.new_types)))
             self.new_types = []
-        self.out.write("".join((
-            '{"kind":"objects","id":[', _ints(cols.ids),
-            '],"type":[', _small_ints(cols.types),
-            '],"size":[', _small_ints(cols.sizes),
-            '],"refcount":[', _small_ints(cols.refcounts),
-            '],"flags":[', _small_ints(cols.flags),
-            '],"label":', _dumps(cols.labels),
-            ',"nrefs":[', _small_ints(cols.nrefs),
-            '],"refs":[', _ints(ref_ids),
-            '],"edge_labels":', _dumps(cols.edge_labels), "}\n")))
-        self.objects += len(cols.ids)
-        self.edges += len(ref_ids)
+        self.out.write(line.text())
+        self.objects += line.objects
+        self.edges += line.edges
 
-    def drop_excluded_refs(self, cols, ref_ids):
-        """Remove references to the dumper's own objects. An indexed object that loses one gets
-        explicit [i] labels instead of flag 4, so the remaining indices stay right."""
-        excluded = self.excluded
-        refs, kept_ids, labels, nrefs = [], [], [], []
-        pos = lpos = 0
-        for i, n in enumerate(cols.nrefs):
-            indexed = cols.flags[i] & _FLAG_INDEXED
-            ids = ref_ids[pos:pos + n]
-            own_labels = None if indexed else cols.edge_labels[lpos:lpos + n]
-            if not excluded.isdisjoint(ids):
-                keep = [j for j, x in enumerate(ids) if x not in excluded]
-                if indexed:
-                    cols.flags[i] &= ~_FLAG_INDEXED
-                    own_labels = [_INDEX_LABEL[j] for j in keep]
-                else:
-                    own_labels = [own_labels[j] for j in keep]
-                refs.extend(cols.refs[pos + j] for j in keep)
-                kept_ids.extend(ids[j] for j in keep)
-                n_kept = len(keep)
-            else:
-                refs.extend(cols.refs[pos:pos + n])
-                kept_ids.extend(ids)
-                n_kept = n
-            if own_labels is not None:
-                labels.extend(own_labels)
-            nrefs.append(n_kept)
-            pos += n
-            if not indexed:
-                lpos += n
-        cols.refs, cols.edge_labels, cols.nrefs = refs, labels, nrefs
-        return kept_ids
+    def subtract_held(self, groups):
+        held, excluded = self.held, self.excluded
+        for group in groups:
+            hits = list(filter(held.__contains__, group.ids))
+            if hits:
+                where = dict(zip(group.ids, range(len(group.ids))))
+                for h in hits:
+                    group.counts[where[h]] -= held[h]
+            if not excluded.isdisjoint(group.ids):
+                keep = [i for i, x in enumerate(group.ids) if x not in excluded]
+                group.objs = [group.objs[i] for i in keep]
+                group.ids = [group.ids[i] for i in keep]
+                group.counts = [group.counts[i] for i in keep]
 
-    def discover(self, refs, ref_ids):
-        """Queue referenced objects not seen before (untracked leaves such as str and int,
-        dicts created since the walk began, ...)."""
-        new = list(filterfalse(self.seen.__contains__, ref_ids))
-        if not new:
+    def add_group(self, line, group):
+        if not group.objs:
             return
-        new = set(new)
+        plan = self.plan(type(group.objs[0]))
+        found = self.references(plan, group.objs, careful=False)
+        if found is not None:
+            self.add_columns(line, plan, group, found)
+            return
+        # Some of these objects refer to the dumper's own objects (its module in sys.modules,
+        # ...): those few are done one by one, the others in bulk as usual.
+        for part, careful in self.split_by_own_refs(plan, group):
+            if part.objs:
+                found = self.references(plan, part.objs, careful)
+                if found is None:     # changed since (another thread): no more bulk
+                    found = self.references(plan, part.objs, True)
+                self.add_columns(line, plan, part, found)
+
+    def add_columns(self, line, plan, group, found):
+        nrefs, refs, labels, ref_ids = found
+        objs = group.objs
+        n = len(objs)
+        line.ids.append(_ints(group.ids))
+        line.types.append(_repeat(plan.index_text, n))
+        line.sizes.append(self.sizes_text(plan, objs))
+        line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
+        line.flags.append(self.flags_text(plan, group, labels is None))
+        line.labels.append(self.labels_text(plan, objs))
+        if type(nrefs) is int:
+            line.nrefs.append(_repeat(str(nrefs), n))
+        else:
+            line.nrefs.append(_small_ints(nrefs))
+        if ref_ids:
+            line.refs.append(_ints(ref_ids))
+            if type(labels) is list:
+                line.edge_labels.append(_json_items(labels))
+            elif labels:
+                line.edge_labels.append(labels)
+        line.objects += n
+        line.edges += len(ref_ids)
+
+    def references(self, plan, objs, careful):
+        """(nrefs, references, edge labels, ids of the references) of a group, with the objects
+        they reach for the first time queued for writing. References to the dumper's own
+        objects are left out when `careful`; otherwise their presence returns None."""
+        try:
+            if careful:
+                raise ValueError("one by one")
+            nrefs, refs, labels = plan.edges(plan, objs)
+        except Exception:
+            nrefs, refs, labels = self.edges_each(plan, objs)
+        if careful:
+            nrefs, refs, labels = self.without_excluded(plan, objs, nrefs, refs, labels)
+        ref_ids = list(map(id, refs))
+        known = list(map(self.seen.__contains__, ref_ids))
+        if all(known):
+            return nrefs, refs, labels, ref_ids
+        found = list(compress(refs, map(not_, known)))
+        new = dict(zip(map(id, found), found))   # the dumper's own objects are never "seen"
+        if not careful and not self.excluded.isdisjoint(new):
+            self.last_refs = nrefs, ref_ids
+            return None
         self.seen.update(new)
-        found = list(compress(refs, map(new.__contains__, ref_ids)))
-        self.pending.append(list(dict(zip(map(id, found), found)).values()))
+        self.pending.append(list(new.values()))
+        return nrefs, refs, labels, ref_ids
+
+    def split_by_own_refs(self, plan, group):
+        """(objects without references to the dumper's objects, False), (the others, True),
+        from the references() call that returned None."""
+        nrefs, ref_ids = self.last_refs
+        self.last_refs = None
+        if type(nrefs) is int:
+            nrefs = [nrefs] * len(group.objs)
+        ends = list(accumulate(nrefs))
+        owners, i = set(), 0
+        for p in compress(range(len(ref_ids)), map(self.excluded.__contains__, ref_ids)):
+            while ends[i] <= p:
+                i += 1
+            owners.add(i)
+        parts = (_Group([], [], []), _Group([], [], []))
+        for i, (o, x, c) in enumerate(zip(group.objs, group.ids, group.counts)):
+            part = parts[i in owners]
+            part.objs.append(o)
+            part.ids.append(x)
+            part.counts.append(c)
+        return (parts[0], False), (parts[1], True)
+
+    def without_excluded(self, plan, objs, nrefs, refs, labels):
+        """Drop references to the dumper's own objects. An indexed object that loses one gets
+        explicit [i] labels instead of flag 4, so the remaining indices stay right."""
+        if type(nrefs) is int:
+            nrefs = [nrefs] * len(objs)
+        excluded = self.excluded
+        out_nrefs, out_refs, out_labels = [], [], []
+        pos = 0
+        for n in nrefs:
+            for j in range(n):
+                r = refs[pos + j]
+                if id(r) not in excluded:
+                    out_refs.append(r)
+                    out_labels.append(_INDEX_LABEL[j] if labels is None else labels[pos + j])
+            out_nrefs.append(len(out_refs) - sum(out_nrefs))
+            pos += n
+        return out_nrefs, out_refs, out_labels
 
     def seed(self, objs):
         """Queue objects that must be written even if nothing tracked refers to them."""
@@ -1166,23 +1361,6 @@ class _Dumper:
         if new:
             self.seen.update(map(id, new))
             self.pending.append(list(dict(zip(map(id, new), new)).values()))
-
-
-class _Columns:
-    """The columns of one `objects` line."""
-
-    def __init__(self):
-        self.ids, self.types, self.sizes, self.refcounts, self.flags = [], [], [], [], []
-        self.labels, self.nrefs, self.refs, self.edge_labels = [], [], [], []
-
-
-_PER_OBJECT_LABELS = {
-    "module": _module_label, "function": _function_label, "builtin": _builtin_label,
-    "method": _method_label, "type": lambda cls: _clip(_type_name(cls)[1]),
-    "code": _code_label, "frame": _frame_label,
-}
-
-_GC_HEADER = sys.getsizeof([]) - [].__sizeof__()
 
 
 def _safe_getsizeof(o):
@@ -1242,7 +1420,8 @@ def _dump(path, marks, values, collect, trigger, held=()):
     try:
         path = os.fspath(path)
     except Exception:
-        raise DumpError("heap snapshot path %r: not a path" % (type(path).__name__,)) from None
+        raise DumpError("heap snapshot path of type %s: not a str or os.PathLike"
+                        % _type_name(type(path))[1]) from None
     if type(path) is not str:
         raise DumpError("heap snapshot path %r: must be a str" % (path,))
     if marks is not None and not _is_subclass(dict, type(marks)):
@@ -1320,6 +1499,7 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     own = _own_objects()
     d.excluded.update(map(id, own))
     d.excluded.add(id(garbage))
+    d.excluded.update(_CAPTURE.get("boot_objects", ()))
     if marks is not None:
         d.excluded.add(id(marks))
     own_codes = _own_code_ids()
@@ -1467,6 +1647,7 @@ def _capture_main(argv):
     _CAPTURE["boot_frame"] = id(sys._getframe(1))
     _CAPTURE["main_ident"] = _thread.get_ident()
     _CAPTURE["signals"] = 0
+    _CAPTURE["boot_objects"] = _parser_leftovers()
     config = _take_config()
     _CAPTURE.update(config)
     dumper_dir = sys.argv[1] if len(sys.argv) > 1 else None
@@ -1495,6 +1676,17 @@ def _capture_main(argv):
         raise error
     _strip_traceback_on_print()
     raise error
+
+
+def _parser_leftovers():
+    """ids of the objects the parser keeps for the -c bootstrap while it runs (its token
+    list): they belong to refgraph's bootstrap, not to the program."""
+    found = []
+    for o in gc.get_objects():
+        if type(o) is list and any(type(x) is bytes and bytes.__eq__(x, b"_capture_main")
+                                   for x in o):
+            found.append(id(o))
+    return found
 
 
 def _take_config():

@@ -120,13 +120,13 @@ impl DominatorTree {
 ///
 /// # Panics
 /// If `g` has `u32::MAX - 2` nodes or more, or a root is not a node of `g`.
-pub fn dominator_tree<G: Adjacency + ?Sized>(g: &G, roots: &[NodeIx]) -> DominatorTree {
+pub fn dominator_tree<G: Adjacency + Sync + ?Sized>(g: &G, roots: &[NodeIx]) -> DominatorTree {
     dominator_tree_with(g, roots, |_| {})
 }
 
 /// [`dominator_tree`], calling `done(phase)` as each phase ends: `"dfs"` (numbering, the
 /// unreachable entries included), `"semi"`, `"nca"`, `"finish"`. For progress and timings.
-pub fn dominator_tree_with<G: Adjacency + ?Sized>(
+pub fn dominator_tree_with<G: Adjacency + Sync + ?Sized>(
     g: &G,
     roots: &[NodeIx],
     mut done: impl FnMut(&'static str),
@@ -261,15 +261,21 @@ fn advise_huge_pages(addr: usize, bytes: usize) {
 fn advise_huge_pages(_addr: usize, _bytes: usize) {}
 
 /// Asks the CPU to start loading `x` into the cache.
-#[cfg(target_arch = "x86_64")]
 fn prefetch<T>(x: &T) {
+    prefetch_addr(x as *const T as usize);
+}
+
+/// Asks the CPU to start loading the memory at `addr` into the cache.
+#[cfg(target_arch = "x86_64")]
+fn prefetch_addr(addr: usize) {
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    // SAFETY: a prefetch is a hint; it never faults and `x` is a valid reference anyway.
-    unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast::<i8>()) };
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the address, and reads
+    // nothing into the program.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(addr as *const i8) };
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn prefetch<T>(_x: &T) {}
+fn prefetch_addr(_addr: usize) {}
 
 /// The unreachable nodes in reverse postorder of a DFS that starts from them in ascending
 /// index order. `pre` is [`UNSEEN`] exactly for the unreachable nodes; they come back
@@ -312,75 +318,54 @@ struct SemiNca {
     vertex_then_semi: Vec<u32>,
     /// DFS parent, then (after `nearest_common_ancestors`) the immediate dominator.
     idom: Vec<u32>,
-    /// `[ancestor, label]`: the path-compression forest (it starts as the DFS tree) and the
-    /// smallest semi-dominator on the compressed path up to the ancestor. Side by side, as
-    /// `eval` reads both of each node it visits: one cache miss instead of two.
-    forest: Vec<[u32; 2]>,
+    forest: Forest,
     entries: FixedBitSet,
-    /// Scratch for path compression.
-    path: Vec<u32>,
 }
 
 impl SemiNca {
     fn from_dfs(dfs: Dfs) -> Self {
-        let Dfs { pre, vertex, parent, cursor: mut forest, entries, .. } = dfs;
-        for (f, &p) in forest.iter_mut().zip(&parent) {
+        let Dfs { pre, vertex, parent, cursor: mut links, entries, .. } = dfs;
+        for (f, &p) in links.iter_mut().zip(&parent) {
             *f = [p, 0];
         }
-        SemiNca { pre, vertex_then_semi: vertex, idom: parent, forest, entries, path: Vec::new() }
+        let forest = Forest { links, path: Vec::new() };
+        SemiNca { pre, vertex_then_semi: vertex, idom: parent, forest, entries }
     }
 
-    /// Semi-dominators in reverse preorder. Numbers above `i` are processed, i.e. linked to
-    /// their DFS parent in the compression forest.
+    /// Semi-dominators, in reverse preorder.
     ///
-    /// Blocks of nodes first gather the preorder numbers of their predecessors in one tight
-    /// loop: its random reads of `pre` do not depend on each other, so the CPU overlaps their
-    /// cache misses, which it cannot do while path compression is interleaved.
-    fn semi_dominators<G: Adjacency + ?Sized>(&mut self, g: &G) {
-        let mut block = PredBlock::default();
-        let mut hi = self.idom.len() as u32;
-        while hi > 1 {
-            let lo = block.gather(g, &self.pre, &self.vertex_then_semi, &self.forest, hi);
-            for (k, i) in (lo..hi).rev().enumerate() {
-                let mut semi = self.initial_semi(i);
-                for &u in block.preds(k) {
-                    let candidate = if u <= i { u } else { self.eval(u, i) };
-                    semi = semi.min(candidate);
-                }
-                self.vertex_then_semi[i as usize] = semi;
-                self.forest[i as usize][1] = semi;
+    /// A second thread gathers blocks of nodes ahead of the evaluation: the preorder numbers
+    /// of their predecessors (random reads of `pre` that do not depend on each other, so the
+    /// CPU overlaps their cache misses) and the semi-dominator candidates that need no
+    /// evaluation. The main thread only evaluates the later-numbered predecessors.
+    fn semi_dominators<G: Adjacency + Sync + ?Sized>(&mut self, g: &G) {
+        let SemiNca { pre, vertex_then_semi, idom, forest, entries } = self;
+        let gather = Gather { pre, idom, entries, forest_addr: forest.links.as_ptr() as usize };
+        let slots = &mut vertex_then_semi[1..];
+        let threads = if std::env::var_os("RG_ONE").is_some() { 1 } else { std::thread::available_parallelism().map_or(1, |p| p.get()) };
+        if slots.len() < PARALLEL_MIN_NODES || threads < 2 {
+            let mut hi = slots.len() + 1;
+            for chunk in slots.rchunks_mut(BLOCK_NODES) {
+                hi -= chunk.len();
+                gather.block(g, chunk, hi as u32).evaluate(forest);
             }
-            hi = lo;
+            return;
         }
-    }
-
-    /// The DFS parent is a predecessor; a child of the super-root has the super-root as one.
-    fn initial_semi(&self, i: u32) -> u32 {
-        let w = self.vertex_then_semi[i as usize];
-        if self.entries.contains(w as usize) {
-            0
-        } else {
-            self.idom[i as usize]
-        }
-    }
-
-    /// The smallest semi-dominator on the forest path from `u` up to (not including) the
-    /// first unprocessed ancestor (number `<= i`), compressing the path on the way.
-    fn eval(&mut self, u: u32, i: u32) -> u32 {
-        let mut v = u;
-        while self.forest[v as usize][0] > i {
-            self.path.push(v);
-            v = self.forest[v as usize][0];
-        }
-        // `v` is the topmost processed node on the path; below it, top-down, each node takes
-        // the smaller label and the ancestor of the one above it.
-        while let Some(x) = self.path.pop() {
-            let [a, _] = self.forest[x as usize];
-            let [above, label] = self.forest[a as usize];
-            let own = &mut self.forest[x as usize];
-            *own = [above, own[1].min(label)];
-        }
-        self.forest[u as usize][1]
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut hi = slots.len() + 1;
+                for chunk in slots.rchunks_mut(BLOCK_NODES) {
+                    hi -= chunk.len();
+                    if tx.send(gather.block(g, chunk, hi as u32)).is_err() {
+                        return;
+                    }
+                }
+            });
+            for block in rx {
+                block.evaluate(forest);
+            }
+        });
     }
 
     /// idom(w) = the nearest common ancestor of parent(w) and semi(w) in the tree built so
@@ -413,52 +398,115 @@ impl SemiNca {
     }
 }
 
-/// The predecessors of a block of consecutive preorder numbers, as preorder numbers.
-#[derive(Default)]
-struct PredBlock {
-    /// Predecessor numbers of all nodes of the block, highest node first.
-    numbers: Vec<u32>,
-    /// `numbers[ends[k - 1]..ends[k]]` belong to the `k`-th node from the top.
+/// Nodes per block handed from the gathering thread to the evaluating one.
+const BLOCK_NODES: usize = 8192;
+/// Below this many nodes, one thread does both.
+const PARALLEL_MIN_NODES: usize = 1 << 16;
+
+/// The path-compression forest of Lengauer–Tarjan's `eval`.
+struct Forest {
+    /// `[ancestor, label]` by preorder number: the forest (it starts as the DFS tree) and the
+    /// smallest semi-dominator on the compressed path up to the ancestor. Side by side, as
+    /// `eval` reads both of each node it visits: one cache miss instead of two.
+    links: Vec<[u32; 2]>,
+    /// Scratch for path compression.
+    path: Vec<u32>,
+}
+
+impl Forest {
+    /// The smallest semi-dominator on the forest path from `u` up to (not including) the
+    /// first unprocessed ancestor (number `<= i`), compressing the path on the way.
+    /// Numbers above `i` are processed, i.e. linked to their DFS parent.
+    fn eval(&mut self, u: u32, i: u32) -> u32 {
+        let mut v = u;
+        while self.links[v as usize][0] > i {
+            self.path.push(v);
+            v = self.links[v as usize][0];
+        }
+        // `v` is the topmost processed node on the path; below it, top-down, each node takes
+        // the smaller label and the ancestor of the one above it.
+        while let Some(x) = self.path.pop() {
+            let [a, _] = self.links[x as usize];
+            let [above, label] = self.links[a as usize];
+            let own = &mut self.links[x as usize];
+            *own = [above, own[1].min(label)];
+        }
+        self.links[u as usize][1]
+    }
+}
+
+/// What the gathering side reads: nothing it reads changes during the semi phase.
+#[derive(Clone, Copy)]
+struct Gather<'a> {
+    pre: &'a [u32],
+    /// The DFS parents.
+    idom: &'a [u32],
+    entries: &'a FixedBitSet,
+    /// Where the forest lives, for prefetching only (the other thread writes it).
+    forest_addr: usize,
+}
+
+/// A block of consecutive preorder numbers, gathered and ready to evaluate.
+struct Block<'a> {
+    /// The nodes' `vertex_then_semi` entries, numbers `lo..lo + len`: the gatherer replaces
+    /// each node by its semi-dominator candidate from parent, super-root and lower-numbered
+    /// predecessors; the evaluator by the final semi-dominator.
+    slots: &'a mut [u32],
+    lo: u32,
+    /// Higher-numbered predecessors (those need `eval`), top node first.
+    later: Vec<u32>,
+    /// `later[ends[k - 1]..ends[k]]` belong to the `k`-th node from the top.
     ends: Vec<u32>,
 }
 
-/// How many predecessors a block gathers (at least one node's worth): 256 KiB, about L2.
-const BLOCK_PREDS: usize = 1 << 16;
-
-impl PredBlock {
-    /// Gathers the nodes numbered `hi - 1` downwards (not 0, the super-root) until about
-    /// [`BLOCK_PREDS`] predecessors are collected; returns the lowest number gathered.
-    fn gather<G: Adjacency + ?Sized>(
-        &mut self,
-        g: &G,
-        pre: &[u32],
-        vertex: &[NodeIx],
-        forest: &[[u32; 2]],
-        hi: u32,
-    ) -> u32 {
-        self.numbers.clear();
-        self.ends.clear();
-        let mut lo = hi;
-        while lo > 1 && self.numbers.len() < BLOCK_PREDS {
-            lo -= 1;
-            let preds = g.predecessors(vertex[lo as usize]);
-            self.numbers.extend(preds.iter().map(|&v| pre[v as usize]));
-            self.ends.push(self.numbers.len() as u32);
+impl Gather<'_> {
+    fn block<'s, G: Adjacency + ?Sized>(&self, g: &G, slots: &'s mut [u32], lo: u32) -> Block<'s> {
+        let mut numbers = Vec::new();
+        let mut ends = Vec::with_capacity(slots.len());
+        // First pass: nothing but independent loads.
+        for &w in slots.iter().rev() {
+            numbers.extend(g.predecessors(w).iter().map(|&v| self.pre[v as usize]));
+            ends.push(numbers.len() as u32);
         }
-        // `eval` starts at each later-numbered predecessor: fetch those forest entries now,
-        // all at once, rather than one cache miss at a time.
-        for &u in &self.numbers {
-            if u > lo {
-                prefetch(&forest[u as usize]);
+        // Second pass, on cached data: split lower from higher numbers, compacting the higher
+        // ones into the front of `numbers`.
+        let (mut start, mut kept) = (0, 0);
+        for (k, slot) in slots.iter_mut().rev().enumerate() {
+            let i = lo + (ends.len() - 1 - k) as u32;
+            let mut semi = if self.entries.contains(*slot as usize) { 0 } else { self.idom[i as usize] };
+            for r in start..ends[k] as usize {
+                let u = numbers[r];
+                if u <= i {
+                    semi = semi.min(u);
+                } else {
+                    prefetch_addr(self.forest_addr + u as usize * std::mem::size_of::<[u32; 2]>());
+                    numbers[kept] = u;
+                    kept += 1;
+                }
             }
+            start = ends[k] as usize;
+            ends[k] = kept as u32;
+            *slot = semi;
         }
-        lo
+        numbers.truncate(kept);
+        Block { slots, lo, later: numbers, ends }
     }
+}
 
-    /// The predecessor numbers of the `k`-th node from the top.
-    fn preds(&self, k: usize) -> &[u32] {
-        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
-        &self.numbers[start..self.ends[k] as usize]
+impl Block<'_> {
+    fn evaluate(self, forest: &mut Forest) {
+        let mut start = 0;
+        for (k, slot) in self.slots.iter_mut().rev().enumerate() {
+            let i = self.lo + (self.ends.len() - 1 - k) as u32;
+            let end = self.ends[k] as usize;
+            let mut semi = *slot;
+            for &u in &self.later[start..end] {
+                semi = semi.min(forest.eval(u, i));
+            }
+            start = end;
+            *slot = semi;
+            forest.links[i as usize][1] = semi;
+        }
     }
 }
 
@@ -683,7 +731,7 @@ mod tests {
             let mut z = self.0;
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (((z ^ (z >> 31)) >> 32) * n as u64 >> 32) as u32
+            ((((z ^ (z >> 31)) >> 32) * n as u64) >> 32) as u32
         }
     }
 
@@ -746,31 +794,69 @@ mod tests {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
     }
 
-    fn scale(n: u32) {
-        let t0 = std::time::Instant::now();
+    /// [`synthetic`] as a [`Snapshot`] (ids, sizes, references and module roots only).
+    pub(crate) fn synthetic_snapshot(n: u32) -> Snapshot {
+        use crate::snapshot::{Root, RootKind};
         let (edges, roots) = synthetic(n);
-        let g = CsrGraph::new(n as usize, &edges);
+        let CsrGraph { fwd, rev } = CsrGraph::new(n as usize, &edges);
         drop(edges);
-        eprintln!("built {n} nodes / {} edges in {:.2?}", g.fwd.targets.len(), t0.elapsed());
+        let mut rng = Rng(7);
+        let roots = roots
+            .into_iter()
+            .map(|node| Root { node, kind: RootKind::Module { name: format!("m{node}") } })
+            .collect();
+        Snapshot {
+            ids: (0..n as u64).collect(),
+            sizes: (0..n).map(|_| 16 + rng.below(200) as u64).collect(),
+            fwd,
+            rev,
+            roots,
+            ..Snapshot::default()
+        }
+    }
+
+    /// Runs `f`, printing its time and peak memory above what was resident before.
+    pub(crate) fn measure<T>(what: &str, n: u32, f: impl FnOnce() -> T) -> T {
         reset_peak_rss();
         let base = proc_status_kib("VmRSS:");
-        let t1 = std::time::Instant::now();
-        let mut last = t1;
-        let mut phases = String::new();
-        let t = dominator_tree_with(&g, &roots, |phase| {
-            phases.push_str(&format!(" {phase} {:.2?}", last.elapsed()));
-            last = std::time::Instant::now();
-        });
-        let took = t1.elapsed();
-        eprintln!("phases:{phases}");
+        let start = std::time::Instant::now();
+        let result = f();
+        let took = start.elapsed();
         let peak = proc_status_kib("VmHWM:").saturating_sub(base);
         eprintln!(
-            "dominators: {took:.2?}, peak +{} MiB ({:.1} bytes/node), {} reachable, {} top-level",
+            "{what}: {took:.2?}, peak +{} MiB ({:.1} bytes/node)",
             peak / 1024,
-            peak as f64 * 1024.0 / n as f64,
+            peak as f64 * 1024.0 / n as f64
+        );
+        result
+    }
+
+    fn scale(n: u32) {
+        let t0 = std::time::Instant::now();
+        let snap = synthetic_snapshot(n);
+        eprintln!("built {n} nodes / {} edges in {:.2?}", snap.edge_count(), t0.elapsed());
+        let roots: Vec<NodeIx> = snap.roots().iter().map(|r| r.node).collect();
+        let mut last = std::time::Instant::now();
+        let mut phases = String::new();
+        let t = measure("dominators", n, || {
+            dominator_tree_with(&snap, &roots, |phase| {
+                phases.push_str(&format!(" {phase} {:.2?}", last.elapsed()));
+                last = std::time::Instant::now();
+            })
+        });
+        eprintln!("  phases:{phases}");
+        eprintln!(
+            "  {} reachable, {} top-level",
             t.reachable().len(),
             t.idoms().iter().filter(|&&d| d == SUPER_ROOT).count()
         );
+        drop(t);
+        let r = measure("Retained::compute (dominators, sizes, children)", n, || {
+            crate::query::retained::Retained::compute(&snap)
+        });
+        eprintln!("  top-level {}, largest retains {}", r.top_level().len(), r.retained(r.top_level()[0]));
+        drop(r);
+        measure("for comparison, snapshot_sccs", n, || crate::query::scc::snapshot_sccs(&snap, None));
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod find;
 pub mod object;
 pub mod orphans;
 pub mod reach;
+pub mod report;
+pub mod retained;
 pub mod scc;
 pub mod show;
 pub mod subgraph;

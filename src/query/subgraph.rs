@@ -190,6 +190,125 @@ pub fn subgraph(
     }
 }
 
+/// objgraph's `show_chain`: exactly the objects of `chains` and one edge per consecutive
+/// pair (labelled with all its references), searched as `dir` says. `Backrefs`: chains run
+/// from a root to the object asked about, which ends each chain, is a start object, and
+/// depth counts back from it. `Refs` (forward chains): the first object is the start.
+/// `max_depth` is the longest chain's length − 1, as objgraph draws it.
+pub fn chain_view(snap: &Snapshot, chains: &[Vec<NodeIx>], dir: SubgraphDirection) -> Subgraph {
+    let valid = |c: &&Vec<NodeIx>| c.iter().all(|&n| (n as usize) < snap.node_count());
+    let chains: Vec<&Vec<NodeIx>> = chains.iter().filter(valid).collect();
+    // Each object at its least distance from a chain's start end, nearest first.
+    let mut depth: FxHashMap<NodeIx, usize> = FxHashMap::default();
+    for chain in &chains {
+        for (i, &n) in chain.iter().enumerate() {
+            let d = match dir {
+                SubgraphDirection::Refs => i,
+                SubgraphDirection::Backrefs => chain.len() - 1 - i,
+            };
+            let at = depth.entry(n).or_insert(d);
+            *at = (*at).min(d);
+        }
+    }
+    let mut order: Vec<NodeIx> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+    let mut seen = FxHashSet::default();
+    order.retain(|n| seen.insert(*n));
+    order.sort_by_key(|n| depth[n]);
+    let opts = SubgraphOptions {
+        max_depth: chains.iter().map(|c| c.len() - 1).max().unwrap_or(0),
+        max_nodes: order.len(),
+        ..SubgraphOptions::default()
+    };
+    let mut b = Builder::new(snap, dir, &opts);
+    for &n in &order {
+        let d = depth[&n];
+        let gi = b
+            .graph
+            .add_node(SubNode::Object(b.object_node(n, d, d == 0)));
+        b.index.insert(n, gi);
+    }
+    let mut drawn = FxHashSet::default();
+    for pair in chains.iter().flat_map(|c| c.windows(2)) {
+        let (src, dst) = (pair[0], pair[1]);
+        if !drawn.insert((src, dst)) {
+            continue;
+        }
+        let refs = snap.referents(src).iter().filter(|&&t| t == dst).count();
+        let edge = SubEdge {
+            label: backref_label(snap, src, dst),
+            refs: refs.max(1) as u32,
+        };
+        b.graph.add_edge(b.index[&src], b.index[&dst], edge);
+    }
+    Subgraph {
+        graph: b.graph,
+        direction: dir,
+        options: opts,
+        cap_reached: false,
+        not_expanded_by_cap: 0,
+    }
+}
+
+/// A reference cycle as a picture: its first `max_nodes` members (the first one, where a
+/// chain from a root enters, is the start object), and one edge per reference between two
+/// of them. Depth is the distance from the first member along those references.
+pub fn cycle_view(snap: &Snapshot, members: &[NodeIx], max_nodes: usize) -> Subgraph {
+    let mut seen = FxHashSet::default();
+    let mut kept: Vec<NodeIx> = members
+        .iter()
+        .copied()
+        .filter(|&n| (n as usize) < snap.node_count() && seen.insert(n))
+        .collect();
+    let cap_reached = kept.len() > max_nodes;
+    kept.truncate(max_nodes);
+    let set: FxHashSet<NodeIx> = kept.iter().copied().collect();
+    // Breadth-first distances from the first member, inside the drawn members.
+    let mut depth: FxHashMap<NodeIx, usize> = kept.first().map(|&n| (n, 0)).into_iter().collect();
+    let mut queue: VecDeque<NodeIx> = kept.first().copied().into_iter().collect();
+    while let Some(u) = queue.pop_front() {
+        for &v in snap.referents(u) {
+            if set.contains(&v) && !depth.contains_key(&v) {
+                depth.insert(v, depth[&u] + 1);
+                queue.push_back(v);
+            }
+        }
+    }
+    let deepest = depth.values().copied().max().unwrap_or(0);
+    let unreached = deepest + 1;
+    let opts = SubgraphOptions {
+        max_depth: deepest.max(1),
+        max_nodes,
+        ..SubgraphOptions::default()
+    };
+    let dir = SubgraphDirection::Refs;
+    let mut b = Builder::new(snap, dir, &opts);
+    for (i, &n) in kept.iter().enumerate() {
+        let d = depth.get(&n).copied().unwrap_or(unreached);
+        let gi = b
+            .graph
+            .add_node(SubNode::Object(b.object_node(n, d, i == 0)));
+        b.index.insert(n, gi);
+    }
+    for &src in &kept {
+        for (dst, label) in snap.labelled_referents(src) {
+            if let Some(&to) = b.index.get(&dst) {
+                let edge = SubEdge {
+                    label: label_text(label),
+                    refs: 1,
+                };
+                b.graph.add_edge(b.index[&src], to, edge);
+            }
+        }
+    }
+    Subgraph {
+        graph: b.graph,
+        direction: dir,
+        options: opts,
+        cap_reached,
+        not_expanded_by_cap: 0,
+    }
+}
+
 /// A neighbour worth drawing: passes `ignore` and `filter`.
 struct Neighbour<'s> {
     node: NodeIx,

@@ -1,5 +1,12 @@
 //! Turning answers into bytes: one module per output format. Renderers never walk the graph.
 
 pub mod dot;
+pub mod html;
+pub mod font;
+pub mod graphviz;
+pub mod image;
 pub mod json;
+pub mod png;
+pub mod style;
+pub mod svg;
 pub mod text;

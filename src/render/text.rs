@@ -78,10 +78,17 @@ pub fn object_line(o: &ObjectInfo) -> String {
     term_safe(&s).into_owned()
 }
 
-/// Labels like `1000000 items` read better as `1,000,000 items`.
+/// Longest label shown on a text line, in characters.
+const LABEL_CHARS: usize = 48;
+
+/// Labels like `1000000 items` read better as `1,000,000 items`; long ones are cut with `…`.
 fn pretty_label(label: &str) -> Cow<'_, str> {
     if let Some(n) = label.strip_suffix(" items").and_then(|n| n.parse::<u64>().ok()) {
         return Cow::Owned(format!("{} items", thousands(n)));
+    }
+    if label.chars().count() > LABEL_CHARS {
+        let cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+        return Cow::Owned(format!("{cut}…"));
     }
     Cow::Borrowed(label)
 }

@@ -155,16 +155,12 @@ fn json_error(e: &serde_json::Error) -> String {
 fn split_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
     let mut lines = Vec::new();
     let mut start = 0;
-    let mut number = 1;
-    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
-        if start > bytes.len() {
-            break;
-        }
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (index, end) in ends.enumerate() {
         let line = trim_ascii(&bytes[start..end]);
         if !line.is_empty() {
-            lines.push((number, line));
+            lines.push((index + 1, line));
         }
-        number += 1;
         start = end + 1;
     }
     lines
@@ -426,12 +422,13 @@ impl<'p> Builder<'p> {
         offsets.push(0u32);
         let mut at = 0usize;
         for &count in &self.raw_nrefs {
-            for e in at..at + count as usize {
-                if mapped[e] == NodeIx::MAX {
+            let end = at + count as usize;
+            for (&target, &label) in mapped[at..end].iter().zip(&self.raw_labels[at..end]) {
+                if target == NodeIx::MAX {
                     self.report.dangling_refs += 1;
                 } else {
-                    targets.push(mapped[e]);
-                    labels.push(self.raw_labels[e]);
+                    targets.push(target);
+                    labels.push(label);
                 }
             }
             at += count as usize;

@@ -1,0 +1,560 @@
+//! The builtin renderer: a `refs`/`backrefs`/chain/cycle picture laid out in pure Rust with
+//! `dagre` (a port of dagre.js: Sugiyama ranks, crossing reduction, edge-label slots) and
+//! written as SVG in the DOT writer's look ([`super::style`]), so `-o x.svg` works on a
+//! machine without Graphviz.
+//!
+//! Boxes are sized from the embedded font's advance widths ([`super::font`]), and every
+//! coordinate is shifted by the bounding box of everything drawn (boxes, edge points, edge
+//! labels, caption), so nothing is clipped. Heap text goes through [`xml_text`].
+
+use super::font::{text_width, FONT_STACK};
+use super::style::{
+    edge_text, more_fill, more_text, node_fill, node_lines, tooltip, visible, Fill,
+};
+use crate::query::subgraph::{SubgraphNodeView, SubgraphView};
+use dagre::graph::{Graph, GraphOptions};
+use dagre::{EdgeLabel, LayoutOptions, NodeLabel};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Font sizes as Graphviz's defaults and the DOT writer's: boxes, edge labels, caption.
+const NODE_FONT: f64 = 14.0;
+const EDGE_FONT: f64 = 10.0;
+const LEGEND_FONT: f64 = 12.0;
+/// Graphviz box geometry: margins 0.11 × 0.055 in, at least 0.75 × 0.5 in (72 units/in).
+const PAD_X: f64 = 8.0;
+const PAD_Y: f64 = 4.0;
+const MIN_W: f64 = 54.0;
+const MIN_H: f64 = 36.0;
+/// Space around the drawing.
+const MARGIN: f64 = 8.0;
+const ARROW_LEN: f64 = 10.0;
+const ARROW_HALF: f64 = 3.5;
+
+/// A point or a size, in SVG user units (pixels in the PNG).
+type Pt = (f64, f64);
+
+/// One box to draw: an object or a "N more" node.
+#[derive(Debug, Clone)]
+struct BoxSpec {
+    lines: Vec<String>,
+    font: f64,
+    fill: String,
+    text_colour: &'static str,
+    stroke: &'static str,
+    stroke_width: f64,
+    /// `stroke-dasharray`: dashed for unexpanded objects, dotted for "more" boxes.
+    dash: Option<&'static str>,
+    tooltip: String,
+    size: Pt,
+    rank: usize,
+}
+
+/// One arrow: referrer → referent, or to/from a "more" box (red, dotted, no label).
+#[derive(Debug, Clone)]
+struct EdgeSpec {
+    from: usize,
+    to: usize,
+    label: Option<String>,
+    more: bool,
+    /// Graphviz's `weight`: heavy edges are kept short and straight.
+    weight: i32,
+}
+
+/// What a picture holds before layout.
+#[derive(Debug, Clone)]
+struct Scene {
+    boxes: Vec<BoxSpec>,
+    edges: Vec<EdgeSpec>,
+    legend: String,
+}
+
+/// Where an edge goes and where its label sits.
+#[derive(Debug, Clone, Default)]
+struct Route {
+    points: Vec<Pt>,
+    label_at: Option<Pt>,
+}
+
+/// A laid-out picture: box centres and edge routes in canvas coordinates.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    scene: Scene,
+    centres: Vec<Pt>,
+    routes: Vec<Route>,
+    /// The canvas size, caption included.
+    pub width: f64,
+    /// See `width`.
+    pub height: f64,
+}
+
+impl Layout {
+    /// The boxes as `(x, y, width, height)`, top-left corner first.
+    pub fn boxes(&self) -> impl Iterator<Item = (f64, f64, f64, f64)> + '_ {
+        self.scene.boxes.iter().zip(&self.centres).map(|(b, c)| {
+            let (w, h) = b.size;
+            (c.0 - w / 2.0, c.1 - h / 2.0, w, h)
+        })
+    }
+}
+
+/// `view` as a standalone SVG document with `legend` as its caption.
+pub fn write_svg(view: &SubgraphView, legend: &str) -> String {
+    svg_document(&layout(view, legend))
+}
+
+/// Lay `view` out (objgraph's top-to-bottom ranks).
+pub fn layout(view: &SubgraphView, legend: &str) -> Layout {
+    let scene = scene(view, legend);
+    let (centres, routes) = run_dagre(&scene);
+    fit(scene, centres, routes)
+}
+
+fn scene(view: &SubgraphView, legend: &str) -> Scene {
+    let mut boxes: Vec<BoxSpec> = view
+        .nodes
+        .iter()
+        .map(|n| object_box(n, view.max_depth))
+        .collect();
+    let index: HashMap<&str, usize> = view
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut edges: Vec<EdgeSpec> = view
+        .edges
+        .iter()
+        .filter_map(|e| {
+            let label = e.label.as_deref();
+            Some(EdgeSpec {
+                from: *index.get(e.from.as_str())?,
+                to: *index.get(e.to.as_str())?,
+                label: label.map(edge_text),
+                more: false,
+                weight: if label == Some(".__dict__") { 10 } else { 1 },
+            })
+        })
+        .collect();
+    for more in &view.more {
+        let Some(&of) = index.get(more.of.as_str()) else {
+            continue;
+        };
+        let depth = view.nodes[of].depth + 1;
+        boxes.push(more_box(
+            &more_text(more, view.direction),
+            depth,
+            view.max_depth,
+        ));
+        let (from, to) = match view.direction {
+            crate::query::subgraph::SubgraphDirection::Refs => (of, boxes.len() - 1),
+            crate::query::subgraph::SubgraphDirection::Backrefs => (boxes.len() - 1, of),
+        };
+        edges.push(EdgeSpec {
+            from,
+            to,
+            label: None,
+            more: true,
+            weight: 10,
+        });
+    }
+    Scene {
+        boxes,
+        edges,
+        legend: visible(legend),
+    }
+}
+
+fn object_box(n: &SubgraphNodeView, max_depth: usize) -> BoxSpec {
+    let Fill { hex, dark } = node_fill(n, max_depth);
+    let lines = node_lines(n);
+    let text_colour = match (dark, n.start) {
+        (true, _) => "white",
+        (false, true) => "red",
+        (false, false) => "black",
+    };
+    BoxSpec {
+        size: box_size(&lines, NODE_FONT, MIN_H),
+        lines,
+        font: NODE_FONT,
+        fill: hex,
+        text_colour,
+        stroke: "black",
+        stroke_width: if n.start { 2.0 } else { 1.0 },
+        dash: n.truncated.then_some("5,2"),
+        tooltip: tooltip(n),
+        rank: n.depth,
+    }
+}
+
+fn more_box(text: &str, depth: usize, max_depth: usize) -> BoxSpec {
+    let lines = vec![text.to_string()];
+    BoxSpec {
+        size: box_size(&lines, EDGE_FONT, 18.0),
+        lines,
+        font: EDGE_FONT,
+        fill: more_fill(depth, max_depth),
+        text_colour: "red",
+        stroke: "red",
+        stroke_width: 1.0,
+        dash: Some("1,3"),
+        tooltip: text.to_string(),
+        rank: depth,
+    }
+}
+
+/// Graphviz's box: the text plus margins, never smaller than its minimum size.
+fn box_size(lines: &[String], font: f64, min_h: f64) -> Pt {
+    let text_w = lines
+        .iter()
+        .map(|l| text_width(l, font as f32))
+        .fold(0.0, f64::max);
+    let w = (text_w + 2.0 * PAD_X).max(MIN_W).ceil();
+    let h = (lines.len() as f64 * line_height(font) + 2.0 * PAD_Y)
+        .max(min_h)
+        .ceil();
+    (w, h)
+}
+
+fn line_height(font: f64) -> f64 {
+    (font * 1.2).round()
+}
+
+/// The size of an edge label's slot.
+fn label_size(text: &str) -> Pt {
+    (
+        text_width(text, EDGE_FONT as f32).ceil() + 4.0,
+        line_height(EDGE_FONT),
+    )
+}
+
+// ---- layout ------------------------------------------------------------------------
+
+fn run_dagre(scene: &Scene) -> (Vec<Pt>, Vec<Route>) {
+    let mut g: Graph<NodeLabel, EdgeLabel> = Graph::with_options(GraphOptions {
+        directed: true,
+        multigraph: true,
+        compound: false,
+    });
+    for (i, b) in scene.boxes.iter().enumerate() {
+        let label = NodeLabel {
+            width: b.size.0,
+            height: b.size.1,
+            ..NodeLabel::default()
+        };
+        g.set_node(node_key(i), Some(label));
+    }
+    for (i, e) in scene.edges.iter().enumerate() {
+        let key = i.to_string();
+        if std::env::var("XDROPBACK").is_ok() && scene.boxes[e.to].rank <= scene.boxes[e.from].rank && !e.more {
+            continue;
+        }
+        g.set_edge(
+            node_key(e.from),
+            node_key(e.to),
+            Some(edge_label(e)),
+            Some(&key),
+        );
+    }
+    dagre::layout(&mut g, Some(layout_options()));
+    (centres(&g, scene), routes(&g, scene))
+}
+
+fn node_key(i: usize) -> String {
+    format!("n{i}")
+}
+
+fn edge_label(e: &EdgeSpec) -> EdgeLabel {
+    let (width, height) = e.label.as_deref().filter(|_| std::env::var("XNOLABEL").is_err()).map_or((0.0, 0.0), label_size);
+    EdgeLabel {
+        width,
+        height,
+        weight: e.weight,
+        label_offset: 4.0,
+        ..EdgeLabel::default()
+    }
+}
+
+/// Spacing close to Graphviz's (`nodesep` 0.25 in, `ranksep` 0.5 in); dagre halves
+/// `ranksep` to put a rank of edge labels between two ranks of boxes.
+fn layout_options() -> LayoutOptions {
+    let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let ranker = match std::env::var("XRANKER").as_deref() {
+        Ok("tight") => dagre::Ranker::TightTree,
+        Ok("longest") => dagre::Ranker::LongestPath,
+        _ => dagre::Ranker::NetworkSimplex,
+    };
+    LayoutOptions {
+        nodesep: env("XNODESEP", 18.0),
+        edgesep: env("XEDGESEP", 10.0),
+        ranksep: env("XRANKSEP", 40.0),
+        ranker,
+        align: match std::env::var("XALIGN").as_deref() { Ok("UL") => Some(dagre::Align::UL), Ok("DL") => Some(dagre::Align::DL), _ => None },
+        acyclicer: std::env::var("XGREEDY").ok().map(|_| dagre::Acyclicer::Greedy),
+        ..LayoutOptions::default()
+    }
+}
+
+fn centres(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Pt> {
+    (0..scene.boxes.len())
+        .map(|i| {
+            g.node(&node_key(i))
+                .map_or((0.0, 0.0), |n| (n.x.unwrap_or(0.0), n.y.unwrap_or(0.0)))
+        })
+        .collect()
+}
+
+fn routes(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Route> {
+    scene
+        .edges
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let key = i.to_string();
+            let Some(l) = g.edge(&node_key(e.from), &node_key(e.to), Some(&key)) else {
+                return Route::default();
+            };
+            let points: Vec<Pt> = l.points.iter().map(|p| (p.x, p.y)).collect();
+            let label_at = match (l.x, l.y) {
+                (Some(x), Some(y)) => Some((x, y)),
+                _ => points.get(points.len() / 2).copied(),
+            };
+            Route {
+                points,
+                label_at: label_at.filter(|_| e.label.is_some()),
+            }
+        })
+        .collect()
+}
+
+/// Shift everything so the bounding box of all that is drawn starts at the margin, and
+/// size the canvas to hold it and the caption below.
+fn fit(scene: Scene, mut centres: Vec<Pt>, mut routes: Vec<Route>) -> Layout {
+    let (min, max) = bounds(&scene, &centres, &routes);
+    let shift = |p: &mut Pt| {
+        p.0 += MARGIN - min.0;
+        p.1 += MARGIN - min.1;
+    };
+    centres.iter_mut().for_each(shift);
+    for r in &mut routes {
+        r.points.iter_mut().for_each(shift);
+        r.label_at.iter_mut().for_each(shift);
+    }
+    let legend_w = text_width(&scene.legend, LEGEND_FONT as f32);
+    let width = (max.0 - min.0).max(legend_w) + 2.0 * MARGIN;
+    let height = max.1 - min.1 + 2.0 * MARGIN + line_height(LEGEND_FONT) + MARGIN;
+    Layout {
+        scene,
+        centres,
+        routes,
+        width: width.ceil(),
+        height: height.ceil(),
+    }
+}
+
+/// The smallest and largest coordinates of boxes, edge points and edge labels.
+fn bounds(scene: &Scene, centres: &[Pt], routes: &[Route]) -> (Pt, Pt) {
+    let mut min = (f64::INFINITY, f64::INFINITY);
+    let mut max = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let mut add = |c: Pt, (w, h): Pt| {
+        min = (min.0.min(c.0 - w / 2.0), min.1.min(c.1 - h / 2.0));
+        max = (max.0.max(c.0 + w / 2.0), max.1.max(c.1 + h / 2.0));
+    };
+    for (b, &c) in scene.boxes.iter().zip(centres) {
+        add(c, b.size);
+    }
+    for (e, r) in scene.edges.iter().zip(routes) {
+        r.points.iter().for_each(|&p| add(p, (0.0, 0.0)));
+        if let (Some(at), Some(text)) = (r.label_at, e.label.as_deref()) {
+            add(at, label_size(text));
+        }
+    }
+    if !min.0.is_finite() {
+        return ((0.0, 0.0), (0.0, 0.0));
+    }
+    (min, max)
+}
+
+// ---- SVG ---------------------------------------------------------------------------
+
+/// The SVG text of a laid-out picture.
+pub fn svg_document(l: &Layout) -> String {
+    let mut out = String::new();
+    let (w, h) = (l.width, l.height);
+    let _ = writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{FONT_STACK}">"#
+    );
+    let _ = writeln!(out, "<title>{}</title>", xml_text(&l.scene.legend));
+    let _ = writeln!(out, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    for (e, r) in l.scene.edges.iter().zip(&l.routes) {
+        write_edge(&mut out, e, r);
+    }
+    for (b, &c) in l.scene.boxes.iter().zip(&l.centres) {
+        write_box(&mut out, b, c);
+    }
+    for (e, r) in l.scene.edges.iter().zip(&l.routes) {
+        write_edge_label(&mut out, e, r);
+    }
+    write_legend(&mut out, l);
+    out.push_str("</svg>\n");
+    out
+}
+
+fn write_box(out: &mut String, b: &BoxSpec, (cx, cy): Pt) {
+    let (w, h) = b.size;
+    let dash = b
+        .dash
+        .map(|d| format!(r#" stroke-dasharray="{d}""#))
+        .unwrap_or_default();
+    let _ = writeln!(out, "<g><title>{}</title>", xml_text(&b.tooltip));
+    let _ = writeln!(
+        out,
+        r#"<rect x="{:.1}" y="{:.1}" width="{w}" height="{h}" fill="{}" stroke="{}" stroke-width="{}"{dash}/>"#,
+        cx - w / 2.0,
+        cy - h / 2.0,
+        b.fill,
+        b.stroke,
+        b.stroke_width
+    );
+    let lh = line_height(b.font);
+    let top = cy - lh * b.lines.len() as f64 / 2.0;
+    for (i, line) in b.lines.iter().enumerate() {
+        let baseline = top + lh * i as f64 + lh * 0.75;
+        let _ = writeln!(
+            out,
+            r#"<text x="{cx:.1}" y="{baseline:.1}" text-anchor="middle" font-size="{}" fill="{}">{}</text>"#,
+            b.font,
+            b.text_colour,
+            xml_text(line)
+        );
+    }
+    out.push_str("</g>\n");
+}
+
+fn write_edge(out: &mut String, e: &EdgeSpec, r: &Route) {
+    let Some((path, arrow)) = edge_geometry(&r.points) else {
+        return;
+    };
+    let (colour, dash) = if e.more {
+        ("red", r#" stroke-dasharray="1,3""#)
+    } else {
+        ("black", "")
+    };
+    let _ = writeln!(
+        out,
+        r#"<path d="{path}" fill="none" stroke="{colour}"{dash}/><polygon points="{arrow}" fill="{colour}" stroke="{colour}"/>"#
+    );
+}
+
+fn write_edge_label(out: &mut String, e: &EdgeSpec, r: &Route) {
+    let (Some(text), Some((x, y))) = (e.label.as_deref(), r.label_at) else {
+        return;
+    };
+    let baseline = y + EDGE_FONT * 0.35;
+    let _ = writeln!(
+        out,
+        r#"<text x="{x:.1}" y="{baseline:.1}" text-anchor="middle" font-size="{EDGE_FONT}">{}</text>"#,
+        xml_text(text)
+    );
+}
+
+fn write_legend(out: &mut String, l: &Layout) {
+    let y = l.height - MARGIN - line_height(LEGEND_FONT) * 0.25;
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{y:.1}" text-anchor="middle" font-size="{LEGEND_FONT}">{}</text>"#,
+        l.width / 2.0,
+        xml_text(&l.scene.legend)
+    );
+}
+
+/// The path of an edge (a B-spline through dagre's points, as dagre-d3 draws it) ending at
+/// the base of its arrowhead, and the arrowhead's triangle ending on the target's border.
+fn edge_geometry(points: &[Pt]) -> Option<(String, String)> {
+    let (&tip, rest) = points.split_last()?;
+    let &before = rest.last()?;
+    let (dx, dy) = (tip.0 - before.0, tip.1 - before.1);
+    let len = dx.hypot(dy);
+    if len < f64::EPSILON {
+        return None;
+    }
+    let (ux, uy) = (dx / len, dy / len);
+    let base = (tip.0 - ux * ARROW_LEN, tip.1 - uy * ARROW_LEN);
+    let mut line = rest.to_vec();
+    line.push(base);
+    let arrow = format!(
+        "{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+        tip.0,
+        tip.1,
+        base.0 - uy * ARROW_HALF,
+        base.1 + ux * ARROW_HALF,
+        base.0 + uy * ARROW_HALF,
+        base.1 - ux * ARROW_HALF
+    );
+    Some((basis_path(&line), arrow))
+}
+
+/// d3's `curveBasis`: a uniform cubic B-spline that starts and ends at the end points.
+fn basis_path(p: &[Pt]) -> String {
+    let mut d = String::new();
+    let Some(&first) = p.first() else {
+        return d;
+    };
+    let _ = write!(d, "M{:.1},{:.1}", first.0, first.1);
+    if p.len() == 2 {
+        let _ = write!(d, " L{:.1},{:.1}", p[1].0, p[1].1);
+        return d;
+    }
+    if p.len() > 2 {
+        let (a, b) = (p[0], p[1]);
+        let _ = write!(
+            d,
+            " L{:.1},{:.1}",
+            (5.0 * a.0 + b.0) / 6.0,
+            (5.0 * a.1 + b.1) / 6.0
+        );
+    }
+    for w in p.windows(3) {
+        basis_segment(&mut d, w[0], w[1], w[2]);
+    }
+    if p.len() > 2 {
+        let n = p.len();
+        basis_segment(&mut d, p[n - 2], p[n - 1], p[n - 1]);
+        let _ = write!(d, " L{:.1},{:.1}", p[n - 1].0, p[n - 1].1);
+    }
+    d
+}
+
+fn basis_segment(d: &mut String, p0: Pt, p1: Pt, p: Pt) {
+    let _ = write!(
+        d,
+        " C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+        (2.0 * p0.0 + p1.0) / 3.0,
+        (2.0 * p0.1 + p1.1) / 3.0,
+        (p0.0 + 2.0 * p1.0) / 3.0,
+        (p0.1 + 2.0 * p1.1) / 3.0,
+        (p0.0 + 4.0 * p1.0 + p.0) / 6.0,
+        (p0.1 + 4.0 * p1.1 + p.1) / 6.0
+    );
+}
+
+/// Heap text as XML character data or attribute value: made visible (no control
+/// characters, which XML forbids even as references), then `&`, `<`, `>` and both quotes
+/// escaped. A `<script>` in a label stays text.
+pub fn xml_text(s: &str) -> String {
+    let shown = visible(s);
+    let mut out = String::with_capacity(shown.len() + 8);
+    for c in shown.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

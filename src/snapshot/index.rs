@@ -1,0 +1,696 @@
+//! The binary index: a dump of a loaded [`Snapshot`]'s arrays, so that the next refgraph
+//! process opening the same snapshot reads them back instead of parsing JSON (Eclipse MAT's
+//! design: parse once, re-open in a fraction of a second).
+//!
+//! **What is cached.** Everything [`super::load`] builds from the file: the object columns
+//! (ids, types, sizes, refcounts, flags, labels), the type table, the forward CSR with its edge
+//! label codes and label texts, the reverse CSR, `by_id`, the roots, the marks, the header and
+//! the load report (so its warnings are printed again). `root_of` is rebuilt from the roots.
+//!
+//! **When and where.** After a JSON load of a snapshot worth it ([`MIN_OBJECTS`] objects, or
+//! [`MIN_FILE_BYTES`] bytes with a tenth as many objects: a few objects with a huge label
+//! parse in milliseconds), the index is written atomically (temp file + rename) as
+//! `SNAP.rgidx` beside `SNAP`; where that fails (a read-only directory), in
+//! `$XDG_CACHE_HOME/refgraph/` or `~/.cache/refgraph/`, named by a hash of the canonical
+//! snapshot path. Failing to write it never fails the command. `REFGRAPH_NO_INDEX=1`
+//! disables reading and writing it.
+//!
+//! **Validation: a stale or corrupt index is rebuilt, never trusted.** Its header holds a magic,
+//! the index format version, the refgraph version, and the snapshot's fingerprint (size,
+//! mtime in nanoseconds, a hash of its first and last 64 KiB); any mismatch means stale. Every
+//! byte of the file is covered by a checksum (the header's own, and one per section), and
+//! after reading, the structure is checked as the JSON loader would guarantee it (CSR offsets
+//! non-decreasing and ending at their target count, every node, type and edge-label index in
+//! range, label arenas valid UTF-8 split on character boundaries, `by_id` a permutation sorted
+//! by id). Any failure: the JSON is parsed and the index written anew. Nothing read from the
+//! index is unwrapped or indexed unchecked: a truncated or garbage file cannot panic.
+//!
+//! **Layout** (little-endian; big-endian hosts do not use the index): [`HEADER_WORDS`] `u64`
+//! words (magic, version, refgraph version, fingerprint, a length + checksum per section, the
+//! header's checksum), then the [`SECTIONS`] sections back to back, each read straight into
+//! its typed vector. A section's checksum is FxHash over each [`CHUNK`] of it, combined:
+//! chunks are read and hashed in parallel. (FxHash's byte hashing runs at ~10 GB/s here, as
+//! fast as xxh3, so no extra dependency.)
+
+use super::format::Header;
+use super::graph::{
+    Csr, LoadReport, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::hash::Hasher;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Index snapshots of at least this many objects.
+pub const MIN_OBJECTS: usize = 100_000;
+/// …or files of at least this many bytes holding at least `MIN_OBJECTS / 10` objects.
+pub const MIN_FILE_BYTES: u64 = 8 << 20;
+/// The environment variable that, set to `1`, turns the index off.
+pub const DISABLE_VAR: &str = "REFGRAPH_NO_INDEX";
+
+const MAGIC: [u8; 8] = *b"RGIDX\0\r\n";
+/// Bump on any change of layout or meaning.
+const FORMAT_VERSION: u64 = 1;
+const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
+const VERSION_BYTES: usize = 32;
+const _: () = assert!(CRATE_VERSION.len() <= VERSION_BYTES);
+/// How much of each end of the snapshot the fingerprint hashes.
+const SAMPLE_BYTES: u64 = 64 << 10;
+/// The unit of parallel reading and hashing.
+const CHUNK: usize = 8 << 20;
+
+/// Sections, in file order, and the size of their elements.
+const SECTION_ELEM: [usize; SECTIONS] = [
+    1, // meta: JSON of header, report, roots, marks
+    8, // ids
+    4, // type_of
+    8, // sizes
+    4, // refcounts
+    1, // flags
+    1, // object label arena
+    4, // object label ends
+    1, // type name arena: module, qualname, module, …
+    4, // type name ends
+    1, // edge text arena
+    4, // edge text ends
+    4, // fwd offsets
+    4, // fwd targets
+    4, // fwd label codes
+    4, // rev offsets
+    4, // rev targets
+    4, // by_id
+];
+const SECTIONS: usize = 18;
+/// Magic, version, refgraph version (4 words), fingerprint (4), then per section length and
+/// checksum, then the header checksum.
+const FIXED_WORDS: usize = 10;
+const HEADER_WORDS: usize = FIXED_WORDS + 2 * SECTIONS + 1;
+const HEADER_BYTES: usize = HEADER_WORDS * 8;
+
+/// Why an index was not used. Only tests look at the reason: users just get the JSON load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Invalid(&'static str);
+
+type Check<T> = Result<T, Invalid>;
+
+fn ensure(condition: bool, why: &'static str) -> Check<()> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Invalid(why))
+    }
+}
+
+/// What identifies the snapshot file an index was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    size: u64,
+    mtime_ns: u128,
+    sample: u64,
+}
+
+impl Fingerprint {
+    fn of(path: &Path) -> io::Result<Fingerprint> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        let since_epoch = meta.modified()?.duration_since(std::time::UNIX_EPOCH);
+        let mtime_ns = since_epoch.map_err(io::Error::other)?.as_nanos();
+        let sample = sample_hash(&mut file, meta.len())?;
+        Ok(Fingerprint { size: meta.len(), mtime_ns, sample })
+    }
+}
+
+/// Hash of the first and last [`SAMPLE_BYTES`] of the file: catches a rewrite that kept the
+/// size and mtime.
+fn sample_hash(file: &mut File, size: u64) -> io::Result<u64> {
+    let mut hasher = rustc_hash::FxHasher::default();
+    let mut buf = vec![0; size.min(SAMPLE_BYTES) as usize];
+    file.read_exact(&mut buf)?;
+    hasher.write(&buf);
+    file.seek(SeekFrom::Start(size - buf.len() as u64))?;
+    file.read_exact(&mut buf)?;
+    hasher.write(&buf);
+    Ok(hasher.finish())
+}
+
+/// The index of one snapshot file: where it may be, and what it must match.
+pub(crate) struct Index {
+    snapshot: PathBuf,
+    fingerprint: Fingerprint,
+    /// Where to look, in order: beside the snapshot, then in the cache directory.
+    places: Vec<PathBuf>,
+    min_objects: usize,
+    min_bytes: u64,
+}
+
+impl Index {
+    /// The index for `snapshot`, or `None` when it is turned off or the snapshot cannot be
+    /// read (the JSON load then reports why).
+    pub(crate) fn for_snapshot(snapshot: &Path) -> Option<Index> {
+        if disabled_by(std::env::var_os(DISABLE_VAR)) || cfg!(target_endian = "big") {
+            return None;
+        }
+        Index::new(snapshot)
+    }
+
+    fn new(snapshot: &Path) -> Option<Index> {
+        let fingerprint = Fingerprint::of(snapshot).ok()?;
+        let mut places = vec![beside(snapshot)];
+        let canonical = std::fs::canonicalize(snapshot).ok();
+        places.extend(canonical.zip(cache_dir()).map(|(c, dir)| cache_file(&dir, &c)));
+        Some(Index {
+            snapshot: snapshot.to_path_buf(),
+            fingerprint,
+            places,
+            min_objects: MIN_OBJECTS,
+            min_bytes: MIN_FILE_BYTES,
+        })
+    }
+
+    /// The snapshot from the first valid index file, if there is one.
+    pub(crate) fn read(&self) -> Option<Snapshot> {
+        self.places
+            .iter()
+            .find_map(|place| read_index(place, &self.snapshot, &self.fingerprint).ok())
+    }
+
+    /// Write the index for `snap` if it is worth it; errors are ignored (the next load parses
+    /// the JSON again, nothing worse).
+    pub(crate) fn save(&self, snap: &Snapshot) {
+        if self.worth(snap) {
+            let _ = self.store(snap);
+        }
+    }
+
+    fn worth(&self, snap: &Snapshot) -> bool {
+        let n = snap.node_count();
+        n >= self.min_objects || (self.fingerprint.size >= self.min_bytes && n >= self.min_objects / 10)
+    }
+
+    /// Write beside the snapshot, or else in the cache directory; returns where.
+    fn store(&self, snap: &Snapshot) -> io::Result<PathBuf> {
+        let mut last = io::Error::other("no place for the index");
+        for place in &self.places {
+            match write_index(place, snap, &self.fingerprint) {
+                Ok(()) => return Ok(place.clone()),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// `REFGRAPH_NO_INDEX=1` (or any value but empty and `0`) turns the index off.
+fn disabled_by(value: Option<std::ffi::OsString>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `SNAP.rgidx`: the whole file name is kept, so `a.rgsnap` and `a.rgsnap.gz` do not collide.
+fn beside(snapshot: &Path) -> PathBuf {
+    let mut name = snapshot.as_os_str().to_owned();
+    name.push(".rgidx");
+    PathBuf::from(name)
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from);
+    let base = match xdg.filter(|p| p.is_absolute()) {
+        Some(dir) => dir,
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(base.join("refgraph"))
+}
+
+/// `NAME-HASH.rgidx` in `dir`: the name for people, the hash of the canonical path for
+/// uniqueness.
+fn cache_file(dir: &Path, canonical: &Path) -> PathBuf {
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(canonical.as_os_str().as_encoded_bytes());
+    let name = canonical.file_name().unwrap_or_default().to_string_lossy();
+    dir.join(format!("{name}-{:016x}.rgidx", hasher.finish()))
+}
+
+/// The small, irregular parts of a snapshot, stored as JSON.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    header: Header,
+    dangling_refs: u64,
+    truncated: bool,
+    warnings: Vec<String>,
+    roots: Vec<StoredRoot>,
+    marks: Vec<(String, NodeIx)>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredRoot {
+    Module { node: NodeIx, name: String },
+    ThreadFrame { node: NodeIx, thread: String, depth: usize },
+}
+
+impl Meta {
+    fn of(snap: &Snapshot) -> Meta {
+        Meta {
+            header: snap.header.clone(),
+            dangling_refs: snap.report.dangling_refs,
+            truncated: snap.report.truncated,
+            warnings: snap.report.warnings.clone(),
+            roots: snap.roots.iter().map(StoredRoot::of).collect(),
+            marks: snap.marks.clone(),
+        }
+    }
+}
+
+impl StoredRoot {
+    fn of(root: &Root) -> StoredRoot {
+        let node = root.node;
+        match &root.kind {
+            RootKind::Module { name } => StoredRoot::Module { node, name: name.clone() },
+            RootKind::ThreadFrame { thread, depth } => {
+                StoredRoot::ThreadFrame { node, thread: thread.clone(), depth: *depth }
+            }
+        }
+    }
+
+    fn into_root(self) -> Root {
+        match self {
+            StoredRoot::Module { node, name } => Root { node, kind: RootKind::Module { name } },
+            StoredRoot::ThreadFrame { node, thread, depth } => {
+                Root { node, kind: RootKind::ThreadFrame { thread, depth } }
+            }
+        }
+    }
+}
+
+/// What the index holds besides the snapshot's own arrays: the meta JSON and the string
+/// tables flattened into arenas.
+struct Flattened {
+    meta: Vec<u8>,
+    types: TextColumn,
+    edge_texts: TextColumn,
+}
+
+impl Flattened {
+    fn of(snap: &Snapshot) -> io::Result<Flattened> {
+        let meta = serde_json::to_vec(&Meta::of(snap))?;
+        let mut types = TextColumn::default();
+        for t in &snap.types {
+            types.push(Some(&t.module));
+            types.push(Some(&t.qualname));
+        }
+        let mut edge_texts = TextColumn::default();
+        for t in &snap.edge_texts {
+            edge_texts.push(Some(t));
+        }
+        Ok(Flattened { meta, types, edge_texts })
+    }
+
+    /// The sections' bytes, in [`SECTION_ELEM`] order.
+    fn sections<'a>(&'a self, s: &'a Snapshot) -> [&'a [u8]; SECTIONS] {
+        use bytemuck::cast_slice as bytes;
+        [
+            &self.meta,
+            bytes(&s.ids),
+            bytes(&s.type_of),
+            bytes(&s.sizes),
+            bytes(&s.refcounts),
+            &s.flags,
+            s.labels.data.as_bytes(),
+            bytes(&s.labels.ends),
+            self.types.data.as_bytes(),
+            bytes(&self.types.ends),
+            self.edge_texts.data.as_bytes(),
+            bytes(&self.edge_texts.ends),
+            bytes(&s.fwd.offsets),
+            bytes(&s.fwd.targets),
+            bytes(&s.fwd_labels),
+            bytes(&s.rev.offsets),
+            bytes(&s.rev.targets),
+            bytes(&s.by_id),
+        ]
+    }
+}
+
+/// The index file's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexHeader {
+    fingerprint: Fingerprint,
+    lens: [u64; SECTIONS],
+    digests: [u64; SECTIONS],
+}
+
+impl IndexHeader {
+    fn encode(&self) -> Vec<u8> {
+        let mut version = [0u8; VERSION_BYTES];
+        version[..CRATE_VERSION.len()].copy_from_slice(CRATE_VERSION.as_bytes());
+        let mut words = vec![u64::from_le_bytes(MAGIC), FORMAT_VERSION];
+        words.extend(version.chunks_exact(8).map(word));
+        let f = &self.fingerprint;
+        words.extend([f.size, f.mtime_ns as u64, (f.mtime_ns >> 64) as u64, f.sample]);
+        words.extend(self.lens.iter().zip(&self.digests).flat_map(|(&l, &d)| [l, d]));
+        let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        bytes.extend(hash_bytes(&bytes).to_le_bytes());
+        bytes
+    }
+
+    /// Decode and check everything that can be checked from the header alone.
+    fn decode(bytes: &[u8; HEADER_BYTES], expected: &Fingerprint) -> Check<IndexHeader> {
+        let words: Vec<u64> = bytes.chunks_exact(8).map(word).collect();
+        ensure(words[0] == u64::from_le_bytes(MAGIC), "not an index")?;
+        ensure(words[1] == FORMAT_VERSION, "format version")?;
+        let (body, digest) = bytes.split_at(HEADER_BYTES - 8);
+        ensure(hash_bytes(body) == word(digest), "header checksum")?;
+        let version: Vec<u8> = bytes[16..16 + VERSION_BYTES].to_vec();
+        ensure(version.split(|&b| b == 0).next() == Some(CRATE_VERSION.as_bytes()), "refgraph version")?;
+        let fingerprint = Fingerprint {
+            size: words[6],
+            mtime_ns: u128::from(words[7]) | u128::from(words[8]) << 64,
+            sample: words[9],
+        };
+        ensure(fingerprint == *expected, "stale")?;
+        let table = &words[FIXED_WORDS..FIXED_WORDS + 2 * SECTIONS];
+        let lens = std::array::from_fn(|i| table[2 * i]);
+        let digests = std::array::from_fn(|i| table[2 * i + 1]);
+        Ok(IndexHeader { fingerprint, lens, digests })
+    }
+
+    /// The sections must have whole elements and fill the file exactly.
+    fn check_lengths(&self, file_len: u64) -> Check<()> {
+        let mut total = HEADER_BYTES as u64;
+        for (len, elem) in self.lens.iter().zip(SECTION_ELEM) {
+            ensure(len % elem as u64 == 0, "partial element")?;
+            total = total.checked_add(*len).ok_or(Invalid("section lengths"))?;
+        }
+        ensure(total == file_len, "file length")
+    }
+}
+
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(bytes);
+    u64::from_le_bytes(w)
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+/// The checksum of a section: its chunks' hashes, combined in order with its length.
+fn combine(len: usize, chunk_hashes: &[u64]) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write_u64(len as u64);
+    chunk_hashes.iter().for_each(|&h| hasher.write_u64(h));
+    hasher.finish()
+}
+
+fn digest(section: &[u8]) -> u64 {
+    let hashes: Vec<u64> = section.par_chunks(CHUNK).map(hash_bytes).collect();
+    combine(section.len(), &hashes)
+}
+
+/// Write the index for `snap` to `path` atomically: a temp file in the same directory, then
+/// rename. It is not fsynced: a cache file lost or cut short by a crash fails its checksum
+/// and is rebuilt.
+fn write_index(path: &Path, snap: &Snapshot, fingerprint: &Fingerprint) -> io::Result<()> {
+    let flat = Flattened::of(snap)?;
+    let sections = flat.sections(snap);
+    let header = IndexHeader {
+        fingerprint: *fingerprint,
+        lens: sections.map(|s| s.len() as u64),
+        digests: sections.map(digest),
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".refgraph-").suffix(".rgidx.tmp").tempfile_in(dir)?;
+    // The index holds what the snapshot holds: no more readable than the snapshot.
+    if let Ok(meta) = std::fs::metadata(&snap.path) {
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
+    let mut out = io::BufWriter::new(tmp.as_file_mut());
+    out.write_all(&header.encode())?;
+    sections.iter().try_for_each(|s| out.write_all(s))?;
+    out.flush()?;
+    drop(out);
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Read and check the index at `path`; `snapshot` becomes the result's path.
+fn read_index(path: &Path, snapshot: &Path, fingerprint: &Fingerprint) -> Check<Snapshot> {
+    let unreadable = |_| Invalid("unreadable");
+    let mut file = File::open(path).map_err(unreadable)?;
+    let file_len = file.metadata().map_err(unreadable)?.len();
+    let mut bytes = [0u8; HEADER_BYTES];
+    file.read_exact(&mut bytes).map_err(|_| Invalid("short header"))?;
+    let header = IndexHeader::decode(&bytes, fingerprint)?;
+    header.check_lengths(file_len)?;
+    let mut raw = Raw::alloc(&header.lens);
+    read_sections(&file, raw.views(), &header)?;
+    raw.into_snapshot(snapshot)
+}
+
+/// Read every section into its view, chunks in parallel, and compare checksums.
+fn read_sections(file: &File, views: [&mut [u8]; SECTIONS], header: &IndexHeader) -> Check<()> {
+    let mut jobs = Vec::new();
+    let mut offset = HEADER_BYTES as u64;
+    for (section, view) in views.into_iter().enumerate() {
+        ensure(view.len() as u64 == header.lens[section], "section size")?;
+        offset += view.len() as u64;
+        let start = offset - view.len() as u64;
+        for (k, chunk) in view.chunks_mut(CHUNK).enumerate() {
+            jobs.push((section, start + (k * CHUNK) as u64, chunk));
+        }
+    }
+    let hashes: Vec<(usize, io::Result<u64>)> = jobs
+        .into_par_iter()
+        .map(|(section, at, buf)| (section, read_at(file, buf, at).map(|()| hash_bytes(buf))))
+        .collect();
+    let mut per_section = vec![Vec::new(); SECTIONS];
+    for (section, hash) in hashes {
+        per_section[section].push(hash.map_err(|_| Invalid("unreadable section"))?);
+    }
+    for (section, hashes) in per_section.iter().enumerate() {
+        let len = header.lens[section] as usize;
+        ensure(combine(len, hashes) == header.digests[section], "section checksum")?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// The sections as read, before their structure is checked.
+#[derive(Default)]
+struct Raw {
+    meta: Vec<u8>,
+    ids: Vec<u64>,
+    type_of: Vec<u32>,
+    sizes: Vec<u64>,
+    refcounts: Vec<u32>,
+    flags: Vec<u8>,
+    label_data: Vec<u8>,
+    label_ends: Vec<u32>,
+    type_data: Vec<u8>,
+    type_ends: Vec<u32>,
+    edge_data: Vec<u8>,
+    edge_ends: Vec<u32>,
+    fwd_offsets: Vec<u32>,
+    fwd_targets: Vec<u32>,
+    fwd_labels: Vec<u32>,
+    rev_offsets: Vec<u32>,
+    rev_targets: Vec<u32>,
+    by_id: Vec<u32>,
+}
+
+/// A zeroed vector of `bytes / size_of::<T>()` elements (zeroed allocation is lazy: the
+/// kernel's zero pages until the read fills them).
+fn zeroed<T: bytemuck::Zeroable + Clone>(bytes: u64) -> Vec<T> {
+    vec![T::zeroed(); bytes as usize / std::mem::size_of::<T>()]
+}
+
+impl Raw {
+    /// Vectors of the sizes in `lens`, which [`IndexHeader::check_lengths`] has bounded by the
+    /// file's length.
+    fn alloc(lens: &[u64; SECTIONS]) -> Raw {
+        Raw {
+            meta: zeroed(lens[0]),
+            ids: zeroed(lens[1]),
+            type_of: zeroed(lens[2]),
+            sizes: zeroed(lens[3]),
+            refcounts: zeroed(lens[4]),
+            flags: zeroed(lens[5]),
+            label_data: zeroed(lens[6]),
+            label_ends: zeroed(lens[7]),
+            type_data: zeroed(lens[8]),
+            type_ends: zeroed(lens[9]),
+            edge_data: zeroed(lens[10]),
+            edge_ends: zeroed(lens[11]),
+            fwd_offsets: zeroed(lens[12]),
+            fwd_targets: zeroed(lens[13]),
+            fwd_labels: zeroed(lens[14]),
+            rev_offsets: zeroed(lens[15]),
+            rev_targets: zeroed(lens[16]),
+            by_id: zeroed(lens[17]),
+        }
+    }
+
+    /// The vectors' bytes, in [`SECTION_ELEM`] order (the same as [`Flattened::sections`]).
+    fn views(&mut self) -> [&mut [u8]; SECTIONS] {
+        use bytemuck::cast_slice_mut as bytes;
+        [
+            &mut self.meta,
+            bytes(&mut self.ids),
+            bytes(&mut self.type_of),
+            bytes(&mut self.sizes),
+            bytes(&mut self.refcounts),
+            &mut self.flags,
+            &mut self.label_data,
+            bytes(&mut self.label_ends),
+            &mut self.type_data,
+            bytes(&mut self.type_ends),
+            &mut self.edge_data,
+            bytes(&mut self.edge_ends),
+            bytes(&mut self.fwd_offsets),
+            bytes(&mut self.fwd_targets),
+            bytes(&mut self.fwd_labels),
+            bytes(&mut self.rev_offsets),
+            bytes(&mut self.rev_targets),
+            bytes(&mut self.by_id),
+        ]
+    }
+
+    /// Check the structure the JSON loader guarantees, and assemble the snapshot.
+    fn into_snapshot(self, path: &Path) -> Check<Snapshot> {
+        let meta: Meta = serde_json::from_slice(&self.meta).map_err(|_| Invalid("meta"))?;
+        let n = self.ids.len();
+        ensure(n < INDEX_BIT as usize, "too many objects")?;
+        let columns = [self.type_of.len(), self.sizes.len(), self.refcounts.len(), self.flags.len()];
+        ensure(columns.iter().all(|&len| len == n), "column lengths")?;
+        ensure(self.sizes.par_iter().all(|&s| s <= super::load::MAX_OBJECT_SIZE), "object size")?;
+        let labels = text_column(self.label_data, self.label_ends, n)?;
+        let types = type_names(text_column(self.type_data, self.type_ends, usize::MAX)?)?;
+        ensure(self.type_of.par_iter().all(|&t| (t as usize) < types.len()), "type index")?;
+        let edge_texts = strings(&text_column(self.edge_data, self.edge_ends, usize::MAX)?);
+        let fwd = csr(self.fwd_offsets, self.fwd_targets, n)?;
+        let rev = csr(self.rev_offsets, self.rev_targets, n)?;
+        ensure(rev.targets.len() == fwd.targets.len(), "reverse edge count")?;
+        check_label_codes(&self.fwd_labels, fwd.targets.len(), edge_texts.len())?;
+        check_by_id(&self.by_id, &self.ids)?;
+        let (roots, root_of) = roots(meta.roots, n)?;
+        ensure(meta.marks.iter().all(|(_, m)| (*m as usize) < n), "mark node")?;
+        Ok(Snapshot {
+            path: path.to_path_buf(),
+            header: meta.header,
+            ids: self.ids,
+            type_of: self.type_of,
+            sizes: self.sizes,
+            refcounts: self.refcounts,
+            flags: self.flags,
+            labels,
+            types,
+            fwd,
+            fwd_labels: self.fwd_labels,
+            edge_texts,
+            rev,
+            roots,
+            root_of,
+            marks: meta.marks,
+            by_id: self.by_id,
+            report: LoadReport {
+                dangling_refs: meta.dangling_refs,
+                truncated: meta.truncated,
+                warnings: meta.warnings,
+            },
+        })
+    }
+}
+
+/// An arena with its ends: valid UTF-8, ends non-decreasing on character boundaries, the last
+/// at the arena's end; `count` entries unless it is `usize::MAX`.
+fn text_column(data: Vec<u8>, ends: Vec<u32>, count: usize) -> Check<TextColumn> {
+    ensure(count == usize::MAX || ends.len() == count, "text count")?;
+    let data = String::from_utf8(data).map_err(|_| Invalid("text not UTF-8"))?;
+    ensure(ends.last().map_or(0, |&e| e as usize) == data.len(), "text length")?;
+    let ordered = ends.par_windows(2).all(|w| w[0] <= w[1]);
+    ensure(ordered && ends.par_iter().all(|&e| data.is_char_boundary(e as usize)), "text ends")?;
+    Ok(TextColumn { data, ends })
+}
+
+/// Every entry of a checked [`TextColumn`], empty ones included.
+fn strings(column: &TextColumn) -> Vec<Box<str>> {
+    let starts = std::iter::once(0).chain(column.ends.iter().copied());
+    starts.zip(&column.ends).map(|(s, &e)| column.data[s as usize..e as usize].into()).collect()
+}
+
+fn type_names(column: TextColumn) -> Check<Vec<TypeName>> {
+    ensure(column.ends.len() % 2 == 0, "type names")?;
+    let texts = strings(&column);
+    let pairs = texts.chunks_exact(2);
+    Ok(pairs.map(|p| TypeName { module: p[0].clone(), qualname: p[1].clone() }).collect())
+}
+
+/// A CSR over `n` nodes: `n + 1` offsets from 0, non-decreasing, ending at the target count;
+/// every target a node.
+fn csr(offsets: Vec<u32>, targets: Vec<NodeIx>, n: usize) -> Check<Csr> {
+    ensure(offsets.len() == n + 1 && offsets.first() == Some(&0), "offsets")?;
+    ensure(offsets.last().map(|&o| o as usize) == Some(targets.len()), "offsets end")?;
+    ensure(offsets.par_windows(2).all(|w| w[0] <= w[1]), "offsets order")?;
+    ensure(targets.par_iter().all(|&t| (t as usize) < n), "edge target")?;
+    Ok(Csr { offsets, targets })
+}
+
+fn check_label_codes(codes: &[u32], edges: usize, texts: usize) -> Check<()> {
+    ensure(codes.len() == edges, "edge label count")?;
+    let valid = |&c: &u32| c == NO_LABEL || c & INDEX_BIT != 0 || (c as usize) < texts;
+    ensure(codes.par_iter().all(valid), "edge label code")
+}
+
+/// `by_id` must hold every node once, in increasing id order: in range and strictly increasing
+/// ids imply both (ids are unique).
+fn check_by_id(by_id: &[NodeIx], ids: &[u64]) -> Check<()> {
+    ensure(by_id.len() == ids.len(), "by_id length")?;
+    ensure(by_id.par_iter().all(|&i| (i as usize) < ids.len()), "by_id node")?;
+    let sorted = by_id.par_windows(2).all(|w| ids[w[0] as usize] < ids[w[1] as usize]);
+    ensure(sorted, "by_id order")
+}
+
+type RootIndex = rustc_hash::FxHashMap<NodeIx, usize>;
+
+fn roots(stored: Vec<StoredRoot>, n: usize) -> Check<(Vec<Root>, RootIndex)> {
+    let roots: Vec<Root> = stored.into_iter().map(StoredRoot::into_root).collect();
+    let mut root_of = RootIndex::default();
+    for (i, root) in roots.iter().enumerate() {
+        ensure((root.node as usize) < n, "root node")?;
+        ensure(root_of.insert(root.node, i).is_none(), "root twice")?;
+    }
+    Ok((roots, root_of))
+}
+
+#[cfg(test)]
+pub(crate) use tests::same_snapshot;
+
+#[cfg(test)]
+mod tests;
