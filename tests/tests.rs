@@ -4,5 +4,6 @@
 mod bad_input;
 mod capture;
 mod queries;
+mod render;
 mod report;
 mod util;

@@ -44,7 +44,7 @@ _CHUNK = 8192              # objects per `objects` line
 _LABEL_CHARS = 80          # str/bytes labels show this much of the value
 _LABEL_MAX = 100           # other labels are clipped to this length
 _BIG_INT_BITS = 200        # larger ints are labelled by size, not value
-_KEY_CACHE_MAX = 100000    # dict-key labels remembered per dump
+_KEY_CACHE_MAX = 50000     # dict-key labels remembered per dump
 _WRITE_BUFFER = 1 << 20
 
 _FLAG_GARBAGE = 1
@@ -186,6 +186,8 @@ _STR_COUNT_JSON = _Memo('"<str {} chars>"'.format)
 _BYTES_COUNT_JSON = _Memo('"<bytes {} bytes>"'.format)
 _FLAG_TEXT = {base: (str(base), str(base | _FLAG_TRACKED)) for base in (0, _FLAG_INDEXED)}
 _PAIR_TEXT = '"key \'%s\'","[\'%s\']"'     # edge labels of a plain str dict key
+_INT_PAIR_TEXT = '"key %d","[%d]"'                # ... of an int dict key
+_HIDDEN_PAIR_TEXT = _Memo(lambda n: '"key <str %d chars>","[<str %d chars>]"' % (n, n))
 _GC_HEADER = sys.getsizeof([]) - [].__sizeof__()
 _type_itemsize = type.__dict__["__itemsize__"].__get__
 
@@ -438,6 +440,16 @@ def _function_label(f):
     return _clip(qualname)
 
 
+def _function_text(objs):
+    """Function labels at once: their qualnames, unless some need more (lambdas, long names)."""
+    qualnames = list(map(_f_qualname, objs))
+    if (not any(map(str.__eq__, repeat("<lambda>"), map(_f_name, objs)))
+            and all(map(is_, map(type, qualnames), repeat(str)))
+            and max(map(str.__len__, qualnames)) <= _LABEL_MAX):
+        return _json_items(qualnames)
+    return _json_items(_each_label(_function_label, objs))
+
+
 def _builtin_label(b):
     name = _text(_bf_name(b))
     owner = _bf_self(b)
@@ -492,13 +504,19 @@ def _each_label(fn, objs):
 
 
 def _identity_labels(refs, named):
-    """Label each reference by the first unused (label, object) pair naming the same object."""
+    """Label each reference with the name, in `named` [(label, object)], of the same object."""
     by_id = {}
+    for label, obj in reversed(named):        # the first name of an object wins
+        by_id[id(obj)] = label
+    if len(by_id) == len(named):
+        return list(map(by_id.get, map(id, refs)))
+    # an object with two names (f.__name__ is f.__qualname__, ...): one name per reference
+    names = {}
     for label, obj in named:
-        by_id.setdefault(id(obj), []).append(label)
+        names.setdefault(id(obj), []).append(label)
     out = []
     for r in refs:
-        labels = by_id.get(id(r))
+        labels = names.get(id(r))
         out.append(labels.pop(0) if labels else None)
     return out
 
@@ -565,13 +583,11 @@ def _refcount_offset():
 # ---------------------------------------------------------------------------------------------
 # The dumper's own objects: left out of the snapshot, and their references subtracted.
 
-def _own_code_ids():
-    """ids of the code objects of every function in this module (frames running them are ours)."""
+def _own_code_ids(own=None):
+    """ids of the code objects of every function in this module (frames running them are ours);
+    `own` is _own_objects() if the caller has it."""
     out = set()
-    stack = []
-    for own in _own_objects():
-        if type(own) is _FunctionType:
-            stack.append(_f_code(own))
+    stack = [_f_code(o) for o in (own or _own_objects()) if type(o) is _FunctionType]
     while stack:
         code = stack.pop()
         if id(code) in out:
@@ -615,7 +631,8 @@ def _instance_dict_of(o):
 
 
 def _is_own_class(cls):
-    return _str_key_get(_class_dict(cls), "__module__") == __name__
+    module = _str_key_get(_class_dict(cls), "__module__")
+    return type(module) is str and str.__eq__(module, __name__)
 
 
 def _own_parts(o, g):
@@ -699,8 +716,17 @@ def _sizeof_of(mro):
     for cls in mro:
         found = dict.get(_class_dict(cls), "__sizeof__", _MISSING)
         if found is not _MISSING:
-            return found if type(found) in (_MethodDescrType, _WrapperDescrType) else None
+            kind = type(found)
+            return found if kind is _MethodDescrType or kind is _WrapperDescrType else None
     return None
+
+
+class _KeyLabels:
+    """Edge labels of dict pairs not made yet: the keys they will be made from."""
+    __slots__ = ("keys",)
+
+    def __init__(self, keys):
+        self.keys = keys
 
 
 class _Group:
@@ -825,7 +851,9 @@ class _Dumper:
             plan.dict_get = _dict_getter(cls)
             if plan.dict_get is not None:
                 self.hold(plan.dict_get.__self__)     # the method-wrapper holds the getset
-        self.add_readers(plan, mro)
+        # classes are named by edges_type; only the slots of a metaclass add to that
+        self.add_readers(plan, mro if kind != "type" else [k for k in mro if k not in
+                                                           builtin_bases])
 
         if not plan.gc:
             plan.edges = self.edges_none
@@ -911,6 +939,8 @@ class _Dumper:
                 return _json_items(list(map(complex.__repr__, objs)))
             if kind in ("bytes", "bytearray"):
                 return _bytes_text(objs, self.values, plan.label_base)
+            if kind == "function" and plan.type is _FunctionType:
+                return _function_text(objs)
             return _json_items(_each_label(_PER_OBJECT_LABELS[kind], objs))
         except Exception:
             return _json_items(_each_label(lambda o: self.label_of(plan, o), objs))
@@ -998,7 +1028,11 @@ class _Dumper:
         for i, text in zip(where, self.str_pair_texts(list(map(keys.__getitem__, where)))):
             texts[i] = text
         for i in compress(range(len(keys)), map(not_, is_str)):
-            texts[i] = self.slow_pair_text(keys[i])
+            k = keys[i]
+            if type(k) is int and int.bit_length(k) <= _BIG_INT_BITS:
+                texts[i] = _INT_PAIR_TEXT % (k, k)
+            else:
+                texts[i] = self.slow_pair_text(k)
         return ",".join(texts)
 
     def str_pair_texts(self, keys):
@@ -1013,20 +1047,22 @@ class _Dumper:
             texts = self.new_pair_texts(new_keys)
             for i, text in zip(missed, texts):
                 found[i] = text
-            room = _KEY_CACHE_MAX - len(cache)
-            if room > 0:
-                # keyed by copies: the cache must not hold (and so count in) program strings
-                cache.update(zip(map("".join, zip(new_keys[:room], repeat(""))), texts[:room]))
+            if len(cache) < _KEY_CACHE_MAX:
+                # Identifiers (attribute names, ...) are the keys that come back: cache those,
+                # keyed by copies, so that the cache holds (and counts in) no program strings.
+                names = list(map(str.isidentifier, new_keys))
+                cache.update(zip(map("".join, zip(compress(new_keys, names), repeat(""))),
+                                 compress(texts, names)))
         return found
 
     def new_pair_texts(self, keys):
-        """pair_text for str keys not seen before, in bulk when they are plain ASCII words."""
-        if self.values or all(map(str.isidentifier, keys)):
-            if _all_plain(keys):
-                return list(map(_PAIR_TEXT.__mod__, zip(keys, keys)))
-            return [_PAIR_TEXT % (k, k) if _is_plain(k) else self.slow_pair_text(k)
-                    for k in keys]
-        return list(map(self.slow_pair_text, keys))
+        """pair_text for str keys not seen before, in bulk when they are plain ASCII words.
+        With values=False only identifiers are shown; other keys by their length."""
+        shown = [True] * len(keys) if self.values else list(map(str.isidentifier, keys))
+        if all(shown) and _all_plain(keys):
+            return list(map(_PAIR_TEXT.__mod__, zip(keys, keys)))
+        return [(_PAIR_TEXT % (k, k) if _is_plain(k) else self.slow_pair_text(k)) if show
+                else _HIDDEN_PAIR_TEXT[str.__len__(k)] for k, show in zip(keys, shown)]
 
     def slow_pair_text(self, k):
         return _json_items(list(self.key_labels(k)))
@@ -1057,7 +1093,8 @@ class _Dumper:
             pairs = None
         if pairs is None or len(pairs) != 2 * sum(lengths):   # changed under us: one by one
             return self.edges_each(plan, objs)
-        return list(map(mul, lengths, repeat(2))), pairs, self.pair_text(pairs[0::2])
+        # the labels are made once the references are known to be kept (see references())
+        return list(map(mul, lengths, repeat(2))), pairs, _KeyLabels(pairs[0::2])
 
     def edges_instances(self, plan, objs):
         """Instances of a plain class (object as only builtin base, no slots): their references
@@ -1143,7 +1180,19 @@ class _Dumper:
         return pairs, self.pair_labels(pairs)
 
     def edges_function(self, plan, f):
+        """A function's references, named. Usually they are exactly its code, globals,
+        builtins, module, defaults, kwdefaults, doc, name, closure and qualname (those that
+        are set), in that order: checked by identity, else named one by one."""
         refs = gc.get_referents(f)
+        if _FUNCTION_FIELDS is not None:
+            expected, labels = [], []
+            for label, read in _FUNCTION_FIELDS:
+                value = read(f)
+                if value is not None or label == ".__doc__":
+                    expected.append(value)
+                    labels.append(label)
+            if len(expected) == len(refs) and all(map(is_, refs, expected)):
+                return refs, labels
         code = _f_code(f)
         named = [(".__code__", code), (".__globals__", _f_globals(f))]
         if _f_builtins is not None:
@@ -1153,13 +1202,21 @@ class _Dumper:
             value = read(f)
             if value is not None:
                 named.append((label, value))
+        name, qualname = _f_name(f), _f_qualname(f)
         named.append((".__doc__", _f_doc(f)))
-        named.append((".__name__", _f_name(f)))
+        named.append((".__name__", name))
         closure = _f_closure(f)
         if closure is not None:
             named.append((".__closure__", closure))
-        named.append((".__qualname__", _f_qualname(f)))
+        if qualname is not name:
+            named.append((".__qualname__", qualname))
         labels = _identity_labels(refs, named)
+        if qualname is name:
+            # the same str is visited twice, as __name__ and (last) as __qualname__
+            for i in range(len(refs) - 1, -1, -1):
+                if refs[i] is name:
+                    labels[i] = ".__qualname__"
+                    break
         if None in labels:
             _name_function_extras(refs, labels, code)
         return refs, labels
@@ -1305,15 +1362,16 @@ class _Dumper:
             nrefs, refs, labels = self.without_excluded(plan, objs, nrefs, refs, labels)
         ref_ids = list(map(id, refs))
         known = list(map(self.seen.__contains__, ref_ids))
-        if all(known):
-            return nrefs, refs, labels, ref_ids
-        found = list(compress(refs, map(not_, known)))
-        new = dict(zip(map(id, found), found))   # the dumper's own objects are never "seen"
-        if not careful and not self.excluded.isdisjoint(new):
-            self.last_refs = nrefs, ref_ids
-            return None
-        self.seen.update(new)
-        self.pending.append(list(new.values()))
+        if not all(known):
+            found = list(compress(refs, map(not_, known)))
+            new = dict(zip(map(id, found), found))   # the dumper's own objects are never "seen"
+            if not careful and not self.excluded.isdisjoint(new):
+                self.last_refs = nrefs, ref_ids
+                return None
+            self.seen.update(new)
+            self.pending.append(list(new.values()))
+        if type(labels) is _KeyLabels:
+            labels = self.pair_text(labels.keys)
         return nrefs, refs, labels, ref_ids
 
     def split_by_own_refs(self, plan, group):
@@ -1370,6 +1428,31 @@ def _safe_getsizeof(o):
         return 0
 
 
+def _function_fields():
+    """The fields of a function in the order gc.get_referents visits them, when this
+    interpreter's order is the known one (checked on a sample), else None."""
+    fields = [(".__code__", _f_code), (".__globals__", _f_globals)]
+    if _f_builtins is not None:
+        fields.append((".__builtins__", _f_builtins))
+    fields += [(".__module__", _f_module), (".__defaults__", _f_defaults),
+               (".__kwdefaults__", _f_kwdefaults), (".__doc__", _f_doc), (".__name__", _f_name),
+               (".__closure__", _f_closure), (".__qualname__", _f_qualname)]
+
+    def sample(a, b=[], *, c=[]):
+        "doc"
+        return fields
+
+    sample.__qualname__ = "sample.qualname"
+    refs = gc.get_referents(sample)
+    values = [read(sample) for _label, read in fields]
+    if len(refs) == len(values) and all(map(is_, refs, values)):
+        return fields
+    return None
+
+
+_FUNCTION_FIELDS = _function_fields()
+
+
 def _name_function_extras(refs, labels, code):
     """Name a function's __dict__ and __annotations__, which cannot be read without creating
     them: the collector visits __dict__ before __closure__ and __annotations__ after it, and
@@ -1411,12 +1494,11 @@ def dump(path, marks=None, values=True, collect=True):
     unreachable as garbage.
     Returns {"path", "objects", "edges", "garbage", "seconds"}; raises DumpError on failure.
     """
+    path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
     return _dump(path, marks, values, collect, "api")
 
 
-def _dump(path, marks, values, collect, trigger, held=()):
-    started = time.perf_counter()
-    wall = time.time()
+def _path_copy(path):
     try:
         path = os.fspath(path)
     except Exception:
@@ -1424,16 +1506,22 @@ def _dump(path, marks, values, collect, trigger, held=()):
                         % _type_name(type(path))[1]) from None
     if type(path) is not str:
         raise DumpError("heap snapshot path %r: must be a str" % (path,))
+    return "".join((path, ""))
+
+
+def _dump(path, marks, values, collect, trigger, held=()):
+    started = time.perf_counter()
+    wall = time.time()
     if marks is not None and not _is_subclass(dict, type(marks)):
         raise DumpError("heap snapshot %s: marks must be a dict" % path)
-    if type(values) not in (bool, int) or type(collect) not in (bool, int):
+    if not (_is_flag(values) and _is_flag(collect)):
         raise DumpError("heap snapshot %s: values and collect must be bools" % path)
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.tmp-%d" % (name, os.getpid()))
-    fd = None
+    tmp = fd = failure = heap = None
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        directory, name = os.path.split(os.path.abspath(path))
+        tmp = os.path.join(directory, ".%s.tmp-%d" % (name, os.getpid()))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
                      0o666)
         garbage = _collect_garbage() if collect else frozenset()
@@ -1445,24 +1533,38 @@ def _dump(path, marks, values, collect, trigger, held=()):
         fd = None
         os.replace(tmp, path)
         return result
-    except BaseException as error:
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if not isinstance(error, Exception):
-            raise                    # KeyboardInterrupt, SystemExit: not ours to swallow
-        raise DumpError("cannot write heap snapshot %s: %s" % (path, _describe(error))) from None
+    except Exception as error:
+        heap = None                  # the DumpError's traceback holds this frame
+        failure = "cannot write heap snapshot %s: %s" % (path, _describe(error))
+        _remove_temp(fd, tmp)
+    except BaseException:            # KeyboardInterrupt, SystemExit: not ours to swallow
+        _remove_temp(fd, tmp)
+        raise
     finally:
         if collect:
             gc.collect()             # free the cyclic garbage, as the next collection would
         if gc_was_enabled:
             gc.enable()
+    # Raised here, not in the except clause: the DumpError must not carry the original error,
+    # whose traceback holds the dump's state (and so the whole heap list) alive.
+    raise DumpError(failure)
+
+
+def _remove_temp(fd, tmp):
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if tmp is not None:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _is_flag(value):
+    return type(value) is bool or type(value) is int
 
 
 def _describe(error):
@@ -1502,11 +1604,13 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.excluded.update(_CAPTURE.get("boot_objects", ()))
     if marks is not None:
         d.excluded.add(id(marks))
-    own_codes = _own_code_ids()
+    own_codes = _own_code_ids(own)
     d.excluded.update(own_codes)
     d.count_refs_of_excluded(own)
     own = None
+    d.excluded.add(id(held))        # a tuple of the dumper's: what it holds is counted as held
     d.count_held(held)
+    d.count_held(_bootstrap_held())
 
     out.write(_dumps(_header(path, values, collect, trigger, wall, len(heap))) + "\n")
     threads, frames = _thread_stacks(d, own_codes)
@@ -1590,7 +1694,8 @@ def _thread_stacks(d, own_codes):
             d.excluded.add(id(kept.pop()))
         name, daemon = names.get(ident, ("<thread %d>" % ident, False))
         lines.append({"kind": "thread", "name": name, "ident": ident, "daemon": daemon,
-                      "main": ident == main_ident, "frames": [id(f) for f in kept]})
+                      "main": type(main_ident) is int and ident == main_ident,
+                      "frames": [id(f) for f in kept]})
         frames.extend(kept)
     return lines, frames
 
@@ -1655,6 +1760,7 @@ def _capture_main(argv):
     if config["signal"]:
         _install_signal(config["signal"])
     outcome = ()       # (exception,): the only reference the dumper holds to it while dumping
+    target = namespace = None
     try:
         # The program runs right here, so that it sees only this frame and the bootstrap's
         # below its own (python3 -m shows runpy's frames there too).
@@ -1665,8 +1771,8 @@ def _capture_main(argv):
         else:
             exec(target, namespace)
     except BaseException as e:
-        target = namespace = None
         outcome = (e,)
+    target = namespace = None       # not to be counted in the refcounts of __main__'s dict
     if config["output"]:
         _capture_dump(config["output"], "exit", held=outcome)
     if not outcome:
@@ -1676,6 +1782,15 @@ def _capture_main(argv):
         raise error
     _strip_traceback_on_print()
     raise error
+
+
+def _bootstrap_held():
+    """Under capture, the objects the bootstrap's own (left out) frame holds a reference to:
+    __main__'s dict, its globals."""
+    main = sys.modules.get("__main__")
+    if "boot_frame" not in _CAPTURE or type(main) is not _ModuleType:
+        return ()
+    return (_module_dict(main),)
 
 
 def _parser_leftovers():

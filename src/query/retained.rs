@@ -178,26 +178,45 @@ fn children_lists(idom: &[NodeIx], retained: &[u64]) -> (Vec<u32>, Vec<NodeIx>) 
     for i in 1..offsets.len() {
         offsets[i] += offsets[i - 1];
     }
-    let mut fill = offsets.clone();
+    // Fill with `offsets[p]` as the cursor of list `p`: afterwards it holds the list's end,
+    // the next list's start, so one shift restores the starts (no second array).
     let mut children = vec![0; n];
     for v in 0..n {
-        let f = &mut fill[slot(v)];
+        let f = &mut offsets[slot(v)];
         children[*f as usize] = v as NodeIx;
         *f += 1;
     }
-    drop(fill);
-    let key = |&c: &NodeIx| (Reverse(retained[c as usize]), c);
+    offsets.rotate_right(1);
+    offsets[0] = 0;
     let mut rest = children.as_mut_slice();
     for w in offsets.windows(2) {
         let (list, tail) = rest.split_at_mut((w[1] - w[0]) as usize);
         rest = tail;
-        if list.len() > 1 << 16 {
-            list.par_sort_unstable_by_key(key);
-        } else if list.len() > 1 {
-            list.sort_unstable_by_key(key);
-        }
+        sort_largest_first(list, retained);
     }
     (offsets, children)
+}
+
+/// Sorts `list` by retained size, largest first, then by node index.
+fn sort_largest_first(list: &mut [NodeIx], retained: &[u64]) {
+    if list.len() < 1 << 12 {
+        list.sort_unstable_by_key(|&c| (Reverse(retained[c as usize]), c));
+        return;
+    }
+    // A big list (the top level can hold millions): look each size up once, not at every
+    // comparison, and sort 12-byte keys (`!size` split in two words, then the node) in
+    // parallel.
+    let mut keyed: Vec<[u32; 3]> = list
+        .iter()
+        .map(|&c| {
+            let key = !retained[c as usize];
+            [(key >> 32) as u32, key as u32, c]
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    for (slot, k) in list.iter_mut().zip(&keyed) {
+        *slot = k[2];
+    }
 }
 
 fn percent(part: u64, total: u64) -> f64 {
@@ -694,6 +713,16 @@ mod tests {
         assert_eq!(by_type[LIST as usize], 1000);
         assert_eq!(by_type[MODULE as usize], 1111);
         assert_eq!(by_type[INT as usize], 0);
+    }
+
+    #[test]
+    fn big_lists_sort_like_small_ones() {
+        let retained: Vec<u64> = (0..20_000u64).map(|i| (i * 7919) % 1000 + ((i % 3) << 40)).collect();
+        let mut list: Vec<NodeIx> = (0..20_000).rev().collect();
+        sort_largest_first(&mut list, &retained);
+        let mut expected: Vec<NodeIx> = (0..20_000).collect();
+        expected.sort_by_key(|&c| (Reverse(retained[c as usize]), c));
+        assert_eq!(list, expected);
     }
 
     #[test]

@@ -163,9 +163,12 @@ pub fn legend(view: &SubgraphView) -> String {
 /// The caption of a `chain -o` picture (objgraph's `show_chain`): `2 reference chains to
 /// list 0x7f… (4 items) — 5 objects`, or `… chain from …` for forward chains.
 pub fn chain_legend(view: &SubgraphView, chains: usize) -> String {
-    let (way, red) = match view.direction {
-        SubgraphDirection::Backrefs => ("to", "the object held"),
-        SubgraphDirection::Refs => ("from", "the start"),
+    let several = view.nodes.iter().filter(|n| n.start).count() > 1;
+    let (way, red) = match (view.direction, several) {
+        (SubgraphDirection::Backrefs, false) => ("to", "the object held"),
+        (SubgraphDirection::Backrefs, true) => ("to", "the objects held"),
+        (SubgraphDirection::Refs, false) => ("from", "the start"),
+        (SubgraphDirection::Refs, true) => ("from", "the starts"),
     };
     visible(&format!(
         "{} {way} {} — {}; red: {red}, green: modules",

@@ -13,7 +13,7 @@ use super::style::{
 };
 use crate::query::subgraph::{SubgraphNodeView, SubgraphView};
 use dagre::graph::{Graph, GraphOptions};
-use dagre::{EdgeLabel, LayoutOptions, NodeLabel};
+use dagre::{EdgeLabel, LayoutOptions, NodeLabel, RankDir};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -31,7 +31,7 @@ const MARGIN: f64 = 8.0;
 const ARROW_LEN: f64 = 10.0;
 const ARROW_HALF: f64 = 3.5;
 
-/// A point or a size, in SVG user units (pixels in the PNG).
+/// A point or a size, in SVG user units: points, as Graphviz's SVG (4/3 pixel each).
 type Pt = (f64, f64);
 
 /// One box to draw: an object or a "N more" node.
@@ -47,6 +47,7 @@ struct BoxSpec {
     dash: Option<&'static str>,
     tooltip: String,
     size: Pt,
+    /// Breadth-first depth (of the object a "more" box hangs from, plus one).
     rank: usize,
 }
 
@@ -76,6 +77,13 @@ struct Route {
     label_at: Option<Pt>,
 }
 
+/// Box centres and edge routes, as dagre placed them.
+#[derive(Debug, Clone)]
+struct Placement {
+    centres: Vec<Pt>,
+    routes: Vec<Route>,
+}
+
 /// A laid-out picture: box centres and edge routes in canvas coordinates.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -103,11 +111,54 @@ pub fn write_svg(view: &SubgraphView, legend: &str) -> String {
     svg_document(&layout(view, legend))
 }
 
-/// Lay `view` out (objgraph's top-to-bottom ranks).
+/// Lay `view` out: objgraph's top-to-bottom ranks, or left-to-right when that is much more
+/// compact. A large fan-out makes a top-to-bottom picture a strip 10–20 times wider than
+/// tall, unreadable once scaled to a screen; boxes are wider than tall, so stacking each
+/// rank vertically packs it tighter.
 pub fn layout(view: &SubgraphView, legend: &str) -> Layout {
     let scene = scene(view, legend);
-    let (centres, routes) = run_dagre(&scene);
-    fit(scene, centres, routes)
+    // One layout, not two, when the answer is plain (a 300-object layout takes ~0.5 s).
+    let (guess_w, guess_h) = guess_down(&scene);
+    if guess_w > SCREEN_WIDTH && guess_w / guess_h > 2.0 * MAX_ASPECT {
+        let across = place(&scene, RankDir::LR);
+        return fit(scene, across);
+    }
+    let down = place(&scene, RankDir::TB);
+    let (down_w, down_aspect) = extent(&scene, &down);
+    if down_aspect <= MAX_ASPECT || down_w <= SCREEN_WIDTH {
+        return fit(scene, down);
+    }
+    let across = place(&scene, RankDir::LR);
+    if extent(&scene, &across).1 < down_aspect {
+        fit(scene, across)
+    } else {
+        fit(scene, down)
+    }
+}
+
+/// How much wider than tall a top-to-bottom picture may be before left-to-right is tried…
+const MAX_ASPECT: f64 = 4.0;
+/// … unless it fits a wide screen anyway (in units, 4/3 pixel each).
+const SCREEN_WIDTH: f64 = 2400.0;
+
+/// A quick guess at a top-to-bottom picture's size from the breadth-first depths: the
+/// widest depth's boxes side by side, and per depth a row of boxes and a row of labels.
+fn guess_down(scene: &Scene) -> Pt {
+    let mut row_widths: HashMap<usize, f64> = HashMap::new();
+    for b in &scene.boxes {
+        *row_widths.entry(b.rank).or_default() += b.size.0 + NODESEP;
+    }
+    let tallest = scene.boxes.iter().map(|b| b.size.1).fold(MIN_H, f64::max);
+    let row = tallest + RANKSEP + line_height(EDGE_FONT);
+    let width = row_widths.values().copied().fold(0.0, f64::max);
+    (width, row * row_widths.len().max(1) as f64)
+}
+
+/// A placement's width and how far from square it is (longer side over shorter side).
+fn extent(scene: &Scene, p: &Placement) -> (f64, f64) {
+    let (min, max) = bounds(scene, p);
+    let (w, h) = ((max.0 - min.0).max(1.0), (max.1 - min.1).max(1.0));
+    (w, (w / h).max(h / w))
 }
 
 fn scene(view: &SubgraphView, legend: &str) -> Scene {
@@ -230,7 +281,7 @@ fn label_size(text: &str) -> Pt {
 
 // ---- layout ------------------------------------------------------------------------
 
-fn run_dagre(scene: &Scene) -> (Vec<Pt>, Vec<Route>) {
+fn place(scene: &Scene, rankdir: RankDir) -> Placement {
     let mut g: Graph<NodeLabel, EdgeLabel> = Graph::with_options(GraphOptions {
         directed: true,
         multigraph: true,
@@ -246,9 +297,6 @@ fn run_dagre(scene: &Scene) -> (Vec<Pt>, Vec<Route>) {
     }
     for (i, e) in scene.edges.iter().enumerate() {
         let key = i.to_string();
-        if std::env::var("XDROPBACK").is_ok() && scene.boxes[e.to].rank <= scene.boxes[e.from].rank && !e.more {
-            continue;
-        }
         g.set_edge(
             node_key(e.from),
             node_key(e.to),
@@ -256,8 +304,11 @@ fn run_dagre(scene: &Scene) -> (Vec<Pt>, Vec<Route>) {
             Some(&key),
         );
     }
-    dagre::layout(&mut g, Some(layout_options()));
-    (centres(&g, scene), routes(&g, scene))
+    dagre::layout(&mut g, Some(layout_options(rankdir)));
+    Placement {
+        centres: centres(&g, scene),
+        routes: routes(&g, scene),
+    }
 }
 
 fn node_key(i: usize) -> String {
@@ -265,7 +316,7 @@ fn node_key(i: usize) -> String {
 }
 
 fn edge_label(e: &EdgeSpec) -> EdgeLabel {
-    let (width, height) = e.label.as_deref().filter(|_| std::env::var("XNOLABEL").is_err()).map_or((0.0, 0.0), label_size);
+    let (width, height) = e.label.as_deref().map_or((0.0, 0.0), label_size);
     EdgeLabel {
         width,
         height,
@@ -275,25 +326,20 @@ fn edge_label(e: &EdgeSpec) -> EdgeLabel {
     }
 }
 
-/// Spacing close to Graphviz's (`nodesep` 0.25 in, `ranksep` 0.5 in); dagre halves
-/// `ranksep` to put a rank of edge labels between two ranks of boxes.
-fn layout_options() -> LayoutOptions {
-    let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let ranker = match std::env::var("XRANKER").as_deref() {
-        Ok("tight") => dagre::Ranker::TightTree,
-        Ok("longest") => dagre::Ranker::LongestPath,
-        _ => dagre::Ranker::NetworkSimplex,
-    };
+fn layout_options(rankdir: RankDir) -> LayoutOptions {
     LayoutOptions {
-        nodesep: env("XNODESEP", 18.0),
-        edgesep: env("XEDGESEP", 10.0),
-        ranksep: env("XRANKSEP", 40.0),
-        ranker,
-        align: match std::env::var("XALIGN").as_deref() { Ok("UL") => Some(dagre::Align::UL), Ok("DL") => Some(dagre::Align::DL), _ => None },
-        acyclicer: std::env::var("XGREEDY").ok().map(|_| dagre::Acyclicer::Greedy),
+        rankdir,
+        nodesep: NODESEP,
+        edgesep: 10.0,
+        ranksep: RANKSEP,
         ..LayoutOptions::default()
     }
 }
+
+/// Graphviz's spacing: `nodesep` 0.25 in, `ranksep` 0.5 in (dagre halves it, for the rank
+/// of edge labels between two ranks of boxes, so a little more).
+const NODESEP: f64 = 18.0;
+const RANKSEP: f64 = 40.0;
 
 fn centres(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Pt> {
     (0..scene.boxes.len())
@@ -327,22 +373,29 @@ fn routes(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Route> {
         .collect()
 }
 
-/// Shift everything so the bounding box of all that is drawn starts at the margin, and
-/// size the canvas to hold it and the caption below.
-fn fit(scene: Scene, mut centres: Vec<Pt>, mut routes: Vec<Route>) -> Layout {
-    let (min, max) = bounds(&scene, &centres, &routes);
+/// Shift everything so the bounding box of all that is drawn starts at the margin (centred
+/// above a wider caption), and size the canvas to hold it and the caption below.
+fn fit(scene: Scene, placement: Placement) -> Layout {
+    let (min, max) = bounds(&scene, &placement);
+    let drawing_w = max.0 - min.0;
+    let legend_w = text_width(&scene.legend, LEGEND_FONT as f32);
+    let width = drawing_w.max(legend_w) + 2.0 * MARGIN;
+    let height = max.1 - min.1 + 2.0 * MARGIN + line_height(LEGEND_FONT) + MARGIN;
+    let dx = MARGIN - min.0 + (width - 2.0 * MARGIN - drawing_w) / 2.0;
+    let dy = MARGIN - min.1;
+    let Placement {
+        mut centres,
+        mut routes,
+    } = placement;
     let shift = |p: &mut Pt| {
-        p.0 += MARGIN - min.0;
-        p.1 += MARGIN - min.1;
+        p.0 += dx;
+        p.1 += dy;
     };
     centres.iter_mut().for_each(shift);
     for r in &mut routes {
         r.points.iter_mut().for_each(shift);
         r.label_at.iter_mut().for_each(shift);
     }
-    let legend_w = text_width(&scene.legend, LEGEND_FONT as f32);
-    let width = (max.0 - min.0).max(legend_w) + 2.0 * MARGIN;
-    let height = max.1 - min.1 + 2.0 * MARGIN + line_height(LEGEND_FONT) + MARGIN;
     Layout {
         scene,
         centres,
@@ -353,17 +406,17 @@ fn fit(scene: Scene, mut centres: Vec<Pt>, mut routes: Vec<Route>) -> Layout {
 }
 
 /// The smallest and largest coordinates of boxes, edge points and edge labels.
-fn bounds(scene: &Scene, centres: &[Pt], routes: &[Route]) -> (Pt, Pt) {
+fn bounds(scene: &Scene, p: &Placement) -> (Pt, Pt) {
     let mut min = (f64::INFINITY, f64::INFINITY);
     let mut max = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     let mut add = |c: Pt, (w, h): Pt| {
         min = (min.0.min(c.0 - w / 2.0), min.1.min(c.1 - h / 2.0));
         max = (max.0.max(c.0 + w / 2.0), max.1.max(c.1 + h / 2.0));
     };
-    for (b, &c) in scene.boxes.iter().zip(centres) {
+    for (b, &c) in scene.boxes.iter().zip(&p.centres) {
         add(c, b.size);
     }
-    for (e, r) in scene.edges.iter().zip(routes) {
+    for (e, r) in scene.edges.iter().zip(&p.routes) {
         r.points.iter().for_each(|&p| add(p, (0.0, 0.0)));
         if let (Some(at), Some(text)) = (r.label_at, e.label.as_deref()) {
             add(at, label_size(text));
@@ -384,7 +437,7 @@ pub fn svg_document(l: &Layout) -> String {
     let _ = writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{FONT_STACK}">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" font-family="{FONT_STACK}">"#
     );
     let _ = writeln!(out, "<title>{}</title>", xml_text(&l.scene.legend));
     let _ = writeln!(out, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
@@ -557,4 +610,196 @@ pub fn xml_text(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::subgraph::tests::{heap, obj, seed};
+    use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
+    use crate::render::style::legend;
+    use crate::snapshot::{ObjectId, Snapshot};
+    use resvg::usvg::roxmltree;
+
+    fn view_of(
+        snap: &Snapshot,
+        start: u64,
+        dir: SubgraphDirection,
+        opts: &SubgraphOptions,
+    ) -> SubgraphView {
+        let n = snap.node_by_id(ObjectId(start)).expect("start in heap");
+        subgraph(snap, &[n], dir, opts).view()
+    }
+
+    /// A fan-out cut by `too_many`, a self-reference, two references to one object and
+    /// a cycle back to the start.
+    fn busy_heap() -> Snapshot {
+        let mut refs: Vec<(u64, Option<&str>)> = (0..6).map(|i| (10 + i, Some("[i]"))).collect();
+        refs.extend([(1, Some("[self]")), (10, Some("[again]"))]);
+        let mut objects = vec![obj(1, "list", Some("8 items"), &refs)];
+        objects.extend((0..6).map(|i| obj(10 + i, "app.Thing", None, &[(1, Some(".owner"))])));
+        heap(&objects, &[])
+    }
+
+    fn overlaps(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+        a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
+    }
+
+    fn assert_tidy(l: &Layout) {
+        let boxes: Vec<_> = l.boxes().collect();
+        for (i, &a) in boxes.iter().enumerate() {
+            assert!(
+                a.0 >= 0.0 && a.1 >= 0.0,
+                "box {i} {a:?} starts off the canvas"
+            );
+            assert!(
+                a.0 + a.2 <= l.width && a.1 + a.3 <= l.height,
+                "box {i} {a:?} ends off the {}×{} canvas",
+                l.width,
+                l.height
+            );
+            for (j, &b) in boxes.iter().enumerate().skip(i + 1) {
+                assert!(!overlaps(a, b), "boxes {i} {a:?} and {j} {b:?} overlap");
+            }
+        }
+        for r in &l.routes {
+            for &(x, y) in &r.points {
+                assert!(
+                    (0.0..=l.width).contains(&x) && (0.0..=l.height).contains(&y),
+                    "edge point ({x}, {y}) off the canvas"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn boxes_never_overlap_and_everything_is_on_the_canvas() {
+        let opts = SubgraphOptions {
+            too_many: 4,
+            ..SubgraphOptions::default()
+        };
+        let busy = busy_heap();
+        let seed = seed();
+        let views = [
+            view_of(
+                &seed,
+                10,
+                SubgraphDirection::Refs,
+                &SubgraphOptions::default(),
+            ),
+            view_of(
+                &seed,
+                10,
+                SubgraphDirection::Backrefs,
+                &SubgraphOptions::default(),
+            ),
+            view_of(&busy, 1, SubgraphDirection::Refs, &opts),
+            view_of(&busy, 1, SubgraphDirection::Backrefs, &opts),
+        ];
+        for v in &views {
+            let l = layout(v, &legend(v));
+            assert_eq!(l.boxes().count(), v.nodes.len() + v.more.len());
+            assert_tidy(&l);
+        }
+    }
+
+    #[test]
+    fn an_empty_view_is_still_a_picture() {
+        let mut v = view_of(
+            &seed(),
+            10,
+            SubgraphDirection::Refs,
+            &SubgraphOptions::default(),
+        );
+        v.nodes.clear();
+        v.edges.clear();
+        v.more.clear();
+        let doc = write_svg(&v, "nothing");
+        assert!(roxmltree::Document::parse(&doc).is_ok());
+    }
+
+    /// Heap text that has broken SVG writers: markup, entities, quotes, controls, emoji.
+    const EVIL: [&str; 7] = [
+        "<script>alert(1)</script>",
+        "&lt;b&gt; & &amp;",
+        "say \"hi\" 'there'",
+        "nul\0bell\x07 \u{1b}[31m",
+        "two\nlines\r\t",
+        "🐍 snake é \u{202e}rtl",
+        "\u{fffe}\u{ffff}]]>",
+    ];
+
+    fn evil_view() -> SubgraphView {
+        let refs: Vec<(u64, Option<&str>)> = EVIL
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (10 + i as u64, Some(*l)))
+            .collect();
+        let mut objects = vec![obj(1, "app.Weird<T>&\"", Some("<svg onload=x>"), &refs)];
+        objects.extend(
+            EVIL.iter()
+                .enumerate()
+                .map(|(i, l)| obj(10 + i as u64, "str", Some(*l), &[])),
+        );
+        let snap = heap(&objects, &[]);
+        view_of(
+            &snap,
+            1,
+            SubgraphDirection::Refs,
+            &SubgraphOptions::default(),
+        )
+    }
+
+    /// Every `<text>`'s content, as an XML reader sees it.
+    fn texts(doc: &roxmltree::Document<'_>) -> Vec<String> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("text") || n.has_tag_name("title"))
+            .map(|n| n.text().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn hostile_heap_text_stays_text_in_well_formed_svg() {
+        let v = evil_view();
+        let doc_text = write_svg(&v, &legend(&v));
+        let doc =
+            roxmltree::Document::parse(&doc_text).unwrap_or_else(|e| panic!("{e}\n{doc_text}"));
+        let elements: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert!(
+            elements
+                .iter()
+                .all(|t| ["svg", "title", "rect", "g", "text", "path", "polygon"].contains(t)),
+            "{elements:?}"
+        );
+        let shown = texts(&doc);
+        for label in EVIL {
+            let want = visible(&crate::render::style::shorten(label));
+            assert!(
+                shown.contains(&want),
+                "{want:?} not drawn as text: {shown:?}"
+            );
+        }
+        assert!(shown.iter().any(|t| t == "Weird<T>&\""));
+        assert!(shown.iter().all(|t| !t.chars().any(char::is_control)));
+    }
+
+    #[test]
+    fn curves_start_and_end_where_dagre_says_and_arrows_touch_the_target() {
+        let (path, arrow) =
+            edge_geometry(&[(0.0, 0.0), (10.0, 50.0), (0.0, 100.0)]).expect("an edge");
+        assert!(
+            path.starts_with("M0.0,0.0") && path.contains(" C"),
+            "{path}"
+        );
+        assert!(
+            arrow.starts_with("0.0,100.0 "),
+            "the tip is the last point: {arrow}"
+        );
+        assert_eq!(edge_geometry(&[(1.0, 1.0)]), None);
+        assert_eq!(edge_geometry(&[(1.0, 1.0), (1.0, 1.0)]), None);
+    }
 }

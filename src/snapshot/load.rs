@@ -11,6 +11,7 @@ use super::format::{
 use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
+use super::index::Index;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::io::Read;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// hostile file must not cost 10 MB per copy downstream).
 const MAX_LABEL_BYTES: usize = 200;
 /// Sizes above this (256 TiB) cannot be real objects.
-const MAX_OBJECT_SIZE: u64 = 1 << 48;
+pub(super) const MAX_OBJECT_SIZE: u64 = 1 << 48;
 
 /// A snapshot that cannot be loaded: names the file and, where it applies, the line.
 #[derive(Debug, thiserror::Error)]
@@ -51,10 +52,23 @@ impl LoadError {
     }
 }
 
-/// Load a snapshot file (plain or gzip-compressed JSON lines).
+/// Load a snapshot file (plain or gzip-compressed JSON lines), from its binary index when
+/// it has a valid one (see [`super::index`]).
 pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
+    load_using(path, Index::for_snapshot(path).as_ref())
+}
+
+/// Load from `index` if it reads back valid, else parse the JSON and save the index.
+pub(super) fn load_using(path: &Path, index: Option<&Index>) -> Result<Snapshot, LoadError> {
+    if let Some(snap) = index.and_then(Index::read) {
+        return Ok(snap);
+    }
     let bytes = read_bytes(path)?;
-    parse_snapshot(path, &bytes)
+    let snap = parse_snapshot(path, &bytes)?;
+    if let Some(index) = index {
+        index.save(&snap);
+    }
+    Ok(snap)
 }
 
 /// The file's bytes: memory-mapped when plain, decompressed when gzip.

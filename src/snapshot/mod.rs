@@ -2,6 +2,7 @@
 
 pub mod format;
 pub mod graph;
+pub mod index;
 pub mod load;
 
 pub use graph::{EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};

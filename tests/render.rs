@@ -1,0 +1,257 @@
+//! Pictures end to end: real programs captured, then `refs`/`backrefs`/`chain -o x.svg|png`
+//! and `cycles --render DIR` with the builtin renderer and, when Graphviz is installed, with
+//! `dot`; the files are parsed back and must name what they draw.
+
+use crate::util::{refgraph, run, stdout, Workdir};
+use refgraph::render::graphviz::find_dot;
+use resvg::tiny_skia::Pixmap;
+use resvg::usvg::roxmltree;
+use std::path::Path;
+
+/// The renderers to try here: builtin always, dot when it is on PATH.
+fn renderers() -> Vec<&'static str> {
+    if find_dot().is_some() {
+        vec!["builtin", "dot"]
+    } else {
+        eprintln!("skipped --renderer dot: Graphviz `dot` is not on PATH");
+        vec!["builtin"]
+    }
+}
+
+/// The text of a well-formed SVG file, all its `<text>` contents joined by newlines.
+fn svg_texts(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc = roxmltree::Document::parse_with_options(
+        &text,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    texts.join("\n")
+}
+
+/// A decodable PNG of a sensible size with more than background in it.
+fn assert_png(path: &Path) {
+    let p =
+        Pixmap::load_png(path).unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
+    assert!(
+        p.width() > 50 && p.height() > 50,
+        "{}×{}",
+        p.width(),
+        p.height()
+    );
+    let dark = p.pixels().iter().filter(|c| c.red() < 60).count();
+    assert!(dark > 200, "{}: almost nothing drawn", path.display());
+}
+
+#[test]
+fn refs_and_backrefs_draw_svg_and_png_with_labels() {
+    let w = Workdir::new();
+    let snap = w.capture("cache_dict.py", &[]);
+    for renderer in renderers() {
+        for (command, edge) in [("refs", ".__dict__"), ("backrefs", "['user:0']")] {
+            let svg = w.arg(&format!("{command}-{renderer}.svg"));
+            let png = w.arg(&format!("{command}-{renderer}.png"));
+            for out in [&svg, &png] {
+                let args = [
+                    command,
+                    &snap,
+                    "type:Session",
+                    "--limit",
+                    "1",
+                    "--renderer",
+                    renderer,
+                    "-o",
+                    out,
+                ];
+                let res = run(&args);
+                let stderr = String::from_utf8_lossy(&res.stderr);
+                assert!(res.status.success(), "{args:?}: {stderr}");
+                assert!(
+                    stderr.contains(&format!("drawn with {renderer}")),
+                    "{stderr}"
+                );
+            }
+            let texts = svg_texts(Path::new(&svg));
+            for want in ["Session", "dict", edge, &format!("{command} of Session")] {
+                assert!(
+                    texts.contains(want),
+                    "{renderer} {command}: {want:?} not in\n{texts}"
+                );
+            }
+            assert_png(Path::new(&png));
+        }
+    }
+}
+
+#[test]
+fn chain_draws_the_chain_like_show_chain() {
+    let w = Workdir::new();
+    let snap = w.capture("cache_dict.py", &[]);
+    for renderer in renderers() {
+        let svg = w.arg(&format!("chain-{renderer}.svg"));
+        let text = stdout(&[
+            "chain",
+            &snap,
+            "type:Session",
+            "--limit",
+            "1",
+            "-o",
+            &svg,
+            "--renderer",
+            renderer,
+        ]);
+        assert!(
+            text.contains("module appcache"),
+            "the text answer is still printed: {text}"
+        );
+        let texts = svg_texts(Path::new(&svg));
+        for want in [
+            "module",
+            "appcache",
+            "['user:0']",
+            "1 reference chain to Session",
+        ] {
+            assert!(texts.contains(want), "{renderer}: {want:?} not in\n{texts}");
+        }
+    }
+    let png = w.arg("chain.png");
+    stdout(&[
+        "chain",
+        &snap,
+        "type:Session",
+        "--limit",
+        "2",
+        "-o",
+        &png,
+        "--renderer",
+        "builtin",
+    ]);
+    assert_png(Path::new(&png));
+}
+
+#[test]
+fn cycles_render_one_picture_per_cycle() {
+    let w = Workdir::new();
+    let snap = w.capture("seed_cycle.py", &[]);
+    for renderer in renderers() {
+        let dir = w.path(&format!("cycles-{renderer}"));
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let text = stdout(&[
+            "cycles",
+            &snap,
+            "--limit",
+            "1",
+            "--render",
+            &dir_arg,
+            "--renderer",
+            renderer,
+        ]);
+        assert!(text.contains("#1  2 objects"), "{text}");
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("DIR made")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["cycle-1.svg"]);
+        let texts = svg_texts(&dir.join("cycle-1.svg"));
+        for want in [
+            "list",
+            "200001 items",
+            "[200000]",
+            "cycle #1: 2 objects",
+            "garbage",
+        ] {
+            assert!(texts.contains(want), "{renderer}: {want:?} not in\n{texts}");
+        }
+    }
+    let dir = w.arg("png");
+    stdout(&[
+        "cycles",
+        &snap,
+        "--limit",
+        "1",
+        "--render",
+        &dir,
+        "--render-format",
+        "png",
+        "--renderer",
+        "builtin",
+    ]);
+    assert_png(&w.path("png/cycle-1.png"));
+}
+
+#[test]
+fn a_failed_render_keeps_the_old_file_and_leaves_no_temp() {
+    let w = Workdir::new();
+    let snap = w.capture("self_list.py", &[]);
+    let out = w.path("pictures/x.png");
+    std::fs::create_dir(w.path("pictures")).expect("mkdir");
+    std::fs::write(&out, "old").expect("write");
+    let empty = w.path("empty-path");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let res = refgraph()
+        .env("PATH", &empty)
+        .args([
+            "refs",
+            &snap,
+            "type:list",
+            "--limit",
+            "1",
+            "--renderer",
+            "dot",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(res.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("Graphviz `dot` not found on PATH")
+            && stderr.contains("--renderer builtin"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("kept"), "old");
+    assert_eq!(
+        std::fs::read_dir(w.path("pictures")).expect("dir").count(),
+        1,
+        "no temp file left"
+    );
+    // Without `dot` on PATH the default is the builtin renderer.
+    let res = refgraph()
+        .env("PATH", &empty)
+        .args(["refs", &snap, "type:list", "--limit", "1", "-o"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(String::from_utf8_lossy(&res.stderr).contains("drawn with builtin"));
+    assert_png(&out);
+}
+
+#[test]
+fn unknown_picture_formats_fail_before_the_search() {
+    let w = Workdir::new();
+    let snap = w.capture("self_list.py", &[]);
+    let out = w.arg("x.gif");
+    let res = run(&["chain", &snap, "type:list", "-o", &out]);
+    assert_eq!(res.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("unknown output format '.gif' (use .dot, .json, .svg or .png)"),
+        "{stderr}"
+    );
+    assert!(res.stdout.is_empty(), "nothing searched or printed");
+}
