@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(err) = refgraph::interrupt::install() {
+        eprintln!("refgraph: warning: cannot handle Ctrl-C cleanly: {err}");
+    }
     match commands::run(cli.command) {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::NothingFound) => ExitCode::from(1),

@@ -32,6 +32,7 @@ pub fn write_atomically(
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(err)?;
+    let _guard = crate::interrupt::TempGuard::new(tmp.path());
     set_readable(tmp.as_file()).map_err(err)?;
     {
         let mut buffered = io::BufWriter::new(tmp.as_file_mut());

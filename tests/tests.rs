@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod capture;
+mod interrupt;
 mod queries;
 mod render;
 mod report;

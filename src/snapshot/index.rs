@@ -486,6 +486,7 @@ fn write_index(path: &Path, snap: &Snapshot, fingerprint: &Fingerprint) -> io::R
         .prefix(".refgraph-")
         .suffix(".rgidx.tmp")
         .tempfile_in(dir)?;
+    let _guard = crate::interrupt::TempGuard::new(tmp.path());
     // The index holds what the snapshot holds: no more readable than the snapshot.
     if let Ok(meta) = std::fs::metadata(&snap.path) {
         tmp.as_file().set_permissions(meta.permissions())?;
