@@ -13,7 +13,7 @@ use crate::query::chain::ChainView;
 use crate::query::subgraph::{chain_view, cycle_view, subgraph, SubgraphDirection, SubgraphOptions, SubgraphView};
 use crate::query::{diff, find, orphans, show, summary, types};
 use crate::render::dot::{write_dot_with, DotOptions};
-use crate::render::image::{render_image_with_legend, ImageFormat, Renderer};
+use crate::render::image::{render_image_with_legend, ImageFormat, Renderer, SLOW_PICTURE_OBJECTS};
 use crate::render::json::write_json;
 use crate::render::style;
 use crate::render::text;
@@ -228,6 +228,9 @@ fn write_graph(
         GraphFormat::Json => write_to(path, |w| write_json(w, command, view))?,
         GraphFormat::Image(image) => {
             let renderer = renderer.unwrap_or_else(Renderer::detect);
+            if view.nodes.len() > SLOW_PICTURE_OBJECTS {
+                eprintln!("refgraph: drawing {} objects takes a while (300 take about a second)", view.nodes.len());
+            }
             let bytes = render_image_with_legend(view, legend, image, renderer)?;
             write_to(path, |w| w.write_all(&bytes))?;
             drawn_with = Some(renderer.name());
@@ -277,6 +280,21 @@ fn run_cycles(a: CyclesArgs) -> anyhow::Result<Outcome> {
 /// Most members drawn in a cycle's picture.
 const CYCLE_MAX_NODES: usize = 300;
 
+/// The picture of cycle number `number` (as listed): its members and the references
+/// between them.
+pub(crate) fn draw_cycle(
+    snap: &Snapshot,
+    number: usize,
+    cycle: &crate::query::cycles::CycleInfo,
+    format: ImageFormat,
+    renderer: Renderer,
+) -> anyhow::Result<Vec<u8>> {
+    let members: Vec<NodeIx> = cycle.examples.iter().filter_map(|o| node_of(snap, &o.id)).collect();
+    let view = cycle_view(snap, &members, CYCLE_MAX_NODES).view();
+    let legend = style::cycle_legend(number, cycle, &view);
+    Ok(render_image_with_legend(&view, &legend, format, renderer)?)
+}
+
 /// `cycles --render DIR`: one picture per cycle shown, `cycle-1.svg`, … numbered as listed.
 fn draw_cycles(
     snap: &Snapshot,
@@ -288,10 +306,7 @@ fn draw_cycles(
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the directory", dir.display()))?;
     let renderer = renderer.unwrap_or_else(Renderer::detect);
     for (i, c) in found.iter().enumerate() {
-        let members: Vec<NodeIx> = c.examples.iter().filter_map(|o| node_of(snap, &o.id)).collect();
-        let view = cycle_view(snap, &members, CYCLE_MAX_NODES).view();
-        let legend = style::cycle_legend(i + 1, c, &view);
-        let bytes = render_image_with_legend(&view, &legend, format, renderer)?;
+        let bytes = draw_cycle(snap, i + 1, c, format, renderer)?;
         let path = dir.join(format!("cycle-{}.{}", i + 1, format.extension()));
         crate::output::write_atomically(&path, |w| w.write_all(&bytes))?;
     }
@@ -360,7 +375,9 @@ fn run_report(a: crate::cli::ReportArgs) -> anyhow::Result<Outcome> {
         retained: !a.no_retained,
         ..Default::default()
     };
-    let report = build_report(&snap, baseline.as_ref(), &opts, &cycle_picture);
+    let renderer = Renderer::detect();
+    let picture = |c: &crate::query::cycles::CycleInfo| cycle_svg(&snap, c, renderer);
+    let report = build_report(&snap, baseline.as_ref(), &opts, &picture);
     let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
     write_to(Some(&output), |w| write_html(w, &report))?;
     if output != Path::new("-") {
@@ -377,8 +394,14 @@ fn run_report(a: crate::cli::ReportArgs) -> anyhow::Result<Outcome> {
 
 /// The picture of one cycle in the report. The SVG renderer plugs in here; until it does,
 /// the page shows "picture unavailable" in each cycle's frame.
-fn cycle_picture(_cycle: &crate::query::cycles::CycleInfo) -> Option<String> {
-    None
+/// A cycle's SVG for the report; `None` (the page says "picture unavailable") if drawing fails.
+pub(crate) fn cycle_svg(
+    snap: &Snapshot,
+    cycle: &crate::query::cycles::CycleInfo,
+    renderer: Renderer,
+) -> Option<String> {
+    let bytes = draw_cycle(snap, 0, cycle, ImageFormat::Svg, renderer).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// `app.rgsnap` → `app.html`, `app.rgsnap.gz` → `app.html`, next to the snapshot.

@@ -6,7 +6,12 @@ use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{cycles, CyclesQuery};
 use crate::query::summary::summarize;
 use crate::render::text;
+use crate::query::report::{build_report, ReportOptions};
+use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
+use crate::render::html::write_html;
+use crate::render::image::{render_image, ImageFormat, Renderer};
 use crate::select::{resolve, Selector};
+use crate::snapshot::{NodeIx, RootKind};
 use anyhow::{bail, Context};
 use std::ffi::OsStr;
 use std::io::Write;
@@ -25,8 +30,50 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
     text::write_summary(&mut out, &summarize(&snap, 8))?;
     write_session_holder(&mut out, &snap, &snap_path)?;
     write_first_cycle(&mut out, &snap, &snap_path)?;
+    let pictures = write_pictures(&snap, dir)?;
+    writeln!(out, "\nPictures and report (open them in a browser):")?;
+    for p in &pictures {
+        writeln!(out, "  {}", p.display())?;
+    }
     write_next_steps(&mut out, &snap_path)?;
     Ok(())
+}
+
+/// The global `name` of module `module`: module → `.__dict__` → `['name']`.
+fn module_global(snap: &crate::Snapshot, module: &str, name: &str) -> Option<NodeIx> {
+    let root = snap.roots().iter().find(|r| matches!(&r.kind, RootKind::Module { name: m } if m == module))?;
+    let dict = snap.labelled_referents(root.node).find(|(_, l)| l.to_string() == ".__dict__")?.0;
+    let key = format!("['{name}']");
+    snap.labelled_referents(dict).find(|(_, l)| l.to_string() == key).map(|(n, _)| n)
+}
+
+/// The seed article's two pictures of the global list `a` (objgraph's `show_refs([a])` and
+/// `show_backrefs([a])`), the first cycle, and the HTML report.
+fn write_pictures(snap: &crate::Snapshot, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let a = module_global(snap, "__main__", "a").context("the example's global `a` is not in the snapshot")?;
+    let renderer = Renderer::detect();
+    let mut written = Vec::new();
+    for (dir_kind, file) in [(SubgraphDirection::Refs, "refs.svg"), (SubgraphDirection::Backrefs, "backrefs.svg")] {
+        let view = subgraph(snap, &[a], dir_kind, &SubgraphOptions::default()).view();
+        let svg = render_image(&view, ImageFormat::Svg, renderer)?;
+        written.push(write_file(&dir.join(file), &svg)?);
+    }
+    let found = cycles(snap, &CyclesQuery { limit: 1, ..Default::default() });
+    if let Some(first) = found.cycles.first() {
+        let svg = crate::commands::draw_cycle(snap, 1, first, ImageFormat::Svg, renderer)?;
+        written.push(write_file(&dir.join("cycle-1.svg"), &svg)?);
+    }
+    let picture = |c: &crate::query::cycles::CycleInfo| crate::commands::cycle_svg(snap, c, renderer);
+    let report = build_report(snap, None, &ReportOptions::default(), &picture);
+    let html = dir.join("report.html");
+    crate::output::write_atomically(&html, |w| write_html(w, &report))?;
+    written.push(html);
+    Ok(written)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    crate::output::write_atomically(path, |w| w.write_all(bytes))?;
+    Ok(path.to_path_buf())
 }
 
 fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
@@ -72,7 +119,7 @@ fn write_next_steps(w: &mut dyn Write, snap: &Path) -> std::io::Result<()> {
     let s = snap.display();
     writeln!(w, "\nNext, try:")?;
     writeln!(w, "  refgraph show {s} type:Session          # one object, both directions")?;
-    writeln!(w, "  refgraph backrefs {s} type:Session --limit 1 -o backrefs.dot")?;
+    writeln!(w, "  refgraph backrefs {s} type:Session --limit 1 -o session.svg")?;
     writeln!(w, "  refgraph types {s} --sort size")?;
     writeln!(w, "  refgraph capture -o app.rgsnap -- python3 your_app.py")?;
     Ok(())

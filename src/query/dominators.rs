@@ -1,6 +1,7 @@
 //! The dominator tree of the heap, from a synthetic super-root, without recursion: the
-//! semi-NCA algorithm (Georgiadis 2005; Dijkstra-style "semi-dominators, then nearest common
-//! ancestors") on flat `u32` arrays.
+//! semi-NCA algorithm (Lengauer–Tarjan's semi-dominators with path compression, then each
+//! immediate dominator as a nearest common ancestor; Georgiadis, Tarjan and Werneck,
+//! "Finding dominators in practice", 2006) on flat `u32` arrays.
 //!
 //! # The super-root
 //!
@@ -22,33 +23,48 @@
 //! unreachable objects gives a postorder; in reverse postorder, the first object not yet
 //! reached is always in a source component, and is the member of it that the DFS (which
 //! starts from objects in ascending index order) entered first, i.e. its smallest index
-//! (Kosaraju's lemma: a component that points into another finishes later).
+//! (Kosaraju's lemma: a component that points into another finishes later). That pass costs
+//! 12 bytes per unreachable object, only while it runs.
 //!
 //! # Cost
 //!
-//! Node indices are renumbered in DFS preorder from `S` (`S` = 0). Working arrays: `pre`
-//! (node → number), `vertex` (number → node, later reused for semi-dominators), `parent`
-//! (later the idom), `ancestor` (the DFS edge cursor, later the path-compression forest) and
-//! `label`: 20 bytes per node, plus a short stack for path compression. The DFS walks back up
-//! through `parent`, so it needs no stack of its own: a 1,000,000-long linked list costs
-//! nothing extra. The DFS preorder doubles as a bottom-up order for the tree: an immediate
-//! dominator is a DFS ancestor, so it always comes first.
+//! Nodes are renumbered in DFS preorder from `S` (`S` = 0). Working arrays, 20 bytes per node:
+//! `pre` (node → number), `vertex` (number → node, later the semi-dominators), `parent`
+//! (later the idoms) and a pair per number, first the DFS edge cursor, then the
+//! path-compression forest `[ancestor, label]`. The DFS climbs back through `parent`, so it
+//! needs no stack: a 1,000,000-long linked list costs nothing extra; path compression uses a
+//! scratch stack as long as the longest path it compresses. The DFS preorder doubles as the
+//! bottom-up order of the tree, as an immediate dominator is a DFS ancestor.
+//!
+//! On a heap of 10M objects the run time is cache misses, not instructions, so the code
+//! keeps together what is read together, prefetches what it knows it will need, asks for
+//! transparent huge pages (the accesses are TLB-bound), and on two or more cores gathers the
+//! predecessors of the next block of nodes on a second thread while the main thread
+//! evaluates the current one.
+//!
+//! Why not petgraph's `dominators::simple_fast` (Cooper–Harvey–Kennedy): its intersections
+//! walk up the tree, which is quadratic on long chains (136 s at 1M nodes, unfinished after
+//! 600 s at 10M, see deps.md §3); rustc left it for Lengauer–Tarjan for the same reason.
 
+use crate::snapshot::graph::Csr;
 use crate::snapshot::{NodeIx, Snapshot};
 use fixedbitset::FixedBitSet;
 
-/// A directed graph as slices of neighbours in both directions.
+/// A directed graph in compressed-sparse-row form: numbered edge slots forward, slices of
+/// sources backward.
 ///
 /// The dominator computation needs nothing more, so it runs on a [`Snapshot`] as well as on
 /// the tiny graphs the property tests build.
 pub trait Adjacency {
     /// Number of nodes; nodes are `0..node_count()`.
     fn node_count(&self) -> usize;
-    /// The targets of `n`'s edges.
-    fn successors(&self, n: NodeIx) -> &[NodeIx];
+    /// `[first, end)`: the edge slots of `n`'s references, in order.
+    fn successor_slots(&self, n: NodeIx) -> [u32; 2];
+    /// The target of edge slot `slot`.
+    fn target(&self, slot: u32) -> NodeIx;
     /// The sources of the edges into `n`.
     fn predecessors(&self, n: NodeIx) -> &[NodeIx];
-    /// A hint that `successors(n)` will probably be asked for soon.
+    /// A hint that `successor_slots(n)` will probably be asked for soon.
     fn prefetch_successors(&self, _n: NodeIx) {}
 }
 
@@ -56,8 +72,11 @@ impl Adjacency for Snapshot {
     fn node_count(&self) -> usize {
         Snapshot::node_count(self)
     }
-    fn successors(&self, n: NodeIx) -> &[NodeIx] {
-        self.referents(n)
+    fn successor_slots(&self, n: NodeIx) -> [u32; 2] {
+        csr_slots(&self.fwd, n)
+    }
+    fn target(&self, slot: u32) -> NodeIx {
+        self.fwd.targets[slot as usize]
     }
     fn predecessors(&self, n: NodeIx) -> &[NodeIx] {
         self.referrers(n)
@@ -65,6 +84,11 @@ impl Adjacency for Snapshot {
     fn prefetch_successors(&self, n: NodeIx) {
         prefetch(&self.fwd.offsets[n as usize]);
     }
+}
+
+fn csr_slots(csr: &Csr, n: NodeIx) -> [u32; 2] {
+    let (start, end) = csr.range(n);
+    [start as u32, end as u32]
 }
 
 /// The immediate dominator of a child of the super-root.
@@ -129,8 +153,35 @@ pub fn dominator_tree<G: Adjacency + Sync + ?Sized>(g: &G, roots: &[NodeIx]) -> 
 pub fn dominator_tree_with<G: Adjacency + Sync + ?Sized>(
     g: &G,
     roots: &[NodeIx],
+    done: impl FnMut(&'static str),
+) -> DominatorTree {
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let parallel = cores > 1 && g.node_count() >= PARALLEL_MIN_NODES;
+    build(g, roots, parallel, done)
+}
+
+/// [`dominator_tree_with`], on two threads or one.
+fn build<G: Adjacency + Sync + ?Sized>(
+    g: &G,
+    roots: &[NodeIx],
+    parallel: bool,
     mut done: impl FnMut(&'static str),
 ) -> DominatorTree {
+    let (dfs, reachable) = number_nodes(g, roots);
+    done("dfs");
+    let mut semi_nca = SemiNca::from_dfs(dfs);
+    semi_nca.semi_dominators(g, parallel);
+    done("semi");
+    semi_nca.nearest_common_ancestors();
+    done("nca");
+    let tree = semi_nca.finish(reachable);
+    done("finish");
+    tree
+}
+
+/// The DFS from the super-root: first from the roots, then from the unreachable entries.
+/// Returns the numbering and how many nodes the roots reach.
+fn number_nodes<G: Adjacency + ?Sized>(g: &G, roots: &[NodeIx]) -> (Dfs, usize) {
     let n = g.node_count();
     assert!(n < MARKED as usize - 1, "more than 2^32 - 3 nodes");
     let mut dfs = Dfs::new(n);
@@ -150,15 +201,7 @@ pub fn dominator_tree_with<G: Adjacency + Sync + ?Sized>(
         }
     }
     debug_assert_eq!(dfs.count as usize, n, "the super-root reaches every node");
-    done("dfs");
-    let mut semi_nca = SemiNca::from_dfs(dfs);
-    semi_nca.semi_dominators(g);
-    done("semi");
-    semi_nca.nearest_common_ancestors();
-    done("nca");
-    let tree = semi_nca.finish(reachable);
-    done("finish");
-    tree
+    (dfs, reachable)
 }
 
 /// `pre[v]` of a node the DFS has not numbered yet.
@@ -174,8 +217,9 @@ struct Dfs {
     vertex: Vec<NodeIx>,
     /// Preorder number → preorder number of the DFS parent.
     parent: Vec<u32>,
-    /// Preorder number → `[position of the next successor to look at, unused]`; the same
-    /// memory becomes [`SemiNca::forest`].
+    /// Preorder number → `[next edge slot to look at, end slot]`. Kept here rather than
+    /// looked up again on every return to a node: that would be another cache miss. The same
+    /// memory becomes [`Forest::links`].
     cursor: Vec<[u32; 2]>,
     /// Nodes the super-root has an edge to.
     entries: FixedBitSet,
@@ -195,22 +239,23 @@ impl Dfs {
         }
     }
 
-    fn number(&mut self, v: NodeIx, parent: u32) -> u32 {
+    fn number<G: Adjacency + ?Sized>(&mut self, g: &G, v: NodeIx, parent: u32) -> u32 {
         self.count += 1;
         let k = self.count;
         self.pre[v as usize] = k;
         self.vertex[k as usize] = v;
         self.parent[k as usize] = parent;
+        self.cursor[k as usize] = g.successor_slots(v);
         k
     }
 
     /// Numbers everything reachable from `start` that is not numbered yet, `start` as a child
     /// of the super-root. The way back up is `parent`, so no stack is needed.
     fn search_from<G: Adjacency + ?Sized>(&mut self, g: &G, start: NodeIx) {
-        let mut cur = self.number(start, 0);
+        let mut cur = self.number(g, start, 0);
         loop {
             match self.next_unseen(g, cur) {
-                Some(w) => cur = self.number(w, cur),
+                Some(w) => cur = self.number(g, w, cur),
                 None if self.parent[cur as usize] == 0 => return,
                 None => cur = self.parent[cur as usize],
             }
@@ -219,11 +264,13 @@ impl Dfs {
 
     /// The next successor of (the node numbered) `k` that has no number yet.
     fn next_unseen<G: Adjacency + ?Sized>(&mut self, g: &G, k: u32) -> Option<NodeIx> {
-        let succ = g.successors(self.vertex[k as usize]);
-        let mut c = self.cursor[k as usize][0] as usize;
+        let [mut slot, end] = self.cursor[k as usize];
         let found = loop {
-            let Some(&w) = succ.get(c) else { break None };
-            c += 1;
+            if slot == end {
+                break None;
+            }
+            let w = g.target(slot);
+            slot += 1;
             // If `w` is new, its successors come next: start that load alongside `pre[w]`'s,
             // rather than after it (three cache misses in a row per step become two).
             g.prefetch_successors(w);
@@ -231,7 +278,7 @@ impl Dfs {
                 break Some(w);
             }
         };
-        self.cursor[k as usize][0] = c as u32;
+        self.cursor[k as usize][0] = slot;
         found
     }
 }
@@ -283,27 +330,28 @@ fn prefetch_addr(_addr: usize) {}
 /// a source component (see the module docs).
 fn unreachable_in_reverse_postorder<G: Adjacency + ?Sized>(g: &G, pre: &mut [u32]) -> Vec<NodeIx> {
     let mut post = Vec::new();
-    let mut stack: Vec<(NodeIx, u32)> = Vec::new();
+    // (node, next slot, end slot)
+    let mut stack: Vec<(NodeIx, u32, u32)> = Vec::new();
     for s in 0..pre.len() as NodeIx {
         if pre[s as usize] != UNSEEN {
             continue;
         }
         pre[s as usize] = MARKED;
-        stack.push((s, 0));
+        let [first, end] = g.successor_slots(s);
+        stack.push((s, first, end));
         while let Some(top) = stack.last_mut() {
-            let (v, c) = *top;
-            match g.successors(v).get(c as usize) {
-                Some(&w) => {
-                    top.1 += 1;
-                    if pre[w as usize] == UNSEEN {
-                        pre[w as usize] = MARKED;
-                        stack.push((w, 0));
-                    }
-                }
-                None => {
-                    post.push(v);
-                    stack.pop();
-                }
+            let (v, slot, end) = *top;
+            if slot == end {
+                post.push(v);
+                stack.pop();
+                continue;
+            }
+            top.1 += 1;
+            let w = g.target(slot);
+            if pre[w as usize] == UNSEEN {
+                pre[w as usize] = MARKED;
+                let [first, end] = g.successor_slots(w);
+                stack.push((w, first, end));
             }
         }
     }
@@ -324,12 +372,28 @@ struct SemiNca {
 
 impl SemiNca {
     fn from_dfs(dfs: Dfs) -> Self {
-        let Dfs { pre, vertex, parent, cursor: mut links, entries, .. } = dfs;
+        let Dfs {
+            pre,
+            vertex,
+            parent,
+            cursor: mut links,
+            entries,
+            ..
+        } = dfs;
         for (f, &p) in links.iter_mut().zip(&parent) {
             *f = [p, 0];
         }
-        let forest = Forest { links, path: Vec::new() };
-        SemiNca { pre, vertex_then_semi: vertex, idom: parent, forest, entries }
+        let forest = Forest {
+            links,
+            path: Vec::new(),
+        };
+        SemiNca {
+            pre,
+            vertex_then_semi: vertex,
+            idom: parent,
+            forest,
+            entries,
+        }
     }
 
     /// Semi-dominators, in reverse preorder.
@@ -338,33 +402,38 @@ impl SemiNca {
     /// of their predecessors (random reads of `pre` that do not depend on each other, so the
     /// CPU overlaps their cache misses) and the semi-dominator candidates that need no
     /// evaluation. The main thread only evaluates the later-numbered predecessors.
-    fn semi_dominators<G: Adjacency + Sync + ?Sized>(&mut self, g: &G) {
-        let SemiNca { pre, vertex_then_semi, idom, forest, entries } = self;
-        let gather = Gather { pre, idom, entries, forest_addr: forest.links.as_ptr() as usize };
-        let slots = &mut vertex_then_semi[1..];
-        let threads = if std::env::var_os("RG_ONE").is_some() { 1 } else { std::thread::available_parallelism().map_or(1, |p| p.get()) };
-        if slots.len() < PARALLEL_MIN_NODES || threads < 2 {
-            let mut hi = slots.len() + 1;
-            for chunk in slots.rchunks_mut(BLOCK_NODES) {
-                hi -= chunk.len();
-                gather.block(g, chunk, hi as u32).evaluate(forest);
+    fn semi_dominators<G: Adjacency + Sync + ?Sized>(&mut self, g: &G, parallel: bool) {
+        let SemiNca {
+            pre,
+            vertex_then_semi,
+            idom,
+            forest,
+            entries,
+        } = self;
+        let gather = Gather {
+            pre,
+            idom,
+            entries,
+            forest_addr: forest.links.as_ptr() as usize,
+        };
+        let blocks = blocks_from_top(&mut vertex_then_semi[1..]);
+        if !parallel {
+            for (lo, slots) in blocks {
+                gather.block(g, slots, lo).evaluate(forest);
             }
             return;
         }
+        // Two blocks in flight: enough to keep both threads busy.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
         std::thread::scope(|scope| {
             scope.spawn(move || {
-                let mut hi = slots.len() + 1;
-                for chunk in slots.rchunks_mut(BLOCK_NODES) {
-                    hi -= chunk.len();
-                    if tx.send(gather.block(g, chunk, hi as u32)).is_err() {
+                for (lo, slots) in blocks {
+                    if tx.send(gather.block(g, slots, lo)).is_err() {
                         return;
                     }
                 }
             });
-            for block in rx {
-                block.evaluate(forest);
-            }
+            rx.into_iter().for_each(|block| block.evaluate(forest));
         });
     }
 
@@ -383,7 +452,13 @@ impl SemiNca {
 
     /// Back from preorder numbers to node indices, reusing the arrays.
     fn finish(self, reachable: usize) -> DominatorTree {
-        let SemiNca { mut pre, idom, vertex_then_semi: mut preorder, forest, .. } = self;
+        let SemiNca {
+            mut pre,
+            idom,
+            vertex_then_semi: mut preorder,
+            forest,
+            ..
+        } = self;
         drop(forest);
         for (v, &k) in pre.iter().enumerate() {
             preorder[k as usize] = v as NodeIx;
@@ -391,11 +466,29 @@ impl SemiNca {
         // `pre` becomes the node-indexed idom array in place: each entry is read once, first.
         for k in pre.iter_mut() {
             let d = idom[*k as usize];
-            *k = if d == 0 { SUPER_ROOT } else { preorder[d as usize] };
+            *k = if d == 0 {
+                SUPER_ROOT
+            } else {
+                preorder[d as usize]
+            };
         }
         preorder.remove(0);
-        DominatorTree { idom: pre, preorder, reachable }
+        DominatorTree {
+            idom: pre,
+            preorder,
+            reachable,
+        }
     }
+}
+
+/// `slots` (the entries of numbers `1..`) cut into blocks from the top, each with the number
+/// of its first entry.
+fn blocks_from_top(slots: &mut [u32]) -> impl Iterator<Item = (u32, &mut [u32])> {
+    let mut hi = slots.len() as u32 + 1;
+    slots.rchunks_mut(BLOCK_NODES).map(move |chunk| {
+        hi -= chunk.len() as u32;
+        (hi, chunk)
+    })
 }
 
 /// Nodes per block handed from the gathering thread to the evaluating one.
@@ -473,7 +566,11 @@ impl Gather<'_> {
         let (mut start, mut kept) = (0, 0);
         for (k, slot) in slots.iter_mut().rev().enumerate() {
             let i = lo + (ends.len() - 1 - k) as u32;
-            let mut semi = if self.entries.contains(*slot as usize) { 0 } else { self.idom[i as usize] };
+            let mut semi = if self.entries.contains(*slot as usize) {
+                0
+            } else {
+                self.idom[i as usize]
+            };
             for r in start..ends[k] as usize {
                 let u = numbers[r];
                 if u <= i {
@@ -489,7 +586,12 @@ impl Gather<'_> {
             *slot = semi;
         }
         numbers.truncate(kept);
-        Block { slots, lo, later: numbers, ends }
+        Block {
+            slots,
+            lo,
+            later: numbers,
+            ends,
+        }
     }
 }
 
@@ -514,7 +616,6 @@ impl Block<'_> {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
-    use crate::snapshot::graph::Csr;
 
     /// A graph as forward and reverse CSR.
     pub(crate) struct CsrGraph {
@@ -537,7 +638,10 @@ pub(crate) mod testing {
                 targets[fill[a as usize] as usize] = b;
                 fill[a as usize] += 1;
             }
-            let fwd = Csr { offsets: counts, targets };
+            let fwd = Csr {
+                offsets: counts,
+                targets,
+            };
             let rev = fwd.reversed(n);
             CsrGraph { fwd, rev }
         }
@@ -547,8 +651,11 @@ pub(crate) mod testing {
         fn node_count(&self) -> usize {
             self.fwd.offsets.len() - 1
         }
-        fn successors(&self, n: NodeIx) -> &[NodeIx] {
-            self.fwd.neighbors(n)
+        fn successor_slots(&self, n: NodeIx) -> [u32; 2] {
+            csr_slots(&self.fwd, n)
+        }
+        fn target(&self, slot: u32) -> NodeIx {
+            self.fwd.targets[slot as usize]
         }
         fn predecessors(&self, n: NodeIx) -> &[NodeIx] {
             self.rev.neighbors(n)
@@ -569,7 +676,11 @@ pub(crate) mod testing {
 
     impl Brute {
         pub(crate) fn new(n: usize, edges: &[(NodeIx, NodeIx)], roots: &[NodeIx]) -> Self {
-            let mut b = Brute { n, edges: edges.to_vec(), entries: Vec::new() };
+            let mut b = Brute {
+                n,
+                edges: edges.to_vec(),
+                entries: Vec::new(),
+            };
             let reached = b.reach(roots, None);
             let garbage_entries: Vec<NodeIx> = (0..n as NodeIx)
                 .filter(|&v| reached & (1 << v) == 0 && b.is_unreachable_entry(v, reached))
@@ -605,9 +716,10 @@ pub(crate) mod testing {
                 .filter(|&w| from_v & (1 << w) != 0 && self.reach(&[w], None) & (1 << v) != 0)
                 .collect();
             let in_scc = |x: NodeIx| scc.contains(&x);
-            let entered = self.edges.iter().any(|&(a, b)| {
-                in_scc(b) && !in_scc(a) && reached & (1 << a) == 0
-            });
+            let entered = self
+                .edges
+                .iter()
+                .any(|&(a, b)| in_scc(b) && !in_scc(a) && reached & (1 << a) == 0);
             !entered && scc.iter().all(|&w| w >= v)
         }
 
@@ -671,7 +783,10 @@ mod tests {
     fn a_garbage_cycle_is_entered_at_its_smallest_member() {
         // root 0 → 1; garbage cycle 4 → 2 → 3 → 4, 3 → 5; orphan 6 → 1.
         let t = tree(7, &[(0, 1), (4, 2), (2, 3), (3, 4), (3, 5), (6, 1)], &[0]);
-        assert_eq!(idoms(&t), [None, None, None, Some(2), Some(3), Some(3), None]);
+        assert_eq!(
+            idoms(&t),
+            [None, None, None, Some(2), Some(3), Some(3), None]
+        );
         let mut unreachable = t.unreachable().to_vec();
         unreachable.sort();
         assert_eq!(unreachable, [2, 3, 4, 5, 6]);
@@ -785,7 +900,14 @@ mod tests {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse().ok())
+            .find_map(|l| {
+                l.strip_prefix(key)?
+                    .trim()
+                    .strip_suffix("kB")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .unwrap_or(0)
     }
 
@@ -803,7 +925,12 @@ mod tests {
         let mut rng = Rng(7);
         let roots = roots
             .into_iter()
-            .map(|node| Root { node, kind: RootKind::Module { name: format!("m{node}") } })
+            .map(|node| Root {
+                node,
+                kind: RootKind::Module {
+                    name: format!("m{node}"),
+                },
+            })
             .collect();
         Snapshot {
             ids: (0..n as u64).collect(),
@@ -818,7 +945,10 @@ mod tests {
     /// CPU time of the calling thread: unlike wall time, not inflated by other processes
     /// taking turns on the CPU.
     pub(crate) fn thread_cpu() -> std::time::Duration {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `ts` is a valid timespec to write to.
         unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
         std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
@@ -843,14 +973,21 @@ mod tests {
     fn scale(n: u32) {
         let t0 = std::time::Instant::now();
         let snap = synthetic_snapshot(n);
-        eprintln!("built {n} nodes / {} edges in {:.2?}", snap.edge_count(), t0.elapsed());
+        eprintln!(
+            "built {n} nodes / {} edges in {:.2?}",
+            snap.edge_count(),
+            t0.elapsed()
+        );
         let roots: Vec<NodeIx> = snap.roots().iter().map(|r| r.node).collect();
         let mut last = (std::time::Instant::now(), thread_cpu());
         let mut phases = String::new();
         let t = measure("dominators", n, || {
             dominator_tree_with(&snap, &roots, |phase| {
                 let cpu = thread_cpu() - last.1;
-                phases.push_str(&format!(" {phase} {:.2?} (cpu {cpu:.2?})", last.0.elapsed()));
+                phases.push_str(&format!(
+                    " {phase} {:.2?} (cpu {cpu:.2?})",
+                    last.0.elapsed()
+                ));
                 last = (std::time::Instant::now(), thread_cpu());
             })
         });
@@ -864,9 +1001,15 @@ mod tests {
         let r = measure("Retained::compute (dominators, sizes, children)", n, || {
             crate::query::retained::Retained::compute(&snap)
         });
-        eprintln!("  top-level {}, largest retains {}", r.top_level().len(), r.retained(r.top_level()[0]));
+        eprintln!(
+            "  top-level {}, largest retains {}",
+            r.top_level().len(),
+            r.retained(r.top_level()[0])
+        );
         drop(r);
-        measure("for comparison, snapshot_sccs", n, || crate::query::scc::snapshot_sccs(&snap, None));
+        measure("for comparison, snapshot_sccs", n, || {
+            crate::query::scc::snapshot_sccs(&snap, None)
+        });
     }
 
     #[test]
@@ -879,6 +1022,109 @@ mod tests {
     #[ignore = "slow: run with --release --ignored --nocapture"]
     fn scale_1m_nodes_3m_edges() {
         scale(1_000_000);
+    }
+
+    /// Cooper–Harvey–Kennedy, plainly: the reference for medium graphs. The super-root is
+    /// node `n`; its edges go to `roots` and to the smallest member of every source component
+    /// of the unreachable nodes, found with the SCC module (independent code).
+    fn reference_idoms(g: &CsrGraph, roots: &[NodeIx]) -> Vec<NodeIx> {
+        let n = g.node_count();
+        let reached = reach(g, roots);
+        let unreached = |v: NodeIx| !reached[v as usize];
+        let sccs = crate::query::scc::sccs_by_slots(
+            n,
+            |v| if unreached(v) { (g.fwd.offsets[v as usize], g.fwd.offsets[v as usize + 1]) } else { (0, 0) },
+            |e| Some(g.fwd.targets[e as usize]).filter(|&t| unreached(t)),
+        );
+        let mut entries = roots.to_vec();
+        for c in 0..sccs.count() as u32 {
+            let members = sccs.members(c);
+            let entered = members.iter().any(|&m| {
+                g.predecessors(m).iter().any(|&p| sccs.component_of(p) != c)
+            });
+            if unreached(members[0]) && !entered {
+                entries.push(members[0]);
+            }
+        }
+        chk(g, &entries)
+    }
+
+    fn reach(g: &CsrGraph, starts: &[NodeIx]) -> Vec<bool> {
+        let mut seen = vec![false; g.node_count()];
+        let mut stack = starts.to_vec();
+        while let Some(v) = stack.pop() {
+            if !std::mem::replace(&mut seen[v as usize], true) {
+                stack.extend_from_slice(g.fwd.neighbors(v));
+            }
+        }
+        seen
+    }
+
+    fn chk(g: &CsrGraph, entries: &[NodeIx]) -> Vec<NodeIx> {
+        let n = g.node_count();
+        let s = n as NodeIx;
+        let succ = |v: NodeIx| if v == s { entries } else { g.fwd.neighbors(v) };
+        // Postorder numbers by an iterative DFS from the super-root.
+        let mut post = vec![u32::MAX; n + 1];
+        let mut order = Vec::new();
+        let mut seen = vec![false; n + 1];
+        let mut stack = vec![(s, 0usize)];
+        seen[n] = true;
+        while let Some(&mut (v, ref mut k)) = stack.last_mut() {
+            if let Some(&w) = succ(v).get(*k) {
+                *k += 1;
+                if !std::mem::replace(&mut seen[w as usize], true) {
+                    stack.push((w, 0));
+                }
+            } else {
+                post[v as usize] = order.len() as u32;
+                order.push(v);
+                stack.pop();
+            }
+        }
+        let mut idom = vec![u32::MAX; n + 1];
+        idom[n] = s;
+        let intersect = |idom: &[u32], mut a: u32, mut b: u32| {
+            while a != b {
+                while post[a as usize] < post[b as usize] {
+                    a = idom[a as usize];
+                }
+                while post[b as usize] < post[a as usize] {
+                    b = idom[b as usize];
+                }
+            }
+            a
+        };
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &v in order.iter().rev().skip(1) {
+                let from_s = entries.contains(&v).then_some(s);
+                let preds = g.predecessors(v).iter().copied().chain(from_s);
+                let mut new = u32::MAX;
+                for p in preds.filter(|&p| idom[p as usize] != u32::MAX) {
+                    new = if new == u32::MAX { p } else { intersect(&idom, p, new) };
+                }
+                if idom[v as usize] != new {
+                    idom[v as usize] = new;
+                    changed = true;
+                }
+            }
+        }
+        idom.truncate(n);
+        idom.iter().map(|&d| if d == s { SUPER_ROOT } else { d }).collect()
+    }
+
+    #[test]
+    fn one_and_two_threads_agree_with_a_reference_on_a_medium_graph() {
+        let (mut edges, roots) = synthetic(40_000);
+        edges.extend([(5000, 5000), (39_000, 39_000)]);
+        let g = CsrGraph::new(40_000, &edges);
+        let expected = reference_idoms(&g, &roots);
+        for parallel in [false, true] {
+            let t = build(&g, &roots, parallel, |_| {});
+            assert_eq!(t.idoms(), expected, "parallel: {parallel}");
+        }
     }
 
     fn small_graph() -> impl Strategy<Value = (usize, Vec<(NodeIx, NodeIx)>, Vec<NodeIx>)> {

@@ -8,6 +8,12 @@
 //! objects*, with the first member (file order) of each unreachable cycle standing for the
 //! cycle: removing it, plus the super-root's edge to it, frees the cycle and all it alone
 //! holds.
+//!
+//! `top` follows Eclipse MAT: it lists the top level of the dominator tree (roots, objects
+//! held by several roots, unreachable entries) by retained size; each top-level object that
+//! retains 10 % of the heap or more is a suspect, and the descent from it along the largest
+//! child (while that child holds 80 % of its parent) ends at the accumulation point, the
+//! container whose many children hold the bytes.
 
 use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::dominators::{dominator_tree, DominatorTree, SUPER_ROOT};
@@ -67,7 +73,15 @@ impl Retained {
         }
         drop(preorder);
         let (offsets, children) = children_lists(&idom, &retained);
-        Retained { idom, retained, offsets, children, unreachable, total, unreachable_total }
+        Retained {
+            idom,
+            retained,
+            offsets,
+            children,
+            unreachable,
+            total,
+            unreachable_total,
+        }
     }
 
     /// Number of nodes.
@@ -170,7 +184,13 @@ impl Retained {
 /// The dominator tree as children lists (the top level last), each largest first.
 fn children_lists(idom: &[NodeIx], retained: &[u64]) -> (Vec<u32>, Vec<NodeIx>) {
     let n = idom.len();
-    let slot = |v: usize| if idom[v] == SUPER_ROOT { n } else { idom[v] as usize };
+    let slot = |v: usize| {
+        if idom[v] == SUPER_ROOT {
+            n
+        } else {
+            idom[v] as usize
+        }
+    };
     let mut offsets = vec![0u32; n + 2];
     for v in 0..n {
         offsets[slot(v) + 1] += 1;
@@ -246,7 +266,10 @@ impl Default for TopQuery {
             limit: 20,
             suspect_fraction: 0.10,
             descend_fraction: 0.80,
-            chain: ChainQuery { max_depth: 10_000, ..ChainQuery::default() },
+            chain: ChainQuery {
+                max_depth: 10_000,
+                ..ChainQuery::default()
+            },
         }
     }
 }
@@ -301,8 +324,8 @@ pub struct Suspect {
     /// True when no root reaches it (see [`TopEntry::unreachable`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unreachable: bool,
-    /// The shortest chain from a root to it (`None` when unreachable, or a root itself has
-    /// a one-step chain).
+    /// The shortest chain from a root to it (`None` when it is a root itself or no root
+    /// reaches it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<ChainView>,
     /// Where inside it the bytes accumulate.
@@ -372,7 +395,11 @@ pub fn top(snap: &Snapshot, r: &Retained, q: &TopQuery) -> TopAnswer {
         total_size: r.total_size(),
         unreachable_size: r.unreachable_size(),
         suspect_threshold: threshold,
-        top: top_level.iter().take(q.limit).map(|&n| top_entry(snap, r, n)).collect(),
+        top: top_level
+            .iter()
+            .take(q.limit)
+            .map(|&n| top_entry(snap, r, n))
+            .collect(),
         suspects,
     }
 }
@@ -430,7 +457,11 @@ fn accumulation(snap: &Snapshot, r: &Retained, suspect: NodeIx, q: &TopQuery) ->
         children_retained: children.iter().map(|&c| r.retained(c)).sum(),
         children_by_type: type_shares(snap, r, children),
         linked_run: descent.linked_run,
-        chain: if at == suspect { None } else { chain_to(snap, r, at, q) },
+        chain: if at == suspect {
+            None
+        } else {
+            chain_to(snap, r, at, q)
+        },
     }
 }
 
@@ -464,10 +495,16 @@ fn descend(snap: &Snapshot, r: &Retained, start: NodeIx, fraction: f64) -> Desce
         at = child;
     }
     match best {
-        Some((head, head_depth, len)) => {
-            Descent { point: head, depth: head_depth, linked_run: Some(len) }
-        }
-        None => Descent { point: at, depth, linked_run: None },
+        Some((head, head_depth, len)) => Descent {
+            point: head,
+            depth: head_depth,
+            linked_run: Some(len),
+        },
+        None => Descent {
+            point: at,
+            depth,
+            linked_run: None,
+        },
     }
 }
 
@@ -513,7 +550,12 @@ mod tests {
     }
 
     fn obj(id: u64, ty: u32, size: u64, refs: &[u64]) -> Obj {
-        Obj { id, ty, size, refs: refs.to_vec() }
+        Obj {
+            id,
+            ty,
+            size,
+            refs: refs.to_vec(),
+        }
     }
 
     const TYPES: &str = r#"[["builtins","module"],["builtins","dict"],["builtins","list"],["builtins","int"],["app","Node"]]"#;
@@ -527,8 +569,11 @@ mod tests {
     /// with the `modules` as roots and the `garbage` ids flagged.
     fn snapshot(objs: &[Obj], modules: &[(&str, u64)], garbage: &[u64]) -> Snapshot {
         let col = |f: &dyn Fn(&Obj) -> String| objs.iter().map(f).collect::<Vec<_>>().join(",");
-        let labels: Vec<&str> =
-            objs.iter().filter(|o| o.ty != LIST).flat_map(|o| o.refs.iter().map(|_| "null")).collect();
+        let labels: Vec<&str> = objs
+            .iter()
+            .filter(|o| o.ty != LIST)
+            .flat_map(|o| o.refs.iter().map(|_| "null"))
+            .collect();
         let mut text = String::from(
             r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0],"pid":7,"argv":["t.py"]}"#,
         );
@@ -540,19 +585,28 @@ mod tests {
             col(&|o| o.size.to_string()),
             col(&|_| "1".into()),
             col(&|o| {
-                let flags = 2 | if o.ty == LIST { 4 } else { 0 } | u8::from(garbage.contains(&o.id));
+                let flags =
+                    2 | if o.ty == LIST { 4 } else { 0 } | u8::from(garbage.contains(&o.id));
                 flags.to_string()
             }),
             col(&|_| "null".into()),
             col(&|o| o.refs.len().to_string()),
-            objs.iter().flat_map(|o| o.refs.iter().map(u64::to_string)).collect::<Vec<_>>().join(","),
+            objs.iter()
+                .flat_map(|o| o.refs.iter().map(u64::to_string))
+                .collect::<Vec<_>>()
+                .join(","),
             labels.join(","),
         );
         for (name, id) in modules {
-            text += &format!("\n{{\"kind\":\"root\",\"root\":\"module\",\"name\":\"{name}\",\"id\":{id}}}");
+            text += &format!(
+                "\n{{\"kind\":\"root\",\"root\":\"module\",\"name\":\"{name}\",\"id\":{id}}}"
+            );
         }
         let edges: usize = objs.iter().map(|o| o.refs.len()).sum();
-        text += &format!("\n{{\"kind\":\"end\",\"objects\":{},\"edges\":{edges}}}\n", objs.len());
+        text += &format!(
+            "\n{{\"kind\":\"end\",\"objects\":{},\"edges\":{edges}}}\n",
+            objs.len()
+        );
         parse_snapshot(Path::new("t"), text.as_bytes()).unwrap()
     }
 
@@ -586,7 +640,10 @@ mod tests {
         assert_eq!(r.idom(node(&s, 1)), None);
         assert_eq!(r.children(list).len(), 1000);
         assert_eq!(r.total_size(), 72 * 2 + 640 * 2 + 8056 + 28_000);
-        assert_eq!(r.dominators(node(&s, 1500)).collect::<Vec<_>>(), [list, node(&s, 2), node(&s, 1)]);
+        assert_eq!(
+            r.dominators(node(&s, 1500)).collect::<Vec<_>>(),
+            [list, node(&s, 2), node(&s, 1)]
+        );
     }
 
     #[test]
@@ -618,7 +675,10 @@ mod tests {
         assert_eq!(r.retained(node(&s, 3)), 100);
         assert_eq!(r.retained(node(&s, 4)), 11_000);
         assert_eq!(r.retained(node(&s, 1)), 11_111);
-        assert_eq!(r.children(node(&s, 1)), [node(&s, 4), node(&s, 3), node(&s, 2)]);
+        assert_eq!(
+            r.children(node(&s, 1)),
+            [node(&s, 4), node(&s, 3), node(&s, 2)]
+        );
     }
 
     #[test]
@@ -681,7 +741,11 @@ mod tests {
         // module 1 → dict 2 → Node 100 → Node 101 → … → Node 1099, each with a 200-byte list.
         let mut objs = vec![obj(1, MODULE, 72, &[2]), obj(2, DICT, 640, &[100])];
         for i in 100..1100 {
-            let next: &[u64] = if i < 1099 { &[i + 1, i + 10_000] } else { &[i + 10_000] };
+            let next: &[u64] = if i < 1099 {
+                &[i + 1, i + 10_000]
+            } else {
+                &[i + 10_000]
+            };
             objs.push(obj(i, NODE, 48, next));
             objs.push(obj(i + 10_000, LIST, 200, &[]));
         }
@@ -717,7 +781,9 @@ mod tests {
 
     #[test]
     fn big_lists_sort_like_small_ones() {
-        let retained: Vec<u64> = (0..20_000u64).map(|i| (i * 7919) % 1000 + ((i % 3) << 40)).collect();
+        let retained: Vec<u64> = (0..20_000u64)
+            .map(|i| (i * 7919) % 1000 + ((i % 3) << 40))
+            .collect();
         let mut list: Vec<NodeIx> = (0..20_000).rev().collect();
         sort_largest_first(&mut list, &retained);
         let mut expected: Vec<NodeIx> = (0..20_000).collect();
@@ -734,7 +800,13 @@ mod tests {
     }
 
     /// Node count, edges, roots, sizes, types.
-    type SmallGraph = (usize, Vec<(NodeIx, NodeIx)>, Vec<NodeIx>, Vec<u64>, Vec<u32>);
+    type SmallGraph = (
+        usize,
+        Vec<(NodeIx, NodeIx)>,
+        Vec<NodeIx>,
+        Vec<u64>,
+        Vec<u32>,
+    );
 
     fn small_graph() -> impl Strategy<Value = SmallGraph> {
         (1usize..=12).prop_flat_map(|n| {

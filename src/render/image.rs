@@ -4,7 +4,7 @@
 //! embedded font, so both renderers give labelled PNGs on machines without fonts.
 
 use super::dot::{write_dot_with, DotOptions};
-use super::font::FAMILY;
+use super::font::FONT_STACK;
 use super::graphviz::{find_dot, run_dot, DOT_TIMEOUT};
 use super::{png, style, svg};
 use crate::query::subgraph::SubgraphView;
@@ -14,6 +14,10 @@ use std::path::Path;
 /// layout: as `label`s they slow it superlinearly. Measured with `dot -Tsvg` on real
 /// subgraphs (2 cores): 315 labelled edges 0.5 s, 455 1.7 s, 623 3–6 s; as xlabels 0.15–0.7 s.
 pub const DOT_LABELLED_EDGE_LIMIT: usize = 350;
+
+/// Pictures of more objects take seconds with either renderer (measured on 2 cores: 1000
+/// objects and 2151 references, `dot` 8–12 s CPU, builtin 19 s), so the CLI says so first.
+pub const SLOW_PICTURE_OBJECTS: usize = 500;
 
 /// A picture format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -147,7 +151,7 @@ fn dot_svg(view: &SubgraphView, legend: &str) -> Result<Vec<u8>, RenderError> {
     let labelled = view.edges.iter().filter(|e| e.label.is_some()).count();
     let opts = DotOptions {
         legend: Some(legend.to_string()),
-        fontname: Some(FAMILY.to_string()),
+        fontname: Some(FONT_STACK.to_string()),
         loose_edge_labels: labelled > DOT_LABELLED_EDGE_LIMIT,
     };
     let mut text = Vec::new();
@@ -255,7 +259,12 @@ mod tests {
     fn a_chain_view_is_the_chain_members_and_their_links() {
         let s = seed();
         let chain = vec![node(&s, 1), node(&s, 2), node(&s, 10), node(&s, 11)];
-        let v = chain_view(&s, &[chain.clone()], SubgraphDirection::Backrefs).view();
+        let v = chain_view(
+            &s,
+            std::slice::from_ref(&chain),
+            SubgraphDirection::Backrefs,
+        )
+        .view();
         let ids: Vec<(&str, usize, bool)> = v
             .nodes
             .iter()

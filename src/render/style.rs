@@ -61,7 +61,7 @@ pub fn node_lines(n: &SubgraphNodeView) -> Vec<String> {
     lines
 }
 
-/// An edge's label as drawn; `.__dict__` is never cut (objgraph ties it specially).
+/// An edge's label as drawn: cut to [`MAX_LABEL_CHARS`], controls made visible.
 pub fn edge_text(label: &str) -> String {
     visible(&shorten(label))
 }
@@ -181,8 +181,10 @@ pub fn chain_legend(view: &SubgraphView, chains: usize) -> String {
 /// The caption of a `cycles --render` picture: `cycle #1: 2 objects, 17.7 kB — garbage: no
 /// root reaches it`, with what holds it and how many members are drawn.
 pub fn cycle_legend(number: usize, c: &CycleInfo, view: &SubgraphView) -> String {
+    // Number 0: the picture stands next to its own heading (the report), no number needed.
+    let title = if number == 0 { "cycle".to_string() } else { format!("cycle #{number}") };
     let mut text = format!(
-        "cycle #{number}: {}, {} — ",
+        "{title}: {}, {} — ",
         count(c.members as usize, "object", "objects"),
         human_size(c.size)
     );
