@@ -45,6 +45,9 @@ pub enum Command {
     /// each or whether it is garbage.
     #[command(after_help = CYCLES_AFTER_HELP)]
     Cycles(CyclesArgs),
+    /// What keeps the most memory alive: the dominator tree from the top, with leak suspects
+    /// (objects retaining ≥ 10% of the heap) and where inside them the bytes accumulate.
+    Top(TopArgs),
     /// Count and total size per type (objgraph's show_most_common_types).
     Types(TypesArgs),
     /// The instances of a type with their labels and sizes (objgraph's by_type).
@@ -234,6 +237,22 @@ pub struct CyclesArgs {
     pub renderer: Option<Renderer>,
 }
 
+/// `top` options.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// How many top-level objects to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// An object retaining at least this percentage of the heap is a leak suspect.
+    #[arg(long, default_value_t = 10.0)]
+    pub suspect_percent: f64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `types` options.
 #[derive(Debug, Args)]
 pub struct TypesArgs {
@@ -251,6 +270,10 @@ pub struct TypesArgs {
     /// Short names (the default; same-named classes of different modules add up).
     #[arg(long = "shortnames", alias = "short-names", conflicts_with = "long_names")]
     pub short_names: bool,
+    /// Add a retained-size column (what the instances keep alive; computes the dominator
+    /// tree). Implied by --sort retained.
+    #[arg(long)]
+    pub retained: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

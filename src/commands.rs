@@ -47,6 +47,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Refs(a) => run_graph(a, SubgraphDirection::Refs),
         Command::Backrefs(a) => run_graph(a, SubgraphDirection::Backrefs),
         Command::Cycles(a) => run_cycles(a),
+        Command::Top(a) => run_top(a),
         Command::Types(a) => run_types(a),
         Command::Find(a) => run_find(a),
         Command::Show(a) => run_show(a),
@@ -320,9 +321,21 @@ fn draw_cycles(
     Ok(())
 }
 
+fn run_top(a: crate::cli::TopArgs) -> anyhow::Result<Outcome> {
+    use crate::query::retained::{top, Retained, TopQuery};
+    let snap = load(&a.snapshot)?;
+    let retained = Retained::compute(&snap);
+    let q = TopQuery { limit: a.limit, suspect_fraction: a.suspect_percent / 100.0, ..TopQuery::default() };
+    let answer_data = top(&snap, &retained, &q);
+    answer("top", a.json, &answer_data, text::write_top)?;
+    Ok(found_if(!answer_data.top.is_empty()))
+}
+
 fn run_types(a: TypesArgs) -> anyhow::Result<Outcome> {
     let snap = load(&a.snapshot)?;
-    let mut stats = types::type_stats(&snap, snap.nodes(), a.long_names, a.sort);
+    let by_type = (a.sort == types::TypeSort::Retained || a.retained)
+        .then(|| crate::query::retained::Retained::compute(&snap).by_type(&snap));
+    let mut stats = types::type_stats_retained(&snap, snap.nodes(), a.long_names, a.sort, by_type.as_deref());
     if a.limit > 0 {
         stats.truncate(a.limit);
     }

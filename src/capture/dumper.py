@@ -1638,6 +1638,9 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
 def _header(path, values, collect, trigger, wall, hint):
     argv = sys.argv
     argv = [_text(a) for a in list(argv)] if type(argv) is list else []
+    if not values:
+        # arguments carry secrets as often as strings do (--token=...): only the program stays
+        argv = argv[:1] + ["<str %d chars>" % len(a) for a in argv[1:]]
     return {
         "kind": "header", "format": "refgraph-snapshot", "version": _FORMAT_VERSION,
         "python": sys.version, "python_version": list(sys.version_info[:3]),
@@ -1997,16 +2000,24 @@ def _numbered_path(path, n):
 
 def _capture_dump(path, trigger, held=()):
     """A dump under capture: never raises, never prints; the outcome goes to the status file."""
+    # A failure names its trigger too: refgraph then knows the exit dump was attempted, and
+    # prints this one error (it names the path itself) rather than "ended without a snapshot".
+    failed = {"path": path, "trigger": trigger}
     try:
         result = _dump(path, None, _CAPTURE["values"], _CAPTURE["collect"], trigger, held)
     except DumpError as e:
-        _status({"error": str(e).replace("\n", " "), "path": path})
+        message = str(e).replace("\n", " ")
+        prefix = "cannot write heap snapshot %s: " % path
+        failed["error"] = message[len(prefix):] if message.startswith(prefix) else message
+        _status(failed)
         return
     except Exception as e:   # cannot happen (dump raises only DumpError): be safe anyway
-        _status({"error": "heap snapshot %s: %s" % (path, _describe(e)), "path": path})
+        failed["error"] = _describe(e)
+        _status(failed)
         return
     except KeyboardInterrupt:
-        _status({"error": "heap snapshot %s: interrupted" % path, "path": path})
+        failed["error"] = "interrupted"
+        _status(failed)
         if trigger == "signal":
             raise
         return

@@ -33,6 +33,8 @@ pub struct Shown {
     pub referrers_total: u64,
     /// The first of them (edge = the referrer's label for the reference).
     pub referrers: Vec<Neighbour>,
+    /// What it keeps alive (freed if it went away), bytes.
+    pub retained: u64,
     /// The shortest chain from a root, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_by: Option<ChainView>,
@@ -60,6 +62,7 @@ pub fn show(snap: &Snapshot, n: NodeIx, cap: usize) -> Shown {
         referents,
         referrers_total: snap.referrers(n).len() as u64,
         referrers,
+        retained: super::retained::Retained::compute(snap).retained(n),
         held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
     }
 }

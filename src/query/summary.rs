@@ -5,7 +5,9 @@ use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
 use super::reach::reachable_from_roots;
 use super::types::{type_stats, TypeSort, TypeStat};
-use crate::snapshot::{NodeIx, Snapshot};
+use super::retained::Retained;
+use crate::snapshot::{EdgeLabel, NodeIx, RootKind, Snapshot};
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 /// Facts from the snapshot header.
@@ -59,6 +61,8 @@ impl SnapshotFacts {
 pub struct LargeObject {
     /// The object.
     pub object: ObjectInfo,
+    /// What it keeps alive: freed if it went away (itself and what it dominates), bytes.
+    pub retained: u64,
     /// The shortest chain from a root; `None` when nothing rooted holds it.
     pub held_by: Option<ChainView>,
 }
@@ -87,7 +91,8 @@ pub struct Summary {
     pub top_by_count: Vec<TypeStat>,
     /// Top types by total size.
     pub top_by_size: Vec<TypeStat>,
-    /// The largest objects, largest first.
+    /// The objects retaining the most, largest retained size first (modules and their
+    /// namespace dicts left out: they retain everything of their module).
     pub largest: Vec<LargeObject>,
 }
 
@@ -117,18 +122,36 @@ pub fn summarize(snap: &Snapshot, top: usize) -> Summary {
         unreachable: (snap.node_count() - reachable.count_ones(..)) as u64,
         top_by_count: by_count,
         top_by_size: by_size,
-        largest: largest_objects(snap, top),
+        largest: largest_objects(snap, &Retained::compute(snap), top),
     }
 }
 
-/// The `top` largest objects by shallow size with their holder chains.
-fn largest_objects(snap: &Snapshot, top: usize) -> Vec<LargeObject> {
-    let mut nodes: Vec<NodeIx> = snap.nodes().collect();
+/// Module objects and the dicts that are their namespaces.
+fn namespaces(snap: &Snapshot) -> FxHashSet<NodeIx> {
+    let mut set = FxHashSet::default();
+    for root in snap.roots() {
+        if matches!(root.kind, RootKind::Module { .. }) {
+            set.insert(root.node);
+            for (n, label) in snap.labelled_referents(root.node) {
+                if label == EdgeLabel::Text(".__dict__") {
+                    set.insert(n);
+                }
+            }
+        }
+    }
+    set
+}
+
+/// The `top` objects retaining the most, with their holder chains.
+fn largest_objects(snap: &Snapshot, retained: &Retained, top: usize) -> Vec<LargeObject> {
+    let skip = namespaces(snap);
+    let mut nodes: Vec<NodeIx> = snap.nodes().filter(|n| !skip.contains(n)).collect();
     let k = top.min(nodes.len());
     if k == 0 {
         return Vec::new();
     }
-    let by_size_desc = |a: &NodeIx, b: &NodeIx| snap.size(*b).cmp(&snap.size(*a)).then(a.cmp(b));
+    let key = |n: NodeIx| (retained.retained(n), snap.size(n));
+    let by_size_desc = |a: &NodeIx, b: &NodeIx| key(*b).cmp(&key(*a)).then(a.cmp(b));
     nodes.select_nth_unstable_by(k - 1, by_size_desc);
     nodes.truncate(k);
     nodes.sort_by(by_size_desc);
@@ -137,6 +160,7 @@ fn largest_objects(snap: &Snapshot, top: usize) -> Vec<LargeObject> {
         .into_iter()
         .map(|n| LargeObject {
             object: ObjectInfo::of(snap, n),
+            retained: retained.retained(n),
             held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
         })
         .collect()

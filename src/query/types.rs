@@ -14,6 +14,10 @@ pub struct TypeStat {
     pub count: u64,
     /// Sum of their shallow sizes, bytes.
     pub size: u64,
+    /// What the instances retain together (freed if they all went away; each object counted
+    /// once), bytes; present when retained sizes were computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retained: Option<u64>,
 }
 
 /// How to order type statistics.
@@ -23,6 +27,8 @@ pub enum TypeSort {
     Count,
     /// Largest total size first.
     Size,
+    /// Largest retained size first (computes the dominator tree).
+    Retained,
 }
 
 /// Count and size per type over `nodes`, merged by name (short names lump same-named classes
@@ -33,13 +39,25 @@ pub fn type_stats(
     long_names: bool,
     sort: TypeSort,
 ) -> Vec<TypeStat> {
+    type_stats_retained(snap, nodes, long_names, sort, None)
+}
+
+/// [`type_stats`] with each type's retained size (`retained_by_type`, indexed like
+/// [`Snapshot::types`], from `Retained::by_type`).
+pub fn type_stats_retained(
+    snap: &Snapshot,
+    nodes: impl Iterator<Item = NodeIx>,
+    long_names: bool,
+    sort: TypeSort,
+    retained_by_type: Option<&[u64]>,
+) -> Vec<TypeStat> {
     let mut per_type = vec![(0u64, 0u64); snap.types().len()];
     for n in nodes {
         let slot = &mut per_type[snap.type_index(n) as usize];
         slot.0 += 1;
         slot.1 += snap.size(n);
     }
-    let mut merged: rustc_hash::FxHashMap<String, (u64, u64)> = Default::default();
+    let mut merged: rustc_hash::FxHashMap<String, (u64, u64, u64)> = Default::default();
     for (t, &(count, size)) in per_type.iter().enumerate() {
         if count == 0 {
             continue;
@@ -49,15 +67,22 @@ pub fn type_stats(
         let e = merged.entry(key).or_default();
         e.0 += count;
         e.1 += size;
+        e.2 += retained_by_type.and_then(|r| r.get(t)).copied().unwrap_or(0);
     }
     let mut stats: Vec<TypeStat> = merged
         .into_iter()
-        .map(|(type_name, (count, size))| TypeStat { type_name, count, size })
+        .map(|(type_name, (count, size, retained))| TypeStat {
+            type_name,
+            count,
+            size,
+            retained: retained_by_type.map(|_| retained),
+        })
         .collect();
     stats.sort_by(|a, b| {
         let key = |s: &TypeStat| match sort {
             TypeSort::Count => (s.count, s.size),
             TypeSort::Size => (s.size, s.count),
+            TypeSort::Retained => (s.retained.unwrap_or(0), s.size),
         };
         key(b).cmp(&key(a)).then_with(|| a.type_name.cmp(&b.type_name))
     });

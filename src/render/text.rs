@@ -6,6 +6,7 @@ use crate::query::cycles::{CycleInfo, Cycles};
 use crate::query::diff::Growth;
 use crate::query::find::Found;
 use crate::query::orphans::{Orphans, SuspectGroup};
+use crate::query::retained::{Accumulation, TopAnswer};
 use crate::query::show::{Neighbour, Shown};
 use crate::query::object::ObjectInfo;
 use crate::query::summary::Summary;
@@ -101,7 +102,7 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     writeln!(w)?;
     write_type_table(w, "Largest types (total shallow size)", &s.top_by_size)?;
     writeln!(w)?;
-    writeln!(w, "Largest objects and what holds them")?;
+    writeln!(w, "Objects retaining the most (retained / own size) and what holds them")?;
     for large in &s.largest {
         let holder = match &large.held_by {
             Some(chain) => format!("← {}", chain.path),
@@ -110,7 +111,8 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         };
         writeln!(
             w,
-            "  {:>9}  {}  {}",
+            "  {:>9} / {:>9}  {}  {}",
+            human_size(large.retained),
             human_size(large.object.size),
             object_line(&large.object),
             term_safe(&holder)
@@ -222,12 +224,16 @@ fn write_members(w: &mut dyn Write, members: &[ObjectInfo]) -> io::Result<()> {
     Ok(())
 }
 
-/// `types`: objgraph's `show_most_common_types`, with sizes.
+/// `types`: objgraph's `show_most_common_types`, with sizes (and retained sizes).
 pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
     let width = stats.iter().map(|s| s.type_name.chars().count()).max().unwrap_or(4).clamp(4, 60);
-    writeln!(w, "{:<width$}  {:>12}  {:>10}", "type", "count", "size")?;
+    let retained = stats.iter().any(|s| s.retained.is_some());
+    write!(w, "{:<width$}  {:>12}  {:>10}", "type", "count", "size")?;
+    writeln!(w, "{}", if retained { format!("  {:>10}", "retained") } else { String::new() })?;
     for s in stats {
-        writeln!(w, "{:<width$}  {:>12}  {:>10}", term_safe(&s.type_name), thousands(s.count), human_size(s.size))?;
+        write!(w, "{:<width$}  {:>12}  {:>10}", term_safe(&s.type_name), thousands(s.count), human_size(s.size))?;
+        let column = s.retained.map(|r| format!("  {:>10}", human_size(r))).unwrap_or_default();
+        writeln!(w, "{column}")?;
     }
     Ok(())
 }
@@ -253,7 +259,7 @@ pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
     let o = &s.object;
     writeln!(w, "{}", object_line(o))?;
     writeln!(w, "  type      {}", term_safe(&o.type_long))?;
-    writeln!(w, "  size      {} ({} bytes)", human_size(o.size), thousands(o.size))?;
+    writeln!(w, "  size      {} ({} bytes); retains {}", human_size(o.size), thousands(o.size), human_size(s.retained))?;
     writeln!(w, "  refcount  {}", o.refcount)?;
     let mut flags = Vec::new();
     if let Some(r) = &o.root {
@@ -381,6 +387,54 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
         for o in &c.examples {
             writeln!(w, "    {}", object_line(o))?;
         }
+    }
+    Ok(())
+}
+
+/// `top`: leak suspects with their accumulation points, then the dominator tree's top level.
+pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} objects, {} in all ({} unreachable from any root)",
+        thousands(t.objects),
+        human_size(t.total_size),
+        human_size(t.unreachable_size)
+    )?;
+    if t.suspects.is_empty() {
+        writeln!(w, "No leak suspect: no object retains {} or more.", human_size(t.suspect_threshold))?;
+    }
+    for (i, s) in t.suspects.iter().enumerate() {
+        writeln!(w, "\nSuspect #{}: {} retains {} ({:.1}% of the heap)", i + 1, object_line(&s.object), human_size(s.retained), s.percent)?;
+        match (&s.chain, s.unreachable) {
+            (Some(c), _) => writeln!(w, "  held by   {}", term_safe(&c.text))?,
+            (None, true) => writeln!(w, "  held by   nothing rooted (garbage or held from C)")?,
+            (None, false) => {}
+        }
+        write_accumulation(w, &s.accumulation)?;
+    }
+    writeln!(w, "\nRetaining the most (top of the dominator tree)")?;
+    for e in &t.top {
+        let note = if e.unreachable { "  (unreachable)" } else { "" };
+        writeln!(w, "  {:>9}  {:>5.1}%  {}{note}", human_size(e.retained), e.percent, object_line(&e.object))?;
+    }
+    Ok(())
+}
+
+fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
+    let place = match a.depth {
+        0 => "in itself".to_string(),
+        1 => "1 level down".to_string(),
+        d => format!("{d} levels down"),
+    };
+    writeln!(w, "  bytes accumulate {place}: {} with {} children retaining {}", object_line(&a.object), thousands(a.children), human_size(a.children_retained))?;
+    if let Some(run) = a.linked_run {
+        writeln!(w, "  (a linked structure of {} objects of one type)", thousands(run))?;
+    }
+    for t in &a.children_by_type {
+        writeln!(w, "    {:>10} × {:<24} {}", thousands(t.count), term_safe(&t.type_name), human_size(t.retained))?;
+    }
+    if let Some(c) = &a.chain {
+        writeln!(w, "  reached by {}", term_safe(&c.text))?;
     }
     Ok(())
 }
