@@ -157,3 +157,49 @@ fn selectors_fail_clearly() {
     let out = run(&["chain", &snap, "bogus"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn cycles_finds_the_seed_cycle_as_garbage_and_user_cycles_as_alive() {
+    let w = Workdir::new();
+    let snap = w.capture("seed_cycle.py", &[]);
+    let found: refgraph::query::cycles::Cycles = json(&["cycles", &snap, "--limit", "1"]);
+    let top = &found.cycles[0];
+    assert_eq!(top.members, 2);
+    assert!(top.garbage && top.collector_flagged && top.held_by.is_none());
+    let labels: Vec<_> = top.edges.iter().map(|e| e.label.clone().unwrap_or_default()).collect();
+    assert_eq!(labels, ["[200000]", "[200000]"], "each list holds the other as its last item");
+    let w2 = Workdir::new();
+    let slots = w2.capture("slots_cycle.py", &[]);
+    let found: refgraph::query::cycles::Cycles = json(&["cycles", &slots, "--type", "Parent"]);
+    assert_eq!(found.cycles.len(), 1);
+    assert_eq!(found.cycles[0].held_by.as_ref().unwrap().path, "__main__.family");
+    let looped = w2.capture("self_list.py", &[]);
+    let found: refgraph::query::cycles::Cycles = json(&["cycles", &looped, "--type", "list", "--limit", "50"]);
+    assert!(found.cycles.iter().any(|c| c.members == 1 && c.edges.iter().any(|e| e.label.as_deref() == Some("[2]"))));
+}
+
+#[test]
+fn top_names_the_global_list_as_the_accumulation_point() {
+    let w = Workdir::new();
+    let snap = w.capture("seed_global.py", &[]);
+    let top: refgraph::query::retained::TopAnswer = json(&["top", &snap]);
+    let suspect = &top.suspects[0];
+    let acc = &suspect.accumulation;
+    assert_eq!(acc.object.label.as_deref(), Some("200000 items"));
+    assert_eq!(acc.chain.as_ref().unwrap().path, "__main__.a");
+    assert!(acc.children_retained >= 199_000 * 28, "the ints are retained by the list");
+    let summary: refgraph::query::summary::Summary = json(&["summary", &snap]);
+    assert!(summary.largest[0].retained >= acc.retained, "summary ranks by retained size");
+}
+
+#[test]
+fn refs_json_is_the_drawn_subgraph() {
+    let w = Workdir::new();
+    let snap = w.capture("self_list.py", &[]);
+    let found: refgraph::query::cycles::Cycles = json(&["cycles", &snap, "--type", "list", "--limit", "50"]);
+    let looped = found.cycles.iter().find(|c| c.members == 1 && c.held_by.as_ref().is_some_and(|h| h.path == "__main__.loop")).unwrap();
+    let id = &looped.examples[0].id;
+    let view: refgraph::query::subgraph::SubgraphView = json(&["refs", &snap, id, "--max-depth", "1"]);
+    assert!(view.nodes.iter().all(|n| n.depth <= 1));
+    assert!(view.edges.iter().any(|e| e.label.as_deref() == Some("[2]") && e.from == e.to), "the list refers to itself as item 2");
+}
