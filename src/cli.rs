@@ -78,7 +78,7 @@ pub struct CaptureArgs {
     #[arg(short, long, value_name = "SNAP")]
     pub output: Option<PathBuf>,
     /// Also dump on this signal (e.g. SIGUSR2) to numbered files: SNAP → NAME.1.rgsnap, …
-    #[arg(long, value_name = "SIGNAL")]
+    #[arg(long, value_name = "SIGNAL", value_parser = parse_signal)]
     pub signal: Option<String>,
     /// Leave str/bytes contents out of the snapshot (secrets stay in the process).
     #[arg(long)]
@@ -103,6 +103,20 @@ pub struct SummaryArgs {
     /// Print JSON (schema: docs/JSON.md).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Signals a program can be asked to dump on (not KILL/STOP, which cannot be caught; not INT,
+/// which is the program's own Ctrl-C).
+const DUMP_SIGNALS: [&str; 6] = ["USR1", "USR2", "HUP", "QUIT", "TERM", "ALRM"];
+
+/// `SIGUSR2` or `USR2` → `SIGUSR2`.
+fn parse_signal(s: &str) -> Result<String, String> {
+    let name = s.strip_prefix("SIG").unwrap_or(s).to_ascii_uppercase();
+    if DUMP_SIGNALS.contains(&name.as_str()) {
+        Ok(format!("SIG{name}"))
+    } else {
+        Err(format!("not a signal to dump on; use one of SIG{}", DUMP_SIGNALS.join(", SIG")))
+    }
 }
 
 fn parse_selector(s: &str) -> Result<Selector, SelectError> {

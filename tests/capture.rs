@@ -175,3 +175,43 @@ fn capture_says_what_it_wrote_and_what_to_try() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("wrote {snap}")) && stderr.contains("try: refgraph summary"), "{stderr}");
 }
+
+#[test]
+fn a_signal_dumps_a_running_program_to_numbered_files() {
+    use std::io::{BufRead, BufReader};
+    let w = Workdir::new();
+    let snap = w.arg("server.rgsnap");
+    let stop = w.arg("stop");
+    let mut child = crate::util::refgraph()
+        .args(["capture", "-o", &snap, "--signal", "SIGUSR2", "--", "python3"])
+        .arg(crate::util::script("server.py"))
+        .arg(&stop)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let pid: i32 = first.split("pid ").nth(1).and_then(|r| r.split(';').next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{first}"));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n", "wait for the program, not a fixed sleep");
+    // SAFETY: signals the Python child that refgraph started for this test.
+    unsafe { libc::kill(pid, libc::SIGUSR2) };
+    let numbered = w.path("server.1.rgsnap");
+    for _ in 0..200 {
+        if numbered.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::write(&stop, "").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(numbered.exists(), "the signal wrote server.1.rgsnap");
+    assert!(std::path::Path::new(&snap).exists(), "the exit snapshot too");
+    let main_frames: Summary = json(&["summary", numbered.to_str().unwrap()]);
+    assert!(main_frames.thread_frames >= 1, "the interrupted main-thread frames are recorded");
+}

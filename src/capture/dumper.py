@@ -1602,6 +1602,9 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.excluded.update(map(id, own))
     d.excluded.add(id(garbage))
     d.excluded.update(_CAPTURE.get("boot_objects", ()))
+    boot_functions = _CAPTURE.get("boot_functions", ())
+    d.excluded.update(map(id, boot_functions))
+    d.count_refs_of_excluded(boot_functions)
     if marks is not None:
         d.excluded.add(id(marks))
     own_codes = _own_code_ids(own)
@@ -1755,13 +1758,17 @@ def _capture_main(argv):
     _CAPTURE["boot_frame"] = id(sys._getframe(1))
     _CAPTURE["main_ident"] = _thread.get_ident()
     _CAPTURE["signals"] = 0
-    _CAPTURE["boot_objects"] = _parser_leftovers()
     config = _take_config()
     _CAPTURE.update(config)
+    # Whatever goes wrong in these preparations, the program must still run as it would.
+    _CAPTURE["boot_objects"] = _prepare_safely(_parser_leftovers, ())
+    boot = sys._getframe(1)
+    _CAPTURE["boot_functions"] = _prepare_safely(lambda: _boot_functions(boot), ())
+    boot = None
     dumper_dir = sys.argv[1] if len(sys.argv) > 1 else None
-    _forget_bootstrap(dumper_dir, argv)
+    _prepare_safely(lambda: _forget_bootstrap(dumper_dir, argv), None)
     if config["signal"]:
-        _install_signal(config["signal"])
+        _prepare_safely(lambda: _install_signal(config["signal"]), None)
     outcome = ()       # (exception,): the only reference the dumper holds to it while dumping
     target = namespace = None
     try:
@@ -1794,6 +1801,14 @@ def _bootstrap_held():
     if "boot_frame" not in _CAPTURE or type(main) is not _ModuleType:
         return ()
     return (_module_dict(main),)
+
+
+def _boot_functions(frame):
+    """The function object CPython made to run the -c bootstrap (3.11+ frames hold one): it
+    refers to __main__'s globals, so left in it would show up as a holder of every global."""
+    code = _fr_code(frame)
+    return tuple(o for o in gc.get_referrers(code)
+                 if type(o) is _FunctionType and _FunctionType.__dict__["__code__"].__get__(o) is code)
 
 
 def _parser_leftovers():
@@ -2023,6 +2038,17 @@ def _capture_dump(path, trigger, held=()):
         return
     result["trigger"] = trigger
     _status(result)
+
+
+def _prepare_safely(step, default):
+    """Run one preparation step of capture; on failure report it in the status file and go on
+    without it."""
+    try:
+        return step()
+    except Exception as e:
+        _status({"error": "capture setup: %s: %s" % (type(e).__name__, e),
+                 "path": _CAPTURE.get("output")})
+        return default
 
 
 def _status(record):
