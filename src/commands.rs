@@ -58,9 +58,28 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Snapshots at least this big show a spinner while they load (on a terminal).
+const SPINNER_BYTES: u64 = 32 << 20;
+
+/// A spinner on stderr while a big snapshot loads, when stderr is a terminal.
+fn load_spinner(path: &Path) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if bytes < SPINNER_BYTES || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("loading {} ({})", path.display(), text::human_size(bytes)));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
 /// Load a snapshot, printing its load warnings on stderr.
 pub fn load(path: &Path) -> anyhow::Result<Snapshot> {
-    let snap = crate::load(path)?;
+    let spinner = load_spinner(path);
+    let loaded = crate::load(path);
+    spinner.finish_and_clear();
+    let snap = loaded?;
     for warning in &snap.load_report().warnings {
         eprintln!("refgraph: warning: {}: {}", path.display(), text::term_safe(warning));
     }

@@ -480,3 +480,77 @@ pub fn answer_chain(snap: &Snapshot, target: NodeIx, q: &ChainQuery, mode: Chain
         beyond_depth: rooted && q.ignore.is_empty(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use petgraph::graph::{DiGraph, NodeIndex};
+    use proptest::prelude::*;
+
+    /// Distances from `start` along `dir`, never entering `blocked`, by plain BFS.
+    fn distances(g: &DiGraph<(), ()>, start: usize, dir: Direction, blocked: &[bool]) -> Vec<Option<usize>> {
+        let mut dist = vec![None; g.node_count()];
+        dist[start] = Some(0);
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(u) = queue.pop_front() {
+            for v in g.neighbors_directed(NodeIndex::new(u), dir) {
+                let v = v.index();
+                if dist[v].is_none() && !blocked[v] {
+                    dist[v] = Some(dist[u].unwrap_or(0) + 1);
+                    queue.push_back(v);
+                }
+            }
+        }
+        dist
+    }
+
+    fn graph_and_query() -> impl Strategy<Value = (usize, Vec<(usize, usize)>, Vec<bool>, Vec<bool>, bool)> {
+        (1usize..12).prop_flat_map(|n| {
+            (
+                Just(n),
+                proptest::collection::vec((0..n, 0..n), 0..40),
+                proptest::collection::vec(proptest::bool::weighted(0.2), n),
+                proptest::collection::vec(proptest::bool::weighted(0.15), n),
+                any::<bool>(),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn shortest_path_is_a_real_shortest_path_to_a_goal(
+            (n, edges, goals, blocked, backward) in graph_and_query()
+        ) {
+            let mut g = DiGraph::<(), ()>::new();
+            for _ in 0..n { g.add_node(()); }
+            for &(a, b) in &edges { g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ()); }
+            let dir = if backward { Direction::Incoming } else { Direction::Outgoing };
+            let start = 0;
+            let mut blocked = blocked;
+            blocked[start] = false;
+            let found = shortest_path(
+                &g,
+                NodeIndex::new(start),
+                dir,
+                |v| goals[v.index()].then_some(0),
+                |v| blocked[v.index()],
+                usize::MAX,
+            );
+            let dist = distances(&g, start, dir, &blocked);
+            let best = (0..n).filter(|&v| v != start && goals[v]).filter_map(|v| dist[v]).min();
+            match (found, best) {
+                (None, None) => {}
+                (Some(path), Some(best)) => {
+                    prop_assert_eq!(path.len() - 1, best, "shortest");
+                    prop_assert_eq!(path[0].index(), start);
+                    prop_assert!(goals[path[path.len() - 1].index()], "ends at a goal");
+                    for w in path.windows(2) {
+                        prop_assert!(g.neighbors_directed(w[0], dir).any(|x| x == w[1]), "a real edge");
+                        prop_assert!(!blocked[w[1].index()], "never enters a blocked node");
+                    }
+                }
+                (found, best) => prop_assert!(false, "found {:?}, brute force {:?}", found, best),
+            }
+        }
+    }
+}
