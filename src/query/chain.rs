@@ -504,7 +504,10 @@ mod tests {
         dist
     }
 
-    fn graph_and_query() -> impl Strategy<Value = (usize, Vec<(usize, usize)>, Vec<bool>, Vec<bool>, bool)> {
+    /// Node count, edges, which nodes are goals, which are blocked, backward or forward.
+    type Case = (usize, Vec<(usize, usize)>, Vec<bool>, Vec<bool>, bool);
+
+    fn graph_and_query() -> impl Strategy<Value = Case> {
         (1usize..12).prop_flat_map(|n| {
             (
                 Just(n),
