@@ -118,6 +118,9 @@ def main():
         ("backrefs -o .dot (show_backrefs)", ["backrefs", snap, str(hub_id), "--max-depth", "5", "-o", os.path.join(args.out, "hub.dot")], "show_backrefs"),
         ("orphans (get_leaking_objects)", ["orphans", snap], "get_leaking_objects"),
         ("cycles (refcycle SCC)", ["cycles", snap], "refcycle"),
+        ("backrefs -o .svg (builtin layout)", ["backrefs", snap, str(hub_id), "--max-depth", "5", "--renderer", "builtin", "-o", os.path.join(args.out, "hub.svg")], None),
+        ("top (dominator tree, leak suspects)", ["top", snap], None),
+        ("types (show_growth: objgraph's second call)", ["types", snap], "show_growth"),
     ]
     ours = {}
     for name, argv, _ in questions:
