@@ -1,10 +1,10 @@
 //! The command line: clap derive, one variant per subcommand. Parsing only; `main.rs` runs.
 
-use clap::{Args, Parser, Subcommand};
 use crate::query::find::FindSort;
 use crate::query::types::TypeSort;
 use crate::render::image::{ImageFormat, Renderer};
 use crate::select::{SelectError, Selector};
+use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -13,7 +13,12 @@ use std::path::PathBuf;
 /// Capture a heap snapshot of a Python program, then ask it questions offline: what holds an
 /// object, which cycles exist, which types grow.
 #[derive(Debug, Parser)]
-#[command(name = "refgraph", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "refgraph",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
@@ -115,7 +120,10 @@ fn parse_signal(s: &str) -> Result<String, String> {
     if DUMP_SIGNALS.contains(&name.as_str()) {
         Ok(format!("SIG{name}"))
     } else {
-        Err(format!("not a signal to dump on; use one of SIG{}", DUMP_SIGNALS.join(", SIG")))
+        Err(format!(
+            "not a signal to dump on; use one of SIG{}",
+            DUMP_SIGNALS.join(", SIG")
+        ))
     }
 }
 
@@ -282,7 +290,11 @@ pub struct TypesArgs {
     #[arg(long = "longnames", alias = "long-names")]
     pub long_names: bool,
     /// Short names (the default; same-named classes of different modules add up).
-    #[arg(long = "shortnames", alias = "short-names", conflicts_with = "long_names")]
+    #[arg(
+        long = "shortnames",
+        alias = "short-names",
+        conflicts_with = "long_names"
+    )]
     pub short_names: bool,
     /// Add a retained-size column (what the instances keep alive; computes the dominator
     /// tree). Implied by --sort retained.
@@ -412,8 +424,13 @@ mod tests {
 
     #[test]
     fn capture_takes_the_program_after_double_dash() {
-        let cli = Cli::try_parse_from(["refgraph", "capture", "-o", "x.rgsnap", "--", "python3", "app.py", "-v"]).unwrap();
-        let Command::Capture(c) = cli.command else { panic!("not capture") };
+        let cli = Cli::try_parse_from([
+            "refgraph", "capture", "-o", "x.rgsnap", "--", "python3", "app.py", "-v",
+        ])
+        .unwrap();
+        let Command::Capture(c) = cli.command else {
+            panic!("not capture")
+        };
         assert_eq!(c.command, ["python3", "app.py", "-v"]);
         assert_eq!(c.output, Some(PathBuf::from("x.rgsnap")));
     }

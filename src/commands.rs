@@ -7,10 +7,12 @@ use crate::cli::{
     ShowArgs, SummaryArgs, TypesArgs,
 };
 use crate::output::write_to;
+use crate::query::chain::ChainView;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{cycles, CyclesQuery};
-use crate::query::chain::ChainView;
-use crate::query::subgraph::{chain_view, cycle_view, subgraph, SubgraphDirection, SubgraphOptions, SubgraphView};
+use crate::query::subgraph::{
+    chain_view, cycle_view, subgraph, SubgraphDirection, SubgraphOptions, SubgraphView,
+};
 use crate::query::{diff, find, orphans, show, summary, types};
 use crate::render::dot::{write_dot_with, DotOptions};
 use crate::render::image::{render_image_with_legend, ImageFormat, Renderer, SLOW_PICTURE_OBJECTS};
@@ -69,7 +71,11 @@ fn load_spinner(path: &Path) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(format!("loading {} ({})", path.display(), text::human_size(bytes)));
+    spinner.set_message(format!(
+        "loading {} ({})",
+        path.display(),
+        text::human_size(bytes)
+    ));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     spinner
 }
@@ -81,7 +87,11 @@ pub fn load(path: &Path) -> anyhow::Result<Snapshot> {
     spinner.finish_and_clear();
     let snap = loaded?;
     for warning in &snap.load_report().warnings {
-        eprintln!("refgraph: warning: {}: {}", path.display(), text::term_safe(warning));
+        eprintln!(
+            "refgraph: warning: {}: {}",
+            path.display(),
+            text::term_safe(warning)
+        );
     }
     Ok(snap)
 }
@@ -93,7 +103,13 @@ fn answer<T: serde::Serialize>(
     data: &T,
     render_text: impl FnOnce(&mut dyn Write, &T) -> io::Result<()>,
 ) -> anyhow::Result<()> {
-    write_to(None, |w| if json { write_json(w, command, data) } else { render_text(w, data) })?;
+    write_to(None, |w| {
+        if json {
+            write_json(w, command, data)
+        } else {
+            render_text(w, data)
+        }
+    })?;
     Ok(())
 }
 
@@ -131,13 +147,20 @@ fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
     let to_types = a.to.as_deref().map(|t| types_named(&snap, t)).transpose()?;
-    let q = ChainQuery { to_types, ignore, max_depth: a.max_depth.unwrap_or(usize::MAX) };
+    let q = ChainQuery {
+        to_types,
+        ignore,
+        max_depth: a.max_depth.unwrap_or(usize::MAX),
+    };
     let mode = match (a.forward, a.all) {
         (true, _) => ChainMode::Forward,
         (false, true) => ChainMode::Distinct(a.limit),
         (false, false) => ChainMode::Shortest,
     };
-    let answers: Vec<_> = targets.iter().map(|&t| answer_chain(&snap, t, &q, mode)).collect();
+    let answers: Vec<_> = targets
+        .iter()
+        .map(|&t| answer_chain(&snap, t, &q, mode))
+        .collect();
     let any = answers.iter().any(|c| !c.chains.is_empty());
     answer("chain", a.json, &answers, |w, answers| {
         for (i, c) in answers.iter().enumerate() {
@@ -150,7 +173,11 @@ fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
     })?;
     if let Some((path, format)) = picture {
         let chains: Vec<&ChainView> = answers.iter().flat_map(|c| &c.chains).collect();
-        let dir = if a.forward { SubgraphDirection::Refs } else { SubgraphDirection::Backrefs };
+        let dir = if a.forward {
+            SubgraphDirection::Refs
+        } else {
+            SubgraphDirection::Backrefs
+        };
         draw_chains(&snap, &chains, dir, path, format, a.renderer)?;
     }
     Ok(found_if(any))
@@ -177,7 +204,11 @@ fn draw_chains(
 
 /// The objects of a chain, by their ids.
 fn chain_nodes(snap: &Snapshot, chain: &ChainView) -> Vec<NodeIx> {
-    chain.steps.iter().filter_map(|s| node_of(snap, &s.object.id)).collect()
+    chain
+        .steps
+        .iter()
+        .filter_map(|s| node_of(snap, &s.object.id))
+        .collect()
 }
 
 /// The object an answer names by its id (`0x…`).
@@ -210,7 +241,11 @@ enum GraphFormat {
 
 fn graph_format(path: Option<&Path>, json: bool) -> anyhow::Result<GraphFormat> {
     let Some(path) = path.filter(|p| *p != Path::new("-")) else {
-        return Ok(if json { GraphFormat::Json } else { GraphFormat::Dot });
+        return Ok(if json {
+            GraphFormat::Json
+        } else {
+            GraphFormat::Dot
+        });
     };
     file_format(path)
 }
@@ -220,12 +255,22 @@ fn file_format(path: &Path) -> anyhow::Result<GraphFormat> {
     if let Some(image) = ImageFormat::from_path(path) {
         return Ok(GraphFormat::Image(image));
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "dot" | "gv" => Ok(GraphFormat::Dot),
         "json" => Ok(GraphFormat::Json),
-        "html" => anyhow::bail!("{}: .html output is not supported here (use .dot, .json, .svg or .png)", path.display()),
-        _ => anyhow::bail!("{}: unknown output format '.{ext}' (use .dot, .json, .svg or .png)", path.display()),
+        "html" => anyhow::bail!(
+            "{}: .html output is not supported here (use .dot, .json, .svg or .png)",
+            path.display()
+        ),
+        _ => anyhow::bail!(
+            "{}: unknown output format '.{ext}' (use .dot, .json, .svg or .png)",
+            path.display()
+        ),
     }
 }
 
@@ -242,14 +287,20 @@ fn write_graph(
     let mut drawn_with = None;
     match format {
         GraphFormat::Dot => {
-            let opts = DotOptions { legend: Some(legend.to_string()), ..DotOptions::default() };
+            let opts = DotOptions {
+                legend: Some(legend.to_string()),
+                ..DotOptions::default()
+            };
             write_to(path, |w| write_dot_with(w, view, &opts))?;
         }
         GraphFormat::Json => write_to(path, |w| write_json(w, command, view))?,
         GraphFormat::Image(image) => {
             let renderer = renderer.unwrap_or_else(Renderer::detect);
             if view.nodes.len() > SLOW_PICTURE_OBJECTS {
-                eprintln!("refgraph: drawing {} objects takes a while (300 take about a second)", view.nodes.len());
+                eprintln!(
+                    "refgraph: drawing {} objects takes a while (300 take about a second)",
+                    view.nodes.len()
+                );
             }
             let bytes = render_image_with_legend(view, legend, image, renderer)?;
             write_to(path, |w| w.write_all(&bytes))?;
@@ -257,8 +308,14 @@ fn write_graph(
         }
     }
     if let Some(path) = path.filter(|p| *p != Path::new("-")) {
-        let how = drawn_with.map(|r| format!(", drawn with {r}")).unwrap_or_default();
-        eprintln!("refgraph: wrote {} ({} objects{how})", path.display(), view.nodes.len());
+        let how = drawn_with
+            .map(|r| format!(", drawn with {r}"))
+            .unwrap_or_default();
+        eprintln!(
+            "refgraph: wrote {} ({} objects{how})",
+            path.display(),
+            view.nodes.len()
+        );
     }
     Ok(())
 }
@@ -277,7 +334,14 @@ fn run_graph(a: GraphArgs, dir: SubgraphDirection) -> anyhow::Result<Outcome> {
     };
     let view = subgraph(&snap, &starts, dir, &opts).view();
     let legend = style::legend(&view);
-    write_graph(a.output.as_deref(), format, dir.name(), &view, &legend, a.renderer)?;
+    write_graph(
+        a.output.as_deref(),
+        format,
+        dir.name(),
+        &view,
+        &legend,
+        a.renderer,
+    )?;
     Ok(Outcome::Found)
 }
 
@@ -309,7 +373,11 @@ pub(crate) fn draw_cycle(
     format: ImageFormat,
     renderer: Renderer,
 ) -> anyhow::Result<Vec<u8>> {
-    let members: Vec<NodeIx> = cycle.examples.iter().filter_map(|o| node_of(snap, &o.id)).collect();
+    let members: Vec<NodeIx> = cycle
+        .examples
+        .iter()
+        .filter_map(|o| node_of(snap, &o.id))
+        .collect();
     let view = cycle_view(snap, &members, CYCLE_MAX_NODES).view();
     let legend = style::cycle_legend(number, cycle, &view);
     Ok(render_image_with_legend(&view, &legend, format, renderer)?)
@@ -323,7 +391,8 @@ fn draw_cycles(
     format: ImageFormat,
     renderer: Option<Renderer>,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the directory", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
     let renderer = renderer.unwrap_or_else(Renderer::detect);
     for (i, c) in found.iter().enumerate() {
         let bytes = draw_cycle(snap, i + 1, c, format, renderer)?;
@@ -344,7 +413,11 @@ fn run_top(a: crate::cli::TopArgs) -> anyhow::Result<Outcome> {
     use crate::query::retained::{top, Retained, TopQuery};
     let snap = load(&a.snapshot)?;
     let retained = Retained::compute(&snap);
-    let q = TopQuery { limit: a.limit, suspect_fraction: a.suspect_percent / 100.0, ..TopQuery::default() };
+    let q = TopQuery {
+        limit: a.limit,
+        suspect_fraction: a.suspect_percent / 100.0,
+        ..TopQuery::default()
+    };
     let answer_data = top(&snap, &retained, &q);
     answer("top", a.json, &answer_data, text::write_top)?;
     Ok(found_if(!answer_data.top.is_empty()))
@@ -354,7 +427,13 @@ fn run_types(a: TypesArgs) -> anyhow::Result<Outcome> {
     let snap = load(&a.snapshot)?;
     let by_type = (a.sort == types::TypeSort::Retained || a.retained)
         .then(|| crate::query::retained::Retained::compute(&snap).by_type(&snap));
-    let mut stats = types::type_stats_retained(&snap, snap.nodes(), a.long_names, a.sort, by_type.as_deref());
+    let mut stats = types::type_stats_retained(
+        &snap,
+        snap.nodes(),
+        a.long_names,
+        a.sort,
+        by_type.as_deref(),
+    );
     if a.limit > 0 {
         stats.truncate(a.limit);
     }
@@ -381,7 +460,13 @@ fn run_show(a: ShowArgs) -> anyhow::Result<Outcome> {
 fn run_diff(a: DiffArgs) -> anyhow::Result<Outcome> {
     let old = load(&a.old)?;
     let new = load(&a.new)?;
-    let mut growth = diff::diff(&old, &new, a.long_names, a.new_type.as_deref(), a.limit.max(1));
+    let mut growth = diff::diff(
+        &old,
+        &new,
+        a.long_names,
+        a.new_type.as_deref(),
+        a.limit.max(1),
+    );
     if a.limit > 0 {
         growth.types.truncate(a.limit);
     }
@@ -393,7 +478,9 @@ fn run_orphans(a: OrphansArgs) -> anyhow::Result<Outcome> {
     let snap = load(&a.snapshot)?;
     let o = orphans::orphans(&snap, !a.all, a.limit);
     answer("orphans", a.json, &o, text::write_orphans)?;
-    Ok(found_if(o.unreferenced.count + o.held_from_outside.count > 0))
+    Ok(found_if(
+        o.unreferenced.count + o.held_from_outside.count > 0,
+    ))
 }
 
 fn run_report(a: crate::cli::ReportArgs) -> anyhow::Result<Outcome> {
@@ -448,7 +535,10 @@ fn report_path(snapshot: &Path) -> std::path::PathBuf {
 
 fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
     let command = PythonCommand::parse(&a.command)?;
-    let output = a.output.clone().unwrap_or_else(|| capture::default_output(&command));
+    let output = a
+        .output
+        .clone()
+        .unwrap_or_else(|| capture::default_output(&command));
     let opts = CaptureOptions {
         command: a.command,
         output,
@@ -464,7 +554,11 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         }
     };
     let outcome = capture::capture(&opts, announce, report_dump).context("capture")?;
-    if !outcome.dumps.iter().any(|d| d.trigger.as_deref() == Some("exit")) {
+    if !outcome
+        .dumps
+        .iter()
+        .any(|d| d.trigger.as_deref() == Some("exit"))
+    {
         eprintln!(
             "refgraph: the program ended without writing its exit snapshot {} (killed, or os._exit?)",
             opts.output.display()
@@ -485,4 +579,3 @@ fn report_dump(d: &DumpStatus) {
         ),
     }
 }
-

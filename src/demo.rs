@@ -4,12 +4,12 @@
 use crate::capture::{self, CaptureOptions};
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{cycles, CyclesQuery};
-use crate::query::summary::summarize;
-use crate::render::text;
 use crate::query::report::{build_report, ReportOptions};
 use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
+use crate::query::summary::summarize;
 use crate::render::html::write_html;
 use crate::render::image::{render_image, ImageFormat, Renderer};
+use crate::render::text;
 use crate::select::{resolve, Selector};
 use crate::snapshot::{NodeIx, RootKind};
 use anyhow::{bail, Context};
@@ -41,29 +41,48 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
 
 /// The global `name` of module `module`: module → `.__dict__` → `['name']`.
 fn module_global(snap: &crate::Snapshot, module: &str, name: &str) -> Option<NodeIx> {
-    let root = snap.roots().iter().find(|r| matches!(&r.kind, RootKind::Module { name: m } if m == module))?;
-    let dict = snap.labelled_referents(root.node).find(|(_, l)| l.to_string() == ".__dict__")?.0;
+    let root = snap
+        .roots()
+        .iter()
+        .find(|r| matches!(&r.kind, RootKind::Module { name: m } if m == module))?;
+    let dict = snap
+        .labelled_referents(root.node)
+        .find(|(_, l)| l.to_string() == ".__dict__")?
+        .0;
     let key = format!("['{name}']");
-    snap.labelled_referents(dict).find(|(_, l)| l.to_string() == key).map(|(n, _)| n)
+    snap.labelled_referents(dict)
+        .find(|(_, l)| l.to_string() == key)
+        .map(|(n, _)| n)
 }
 
 /// The seed article's two pictures of the global list `a` (objgraph's `show_refs([a])` and
 /// `show_backrefs([a])`), the first cycle, and the HTML report.
 fn write_pictures(snap: &crate::Snapshot, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let a = module_global(snap, "__main__", "a").context("the example's global `a` is not in the snapshot")?;
+    let a = module_global(snap, "__main__", "a")
+        .context("the example's global `a` is not in the snapshot")?;
     let renderer = Renderer::detect();
     let mut written = Vec::new();
-    for (dir_kind, file) in [(SubgraphDirection::Refs, "refs.svg"), (SubgraphDirection::Backrefs, "backrefs.svg")] {
+    for (dir_kind, file) in [
+        (SubgraphDirection::Refs, "refs.svg"),
+        (SubgraphDirection::Backrefs, "backrefs.svg"),
+    ] {
         let view = subgraph(snap, &[a], dir_kind, &SubgraphOptions::default()).view();
         let svg = render_image(&view, ImageFormat::Svg, renderer)?;
         written.push(write_file(&dir.join(file), &svg)?);
     }
-    let found = cycles(snap, &CyclesQuery { limit: 1, ..Default::default() });
+    let found = cycles(
+        snap,
+        &CyclesQuery {
+            limit: 1,
+            ..Default::default()
+        },
+    );
     if let Some(first) = found.cycles.first() {
         let svg = crate::commands::draw_cycle(snap, 1, first, ImageFormat::Svg, renderer)?;
         written.push(write_file(&dir.join("cycle-1.svg"), &svg)?);
     }
-    let picture = |c: &crate::query::cycles::CycleInfo| crate::commands::cycle_svg(snap, c, renderer);
+    let picture =
+        |c: &crate::query::cycles::CycleInfo| crate::commands::cycle_svg(snap, c, renderer);
     let report = build_report(snap, None, &ReportOptions::default(), &picture);
     let html = dir.join("report.html");
     crate::output::write_atomically(&html, |w| write_html(w, &report))?;
@@ -79,7 +98,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
 fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let script = dir.join("leaky_app.py");
-    std::fs::write(&script, EXAMPLE_SOURCE).with_context(|| format!("writing {}", script.display()))?;
+    std::fs::write(&script, EXAMPLE_SOURCE)
+        .with_context(|| format!("writing {}", script.display()))?;
     let snap_path = dir.join("leaky_app.rgsnap");
     let opts = CaptureOptions {
         command: vec![python.to_owned(), script.clone().into_os_string()],
@@ -88,21 +108,39 @@ fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
         values: true,
         collect: true,
     };
-    eprintln!("$ refgraph capture -o {} -- python3 {}", snap_path.display(), script.display());
+    eprintln!(
+        "$ refgraph capture -o {} -- python3 {}",
+        snap_path.display(),
+        script.display()
+    );
     let outcome = capture::capture(&opts, |_| {}, |_| {})?;
     if let Some(err) = outcome.dumps.iter().find_map(|d| d.error.as_ref()) {
         bail!("the example's snapshot could not be written: {err}");
     }
     if outcome.exit_code != 0 || !snap_path.exists() {
-        bail!("the example program failed (exit code {})", outcome.exit_code);
+        bail!(
+            "the example program failed (exit code {})",
+            outcome.exit_code
+        );
     }
     Ok(snap_path)
 }
 
-fn write_session_holder(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> anyhow::Result<()> {
-    writeln!(w, "\n$ refgraph chain {} type:Session --limit 1", path.display())?;
+fn write_session_holder(
+    w: &mut dyn Write,
+    snap: &crate::Snapshot,
+    path: &Path,
+) -> anyhow::Result<()> {
+    writeln!(
+        w,
+        "\n$ refgraph chain {} type:Session --limit 1",
+        path.display()
+    )?;
     let sessions = resolve(snap, &Selector::Type("Session".into()), 1)?;
-    let q = ChainQuery { max_depth: usize::MAX, ..Default::default() };
+    let q = ChainQuery {
+        max_depth: usize::MAX,
+        ..Default::default()
+    };
     let answer = answer_chain(snap, sessions[0], &q, ChainMode::Shortest);
     text::write_chains(w, &answer)?;
     Ok(())
@@ -110,7 +148,13 @@ fn write_session_holder(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) 
 
 fn write_first_cycle(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> anyhow::Result<()> {
     writeln!(w, "\n$ refgraph cycles {} --limit 1", path.display())?;
-    let found = cycles(snap, &CyclesQuery { limit: 1, ..Default::default() });
+    let found = cycles(
+        snap,
+        &CyclesQuery {
+            limit: 1,
+            ..Default::default()
+        },
+    );
     text::write_cycles(w, &found)?;
     Ok(())
 }
@@ -118,8 +162,14 @@ fn write_first_cycle(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> 
 fn write_next_steps(w: &mut dyn Write, snap: &Path) -> std::io::Result<()> {
     let s = snap.display();
     writeln!(w, "\nNext, try:")?;
-    writeln!(w, "  refgraph show {s} type:Session          # one object, both directions")?;
-    writeln!(w, "  refgraph backrefs {s} type:Session --limit 1 -o session.svg")?;
+    writeln!(
+        w,
+        "  refgraph show {s} type:Session          # one object, both directions"
+    )?;
+    writeln!(
+        w,
+        "  refgraph backrefs {s} type:Session --limit 1 -o session.svg"
+    )?;
     writeln!(w, "  refgraph types {s} --sort size")?;
     writeln!(w, "  refgraph capture -o app.rgsnap -- python3 your_app.py")?;
     Ok(())

@@ -27,7 +27,9 @@ pub fn install() -> Result<(), ctrlc::Error> {
 
 fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     // A panic while holding the lock cannot leave the list inconsistent: use it anyway.
-    PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Registers a temp file for removal on interrupt while it lives.
@@ -40,7 +42,9 @@ impl TempGuard {
     /// Remove `path` if the run is interrupted before this guard is dropped.
     pub fn new(path: &Path) -> Self {
         pending().push(path.to_path_buf());
-        TempGuard { path: path.to_path_buf() }
+        TempGuard {
+            path: path.to_path_buf(),
+        }
     }
 }
 

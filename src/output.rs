@@ -22,7 +22,10 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), OutputError> {
-    let err = |source| OutputError { path: path.to_path_buf(), source };
+    let err = |source| OutputError {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -65,7 +68,10 @@ pub fn write_to(
         _ => {
             let stdout = io::stdout();
             let mut lock = io::BufWriter::new(stdout.lock());
-            let stdout_err = |source| OutputError { path: "<stdout>".into(), source };
+            let stdout_err = |source| OutputError {
+                path: "<stdout>".into(),
+                source,
+            };
             write(&mut lock).map_err(stdout_err)?;
             lock.flush().map_err(stdout_err)
         }

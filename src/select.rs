@@ -52,10 +52,14 @@ impl FromStr for Selector {
     fn from_str(s: &str) -> Result<Self, SelectError> {
         let syntax = || SelectError::Syntax(s.to_string());
         if let Some(name) = s.strip_prefix("mark:") {
-            return (!name.is_empty()).then(|| Selector::Mark(name.into())).ok_or_else(syntax);
+            return (!name.is_empty())
+                .then(|| Selector::Mark(name.into()))
+                .ok_or_else(syntax);
         }
         if let Some(name) = s.strip_prefix("type:") {
-            return (!name.is_empty()).then(|| Selector::Type(name.into())).ok_or_else(syntax);
+            return (!name.is_empty())
+                .then(|| Selector::Type(name.into()))
+                .ok_or_else(syntax);
         }
         let id = if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
             u64::from_str_radix(hex, 16)
@@ -74,21 +78,37 @@ pub fn type_matches(snap: &Snapshot, index: u32, name: &str) -> bool {
 
 /// Indices of the types named `name`.
 pub fn matching_types(snap: &Snapshot, name: &str) -> Vec<u32> {
-    (0..snap.types().len() as u32).filter(|&t| type_matches(snap, t, name)).collect()
+    (0..snap.types().len() as u32)
+        .filter(|&t| type_matches(snap, t, name))
+        .collect()
 }
 
 /// The objects a selector names, in snapshot order, at most `limit` for `type:`.
 pub fn resolve(snap: &Snapshot, sel: &Selector, limit: usize) -> Result<Vec<NodeIx>, SelectError> {
     match sel {
-        Selector::Id(id) => snap.node_by_id(*id).map(|n| vec![n]).ok_or(SelectError::UnknownId(*id)),
+        Selector::Id(id) => snap
+            .node_by_id(*id)
+            .map(|n| vec![n])
+            .ok_or(SelectError::UnknownId(*id)),
         Selector::Mark(name) => {
-            let found: Vec<NodeIx> =
-                snap.marks().iter().filter(|(m, _)| m == name).map(|(_, n)| *n).collect();
+            let found: Vec<NodeIx> = snap
+                .marks()
+                .iter()
+                .filter(|(m, _)| m == name)
+                .map(|(_, n)| *n)
+                .collect();
             if found.is_empty() {
                 let mut known: Vec<&str> = snap.marks().iter().map(|(m, _)| m.as_str()).collect();
                 known.dedup();
-                let known = if known.is_empty() { "none".into() } else { known.join(", ") };
-                return Err(SelectError::UnknownMark { name: name.clone(), known });
+                let known = if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                };
+                return Err(SelectError::UnknownMark {
+                    name: name.clone(),
+                    known,
+                });
             }
             Ok(found)
         }
@@ -133,7 +153,10 @@ mod tests {
         assert_eq!("0x10".parse(), Ok(Selector::Id(ObjectId(16))));
         assert_eq!("16".parse(), Ok(Selector::Id(ObjectId(16))));
         assert_eq!("mark:a".parse(), Ok(Selector::Mark("a".into())));
-        assert_eq!("type:app.Session".parse(), Ok(Selector::Type("app.Session".into())));
+        assert_eq!(
+            "type:app.Session".parse(),
+            Ok(Selector::Type("app.Session".into()))
+        );
     }
 
     #[test]

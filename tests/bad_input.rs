@@ -9,12 +9,27 @@ fn every_bad_snapshot_gives_its_one_line_error() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
     let manifest = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
     let mut checked = 0;
-    for line in manifest.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let mut cols = line.split('\t');
-        let (file, code, message) = (cols.next().unwrap(), cols.next().unwrap(), cols.next().unwrap_or(""));
-        let out = refgraph().current_dir(&dir).args(["summary", file]).output().unwrap();
+        let (file, code, message) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap_or(""),
+        );
+        let out = refgraph()
+            .current_dir(&dir)
+            .args(["summary", file])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code.parse().unwrap()), "{file}: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(code.parse().unwrap()),
+            "{file}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{file} panicked: {stderr}");
         if message.is_empty() {
             assert!(stderr.is_empty(), "{file}: unexpected stderr {stderr}");
@@ -43,7 +58,10 @@ fn an_unreadable_file_says_permission_denied() {
             eprintln!("skipped: running as root, permissions are not enforced");
             return;
         }
-        let out = refgraph().args(["summary", path.to_str().unwrap()]).output().unwrap();
+        let out = refgraph()
+            .args(["summary", path.to_str().unwrap()])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).ends_with(": permission denied\n"));
     }

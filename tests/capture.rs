@@ -12,7 +12,11 @@ fn seed_local_list_is_gone_after_main_returns() {
     let w = Workdir::new();
     let snap = w.capture("seed_local.py", &[]);
     let lists: Found = json(&["find", &snap, "list", "--sort", "size", "--limit", "1"]);
-    assert!(lists.objects[0].size < 100_000, "a big list survived: {:?}", lists.objects[0]);
+    assert!(
+        lists.objects[0].size < 100_000,
+        "a big list survived: {:?}",
+        lists.objects[0]
+    );
 }
 
 #[test]
@@ -35,7 +39,11 @@ fn seed_cycle_is_reported_as_garbage() {
     let w = Workdir::new();
     let snap = w.capture("seed_cycle.py", &[]);
     let summary: Summary = json(&["summary", &snap]);
-    let big: Vec<_> = summary.largest.iter().filter(|l| l.object.label.as_deref() == Some("200001 items")).collect();
+    let big: Vec<_> = summary
+        .largest
+        .iter()
+        .filter(|l| l.object.label.as_deref() == Some("200001 items"))
+        .collect();
     assert_eq!(big.len(), 2, "both lists of the cycle are in the snapshot");
     for l in &big {
         assert!(l.object.garbage, "flagged by the collector: {l:?}");
@@ -45,7 +53,10 @@ fn seed_cycle_is_reported_as_garbage() {
     let answers: Vec<ChainAnswer> = crate::util::json_code(&["chain", &snap, &big[0].object.id], 1);
     let why = answers[0].unrooted.as_ref().expect("explained");
     let text = serde_json::to_string(why).unwrap();
-    assert!(text.contains("\"reason\":\"cycle\"") && text.contains("\"collector_flagged\":true"), "{text}");
+    assert!(
+        text.contains("\"reason\":\"cycle\"") && text.contains("\"collector_flagged\":true"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -56,14 +67,29 @@ fn marks_name_objects_and_labels_name_edges() {
     w.python("marks_api.py", &[&dir, &snap, "values"]);
     let cache: Shown = json(&["show", &snap, "mark:cache"]);
     assert_eq!(cache.object.marks, ["cache"]);
-    let edges: Vec<_> = cache.referents.iter().map(|n| n.edge.clone().unwrap_or_default()).collect();
+    let edges: Vec<_> = cache
+        .referents
+        .iter()
+        .map(|n| n.edge.clone().unwrap_or_default())
+        .collect();
     assert_eq!(edges, ["[0]", "[1]"]);
     let config: Shown = json(&["show", &snap, "mark:config"]);
-    let keys: Vec<_> = config.referents.iter().filter_map(|n| n.edge.clone()).collect();
+    let keys: Vec<_> = config
+        .referents
+        .iter()
+        .filter_map(|n| n.edge.clone())
+        .collect();
     assert!(keys.contains(&"['password']".to_string()), "{keys:?}");
     assert!(keys.contains(&"key 'password'".to_string()), "{keys:?}");
-    let secret = config.referents.iter().find(|n| n.edge.as_deref() == Some("['password']")).unwrap();
-    assert_eq!(secret.object.label.as_deref(), Some("'hunter2-s3cr3t-token'"));
+    let secret = config
+        .referents
+        .iter()
+        .find(|n| n.edge.as_deref() == Some("['password']"))
+        .unwrap();
+    assert_eq!(
+        secret.object.label.as_deref(),
+        Some("'hunter2-s3cr3t-token'")
+    );
     let out = run(&["show", &snap, "mark:nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no mark 'nope'"));
@@ -77,10 +103,19 @@ fn values_false_leaves_no_string_content_in_the_file() {
     w.python("marks_api.py", &[&dir, &snap, "novalues"]);
     let bytes = std::fs::read(&snap).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    assert!(!text.contains("hunter2") && !text.contains("s3cr3t"), "a secret leaked into the snapshot");
+    assert!(
+        !text.contains("hunter2") && !text.contains("s3cr3t"),
+        "a secret leaked into the snapshot"
+    );
     assert!(!text.contains("alice"));
     let config: Shown = json(&["show", &snap, "mark:config"]);
-    assert!(config.referents.iter().any(|n| n.edge.as_deref() == Some("['password']")), "identifier keys stay");
+    assert!(
+        config
+            .referents
+            .iter()
+            .any(|n| n.edge.as_deref() == Some("['password']")),
+        "identifier keys stay"
+    );
 }
 
 #[test]
@@ -89,8 +124,18 @@ fn thread_frames_are_roots_with_named_locals() {
     let snap = w.capture("thread_local.py", &[]);
     let answers: Vec<ChainAnswer> = json(&["chain", &snap, "type:Payload"]);
     let chain = &answers[0].chains[0];
-    assert!(chain.text.starts_with("thread 'holder-thread' → frame worker()"), "{}", chain.text);
-    assert!(chain.text.ends_with("→ local 'held' → Payload"), "{}", chain.text);
+    assert!(
+        chain
+            .text
+            .starts_with("thread 'holder-thread' → frame worker()"),
+        "{}",
+        chain.text
+    );
+    assert!(
+        chain.text.ends_with("→ local 'held' → Payload"),
+        "{}",
+        chain.text
+    );
 }
 
 #[test]
@@ -100,7 +145,10 @@ fn exit_codes_and_output_pass_through() {
         let snap = w.arg(&format!("exit{code}.rgsnap"));
         let out = w.capture_output("exit_code.py", &snap, &[], &[code]);
         assert_eq!(out.status.code(), Some(code.parse().unwrap()));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("out:{code}\n"));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("out:{code}\n")
+        );
         assert!(std::path::Path::new(&snap).exists());
     }
     let snap = w.arg("raise.rgsnap");
@@ -109,8 +157,14 @@ fn exit_codes_and_output_pass_through() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ValueError: boom"), "{stderr}");
     assert!(stderr.contains("exit_code.py\", line"), "{stderr}");
-    assert!(!stderr.contains("refgraph_dump"), "the dumper's frames show in the traceback: {stderr}");
-    assert!(std::path::Path::new(&snap).exists(), "the snapshot is written even when the program fails");
+    assert!(
+        !stderr.contains("refgraph_dump"),
+        "the dumper's frames show in the traceback: {stderr}"
+    );
+    assert!(
+        std::path::Path::new(&snap).exists(),
+        "the snapshot is written even when the program fails"
+    );
 }
 
 #[test]
@@ -133,26 +187,42 @@ fn snapshots_follow_docs_format_md() {
     let snap = w.capture("cache_dict.py", &[]);
     let text = std::fs::read_to_string(&snap).unwrap();
     let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md")).unwrap();
     let section = &doc[doc.find("### `header`").unwrap()..doc.find("### `types`").unwrap()];
     let mut fields = 0;
     for row in section.lines().filter(|l| l.starts_with("| `")) {
         for name in row.split('|').nth(1).unwrap().split(',') {
             let name = name.trim().trim_matches('`');
-            assert!(header.get(name).is_some(), "header lacks documented field {name}");
+            assert!(
+                header.get(name).is_some(),
+                "header lacks documented field {name}"
+            );
             fields += 1;
         }
     }
-    assert!(fields >= 10, "the FORMAT.md header table was read ({fields} fields)");
+    assert!(
+        fields >= 10,
+        "the FORMAT.md header table was read ({fields} fields)"
+    );
     assert_eq!(header["kind"], "header");
     assert_eq!(header["format"], "refgraph-snapshot");
-    assert_eq!(header["version"][0], refgraph::snapshot::format::FORMAT_MAJOR);
+    assert_eq!(
+        header["version"][0],
+        refgraph::snapshot::format::FORMAT_MAJOR
+    );
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "end");
-    let kinds = ["header", "types", "objects", "root", "thread", "mark", "end"];
+    let kinds = [
+        "header", "types", "objects", "root", "thread", "mark", "end",
+    ];
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(kinds.contains(&v["kind"].as_str().unwrap()), "undocumented record kind {}", v["kind"]);
+        assert!(
+            kinds.contains(&v["kind"].as_str().unwrap()),
+            "undocumented record kind {}",
+            v["kind"]
+        );
     }
 }
 
@@ -164,7 +234,10 @@ fn gzip_snapshots_load_the_same() {
     assert!(out.status.success());
     assert_eq!(&std::fs::read(&snap).unwrap()[..2], &[0x1f, 0x8b]);
     let summary: Summary = json(&["summary", &snap]);
-    assert_eq!(summary.largest[0].held_by.as_ref().unwrap().path, "__main__.a");
+    assert_eq!(
+        summary.largest[0].held_by.as_ref().unwrap().path,
+        "__main__.a"
+    );
 }
 
 #[test]
@@ -173,7 +246,10 @@ fn capture_says_what_it_wrote_and_what_to_try() {
     let snap = w.arg("said.rgsnap");
     let out = w.capture_output("self_list.py", &snap, &[], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("wrote {snap}")) && stderr.contains("try: refgraph summary"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("wrote {snap}")) && stderr.contains("try: refgraph summary"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -183,7 +259,9 @@ fn a_signal_dumps_a_running_program_to_numbered_files() {
     let snap = w.arg("server.rgsnap");
     let stop = w.arg("stop");
     let mut child = crate::util::refgraph()
-        .args(["capture", "-o", &snap, "--signal", "SIGUSR2", "--", "python3"])
+        .args([
+            "capture", "-o", &snap, "--signal", "SIGUSR2", "--", "python3",
+        ])
         .arg(crate::util::script("server.py"))
         .arg(&stop)
         .stdout(std::process::Stdio::piped())
@@ -193,7 +271,12 @@ fn a_signal_dumps_a_running_program_to_numbered_files() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
-    let pid: i32 = first.split("pid ").nth(1).and_then(|r| r.split(';').next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{first}"));
+    let pid: i32 = first
+        .split("pid ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut ready = String::new();
     stdout.read_line(&mut ready).unwrap();
@@ -211,7 +294,13 @@ fn a_signal_dumps_a_running_program_to_numbered_files() {
     let status = child.wait().unwrap();
     assert!(status.success());
     assert!(numbered.exists(), "the signal wrote server.1.rgsnap");
-    assert!(std::path::Path::new(&snap).exists(), "the exit snapshot too");
+    assert!(
+        std::path::Path::new(&snap).exists(),
+        "the exit snapshot too"
+    );
     let main_frames: Summary = json(&["summary", numbered.to_str().unwrap()]);
-    assert!(main_frames.thread_frames >= 1, "the interrupted main-thread frames are recorded");
+    assert!(
+        main_frames.thread_frames >= 1,
+        "the interrupted main-thread frames are recorded"
+    );
 }

@@ -18,11 +18,24 @@ fn module_level_cache_dict() {
     let w = Workdir::new();
     let snap = w.capture("cache_dict.py", &[]);
     let chain = first_chain(&snap, "type:Session");
-    assert!(chain.path.starts_with("appcache._sessions['user:"), "{}", chain.path);
-    assert!(chain.text.starts_with("module appcache → .__dict__['_sessions'] → dict['user:"), "{}", chain.text);
+    assert!(
+        chain.path.starts_with("appcache._sessions['user:"),
+        "{}",
+        chain.path
+    );
+    assert!(
+        chain
+            .text
+            .starts_with("module appcache → .__dict__['_sessions'] → dict['user:"),
+        "{}",
+        chain.text
+    );
     assert!(chain.text.ends_with("→ Session"), "{}", chain.text);
     let text = stdout(&["chain", &snap, "type:Session", "--limit", "1"]);
-    assert!(text.contains("module appcache → .__dict__['_sessions'] → dict['user:"), "{text}");
+    assert!(
+        text.contains("module appcache → .__dict__['_sessions'] → dict['user:"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -30,7 +43,10 @@ fn closure_cell_in_a_handler_list() {
     let w = Workdir::new();
     let snap = w.capture("closure_handler.py", &[]);
     let chain = first_chain(&snap, "type:Payload");
-    assert_eq!(chain.path, "__main__.handlers[0].__closure__[0].cell_contents");
+    assert_eq!(
+        chain.path,
+        "__main__.handlers[0].__closure__[0].cell_contents"
+    );
 }
 
 #[test]
@@ -46,7 +62,11 @@ fn class_attribute_list() {
     let w = Workdir::new();
     let snap = w.capture("class_attr.py", &[]);
     let chain = first_chain(&snap, "type:Item");
-    assert!(chain.path.starts_with("__main__.Registry.instances["), "{}", chain.path);
+    assert!(
+        chain.path.starts_with("__main__.Registry.instances["),
+        "{}",
+        chain.path
+    );
     let found: Found = json(&["find", &snap, "Item"]);
     assert_eq!(found.total, 10);
     let found: Found = json(&["find", &snap, "__main__.Item"]);
@@ -74,8 +94,21 @@ fn all_chains_show_every_distinct_holder() {
 fn forward_chain_finds_a_type_below_an_object() {
     let w = Workdir::new();
     let snap = w.capture("cache_dict.py", &[]);
-    let answers: Vec<ChainAnswer> = json(&["chain", &snap, "type:module", "--limit", "200", "--forward", "--to", "Session"]);
-    let found = answers.iter().flat_map(|a| &a.chains).next().expect("a module reaches a Session");
+    let answers: Vec<ChainAnswer> = json(&[
+        "chain",
+        &snap,
+        "type:module",
+        "--limit",
+        "200",
+        "--forward",
+        "--to",
+        "Session",
+    ]);
+    let found = answers
+        .iter()
+        .flat_map(|a| &a.chains)
+        .next()
+        .expect("a module reaches a Session");
     assert_eq!(found.steps.last().unwrap().object.type_name, "Session");
 }
 
@@ -88,8 +121,16 @@ fn a_200000_long_linked_list_chains_without_recursion() {
     let answers: Vec<ChainAnswer> = json(&["chain", &snap, &tail]);
     let chain = &answers[0].chains[0];
     assert_eq!(chain.path, "__main__.head(.next ×199,999)");
-    assert!(chain.text.ends_with("→ Node.next ×199,999 → Node"), "{}", chain.text);
-    assert_eq!(chain.steps.len(), 200_000 + 2, "module, its dict, then every node");
+    assert!(
+        chain.text.ends_with("→ Node.next ×199,999 → Node"),
+        "{}",
+        chain.text
+    );
+    assert_eq!(
+        chain.steps.len(),
+        200_000 + 2,
+        "module, its dict, then every node"
+    );
     stdout(&["summary", &snap]);
     stdout(&["orphans", &snap]);
 }
@@ -99,7 +140,10 @@ fn types_counts_and_sizes() {
     let w = Workdir::new();
     let snap = w.capture("class_attr.py", &[]);
     let stats: Vec<TypeStat> = json(&["types", &snap, "--limit", "0"]);
-    let item = stats.iter().find(|s| s.type_name == "Item").expect("Item counted");
+    let item = stats
+        .iter()
+        .find(|s| s.type_name == "Item")
+        .expect("Item counted");
     assert_eq!(item.count, 10);
     let long: Vec<TypeStat> = json(&["types", &snap, "--limit", "0", "--longnames"]);
     assert!(long.iter().any(|s| s.type_name == "__main__.Item"));
@@ -114,9 +158,19 @@ fn show_lists_both_directions_with_labels() {
     let w = Workdir::new();
     let snap = w.capture("slots_cycle.py", &[]);
     let parent: Shown = json(&["show", &snap, "type:Parent"]);
-    let edges: Vec<_> = parent.referents.iter().filter_map(|n| n.edge.clone()).collect();
-    assert!(edges.contains(&".child".to_string()) && edges.contains(&".name".to_string()), "{edges:?}");
-    assert!(parent.referrers.iter().any(|n| n.edge.as_deref() == Some(".parent")));
+    let edges: Vec<_> = parent
+        .referents
+        .iter()
+        .filter_map(|n| n.edge.clone())
+        .collect();
+    assert!(
+        edges.contains(&".child".to_string()) && edges.contains(&".name".to_string()),
+        "{edges:?}"
+    );
+    assert!(parent
+        .referrers
+        .iter()
+        .any(|n| n.edge.as_deref() == Some(".parent")));
     assert_eq!(parent.held_by.unwrap().path, "__main__.family");
 }
 
@@ -127,10 +181,25 @@ fn diff_shows_a_thousand_leaked_instances() {
     let (a, b) = (w.arg("a.rgsnap"), w.arg("b.rgsnap"));
     w.python("grow.py", &[&dir, &a, &b]);
     let growth: Growth = json(&["diff", &a, &b, "--new", "Leaked"]);
-    let leaked = growth.types.iter().find(|t| t.type_name == "Leaked").expect("Leaked grew");
-    assert_eq!((leaked.old_count, leaked.new_count, leaked.delta), (0, 1000, 1000));
-    let rank = growth.types.iter().position(|t| t.type_name == "Leaked").unwrap();
-    assert!(rank < 3, "the leak is at the top of the growth list: {:?}", &growth.types[..4]);
+    let leaked = growth
+        .types
+        .iter()
+        .find(|t| t.type_name == "Leaked")
+        .expect("Leaked grew");
+    assert_eq!(
+        (leaked.old_count, leaked.new_count, leaked.delta),
+        (0, 1000, 1000)
+    );
+    let rank = growth
+        .types
+        .iter()
+        .position(|t| t.type_name == "Leaked")
+        .unwrap();
+    assert!(
+        rank < 3,
+        "the leak is at the top of the growth list: {:?}",
+        &growth.types[..4]
+    );
     assert_eq!(growth.only_in_new.len(), 20);
     let text = stdout(&["diff", &a, &b]);
     assert!(text.contains("+1000"), "{text}");
@@ -142,7 +211,15 @@ fn orphans_reports_both_groups() {
     let snap = w.capture("self_list.py", &[]);
     let o: Orphans = json(&["orphans", &snap]);
     assert!(o.tracked_only);
-    assert_eq!(o.unreferenced.count, o.unreferenced.by_type.iter().map(|t| t.count).sum::<u64>().max(o.unreferenced.count));
+    assert_eq!(
+        o.unreferenced.count,
+        o.unreferenced
+            .by_type
+            .iter()
+            .map(|t| t.count)
+            .sum::<u64>()
+            .max(o.unreferenced.count)
+    );
 }
 
 #[test]
@@ -151,7 +228,10 @@ fn selectors_fail_clearly() {
     let snap = w.capture("self_list.py", &[]);
     let out = run(&["chain", &snap, "0x1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "refgraph: no object 0x1 in the snapshot\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "refgraph: no object 0x1 in the snapshot\n"
+    );
     let out = run(&["chain", &snap, "type:NoSuchType"]);
     assert_eq!(out.status.code(), Some(1));
     let out = run(&["chain", &snap, "bogus"]);
@@ -166,16 +246,31 @@ fn cycles_finds_the_seed_cycle_as_garbage_and_user_cycles_as_alive() {
     let top = &found.cycles[0];
     assert_eq!(top.members, 2);
     assert!(top.garbage && top.collector_flagged && top.held_by.is_none());
-    let labels: Vec<_> = top.edges.iter().map(|e| e.label.clone().unwrap_or_default()).collect();
-    assert_eq!(labels, ["[200000]", "[200000]"], "each list holds the other as its last item");
+    let labels: Vec<_> = top
+        .edges
+        .iter()
+        .map(|e| e.label.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        labels,
+        ["[200000]", "[200000]"],
+        "each list holds the other as its last item"
+    );
     let w2 = Workdir::new();
     let slots = w2.capture("slots_cycle.py", &[]);
     let found: refgraph::query::cycles::Cycles = json(&["cycles", &slots, "--type", "Parent"]);
     assert_eq!(found.cycles.len(), 1);
-    assert_eq!(found.cycles[0].held_by.as_ref().unwrap().path, "__main__.family");
+    assert_eq!(
+        found.cycles[0].held_by.as_ref().unwrap().path,
+        "__main__.family"
+    );
     let looped = w2.capture("self_list.py", &[]);
-    let found: refgraph::query::cycles::Cycles = json(&["cycles", &looped, "--type", "list", "--limit", "50"]);
-    assert!(found.cycles.iter().any(|c| c.members == 1 && c.edges.iter().any(|e| e.label.as_deref() == Some("[2]"))));
+    let found: refgraph::query::cycles::Cycles =
+        json(&["cycles", &looped, "--type", "list", "--limit", "50"]);
+    assert!(found
+        .cycles
+        .iter()
+        .any(|c| c.members == 1 && c.edges.iter().any(|e| e.label.as_deref() == Some("[2]"))));
 }
 
 #[test]
@@ -187,19 +282,41 @@ fn top_names_the_global_list_as_the_accumulation_point() {
     let acc = &suspect.accumulation;
     assert_eq!(acc.object.label.as_deref(), Some("200000 items"));
     assert_eq!(acc.chain.as_ref().unwrap().path, "__main__.a");
-    assert!(acc.children_retained >= 199_000 * 28, "the ints are retained by the list");
+    assert!(
+        acc.children_retained >= 199_000 * 28,
+        "the ints are retained by the list"
+    );
     let summary: refgraph::query::summary::Summary = json(&["summary", &snap]);
-    assert!(summary.largest[0].retained >= acc.retained, "summary ranks by retained size");
+    assert!(
+        summary.largest[0].retained >= acc.retained,
+        "summary ranks by retained size"
+    );
 }
 
 #[test]
 fn refs_json_is_the_drawn_subgraph() {
     let w = Workdir::new();
     let snap = w.capture("self_list.py", &[]);
-    let found: refgraph::query::cycles::Cycles = json(&["cycles", &snap, "--type", "list", "--limit", "50"]);
-    let looped = found.cycles.iter().find(|c| c.members == 1 && c.held_by.as_ref().is_some_and(|h| h.path == "__main__.loop")).unwrap();
+    let found: refgraph::query::cycles::Cycles =
+        json(&["cycles", &snap, "--type", "list", "--limit", "50"]);
+    let looped = found
+        .cycles
+        .iter()
+        .find(|c| {
+            c.members == 1
+                && c.held_by
+                    .as_ref()
+                    .is_some_and(|h| h.path == "__main__.loop")
+        })
+        .unwrap();
     let id = &looped.examples[0].id;
-    let view: refgraph::query::subgraph::SubgraphView = json(&["refs", &snap, id, "--max-depth", "1"]);
+    let view: refgraph::query::subgraph::SubgraphView =
+        json(&["refs", &snap, id, "--max-depth", "1"]);
     assert!(view.nodes.iter().all(|n| n.depth <= 1));
-    assert!(view.edges.iter().any(|e| e.label.as_deref() == Some("[2]") && e.from == e.to), "the list refers to itself as item 2");
+    assert!(
+        view.edges
+            .iter()
+            .any(|e| e.label.as_deref() == Some("[2]") && e.from == e.to),
+        "the list refers to itself as item 2"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod capture;
+mod hostile;
 mod interrupt;
 mod queries;
 mod render;

@@ -12,7 +12,9 @@ pub struct Workdir {
 
 /// The fixture programs.
 pub fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scripts")
+        .join(name)
 }
 
 /// The binary under test, with a clean environment for its behaviour.
@@ -24,14 +26,22 @@ pub fn refgraph() -> Command {
 
 /// Run and return the output whatever the exit code.
 pub fn run(args: &[&str]) -> Output {
-    refgraph().args(args).output().expect("the refgraph binary runs")
+    refgraph()
+        .args(args)
+        .output()
+        .expect("the refgraph binary runs")
 }
 
 /// Run, assert exit code `code`, return stdout.
 pub fn run_code(args: &[&str], code: i32) -> String {
     let out = run(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "refgraph {args:?}\nstderr: {stderr}\nstdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "refgraph {args:?}\nstderr: {stderr}\nstdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
 
@@ -46,8 +56,8 @@ pub fn json_code<T: DeserializeOwned>(args: &[&str], code: i32) -> T {
     let mut all = args.to_vec();
     all.push("--json");
     let text = run_code(&all, code);
-    let envelope: refgraph::render::json::Envelope<T> =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"));
+    let envelope: refgraph::render::json::Envelope<T> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"));
     assert_eq!(envelope.version, refgraph::render::json::JSON_VERSION);
     envelope.data
 }
@@ -60,7 +70,9 @@ pub fn json<T: DeserializeOwned>(args: &[&str]) -> T {
 impl Workdir {
     /// A new empty directory.
     pub fn new() -> Self {
-        Workdir { dir: tempfile::tempdir().expect("temp dir") }
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     /// A path inside it.
@@ -78,15 +90,29 @@ impl Workdir {
     pub fn capture(&self, name: &str, args: &[&str]) -> String {
         let snap = self.arg(&format!("{}.rgsnap", name.trim_end_matches(".py")));
         let out = self.capture_output(name, &snap, &[], args);
-        assert!(out.status.success(), "capture {name} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "capture {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         snap
     }
 
     /// Run a capture and return its output whatever the exit code.
-    pub fn capture_output(&self, name: &str, snap: &str, options: &[&str], args: &[&str]) -> Output {
+    pub fn capture_output(
+        &self,
+        name: &str,
+        snap: &str,
+        options: &[&str],
+        args: &[&str],
+    ) -> Output {
         let script = script(name);
         let mut c = refgraph();
-        c.args(["capture", "-o", snap]).args(options).args(["--", "python3"]).arg(&script).args(args);
+        c.args(["capture", "-o", snap])
+            .args(options)
+            .args(["--", "python3"])
+            .arg(&script)
+            .args(args);
         c.output().expect("refgraph capture runs")
     }
 
@@ -101,8 +127,16 @@ impl Workdir {
 
     /// Run `python3 tests/scripts/SCRIPT ARGS…` directly, asserting success.
     pub fn python(&self, name: &str, args: &[&str]) -> Output {
-        let out = Command::new("python3").arg(script(name)).args(args).output().expect("python3 runs");
-        assert!(out.status.success(), "python3 {name} failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("python3")
+            .arg(script(name))
+            .args(args)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "python3 {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 }

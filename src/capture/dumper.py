@@ -27,10 +27,15 @@ The output is the JSON-lines snapshot format of docs/FORMAT.md. Three rules hold
 import gc
 import os
 import sys
-import time
 import _thread
 from itertools import accumulate, chain, compress, repeat
 from _operator import add, is_, mul, not_
+# Bound once, at import: a program that patches these (mock.patch, freezegun, pyfakefs) must
+# not have its replacements run by a dump, nor fake the file it writes or the time it records.
+from os import close as _close, getpid as _getpid, open as _open, replace as _replace
+from os import unlink as _unlink, write as _write
+from time import gmtime as _gmtime, perf_counter as _perf_counter, strftime as _strftime
+from time import time as _time
 
 try:
     import zlib
@@ -337,7 +342,7 @@ class _Output:
         self.buffered = 0
         view = memoryview(data)
         while view:
-            written = os.write(self.fd, view)
+            written = _write(self.fd, view)
             view = view[written:]
         self.size += len(data)
 
@@ -1510,8 +1515,8 @@ def _path_copy(path):
 
 
 def _dump(path, marks, values, collect, trigger, held=()):
-    started = time.perf_counter()
-    wall = time.time()
+    started = _perf_counter()
+    wall = _time()
     if marks is not None and not _is_subclass(dict, type(marks)):
         raise DumpError("heap snapshot %s: marks must be a dict" % path)
     if not (_is_flag(values) and _is_flag(collect)):
@@ -1521,17 +1526,17 @@ def _dump(path, marks, values, collect, trigger, held=()):
     gc.disable()
     try:
         directory, name = os.path.split(os.path.abspath(path))
-        tmp = os.path.join(directory, ".%s.tmp-%d" % (name, os.getpid()))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+        tmp = os.path.join(directory, ".%s.tmp-%d" % (name, _getpid()))
+        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
                      0o666)
         garbage = _collect_garbage() if collect else frozenset()
         heap = gc.get_objects()
         result = _write_snapshot(fd, path, heap, garbage, marks, bool(values), bool(collect),
                                  trigger, started, wall, held)
         heap = None
-        os.close(fd)
+        _close(fd)
         fd = None
-        os.replace(tmp, path)
+        _replace(tmp, path)
         return result
     except Exception as error:
         heap = None                  # the DumpError's traceback holds this frame
@@ -1553,12 +1558,12 @@ def _dump(path, marks, values, collect, trigger, held=()):
 def _remove_temp(fd, tmp):
     if fd is not None:
         try:
-            os.close(fd)
+            _close(fd)
         except OSError:
             pass
     if tmp is not None:
         try:
-            os.unlink(tmp)
+            _unlink(tmp)
         except OSError:
             pass
 
@@ -1630,7 +1635,7 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     frames = mark_objects = None
     d.walk(heap)
 
-    seconds = round(time.perf_counter() - started, 4)
+    seconds = round(_perf_counter() - started, 4)
     out.write(_dumps({"kind": "end", "objects": d.objects, "edges": d.edges,
                       "garbage": d.garbage_written, "seconds": seconds}) + "\n")
     out.finish()
@@ -1649,8 +1654,8 @@ def _header(path, values, collect, trigger, wall, hint):
         "python": sys.version, "python_version": list(sys.version_info[:3]),
         "implementation": sys.implementation.name, "platform": sys.platform,
         "pointer_size": 8 if sys.maxsize > 2 ** 32 else 4,
-        "pid": os.getpid(), "argv": argv, "executable": sys.executable,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall)),
+        "pid": _getpid(), "argv": argv, "executable": sys.executable,
+        "time": _strftime("%Y-%m-%dT%H:%M:%SZ", _gmtime(wall)),
         "unix_time": round(wall, 3), "values": values, "collect": collect,
         "trigger": trigger, "objects_hint": hint,
     }

@@ -127,11 +127,20 @@ impl PythonCommand {
             }
         }
         let target = rest[i.min(rest.len())..].to_vec();
-        let is_module = target.first().map(|t| t == OsStr::new("-m")).unwrap_or(false);
+        let is_module = target
+            .first()
+            .map(|t| t == OsStr::new("-m"))
+            .unwrap_or(false);
         if target.is_empty() || (is_module && target.len() < 2) {
-            return Err(CaptureError::Usage("no script to run: give python3 app.py or python3 -m module after --".into()));
+            return Err(CaptureError::Usage(
+                "no script to run: give python3 app.py or python3 -m module after --".into(),
+            ));
         }
-        Ok(PythonCommand { interpreter: interpreter.clone(), options, target })
+        Ok(PythonCommand {
+            interpreter: interpreter.clone(),
+            options,
+            target,
+        })
     }
 
     /// A name for default output files: the script's stem or the module name.
@@ -141,13 +150,18 @@ impl PythonCommand {
             return module.rsplit('.').next().unwrap_or("program").to_string();
         }
         let path = Path::new(&self.target[0]);
-        path.file_stem().map_or("program".into(), |s| s.to_string_lossy().into_owned())
+        path.file_stem()
+            .map_or("program".into(), |s| s.to_string_lossy().into_owned())
     }
 }
 
 /// The default snapshot name for a program: `app.<pid>.rgsnap` in the current directory.
 pub fn default_output(command: &PythonCommand) -> PathBuf {
-    PathBuf::from(format!("{}.{}.rgsnap", command.program_name(), std::process::id()))
+    PathBuf::from(format!(
+        "{}.{}.rgsnap",
+        command.program_name(),
+        std::process::id()
+    ))
 }
 
 /// Run the program under the dumper. `on_dump` is called as each snapshot is reported (while
@@ -180,15 +194,23 @@ pub fn capture(
         .env("REFGRAPH_STATUS", &status_path)
         .spawn()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CaptureError::InterpreterNotFound(command.interpreter.to_string_lossy().into_owned()),
-            _ => CaptureError::Io { what: format!("starting {}", command.interpreter.to_string_lossy()), source: e },
+            std::io::ErrorKind::NotFound => CaptureError::InterpreterNotFound(
+                command.interpreter.to_string_lossy().into_owned(),
+            ),
+            _ => CaptureError::Io {
+                what: format!("starting {}", command.interpreter.to_string_lossy()),
+                source: e,
+            },
         })?;
     on_start(child.id());
     let _ignore = IgnoreInterrupts::new();
     let mut tail = StatusTail::new(&status_path);
     let mut dumps = Vec::new();
     let status = loop {
-        if let Some(status) = child.try_wait().map_err(io_error("waiting for the program"))? {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(io_error("waiting for the program"))?
+        {
             break status;
         }
         tail.poll(|s| {
@@ -201,7 +223,10 @@ pub fn capture(
         on_dump(&s);
         dumps.push(s);
     });
-    Ok(CaptureOutcome { exit_code: exit_code(status), dumps })
+    Ok(CaptureOutcome {
+        exit_code: exit_code(status),
+        dumps,
+    })
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, CaptureError> {
@@ -228,11 +253,16 @@ struct StatusTail {
 
 impl StatusTail {
     fn new(path: &Path) -> Self {
-        StatusTail { reader: std::fs::File::open(path).ok().map(BufReader::new), pending: String::new() }
+        StatusTail {
+            reader: std::fs::File::open(path).ok().map(BufReader::new),
+            pending: String::new(),
+        }
     }
 
     fn poll(&mut self, mut each: impl FnMut(DumpStatus)) {
-        let Some(reader) = self.reader.as_mut() else { return };
+        let Some(reader) = self.reader.as_mut() else {
+            return;
+        };
         loop {
             match reader.read_line(&mut self.pending) {
                 Ok(0) | Err(_) => return,

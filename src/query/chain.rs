@@ -200,21 +200,34 @@ pub fn why_unrooted(snap: &Snapshot, target: NodeIx) -> Unrooted {
     let cycle = cycle_through(snap, target, &holders);
     let flagged = snap.is_garbage(target);
     if !cycle.is_empty() {
-        return Unrooted::Cycle { collector_flagged: flagged, members: infos(snap, &cycle) };
+        return Unrooted::Cycle {
+            collector_flagged: flagged,
+            members: infos(snap, &cycle),
+        };
     }
     if holders.count_ones(..) > 1 {
         let members = nodes_in_cycles(snap, &holders);
-        return Unrooted::HeldByUnrooted { cycle_members: infos(snap, &members), collector_flagged: flagged };
+        return Unrooted::HeldByUnrooted {
+            cycle_members: infos(snap, &members),
+            collector_flagged: flagged,
+        };
     }
     let recorded = snap.referrers(target).len();
     if snap.refcount(target) as usize > recorded {
-        return Unrooted::HeldFromOutside { refcount: snap.refcount(target), recorded_referrers: recorded };
+        return Unrooted::HeldFromOutside {
+            refcount: snap.refcount(target),
+            recorded_referrers: recorded,
+        };
     }
     Unrooted::Orphan
 }
 
 fn infos(snap: &Snapshot, nodes: &[NodeIx]) -> Vec<ObjectInfo> {
-    nodes.iter().take(MAX_MEMBERS).map(|&n| ObjectInfo::of(snap, n)).collect()
+    nodes
+        .iter()
+        .take(MAX_MEMBERS)
+        .map(|&n| ObjectInfo::of(snap, n))
+        .collect()
 }
 
 /// Everything that reaches `target` (target included).
@@ -302,7 +315,11 @@ impl ChainView {
                 edge: chain.get(i + 1).and_then(|&m| edge_text(snap, n, m)),
             })
             .collect();
-        ChainView { steps, text: arrow_text(snap, chain), path: path_expression(snap, chain) }
+        ChainView {
+            steps,
+            text: arrow_text(snap, chain),
+            path: path_expression(snap, chain),
+        }
     }
 }
 
@@ -361,7 +378,11 @@ fn collapse_runs(pieces: &[String]) -> Vec<String> {
     while i < pieces.len() {
         let run = pieces[i..].iter().take_while(|p| **p == pieces[i]).count();
         if run >= MIN_RUN {
-            out.push(format!("{} ×{}", pieces[i], crate::render::text::thousands(run as u64)));
+            out.push(format!(
+                "{} ×{}",
+                pieces[i],
+                crate::render::text::thousands(run as u64)
+            ));
         } else {
             out.extend(pieces[i..i + run].iter().cloned());
         }
@@ -385,7 +406,9 @@ fn root_pieces(snap: &Snapshot, n: NodeIx, pieces: &mut Vec<String>) -> String {
 
 /// `appcache._sessions['user:42']`: the chain as a Python-like expression.
 fn path_expression(snap: &Snapshot, chain: &[NodeIx]) -> String {
-    let Some(&first) = chain.first() else { return String::new() };
+    let Some(&first) = chain.first() else {
+        return String::new();
+    };
     let head = match snap.root(first).map(|r| &r.kind) {
         Some(RootKind::Module { name }) => name.clone(),
         Some(RootKind::ThreadFrame { thread, .. }) => {
@@ -464,7 +487,12 @@ pub enum ChainMode {
 }
 
 /// Answer `chain` for `target`.
-pub fn answer_chain(snap: &Snapshot, target: NodeIx, q: &ChainQuery, mode: ChainMode) -> ChainAnswer {
+pub fn answer_chain(
+    snap: &Snapshot,
+    target: NodeIx,
+    q: &ChainQuery,
+    mode: ChainMode,
+) -> ChainAnswer {
     let chains: Vec<Vec<NodeIx>> = match mode {
         ChainMode::Shortest => backref_chain(snap, target, q).into_iter().collect(),
         ChainMode::Distinct(limit) => backref_chains(snap, target, q, limit),
@@ -488,7 +516,12 @@ mod tests {
     use proptest::prelude::*;
 
     /// Distances from `start` along `dir`, never entering `blocked`, by plain BFS.
-    fn distances(g: &DiGraph<(), ()>, start: usize, dir: Direction, blocked: &[bool]) -> Vec<Option<usize>> {
+    fn distances(
+        g: &DiGraph<(), ()>,
+        start: usize,
+        dir: Direction,
+        blocked: &[bool],
+    ) -> Vec<Option<usize>> {
         let mut dist = vec![None; g.node_count()];
         dist[start] = Some(0);
         let mut queue = std::collections::VecDeque::from([start]);

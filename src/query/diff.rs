@@ -65,11 +65,22 @@ fn key(snap: &Snapshot, n: NodeIx) -> (u64, String, u64) {
 }
 
 /// Compare OLD with NEW; `new_type` lists up to `limit` NEW-only instances of that type.
-pub fn diff(old: &Snapshot, new: &Snapshot, long_names: bool, new_type: Option<&str>, limit: usize) -> Growth {
-    let old_keys: rustc_hash::FxHashSet<(u64, String, u64)> = old.nodes().map(|n| key(old, n)).collect();
+pub fn diff(
+    old: &Snapshot,
+    new: &Snapshot,
+    long_names: bool,
+    new_type: Option<&str>,
+    limit: usize,
+) -> Growth {
+    let old_keys: rustc_hash::FxHashSet<(u64, String, u64)> =
+        old.nodes().map(|n| key(old, n)).collect();
     let name = |s: &Snapshot, n: NodeIx| {
         let t = s.type_name(n);
-        if long_names { t.long() } else { t.short().to_string() }
+        if long_names {
+            t.long()
+        } else {
+            t.short().to_string()
+        }
     };
     let mut rows: FxHashMap<String, TypeGrowth> = FxHashMap::default();
     for n in old.nodes() {
@@ -85,7 +96,9 @@ pub fn diff(old: &Snapshot, new: &Snapshot, long_names: bool, new_type: Option<&
         r.new_size += new.size(n);
         if is_new {
             r.new_objects += 1;
-            if new_type.is_some_and(|t| crate::select::type_matches(new, new.type_index(n), t)) && only_new.len() < limit {
+            if new_type.is_some_and(|t| crate::select::type_matches(new, new.type_index(n), t))
+                && only_new.len() < limit
+            {
                 only_new.push(ObjectInfo::of(new, n));
             }
         }
@@ -100,7 +113,9 @@ pub fn diff(old: &Snapshot, new: &Snapshot, long_names: bool, new_type: Option<&
         .filter(|r| r.delta != 0 || r.size_delta != 0 || r.new_objects != 0)
         .collect();
     types.sort_by(|a, b| {
-        (b.delta, b.size_delta, b.new_objects).cmp(&(a.delta, a.size_delta, a.new_objects)).then_with(|| a.type_name.cmp(&b.type_name))
+        (b.delta, b.size_delta, b.new_objects)
+            .cmp(&(a.delta, a.size_delta, a.new_objects))
+            .then_with(|| a.type_name.cmp(&b.type_name))
     });
     Growth {
         old: old.path().display().to_string(),

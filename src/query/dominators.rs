@@ -31,16 +31,19 @@
 //! Nodes are renumbered in DFS preorder from `S` (`S` = 0). Working arrays, 20 bytes per node:
 //! `pre` (node → number), `vertex` (number → node, later the semi-dominators), `parent`
 //! (later the idoms) and a pair per number, first the DFS edge cursor, then the
-//! path-compression forest `[ancestor, label]`. The DFS climbs back through `parent`, so it
-//! needs no stack: a 1,000,000-long linked list costs nothing extra; path compression uses a
-//! scratch stack as long as the longest path it compresses. The DFS preorder doubles as the
-//! bottom-up order of the tree, as an immediate dominator is a DFS ancestor.
+//! path-compression forest `[ancestor, label]`; plus two bit sets. The DFS climbs back
+//! through `parent`, so it needs no stack: a 1,000,000-long linked list costs nothing extra;
+//! path compression uses a scratch stack as long as the longest path it compresses. The DFS
+//! preorder doubles as the bottom-up order of the tree, as an immediate dominator is a DFS
+//! ancestor.
 //!
-//! On a heap of 10M objects the run time is cache misses, not instructions, so the code
-//! keeps together what is read together, prefetches what it knows it will need, asks for
-//! transparent huge pages (the accesses are TLB-bound), and on two or more cores gathers the
-//! predecessors of the next block of nodes on a second thread while the main thread
-//! evaluates the current one.
+//! On a heap of 10M objects the time goes to cache misses, not instructions, so the code
+//! tests "visited" in a bit set that stays in cache, keeps together what is read together,
+//! prefetches what it knows it will need, gathers the predecessors of a block of nodes in
+//! loops whose loads the CPU can overlap before evaluating the block, and asks for
+//! transparent huge pages (random access over hundreds of MB is TLB-bound). A second thread
+//! gathering blocks ahead was tried and measured no faster: the evaluation's own chains of
+//! misses are the bottleneck.
 //!
 //! Why not petgraph's `dominators::simple_fast` (Cooper–Harvey–Kennedy): its intersections
 //! walk up the tree, which is quadratic on long chains (136 s at 1M nodes, unfinished after
@@ -144,33 +147,21 @@ impl DominatorTree {
 ///
 /// # Panics
 /// If `g` has `u32::MAX - 2` nodes or more, or a root is not a node of `g`.
-pub fn dominator_tree<G: Adjacency + Sync + ?Sized>(g: &G, roots: &[NodeIx]) -> DominatorTree {
+pub fn dominator_tree<G: Adjacency + ?Sized>(g: &G, roots: &[NodeIx]) -> DominatorTree {
     dominator_tree_with(g, roots, |_| {})
 }
 
 /// [`dominator_tree`], calling `done(phase)` as each phase ends: `"dfs"` (numbering, the
 /// unreachable entries included), `"semi"`, `"nca"`, `"finish"`. For progress and timings.
-pub fn dominator_tree_with<G: Adjacency + Sync + ?Sized>(
+pub fn dominator_tree_with<G: Adjacency + ?Sized>(
     g: &G,
     roots: &[NodeIx],
-    done: impl FnMut(&'static str),
-) -> DominatorTree {
-    let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
-    let parallel = cores > 1 && g.node_count() >= PARALLEL_MIN_NODES;
-    build(g, roots, parallel, done)
-}
-
-/// [`dominator_tree_with`], on two threads or one.
-fn build<G: Adjacency + Sync + ?Sized>(
-    g: &G,
-    roots: &[NodeIx],
-    parallel: bool,
     mut done: impl FnMut(&'static str),
 ) -> DominatorTree {
     let (dfs, reachable) = number_nodes(g, roots);
     done("dfs");
     let mut semi_nca = SemiNca::from_dfs(dfs);
-    semi_nca.semi_dominators(g, parallel);
+    semi_nca.semi_dominators(g);
     done("semi");
     semi_nca.nearest_common_ancestors();
     done("nca");
@@ -307,21 +298,16 @@ fn advise_huge_pages(addr: usize, bytes: usize) {
 fn advise_huge_pages(_addr: usize, _bytes: usize) {}
 
 /// Asks the CPU to start loading `x` into the cache.
-fn prefetch<T>(x: &T) {
-    prefetch_addr(x as *const T as usize);
-}
-
-/// Asks the CPU to start loading the memory at `addr` into the cache.
 #[cfg(target_arch = "x86_64")]
-fn prefetch_addr(addr: usize) {
+fn prefetch<T>(x: &T) {
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the address, and reads
-    // nothing into the program.
-    unsafe { _mm_prefetch::<_MM_HINT_T0>(addr as *const i8) };
+    // SAFETY: a prefetch is only a hint: it never faults and reads nothing into the program
+    // (and `x` is a valid reference anyway).
+    unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast::<i8>()) };
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn prefetch_addr(_addr: usize) {}
+fn prefetch<T>(_x: &T) {}
 
 /// The nodes not `numbered` (the unreachable ones) in reverse postorder of a DFS over them
 /// that starts from them in ascending index order. In this order, each node not yet numbered
@@ -394,13 +380,11 @@ impl SemiNca {
         }
     }
 
-    /// Semi-dominators, in reverse preorder.
-    ///
-    /// A second thread gathers blocks of nodes ahead of the evaluation: the preorder numbers
-    /// of their predecessors (random reads of `pre` that do not depend on each other, so the
-    /// CPU overlaps their cache misses) and the semi-dominator candidates that need no
-    /// evaluation. The main thread only evaluates the later-numbered predecessors.
-    fn semi_dominators<G: Adjacency + Sync + ?Sized>(&mut self, g: &G, parallel: bool) {
+    /// Semi-dominators, in reverse preorder, a block of nodes at a time: first the
+    /// preorder numbers of the block's predecessors are gathered in tight loops whose random
+    /// reads do not depend on each other (so the CPU overlaps their cache misses, which it
+    /// cannot do once path compression is interleaved), then the block is evaluated.
+    fn semi_dominators<G: Adjacency + ?Sized>(&mut self, g: &G) {
         let SemiNca {
             pre,
             vertex_then_semi,
@@ -408,31 +392,10 @@ impl SemiNca {
             forest,
             entries,
         } = self;
-        let gather = Gather {
-            pre,
-            idom,
-            entries,
-            forest_addr: forest.links.as_ptr() as usize,
-        };
-        let blocks = blocks_from_top(&mut vertex_then_semi[1..]);
-        if !parallel {
-            for (lo, slots) in blocks {
-                gather.block(g, slots, lo).evaluate(forest);
-            }
-            return;
+        let gather = Gather { pre, idom, entries };
+        for (lo, slots) in blocks_from_top(&mut vertex_then_semi[1..]) {
+            gather.block(g, slots, lo, &forest.links).evaluate(forest);
         }
-        // Two blocks in flight: enough to keep both threads busy.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                for (lo, slots) in blocks {
-                    if tx.send(gather.block(g, slots, lo)).is_err() {
-                        return;
-                    }
-                }
-            });
-            rx.into_iter().for_each(|block| block.evaluate(forest));
-        });
     }
 
     /// idom(w) = the nearest common ancestor of parent(w) and semi(w) in the tree built so
@@ -489,10 +452,9 @@ fn blocks_from_top(slots: &mut [u32]) -> impl Iterator<Item = (u32, &mut [u32])>
     })
 }
 
-/// Nodes per block handed from the gathering thread to the evaluating one.
-const BLOCK_NODES: usize = 8192;
-/// Below this many nodes, one thread does both.
-const PARALLEL_MIN_NODES: usize = 1 << 16;
+/// Nodes per block: their prefetched forest entries (two lines per later-numbered
+/// predecessor) should fit in L2.
+const BLOCK_NODES: usize = 4096;
 
 /// The path-compression forest of Lengauer–Tarjan's `eval`.
 struct Forest {
@@ -526,15 +488,12 @@ impl Forest {
     }
 }
 
-/// What the gathering side reads: nothing it reads changes during the semi phase.
-#[derive(Clone, Copy)]
+/// What gathering reads: nothing that changes during the semi phase.
 struct Gather<'a> {
     pre: &'a [u32],
     /// The DFS parents.
     idom: &'a [u32],
     entries: &'a FixedBitSet,
-    /// Where the forest lives, for prefetching only (the other thread writes it).
-    forest_addr: usize,
 }
 
 /// A block of consecutive preorder numbers, gathered and ready to evaluate.
@@ -551,16 +510,57 @@ struct Block<'a> {
 }
 
 impl Gather<'_> {
-    fn block<'s, G: Adjacency + ?Sized>(&self, g: &G, slots: &'s mut [u32], lo: u32) -> Block<'s> {
+    /// Gathers the block of `slots` (numbers `lo..`), prefetching the `links` that its
+    /// evaluation will climb first.
+    fn block<'s, G: Adjacency + ?Sized>(
+        &self,
+        g: &G,
+        slots: &'s mut [u32],
+        lo: u32,
+        links: &[[u32; 2]],
+    ) -> Block<'s> {
+        let (mut later, mut ends) = self.predecessor_numbers(g, slots);
+        self.split_lower_numbers(slots, lo, &mut later, &mut ends, links);
+        // `eval` climbs from each of them: prefetch the next step up too (by now the first
+        // prefetches have mostly arrived).
+        for &u in &later {
+            prefetch(&links[links[u as usize][0] as usize]);
+        }
+        Block {
+            slots,
+            lo,
+            later,
+            ends,
+        }
+    }
+
+    /// The preorder numbers of the predecessors of the nodes in `slots`, top node first, and
+    /// where each node's end: nothing but independent loads.
+    fn predecessor_numbers<G: Adjacency + ?Sized>(
+        &self,
+        g: &G,
+        slots: &[u32],
+    ) -> (Vec<u32>, Vec<u32>) {
         let mut numbers = Vec::new();
         let mut ends = Vec::with_capacity(slots.len());
-        // First pass: nothing but independent loads.
         for &w in slots.iter().rev() {
             numbers.extend(g.predecessors(w).iter().map(|&v| self.pre[v as usize]));
             ends.push(numbers.len() as u32);
         }
-        // Second pass, on cached data: split lower from higher numbers, compacting the higher
-        // ones into the front of `numbers`.
+        (numbers, ends)
+    }
+
+    /// On cached data: folds each node's lower-numbered predecessors (and its parent, or the
+    /// super-root) into its slot, and keeps only the higher numbers in `numbers`, which need
+    /// `eval`, prefetching their forest entries.
+    fn split_lower_numbers(
+        &self,
+        slots: &mut [u32],
+        lo: u32,
+        numbers: &mut Vec<u32>,
+        ends: &mut [u32],
+        links: &[[u32; 2]],
+    ) {
         let (mut start, mut kept) = (0, 0);
         for (k, slot) in slots.iter_mut().rev().enumerate() {
             let i = lo + (ends.len() - 1 - k) as u32;
@@ -574,7 +574,7 @@ impl Gather<'_> {
                 if u <= i {
                     semi = semi.min(u);
                 } else {
-                    prefetch_addr(self.forest_addr + u as usize * std::mem::size_of::<[u32; 2]>());
+                    prefetch(&links[u as usize]);
                     numbers[kept] = u;
                     kept += 1;
                 }
@@ -584,16 +584,11 @@ impl Gather<'_> {
             *slot = semi;
         }
         numbers.truncate(kept);
-        Block {
-            slots,
-            lo,
-            later: numbers,
-            ends,
-        }
     }
 }
 
 impl Block<'_> {
+    /// Final semi-dominators of the block, top node first, each linked into the forest.
     fn evaluate(self, forest: &mut Forest) {
         let mut start = 0;
         for (k, slot) in self.slots.iter_mut().rev().enumerate() {
@@ -914,14 +909,16 @@ mod tests {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
     }
 
-    /// [`synthetic`] as a [`Snapshot`] (ids, sizes, references and module roots only).
+    /// [`synthetic`] as a [`Snapshot`]: object ids `0..n`, random sizes, 1000 module roots,
+    /// two types (the roots are modules), no labels.
     pub(crate) fn synthetic_snapshot(n: u32) -> Snapshot {
-        use crate::snapshot::{Root, RootKind};
+        use crate::snapshot::graph::{TextColumn, NO_LABEL};
+        use crate::snapshot::{Root, RootKind, TypeName};
         let (edges, roots) = synthetic(n);
         let CsrGraph { fwd, rev } = CsrGraph::new(n as usize, &edges);
         drop(edges);
         let mut rng = Rng(7);
-        let roots = roots
+        let roots: Vec<Root> = roots
             .into_iter()
             .map(|node| Root {
                 node,
@@ -930,12 +927,27 @@ mod tests {
                 },
             })
             .collect();
+        let type_name = |q: &str| TypeName {
+            module: "builtins".into(),
+            qualname: q.into(),
+        };
         Snapshot {
             ids: (0..n as u64).collect(),
+            by_id: (0..n).collect(),
+            type_of: (0..n).map(|v| u32::from(v < 1000)).collect(),
+            types: vec![type_name("object"), type_name("module")],
             sizes: (0..n).map(|_| 16 + rng.below(200) as u64).collect(),
+            refcounts: vec![1; n as usize],
+            flags: vec![2; n as usize],
+            labels: TextColumn {
+                data: String::new(),
+                ends: vec![0; n as usize],
+            },
+            fwd_labels: vec![NO_LABEL; fwd.targets.len()],
+            root_of: roots.iter().enumerate().map(|(i, r)| (r.node, i)).collect(),
+            roots,
             fwd,
             rev,
-            roots,
             ..Snapshot::default()
         }
     }
@@ -952,7 +964,8 @@ mod tests {
         std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
     }
 
-    /// Runs `f`, printing its time and peak memory above what was resident before.
+    /// Runs `f`, printing its time and peak memory above what was resident before (which
+    /// undercounts when `f` reuses memory freed earlier).
     pub(crate) fn measure<T>(what: &str, n: u32, f: impl FnOnce() -> T) -> T {
         reset_peak_rss();
         let base = proc_status_kib("VmRSS:");
@@ -969,6 +982,7 @@ mod tests {
     }
 
     fn scale(n: u32) {
+        use crate::query::retained::{top, Retained, TopQuery};
         let t0 = std::time::Instant::now();
         let snap = synthetic_snapshot(n);
         eprintln!(
@@ -976,44 +990,50 @@ mod tests {
             snap.edge_count(),
             t0.elapsed()
         );
-        let roots: Vec<NodeIx> = snap.roots().iter().map(|r| r.node).collect();
-        for parallel in [true, false] {
-            let mut last = (std::time::Instant::now(), thread_cpu());
-            let mut phases = String::new();
-            let what = if parallel {
-                "dominators, 2 threads"
-            } else {
-                "dominators, 1 thread"
-            };
-            let t = measure(what, n, || {
-                build(&snap, &roots, parallel, |phase| {
-                    let cpu = thread_cpu() - last.1;
-                    phases.push_str(&format!(
-                        " {phase} {:.2?} (cpu {cpu:.2?})",
-                        last.0.elapsed()
-                    ));
-                    last = (std::time::Instant::now(), thread_cpu());
-                })
-            });
-            eprintln!("  phases:{phases}");
-            eprintln!(
-                "  {} reachable, {} top-level",
-                t.reachable().len(),
-                t.idoms().iter().filter(|&&d| d == SUPER_ROOT).count()
-            );
-        }
-        let r = measure("Retained::compute (dominators, sizes, children)", n, || {
-            crate::query::retained::Retained::compute(&snap)
-        });
+        // First, in a fresh process, so that its peak memory is not blurred by memory freed
+        // earlier: everything `refgraph top` needs.
+        let r = measure(
+            "Retained::compute (dominators, sizes, children lists)",
+            n,
+            || Retained::compute(&snap),
+        );
+        let answer = measure("top", n, || top(&snap, &r, &TopQuery::default()));
         eprintln!(
-            "  top-level {}, largest retains {}",
+            "  top level {}, largest retains {} B, {} suspects",
             r.top_level().len(),
-            r.retained(r.top_level()[0])
+            answer.top[0].retained,
+            answer.suspects.len()
         );
         drop(r);
+        let roots: Vec<NodeIx> = snap.roots().iter().map(|r| r.node).collect();
+        let tree = timed_tree(&snap, &roots);
+        measure("Retained::from_tree (sizes, children lists)", n, || {
+            Retained::from_tree(tree, |v| snap.size(v))
+        });
         measure("for comparison, snapshot_sccs", n, || {
             crate::query::scc::snapshot_sccs(&snap, None)
         });
+    }
+
+    /// The dominator tree of `snap`, timed phase by phase.
+    fn timed_tree(snap: &Snapshot, roots: &[NodeIx]) -> DominatorTree {
+        let mut last = (std::time::Instant::now(), thread_cpu());
+        let mut phases = String::new();
+        let tree = measure("dominators", snap.node_count() as u32, || {
+            dominator_tree_with(snap, roots, |phase| {
+                let cpu = thread_cpu() - last.1;
+                let wall = last.0.elapsed();
+                phases.push_str(&format!(" {phase} {wall:.2?} (cpu {cpu:.2?})"));
+                last = (std::time::Instant::now(), thread_cpu());
+            })
+        });
+        eprintln!("  phases:{phases}");
+        let top_level = tree.idoms().iter().filter(|&&d| d == SUPER_ROOT).count();
+        eprintln!(
+            "  {} reachable, {top_level} top level",
+            tree.reachable().len()
+        );
+        tree
     }
 
     #[test]
@@ -1132,15 +1152,12 @@ mod tests {
     }
 
     #[test]
-    fn one_and_two_threads_agree_with_a_reference_on_a_medium_graph() {
+    fn a_medium_graph_agrees_with_a_reference_algorithm() {
         let (mut edges, roots) = synthetic(40_000);
         edges.extend([(5000, 5000), (39_000, 39_000)]);
         let g = CsrGraph::new(40_000, &edges);
         let expected = reference_idoms(&g, &roots);
-        for parallel in [false, true] {
-            let t = build(&g, &roots, parallel, |_| {});
-            assert_eq!(t.idoms(), expected, "parallel: {parallel}");
-        }
+        assert_eq!(dominator_tree(&g, &roots).idoms(), expected);
     }
 
     fn small_graph() -> impl Strategy<Value = (usize, Vec<(NodeIx, NodeIx)>, Vec<NodeIx>)> {

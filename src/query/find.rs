@@ -48,6 +48,10 @@ pub fn find(snap: &Snapshot, type_name: &str, sort: FindSort, limit: usize) -> F
         type_name: type_name.to_string(),
         total: nodes.len() as u64,
         total_size,
-        objects: nodes.iter().take(limit).map(|&n| ObjectInfo::of(snap, n)).collect(),
+        objects: nodes
+            .iter()
+            .take(limit)
+            .map(|&n| ObjectInfo::of(snap, n))
+            .collect(),
     }
 }

@@ -33,7 +33,8 @@ pub struct Orphans {
 
 /// Find both kinds of suspects; `examples` bounds the examples and type rows per group.
 pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans {
-    let considered = |n: &NodeIx| (!tracked_only || snap.is_tracked(*n)) && !is_type_object(snap, *n);
+    let considered =
+        |n: &NodeIx| (!tracked_only || snap.is_tracked(*n)) && !is_type_object(snap, *n);
     let unreferenced: Vec<NodeIx> = snap
         .nodes()
         .filter(considered)
@@ -64,6 +65,10 @@ fn group(snap: &Snapshot, mut nodes: Vec<NodeIx>, examples: usize) -> SuspectGro
     SuspectGroup {
         count: nodes.len() as u64,
         by_type,
-        examples: nodes.iter().take(examples).map(|&n| ObjectInfo::of(snap, n)).collect(),
+        examples: nodes
+            .iter()
+            .take(examples)
+            .map(|&n| ObjectInfo::of(snap, n))
+            .collect(),
     }
 }

@@ -54,7 +54,10 @@ pub fn show(snap: &Snapshot, n: NodeIx, cap: usize) -> Shown {
         .take(cap)
         .map(|&m| neighbour(snap, m, snap.edge_label(m, n).to_string()))
         .collect();
-    let q = ChainQuery { max_depth: usize::MAX, ..Default::default() };
+    let q = ChainQuery {
+        max_depth: usize::MAX,
+        ..Default::default()
+    };
     Shown {
         object: ObjectInfo::of(snap, n),
         tracked: snap.is_tracked(n),
@@ -68,5 +71,8 @@ pub fn show(snap: &Snapshot, n: NodeIx, cap: usize) -> Shown {
 }
 
 fn neighbour(snap: &Snapshot, n: NodeIx, edge: String) -> Neighbour {
-    Neighbour { edge: (!edge.is_empty()).then_some(edge), object: ObjectInfo::of(snap, n) }
+    Neighbour {
+        edge: (!edge.is_empty()).then_some(edge),
+        object: ObjectInfo::of(snap, n),
+    }
 }

@@ -4,8 +4,8 @@
 use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
 use super::reach::reachable_from_roots;
-use super::types::{type_stats, TypeSort, TypeStat};
 use super::retained::Retained;
+use super::types::{type_stats, TypeSort, TypeStat};
 use crate::snapshot::{EdgeLabel, NodeIx, RootKind, Snapshot};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,10 @@ impl SnapshotFacts {
         let h = snap.header();
         SnapshotFacts {
             path: snap.path().display().to_string(),
-            python: h.python.as_ref().map(|p| p.lines().next().unwrap_or_default().to_string()),
+            python: h
+                .python
+                .as_ref()
+                .map(|p| p.lines().next().unwrap_or_default().to_string()),
             platform: h.platform.clone(),
             pid: h.pid,
             argv: h.argv.clone(),
@@ -155,7 +158,10 @@ fn largest_objects(snap: &Snapshot, retained: &Retained, top: usize) -> Vec<Larg
     nodes.select_nth_unstable_by(k - 1, by_size_desc);
     nodes.truncate(k);
     nodes.sort_by(by_size_desc);
-    let q = ChainQuery { max_depth: SUMMARY_CHAIN_DEPTH, ..Default::default() };
+    let q = ChainQuery {
+        max_depth: SUMMARY_CHAIN_DEPTH,
+        ..Default::default()
+    };
     nodes
         .into_iter()
         .map(|n| LargeObject {

@@ -63,11 +63,18 @@ pub fn type_stats_retained(
             continue;
         }
         let name = &snap.types()[t];
-        let key = if long_names { name.long() } else { name.short().to_string() };
+        let key = if long_names {
+            name.long()
+        } else {
+            name.short().to_string()
+        };
         let e = merged.entry(key).or_default();
         e.0 += count;
         e.1 += size;
-        e.2 += retained_by_type.and_then(|r| r.get(t)).copied().unwrap_or(0);
+        e.2 += retained_by_type
+            .and_then(|r| r.get(t))
+            .copied()
+            .unwrap_or(0);
     }
     let mut stats: Vec<TypeStat> = merged
         .into_iter()
@@ -84,7 +91,9 @@ pub fn type_stats_retained(
             TypeSort::Size => (s.size, s.count),
             TypeSort::Retained => (s.retained.unwrap_or(0), s.size),
         };
-        key(b).cmp(&key(a)).then_with(|| a.type_name.cmp(&b.type_name))
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a.type_name.cmp(&b.type_name))
     });
     stats
 }

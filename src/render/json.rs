@@ -22,7 +22,11 @@ pub struct Envelope<T> {
 
 /// Write `data` as the JSON answer of `command`, pretty-printed, newline-terminated.
 pub fn write_json<T: Serialize>(w: &mut dyn Write, command: &str, data: &T) -> io::Result<()> {
-    let envelope = Envelope { version: JSON_VERSION, command: command.to_string(), data };
+    let envelope = Envelope {
+        version: JSON_VERSION,
+        command: command.to_string(),
+        data,
+    };
     serde_json::to_writer_pretty(&mut *w, &envelope)?;
     writeln!(w)
 }

@@ -1,9 +1,9 @@
 //! Turning answers into bytes: one module per output format. Renderers never walk the graph.
 
 pub mod dot;
-pub mod html;
 pub mod font;
 pub mod graphviz;
+pub mod html;
 pub mod image;
 pub mod json;
 pub mod png;

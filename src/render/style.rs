@@ -182,7 +182,11 @@ pub fn chain_legend(view: &SubgraphView, chains: usize) -> String {
 /// root reaches it`, with what holds it and how many members are drawn.
 pub fn cycle_legend(number: usize, c: &CycleInfo, view: &SubgraphView) -> String {
     // Number 0: the picture stands next to its own heading (the report), no number needed.
-    let title = if number == 0 { "cycle".to_string() } else { format!("cycle #{number}") };
+    let title = if number == 0 {
+        "cycle".to_string()
+    } else {
+        format!("cycle #{number}")
+    };
     let mut text = format!(
         "{title}: {}, {} — ",
         count(c.members as usize, "object", "objects"),

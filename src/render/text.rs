@@ -5,10 +5,10 @@ use crate::query::chain::{ChainAnswer, ChainView, Unrooted};
 use crate::query::cycles::{CycleInfo, Cycles};
 use crate::query::diff::Growth;
 use crate::query::find::Found;
+use crate::query::object::ObjectInfo;
 use crate::query::orphans::{Orphans, SuspectGroup};
 use crate::query::retained::{Accumulation, TopAnswer};
 use crate::query::show::{Neighbour, Shown};
-use crate::query::object::ObjectInfo;
 use crate::query::summary::Summary;
 use crate::query::types::TypeStat;
 use std::borrow::Cow;
@@ -16,7 +16,11 @@ use std::io::{self, Write};
 
 /// `s` with control characters (ANSI escapes, newlines, bidi overrides) escaped as `\u{1b}`.
 pub fn term_safe(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c);
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
@@ -84,7 +88,10 @@ const LABEL_CHARS: usize = 48;
 
 /// Labels like `1000000 items` read better as `1,000,000 items`; long ones are cut with `…`.
 fn pretty_label(label: &str) -> Cow<'_, str> {
-    if let Some(n) = label.strip_suffix(" items").and_then(|n| n.parse::<u64>().ok()) {
+    if let Some(n) = label
+        .strip_suffix(" items")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
         return Cow::Owned(format!("{} items", thousands(n)));
     }
     if label.chars().count() > LABEL_CHARS {
@@ -102,7 +109,10 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     writeln!(w)?;
     write_type_table(w, "Largest types (total shallow size)", &s.top_by_size)?;
     writeln!(w)?;
-    writeln!(w, "Objects retaining the most (retained / own size) and what holds them")?;
+    writeln!(
+        w,
+        "Objects retaining the most (retained / own size) and what holds them"
+    )?;
     for large in &s.largest {
         let holder = match &large.held_by {
             Some(chain) => format!("← {}", chain.path),
@@ -128,7 +138,11 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     let pid = f.pid.map_or("?".into(), |p| p.to_string());
     let trigger = f.trigger.as_deref().unwrap_or("?");
     let time = f.time.as_deref().unwrap_or("?");
-    writeln!(w, "Process   python {}, pid {pid}, dumped at {trigger} ({time})", term_safe(python))?;
+    writeln!(
+        w,
+        "Process   python {}, pid {pid}, dumped at {trigger} ({time})",
+        term_safe(python)
+    )?;
     if !f.argv.is_empty() {
         writeln!(w, "argv      {}", term_safe(&f.argv.join(" ")))?;
     }
@@ -141,7 +155,11 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         thousands(s.thread_frames)
     )?;
     writeln!(w, "Size      {} shallow in all", human_size(s.total_size))?;
-    let collector = if f.collect { "flagged by the cycle collector" } else { "collector not run" };
+    let collector = if f.collect {
+        "flagged by the cycle collector"
+    } else {
+        "collector not run"
+    };
     writeln!(
         w,
         "Garbage   {} objects {collector}; {} objects unreachable from any root",
@@ -160,7 +178,12 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
 /// A `count  size  type` table under a title.
 pub fn write_type_table(w: &mut dyn Write, title: &str, stats: &[TypeStat]) -> io::Result<()> {
     writeln!(w, "{title}")?;
-    let width = stats.iter().map(|s| s.type_name.chars().count()).max().unwrap_or(4).min(60);
+    let width = stats
+        .iter()
+        .map(|s| s.type_name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(60);
     for s in stats {
         writeln!(
             w,
@@ -188,15 +211,27 @@ pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
         write_unrooted(w, why)?;
     }
     if answer.beyond_depth {
-        writeln!(w, "  a root holds it, through a chain longer than --max-depth")?;
+        writeln!(
+            w,
+            "  a root holds it, through a chain longer than --max-depth"
+        )?;
     } else if answer.chains.is_empty() && answer.unrooted.is_none() {
-        writeln!(w, "  no chain found (the ignored objects were its only way to a root)")?;
+        writeln!(
+            w,
+            "  no chain found (the ignored objects were its only way to a root)"
+        )?;
     }
     Ok(())
 }
 
 fn write_unrooted(w: &mut dyn Write, why: &Unrooted) -> io::Result<()> {
-    let flagged = |f: bool| if f { " The cycle collector flagged it as garbage." } else { "" };
+    let flagged = |f: bool| {
+        if f {
+            " The cycle collector flagged it as garbage."
+        } else {
+            ""
+        }
+    };
     match why {
         Unrooted::Cycle { collector_flagged, members } => {
             writeln!(w, "  nothing rooted holds it: it is part of a reference cycle of {} objects that no root reaches (cyclic garbage).{}", members.len(), flagged(*collector_flagged))?;
@@ -226,13 +261,35 @@ fn write_members(w: &mut dyn Write, members: &[ObjectInfo]) -> io::Result<()> {
 
 /// `types`: objgraph's `show_most_common_types`, with sizes (and retained sizes).
 pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
-    let width = stats.iter().map(|s| s.type_name.chars().count()).max().unwrap_or(4).clamp(4, 60);
+    let width = stats
+        .iter()
+        .map(|s| s.type_name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60);
     let retained = stats.iter().any(|s| s.retained.is_some());
     write!(w, "{:<width$}  {:>12}  {:>10}", "type", "count", "size")?;
-    writeln!(w, "{}", if retained { format!("  {:>10}", "retained") } else { String::new() })?;
+    writeln!(
+        w,
+        "{}",
+        if retained {
+            format!("  {:>10}", "retained")
+        } else {
+            String::new()
+        }
+    )?;
     for s in stats {
-        write!(w, "{:<width$}  {:>12}  {:>10}", term_safe(&s.type_name), thousands(s.count), human_size(s.size))?;
-        let column = s.retained.map(|r| format!("  {:>10}", human_size(r))).unwrap_or_default();
+        write!(
+            w,
+            "{:<width$}  {:>12}  {:>10}",
+            term_safe(&s.type_name),
+            thousands(s.count),
+            human_size(s.size)
+        )?;
+        let column = s
+            .retained
+            .map(|r| format!("  {:>10}", human_size(r)))
+            .unwrap_or_default();
         writeln!(w, "{column}")?;
     }
     Ok(())
@@ -246,10 +303,20 @@ pub fn write_found(w: &mut dyn Write, found: &Found) -> io::Result<()> {
         thousands(found.total),
         term_safe(&found.type_name),
         human_size(found.total_size),
-        if (found.objects.len() as u64) < found.total { format!("; the first {}:", found.objects.len()) } else { ":".into() }
+        if (found.objects.len() as u64) < found.total {
+            format!("; the first {}:", found.objects.len())
+        } else {
+            ":".into()
+        }
     )?;
     for o in &found.objects {
-        writeln!(w, "  {:>10}  rc {:>4}  {}", human_size(o.size), o.refcount, object_line(o))?;
+        writeln!(
+            w,
+            "  {:>10}  rc {:>4}  {}",
+            human_size(o.size),
+            o.refcount,
+            object_line(o)
+        )?;
     }
     Ok(())
 }
@@ -259,7 +326,13 @@ pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
     let o = &s.object;
     writeln!(w, "{}", object_line(o))?;
     writeln!(w, "  type      {}", term_safe(&o.type_long))?;
-    writeln!(w, "  size      {} ({} bytes); retains {}", human_size(o.size), thousands(o.size), human_size(s.retained))?;
+    writeln!(
+        w,
+        "  size      {} ({} bytes); retains {}",
+        human_size(o.size),
+        thousands(o.size),
+        human_size(s.retained)
+    )?;
     writeln!(w, "  refcount  {}", o.refcount)?;
     let mut flags = Vec::new();
     if let Some(r) = &o.root {
@@ -284,11 +357,22 @@ pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
     write_neighbours(w, "referrers", s.referrers_total, &s.referrers, "←")
 }
 
-fn write_neighbours(w: &mut dyn Write, title: &str, total: u64, list: &[Neighbour], arrow: &str) -> io::Result<()> {
+fn write_neighbours(
+    w: &mut dyn Write,
+    title: &str,
+    total: u64,
+    list: &[Neighbour],
+    arrow: &str,
+) -> io::Result<()> {
     writeln!(w, "  {title} ({}):", thousands(total))?;
     for n in list {
         let edge = n.edge.as_deref().unwrap_or("?");
-        writeln!(w, "    {arrow} {:<20} {}", term_safe(edge), object_line(&n.object))?;
+        writeln!(
+            w,
+            "    {arrow} {:<20} {}",
+            term_safe(edge),
+            object_line(&n.object)
+        )?;
     }
     if (list.len() as u64) < total {
         writeln!(w, "    … {} more", thousands(total - list.len() as u64))?;
@@ -298,9 +382,26 @@ fn write_neighbours(w: &mut dyn Write, title: &str, total: u64, list: &[Neighbou
 
 /// `diff`: objgraph's `show_growth`, with sizes and the count of objects new in NEW.
 pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
-    writeln!(w, "{} → {}: {} → {} objects", term_safe(&g.old), term_safe(&g.new), thousands(g.old_objects), thousands(g.new_objects))?;
-    let width = g.types.iter().map(|t| t.type_name.chars().count()).max().unwrap_or(4).clamp(4, 60);
-    writeln!(w, "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}", "type", "old", "new", "delta", "size delta", "new objs")?;
+    writeln!(
+        w,
+        "{} → {}: {} → {} objects",
+        term_safe(&g.old),
+        term_safe(&g.new),
+        thousands(g.old_objects),
+        thousands(g.new_objects)
+    )?;
+    let width = g
+        .types
+        .iter()
+        .map(|t| t.type_name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60);
+    writeln!(
+        w,
+        "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}",
+        "type", "old", "new", "delta", "size delta", "new objs"
+    )?;
     for t in &g.types {
         writeln!(
             w,
@@ -329,22 +430,45 @@ fn signed_size(delta: i64) -> String {
 
 /// `orphans`: both groups of suspects.
 pub fn write_orphans(w: &mut dyn Write, o: &Orphans) -> io::Result<()> {
-    let scope = if o.tracked_only { "gc-tracked objects" } else { "all objects" };
+    let scope = if o.tracked_only {
+        "gc-tracked objects"
+    } else {
+        "all objects"
+    };
     writeln!(w, "Among {scope} (type objects left out):")?;
-    write_group(w, "not referenced by any recorded object, and not roots", &o.unreferenced)?;
+    write_group(
+        w,
+        "not referenced by any recorded object, and not roots",
+        &o.unreferenced,
+    )?;
     writeln!(w)?;
-    write_group(w, "refcount higher than the references recorded: held from C code or interpreter internals", &o.held_from_outside)
+    write_group(
+        w,
+        "refcount higher than the references recorded: held from C code or interpreter internals",
+        &o.held_from_outside,
+    )
 }
 
 fn write_group(w: &mut dyn Write, title: &str, g: &SuspectGroup) -> io::Result<()> {
     writeln!(w, "{} {title}", thousands(g.count))?;
     for t in &g.by_type {
-        writeln!(w, "  {:>10}  {}", thousands(t.count), term_safe(&t.type_name))?;
+        writeln!(
+            w,
+            "  {:>10}  {}",
+            thousands(t.count),
+            term_safe(&t.type_name)
+        )?;
     }
     if !g.examples.is_empty() {
         writeln!(w, "  largest:")?;
         for e in &g.examples {
-            writeln!(w, "    {:>10}  rc {:>4}  {}", human_size(e.size), e.refcount, object_line(e))?;
+            writeln!(
+                w,
+                "    {:>10}  rc {:>4}  {}",
+                human_size(e.size),
+                e.refcount,
+                object_line(e)
+            )?;
         }
     }
     Ok(())
@@ -355,9 +479,17 @@ pub fn write_cycles(w: &mut dyn Write, c: &Cycles) -> io::Result<()> {
     let rules = if c.all_edges {
         "all references kept".to_string()
     } else {
-        format!("{} references to classes/modules/namespaces left out; --all-edges keeps them", thousands(c.references_left_out))
+        format!(
+            "{} references to classes/modules/namespaces left out; --all-edges keeps them",
+            thousands(c.references_left_out)
+        )
     };
-    writeln!(w, "{} found, {} shown ({rules})", plural(c.total_found, "cycle"), c.cycles.len())?;
+    writeln!(
+        w,
+        "{} found, {} shown ({rules})",
+        plural(c.total_found, "cycle"),
+        c.cycles.len()
+    )?;
     for (i, cycle) in c.cycles.iter().enumerate() {
         writeln!(w)?;
         write_cycle(w, i + 1, cycle)?;
@@ -371,17 +503,35 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
         (true, false) => "garbage: no root reaches it",
         (false, _) => "alive",
     };
-    writeln!(w, "#{number}  {}, {}, {status}", plural(c.members, "object"), human_size(c.size))?;
-    let types: Vec<String> = c.types.iter().map(|t| format!("{} ×{}", t.type_name, thousands(t.count))).collect();
+    writeln!(
+        w,
+        "#{number}  {}, {}, {status}",
+        plural(c.members, "object"),
+        human_size(c.size)
+    )?;
+    let types: Vec<String> = c
+        .types
+        .iter()
+        .map(|t| format!("{} ×{}", t.type_name, thousands(t.count)))
+        .collect();
     writeln!(w, "    types    {}", term_safe(&types.join(", ")))?;
     if let Some(chain) = &c.held_by {
         writeln!(w, "    held by  {}", term_safe(&chain.text))?;
     }
     for e in &c.edges {
         let name = |id: &str| {
-            c.examples.iter().find(|o| o.id == id).map_or(id.to_string(), |o| format!("{} {id}", o.type_name))
+            c.examples
+                .iter()
+                .find(|o| o.id == id)
+                .map_or(id.to_string(), |o| format!("{} {id}", o.type_name))
         };
-        writeln!(w, "    {} ─{}→ {}", term_safe(&name(&e.from)), term_safe(e.label.as_deref().unwrap_or("?")), term_safe(&name(&e.to)))?;
+        writeln!(
+            w,
+            "    {} ─{}→ {}",
+            term_safe(&name(&e.from)),
+            term_safe(e.label.as_deref().unwrap_or("?")),
+            term_safe(&name(&e.to))
+        )?;
     }
     if c.edges.is_empty() {
         for o in &c.examples {
@@ -401,10 +551,21 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
         human_size(t.unreachable_size)
     )?;
     if t.suspects.is_empty() {
-        writeln!(w, "No leak suspect: no object retains {} or more.", human_size(t.suspect_threshold))?;
+        writeln!(
+            w,
+            "No leak suspect: no object retains {} or more.",
+            human_size(t.suspect_threshold)
+        )?;
     }
     for (i, s) in t.suspects.iter().enumerate() {
-        writeln!(w, "\nSuspect #{}: {} retains {} ({:.1}% of the heap)", i + 1, object_line(&s.object), human_size(s.retained), s.percent)?;
+        writeln!(
+            w,
+            "\nSuspect #{}: {} retains {} ({:.1}% of the heap)",
+            i + 1,
+            object_line(&s.object),
+            human_size(s.retained),
+            s.percent
+        )?;
         match (&s.chain, s.unreachable) {
             (Some(c), _) => writeln!(w, "  held by   {}", term_safe(&c.text))?,
             (None, true) => writeln!(w, "  held by   nothing rooted (garbage or held from C)")?,
@@ -415,7 +576,13 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
     writeln!(w, "\nRetaining the most (top of the dominator tree)")?;
     for e in &t.top {
         let note = if e.unreachable { "  (unreachable)" } else { "" };
-        writeln!(w, "  {:>9}  {:>5.1}%  {}{note}", human_size(e.retained), e.percent, object_line(&e.object))?;
+        writeln!(
+            w,
+            "  {:>9}  {:>5.1}%  {}{note}",
+            human_size(e.retained),
+            e.percent,
+            object_line(&e.object)
+        )?;
     }
     Ok(())
 }
@@ -426,12 +593,28 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
         1 => "1 level down".to_string(),
         d => format!("{d} levels down"),
     };
-    writeln!(w, "  bytes accumulate {place}: {} with {} children retaining {}", object_line(&a.object), thousands(a.children), human_size(a.children_retained))?;
+    writeln!(
+        w,
+        "  bytes accumulate {place}: {} with {} children retaining {}",
+        object_line(&a.object),
+        thousands(a.children),
+        human_size(a.children_retained)
+    )?;
     if let Some(run) = a.linked_run {
-        writeln!(w, "  (a linked structure of {} objects of one type)", thousands(run))?;
+        writeln!(
+            w,
+            "  (a linked structure of {} objects of one type)",
+            thousands(run)
+        )?;
     }
     for t in &a.children_by_type {
-        writeln!(w, "    {:>10} × {:<24} {}", thousands(t.count), term_safe(&t.type_name), human_size(t.retained))?;
+        writeln!(
+            w,
+            "    {:>10} × {:<24} {}",
+            thousands(t.count),
+            term_safe(&t.type_name),
+            human_size(t.retained)
+        )?;
     }
     if let Some(c) = &a.chain {
         writeln!(w, "  reached by {}", term_safe(&c.text))?;

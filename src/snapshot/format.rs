@@ -50,7 +50,9 @@ struct KindOnly<'a> {
 }
 
 /// The kinds of line, in the order FORMAT.md lists them.
-const KINDS: [&str; 7] = ["header", "types", "objects", "root", "thread", "mark", "end"];
+const KINDS: [&str; 7] = [
+    "header", "types", "objects", "root", "thread", "mark", "end",
+];
 
 /// The `kind` of a line: read from the prefix the dumper writes (`{"kind":"objects",…`), or
 /// by a full parse of the line when it is written differently.

@@ -6,8 +6,7 @@
 use super::format::{Header, FLAG_GARBAGE, FLAG_TRACKED};
 use fixedbitset::FixedBitSet;
 use petgraph::visit::{
-    GraphBase, IntoNeighbors, IntoNeighborsDirected, NodeCount, NodeIndexable,
-    Visitable,
+    GraphBase, IntoNeighbors, IntoNeighborsDirected, NodeCount, NodeIndexable, Visitable,
 };
 use petgraph::Direction;
 use std::path::PathBuf;

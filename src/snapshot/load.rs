@@ -5,8 +5,8 @@
 //! or a huge allocation.
 
 use super::format::{
-    Header, ObjectsRecord, Record, RecordError, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR, FORMAT_MINOR,
-    FORMAT_NAME,
+    Header, ObjectsRecord, Record, RecordError, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR,
+    FORMAT_MINOR, FORMAT_NAME,
 };
 use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
@@ -14,12 +14,17 @@ use super::graph::{
 use super::index::Index;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Longest object or edge label kept, in bytes; longer ones are cut (a 10 MB label in a
-/// hostile file must not cost 10 MB per copy downstream).
-const MAX_LABEL_BYTES: usize = 200;
+/// Longest object or edge label kept, in bytes. The dumper's labels stay under it (80
+/// characters of a value, each at most 10 bytes as an escape like `\U0001f600`, or 100 of a
+/// name); longer ones come from a hostile file and are cut, so that a 10 MB label does not
+/// cost 10 MB per copy downstream.
+const MAX_LABEL_BYTES: usize = 1024;
+/// Object labels live in one arena indexed by `u32` offsets.
+const MAX_LABEL_ARENA: usize = u32::MAX as usize;
 /// Sizes above this (256 TiB) cannot be real objects.
 pub(super) const MAX_OBJECT_SIZE: u64 = 1 << 48;
 
@@ -181,8 +186,14 @@ fn split_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
 }
 
 fn trim_ascii(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &s[start..end]
 }
 
@@ -254,7 +265,11 @@ impl<'p> Builder<'p> {
 
     fn add(&mut self, line: usize, record: Record<'_>) -> Result<(), LoadError> {
         if self.end_objects.is_some() {
-            return Err(LoadError::at(self.path, line, "record after the end record"));
+            return Err(LoadError::at(
+                self.path,
+                line,
+                "record after the end record",
+            ));
         }
         match record {
             Record::Header(_) => Err(LoadError::at(self.path, line, "a second header")),
@@ -293,7 +308,10 @@ impl<'p> Builder<'p> {
             return Err(LoadError::at(
                 self.path,
                 line,
-                format!("types base {} does not follow the {have} types defined before", t.base),
+                format!(
+                    "types base {} does not follow the {have} types defined before",
+                    t.base
+                ),
             ));
         }
         for (module, qualname) in t.names {
@@ -315,7 +333,8 @@ impl<'p> Builder<'p> {
         for i in 0..o.id.len() {
             let n = o.nrefs[i] as usize;
             if o.flags[i] & FLAG_INDEXED != 0 {
-                self.raw_labels.extend((0..n as u32).map(|k| INDEX_BIT | k.min(!INDEX_BIT)));
+                self.raw_labels
+                    .extend((0..n as u32).map(|k| INDEX_BIT | k.min(!INDEX_BIT)));
             } else {
                 for _ in 0..n {
                     let label = labels.next().and_then(|l| l.as_deref());
@@ -330,13 +349,22 @@ impl<'p> Builder<'p> {
         Ok(())
     }
 
-    fn add_object(&mut self, line: usize, o: &ObjectsRecord<'_>, i: usize) -> Result<(), LoadError> {
+    fn add_object(
+        &mut self,
+        line: usize,
+        o: &ObjectsRecord<'_>,
+        i: usize,
+    ) -> Result<(), LoadError> {
         let type_index = o.type_index[i];
         if type_index >= self.snap.types.len() as u64 {
             return Err(LoadError::at(
                 self.path,
                 line,
-                format!("object {:#x} has type index {type_index}, but only {} types are defined", o.id[i], self.snap.types.len()),
+                format!(
+                    "object {:#x} has type index {type_index}, but only {} types are defined",
+                    o.id[i],
+                    self.snap.types.len()
+                ),
             ));
         }
         if o.size[i] > MAX_OBJECT_SIZE {
@@ -346,24 +374,33 @@ impl<'p> Builder<'p> {
                 format!("object {:#x} has an impossible size {}", o.id[i], o.size[i]),
             ));
         }
+        let label = o.label[i].as_deref().map(cut);
         let s = &mut self.snap;
+        if s.labels.data.len() + label.as_ref().map_or(0, |l| l.len()) > MAX_LABEL_ARENA {
+            return Err(LoadError::at(
+                self.path,
+                line,
+                "object labels add up to more than 4 GiB",
+            ));
+        }
         s.ids.push(o.id[i]);
         s.type_of.push(type_index as u32);
         s.sizes.push(o.size[i]);
-        s.refcounts.push(o.refcount[i].clamp(0, u32::MAX as i64) as u32);
+        s.refcounts
+            .push(o.refcount[i].clamp(0, u32::MAX as i64) as u32);
         s.flags.push(o.flags[i]);
-        s.labels.push(o.label[i].as_deref().map(cut));
+        s.labels.push(label.as_deref());
         Ok(())
     }
 
     fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
         let Some(label) = label else { return NO_LABEL };
         let label = cut(label);
-        if let Some(&code) = self.label_ids.get(label) {
+        if let Some(&code) = self.label_ids.get(label.as_ref()) {
             return code;
         }
         let code = self.snap.edge_texts.len() as u32;
-        self.snap.edge_texts.push(label.into());
+        self.snap.edge_texts.push(label.as_ref().into());
         self.label_ids.insert(label.into(), code);
         code
     }
@@ -372,7 +409,10 @@ impl<'p> Builder<'p> {
         self.check_end()?;
         let n = self.snap.ids.len();
         if n >= INDEX_BIT as usize || self.raw_refs.len() >= u32::MAX as usize {
-            return Err(LoadError::file(self.path, "too many objects or references (limit 2^31)"));
+            return Err(LoadError::file(
+                self.path,
+                "too many objects or references (limit 2^31)",
+            ));
         }
         let index = self.id_index()?;
         self.build_forward(&index);
@@ -385,7 +425,9 @@ impl<'p> Builder<'p> {
         self.snap.by_id = by_id;
         if self.report.dangling_refs > 0 {
             let d = self.report.dangling_refs;
-            self.warn(format!("{d} references point to objects that are not in the snapshot"));
+            self.warn(format!(
+                "{d} references point to objects that are not in the snapshot"
+            ));
         }
         self.snap.report = self.report;
         Ok(self.snap)
@@ -396,7 +438,10 @@ impl<'p> Builder<'p> {
             Some((count, line)) if count != self.snap.ids.len() as u64 => Err(LoadError::at(
                 self.path,
                 line,
-                format!("the end record counts {count} objects, but the file holds {}", self.snap.ids.len()),
+                format!(
+                    "the end record counts {count} objects, but the file holds {}",
+                    self.snap.ids.len()
+                ),
             )),
             Some(_) => Ok(()),
             None if self.snap.ids.is_empty() => Err(LoadError::file(
@@ -405,7 +450,9 @@ impl<'p> Builder<'p> {
             )),
             None => {
                 if !self.report.truncated {
-                    self.warn("no end record: the snapshot was cut short; loaded what it holds".into());
+                    self.warn(
+                        "no end record: the snapshot was cut short; loaded what it holds".into(),
+                    );
                 }
                 self.report.truncated = true;
                 Ok(())
@@ -414,10 +461,14 @@ impl<'p> Builder<'p> {
     }
 
     fn id_index(&self) -> Result<FxHashMap<u64, NodeIx>, LoadError> {
-        let mut index = FxHashMap::with_capacity_and_hasher(self.snap.ids.len(), Default::default());
+        let mut index =
+            FxHashMap::with_capacity_and_hasher(self.snap.ids.len(), Default::default());
         for (n, &id) in self.snap.ids.iter().enumerate() {
             if index.insert(id, n as NodeIx).is_some() {
-                return Err(LoadError::file(self.path, format!("object id {id:#x} is recorded twice")));
+                return Err(LoadError::file(
+                    self.path,
+                    format!("object id {id:#x} is recorded twice"),
+                ));
             }
         }
         Ok(index)
@@ -470,7 +521,9 @@ impl<'p> Builder<'p> {
         for (name, id, line) in std::mem::take(&mut self.mark_ids) {
             match index.get(&id) {
                 Some(&node) => self.snap.marks.push((name, node)),
-                None => self.warn(format!("line {line}: mark '{name}' ({id:#x}) has no object record")),
+                None => self.warn(format!(
+                    "line {line}: mark '{name}' ({id:#x}) has no object record"
+                )),
             }
         }
     }
@@ -488,11 +541,16 @@ fn check_columns(o: &ObjectsRecord<'_>) -> Result<(), String> {
         ("nrefs", o.nrefs.len()),
     ];
     if let Some((name, len)) = columns.iter().find(|(_, len)| *len != n) {
-        return Err(format!("objects record has {n} ids but {len} {name} entries"));
+        return Err(format!(
+            "objects record has {n} ids but {len} {name} entries"
+        ));
     }
     let total: u64 = o.nrefs.iter().fold(0u64, |a, &b| a.saturating_add(b));
     if total != o.refs.len() as u64 {
-        return Err(format!("nrefs add up to {total}, but refs has {} entries", o.refs.len()));
+        return Err(format!(
+            "nrefs add up to {total}, but refs has {} entries",
+            o.refs.len()
+        ));
     }
     let labelled: u64 = o
         .nrefs
@@ -509,18 +567,17 @@ fn check_columns(o: &ObjectsRecord<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// A label cut to [`MAX_LABEL_BYTES`] on a character boundary.
-fn cut(s: &str) -> &str {
+/// A label cut to [`MAX_LABEL_BYTES`] on a character boundary, `…` marking the cut.
+fn cut(s: &str) -> Cow<'_, str> {
     if s.len() <= MAX_LABEL_BYTES {
-        return s;
+        return Cow::Borrowed(s);
     }
-    let mut end = MAX_LABEL_BYTES;
+    let mut end = MAX_LABEL_BYTES - '…'.len_utf8();
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    &s[..end]
+    Cow::Owned(format!("{}…", &s[..end]))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -530,7 +587,10 @@ mod tests {
     const HEADER: &str = r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0],"pid":7,"argv":["app.py"]}"#;
 
     fn snapshot(body: &str) -> Result<Snapshot, LoadError> {
-        parse_snapshot(Path::new("t.rgsnap"), format!("{HEADER}\n{body}").as_bytes())
+        parse_snapshot(
+            Path::new("t.rgsnap"),
+            format!("{HEADER}\n{body}").as_bytes(),
+        )
     }
 
     /// module m → dict ['a'] → list [0] → int; the list also refers to itself.
@@ -548,7 +608,10 @@ mod tests {
         assert_eq!(s.node_count(), 5);
         assert_eq!(s.edge_count(), 5);
         let list = s.node_by_id(crate::ObjectId(3)).unwrap();
-        let labels: Vec<String> = s.labelled_referents(list).map(|(_, l)| l.to_string()).collect();
+        let labels: Vec<String> = s
+            .labelled_referents(list)
+            .map(|(_, l)| l.to_string())
+            .collect();
         assert_eq!(labels, ["[0]", "[1]"]);
         assert_eq!(s.edge_label(1, list), EdgeLabel::Text("['a']"));
         assert_eq!(s.referrers(list), &[1, 2]);
@@ -587,7 +650,10 @@ mod tests {
 
     #[test]
     fn bad_records_name_the_file_and_line() {
-        assert_eq!(error("{nope\n{\"kind\":\"end\",\"objects\":0}\n"), "t.rgsnap:2: key must be a string (column 2)");
+        assert_eq!(
+            error("{nope\n{\"kind\":\"end\",\"objects\":0}\n"),
+            "t.rgsnap:2: key must be a string (column 2)"
+        );
         let dup = SMALL.replace(r#""id":[10]"#, r#""id":[1]"#);
         assert_eq!(error(&dup), "t.rgsnap: object id 0x1 is recorded twice");
         let bad_type = SMALL.replace(r#""type":[3]"#, r#""type":[9]"#);
@@ -599,11 +665,43 @@ mod tests {
     }
 
     #[test]
+    fn labels_the_dumper_writes_are_kept_whole_and_longer_ones_cut_with_an_ellipsis() {
+        // 80 astral characters: 325 bytes, as the dumper labels a str of emoji
+        let emoji = format!("'{}'…", "😀".repeat(80));
+        let hostile = "é".repeat(5000);
+        let body = SMALL
+            .replace(r#""2 items","7""#, &format!(r#""{emoji}","{hostile}""#))
+            .replace(r#"".__dict__""#, &format!(r#""{hostile}""#));
+        let s = snapshot(&body).unwrap();
+        let list = s.node_by_id(crate::ObjectId(3)).unwrap();
+        assert_eq!(s.label(list), Some(emoji.as_str()));
+        for label in [
+            s.label(list + 1).unwrap().to_string(),
+            s.edge_label(0, 1).to_string(),
+        ] {
+            assert!(
+                label.len() <= MAX_LABEL_BYTES && label.ends_with("é…"),
+                "{label}"
+            );
+        }
+    }
+
+    #[test]
     fn refuses_what_is_not_a_snapshot() {
-        let e = |bytes: &[u8]| parse_snapshot(Path::new("x"), bytes).unwrap_err().to_string();
+        let e = |bytes: &[u8]| {
+            parse_snapshot(Path::new("x"), bytes)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(e(b""), "x: empty file, not a snapshot");
-        assert_eq!(e(b"{\"a\":1}\n"), "x: not a refgraph snapshot (no header line)");
-        assert_eq!(e(b"\x00\x01\x02garbage"), "x: not a refgraph snapshot (no header line)");
+        assert_eq!(
+            e(b"{\"a\":1}\n"),
+            "x: not a refgraph snapshot (no header line)"
+        );
+        assert_eq!(
+            e(b"\x00\x01\x02garbage"),
+            "x: not a refgraph snapshot (no header line)"
+        );
         let v2 = HEADER.replace("[1,0]", "[2,0]");
         assert!(e(v2.as_bytes()).contains("snapshot format 2.0 is not supported"));
     }

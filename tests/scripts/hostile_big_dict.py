@@ -3,7 +3,8 @@ import time
 
 from hostile_common import arm, dump_if_asked
 
-big = {"key%d" % i: i for i in range(1_000_000)}
+# values are small (cached) ints: the million objects are the keys
+big = {"key%d" % i: i % 100 for i in range(1_000_000)}
 arm()
 started = time.perf_counter()
 result = dump_if_asked()

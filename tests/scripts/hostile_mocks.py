@@ -29,8 +29,12 @@ class Target:
     def __len__(self):
         return hook("Target.__len__", 0)
 
+
+class CallableTarget(Target):
+    """A proxy to a callable object is a different type (weakref.CallableProxyType)."""
+
     def __call__(self):
-        return hook("Target.__call__")
+        return hook("CallableTarget.__call__")
 
 
 mocks = {
@@ -72,9 +76,11 @@ def mocks_untouched():
 CHECKS.append(mocks_untouched)
 
 live = Target("live")
+live_callable = CallableTarget("callable")
 dead = Target("dead")
 proxies = {
-    "live": weakref.proxy(live),      # Target has __call__: a CallableProxyType
+    "live": weakref.proxy(live),
+    "callable": weakref.proxy(live_callable),
     "dead": weakref.proxy(dead),
     "ref": weakref.ref(live),
     "dead_ref": weakref.ref(dead),
