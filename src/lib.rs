@@ -8,6 +8,7 @@ pub mod capture;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+mod hugepages;
 pub mod interrupt;
 pub mod output;
 pub mod query;

@@ -277,25 +277,10 @@ impl Dfs {
 /// on request: the random accesses of the algorithm over hundreds of MB are TLB-bound.
 fn big_vec<T: Copy>(len: usize, value: T) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
-    advise_huge_pages(v.as_mut_ptr() as usize, len * std::mem::size_of::<T>());
+    crate::hugepages::advise_huge_pages(v.as_mut_ptr() as usize, len * std::mem::size_of::<T>());
     v.resize(len, value);
     v
 }
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(addr: usize, bytes: usize) {
-    const HUGE: usize = 2 << 20;
-    let start = addr.next_multiple_of(HUGE);
-    let end = (addr + bytes) / HUGE * HUGE;
-    if end > start {
-        // SAFETY: the range lies inside an allocation this process owns, and MADV_HUGEPAGE is
-        // advice about page size only: it never changes the contents.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_addr: usize, _bytes: usize) {}
 
 /// Asks the CPU to start loading `x` into the cache.
 #[cfg(target_arch = "x86_64")]

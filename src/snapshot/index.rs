@@ -595,24 +595,9 @@ struct Raw {
 /// first turns ~250k page faults per GB into ~500 (measured: half the CPU time of a re-open).
 fn zeroed<T: bytemuck::Zeroable + Clone>(bytes: u64) -> Vec<T> {
     let v = vec![T::zeroed(); bytes as usize / std::mem::size_of::<T>()];
-    advise_huge_pages(v.as_ptr() as usize, bytes as usize);
+    crate::hugepages::advise_huge_pages(v.as_ptr() as usize, bytes as usize);
     v
 }
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(addr: usize, bytes: usize) {
-    const HUGE: usize = 2 << 20;
-    let start = addr.next_multiple_of(HUGE);
-    let end = (addr + bytes) / HUGE * HUGE;
-    if end > start {
-        // SAFETY: the range lies inside an allocation this process owns, and MADV_HUGEPAGE is
-        // advice about page size only: it never changes the contents.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_addr: usize, _bytes: usize) {}
 
 impl Raw {
     /// Vectors of the sizes in `lens`, which [`IndexHeader::check_lengths`] has bounded by the
