@@ -74,14 +74,15 @@ fn plain(name: &str, args: &[&str], env: &[(&str, &str)]) -> Ran {
 }
 
 /// `refgraph capture OPTIONS -o SNAP -- python3 NAME ARGS…`: asserts that the program ran as it
-/// does under plain python3 and called none of its hooks; returns refgraph's stderr lines.
+/// does under plain python3 and called none of its hooks; returns what it did and refgraph's
+/// own stderr lines.
 fn capture_like_plain(
     w: &Workdir,
     name: &str,
     snap: &str,
     options: &[&str],
     args: &[&str],
-) -> Vec<String> {
+) -> (Ran, Vec<String>) {
     let out = w.capture_output(name, snap, options, args);
     let ran = Ran::from(&out);
     ran.assert_no_user_code(&format!("capture {name}"));
@@ -90,7 +91,7 @@ fn capture_like_plain(
         plain(name, args, &[]),
         "capture changed what {name} did"
     );
-    refgraph_lines(&out)
+    (ran, refgraph_lines(&out))
 }
 
 /// `python3 NAME DUMPER_DIR SNAP ARGS…`: the program dumps through the API; asserts that it
@@ -151,7 +152,8 @@ fn listing(dir: &Path) -> Vec<String> {
 fn hooks_metaclasses_and_properties_are_never_called_by_capture() {
     let w = Workdir::new();
     let snap = w.arg("hooks.rgsnap");
-    let said = capture_like_plain(&w, "hostile_hooks.py", &snap, &[], &[]);
+    let (ran, said) = capture_like_plain(&w, "hostile_hooks.py", &snap, &[], &[]);
+    assert_eq!(ran.code, Some(7));
     assert!(said[0].starts_with("refgraph: wrote "), "{said:?}");
     assert_loads(&snap);
     // 13 are made; the one in a function's frame is gone at exit
@@ -279,7 +281,7 @@ fn a_dict_with_a_million_keys_dumps_in_seconds() {
     let w = Workdir::new();
     let snap = w.arg("million.rgsnap");
     let started = Instant::now();
-    let said = capture_like_plain(&w, "hostile_big_dict.py", &snap, &[], &[]);
+    let (_, said) = capture_like_plain(&w, "hostile_big_dict.py", &snap, &[], &[]);
     let seconds = started.elapsed().as_secs_f64();
     // The dumper alone takes ~3 s of CPU here; the bound only catches a quadratic walk.
     eprintln!("1M-key dict: capture in {seconds:.1} s ({})", said[0]);
@@ -454,16 +456,13 @@ fn capture_reports_an_unwritable_path_in_one_line_and_keeps_the_exit_code() {
     let w = Workdir::new();
     let dir = w.arg("");
     let snap = w.arg("file.txt/snap.rgsnap");
-    let said = capture_like_plain(&w, "hostile_dump_fails.py", &snap, &[], &["-", &dir]);
+    let (ran, said) = capture_like_plain(&w, "hostile_dump_fails.py", &snap, &[], &["-", &dir]);
+    assert_eq!(ran.code, Some(5));
     assert_eq!(
         said,
         [format!(
             "refgraph: could not write {snap}: Not a directory (errno 20)"
         )]
-    );
-    assert_eq!(
-        plain("hostile_dump_fails.py", &["-", &dir], &[]).code,
-        Some(5)
     );
     assert_eq!(listing(&w.path("")), ["file.txt"]);
 }
@@ -474,7 +473,8 @@ fn a_write_failing_half_way_leaves_no_partial_snapshot_or_temp_file() {
     let w = Workdir::new();
     let dir = w.arg("");
     let snap = w.arg("full.rgsnap");
-    let said = capture_like_plain(&w, "hostile_dump_fails.py", &snap, &[], &["-", &dir]);
+    let (ran, said) = capture_like_plain(&w, "hostile_dump_fails.py", &snap, &[], &["-", &dir]);
+    assert_eq!(ran.code, Some(5));
     assert_eq!(
         said,
         [format!(
@@ -529,6 +529,7 @@ fn no_values_keeps_planted_secrets_out_of_the_snapshot() {
         0,
         "a secret leaked into the values=False snapshot"
     );
+    assert_loads(&api);
     let summary = crate::util::stdout(&["summary", &hidden]);
     assert!(
         summary.contains("<str 25 chars>"),
