@@ -185,15 +185,19 @@ pub fn write_type_table(w: &mut dyn Write, title: &str, stats: &[TypeStat]) -> i
         .unwrap_or(4)
         .min(60);
     for s in stats {
-        writeln!(
-            w,
-            "  {:<width$}  {:>12}  {:>10}",
-            term_safe(&s.type_name),
-            thousands(s.count),
-            human_size(s.size)
-        )?;
+        writeln!(w, "  {}", type_row(s, width))?;
     }
     Ok(())
+}
+
+/// `name  count  size`, the name padded to `width`: one row of the type tables.
+fn type_row(s: &TypeStat, width: usize) -> String {
+    format!(
+        "{:<width$}  {:>12}  {:>10}",
+        term_safe(&s.type_name),
+        thousands(s.count),
+        human_size(s.size)
+    )
 }
 
 /// A chain, one line: `module app → .__dict__['cache'] → dict['k'] → Session`.
@@ -279,13 +283,7 @@ pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
         }
     )?;
     for s in stats {
-        write!(
-            w,
-            "{:<width$}  {:>12}  {:>10}",
-            term_safe(&s.type_name),
-            thousands(s.count),
-            human_size(s.size)
-        )?;
+        write!(w, "{}", type_row(s, width))?;
         let column = s
             .retained
             .map(|r| format!("  {:>10}", human_size(r)))
