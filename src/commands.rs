@@ -353,7 +353,7 @@ fn run_cycles(a: CyclesArgs) -> anyhow::Result<Outcome> {
         limit: a.limit,
         type_filter: types_named_all(&snap, &a.type_names)?,
     };
-    let found = cycles(&snap, &q);
+    let found = cycles(&snap, &q, None);
     answer("cycles", a.json, &found, text::write_cycles)?;
     if let Some(dir) = &a.render {
         draw_cycles(&snap, &found.cycles, dir, a.render_format, a.renderer)?;

@@ -76,6 +76,7 @@ fn write_pictures(snap: &crate::Snapshot, dir: &Path) -> anyhow::Result<Vec<Path
             limit: 1,
             ..Default::default()
         },
+        None,
     );
     if let Some(first) = found.cycles.first() {
         let svg = crate::commands::draw_cycle(snap, 1, first, ImageFormat::Svg, renderer)?;
@@ -154,6 +155,7 @@ fn write_first_cycle(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> 
             limit: 1,
             ..Default::default()
         },
+        None,
     );
     text::write_cycles(w, &found)?;
     Ok(())

@@ -320,3 +320,32 @@ fn refs_json_is_the_drawn_subgraph() {
         "the list refers to itself as item 2"
     );
 }
+
+#[test]
+fn cycles_are_ranked_by_what_they_retain() {
+    let w = Workdir::new();
+    let snap = w.capture("cycle_payload.py", &[]);
+    let found: refgraph::query::cycles::Cycles = json(&["cycles", &snap, "--limit", "2"]);
+    let [pair, ring] = &found.cycles[..] else {
+        panic!("two cycles expected: {found:?}");
+    };
+    assert!(
+        pair.types.iter().any(|t| t.type_name == "Node"),
+        "the Node pair comes first: {pair:?}"
+    );
+    assert!(
+        pair.retained >= 200_000 * 28 + 1_600_000,
+        "the pair retains its payload list and ints: {}",
+        pair.retained
+    );
+    assert!(
+        pair.size < ring.size,
+        "the ring is bigger in shallow size ({} vs {})",
+        ring.size,
+        pair.size
+    );
+    assert_eq!(ring.members, 50);
+    assert!(ring.retained >= ring.size && ring.retained < pair.retained);
+    let text = stdout(&["cycles", &snap, "--limit", "1"]);
+    assert!(text.contains("(retains "), "{text}");
+}

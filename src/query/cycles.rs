@@ -1,6 +1,12 @@
 //! `cycles`: the reference cycles of a heap — strongly connected components of two or more
-//! objects, and single objects that refer to themselves — ranked by shallow size, each with
-//! its types, whether anything rooted holds it, the chain that does, and its inner edges.
+//! objects, and single objects that refer to themselves — ranked by retained size (what
+//! freeing the cycle would free), each with its types, whether anything rooted holds it, the
+//! chain that does, and its inner edges.
+//!
+//! A cycle's retained size is [`Retained::retained_by_group`] of its members: what only the
+//! cycle keeps alive, counting each object once (a lower bound when objects are held by two
+//! members jointly). A garbage cycle is entered by the dominator tree at one member, which
+//! then retains all of it.
 //!
 //! In a real heap the interpreter's own references join almost everything into one
 //! component (instance → class → class `__dict__` → function → `__globals__` → module dict →
@@ -8,12 +14,13 @@
 
 use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
-use super::reach::reachable_from_roots;
+use super::retained::Retained;
 use super::scc::{edge_mask, snapshot_sccs, Sccs};
 use crate::snapshot::{EdgeLabel, NodeIx, RootKind, Snapshot};
 use fixedbitset::FixedBitSet;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
 
 /// The references the default rules leave out, one line per rule (`refgraph cycles --help`
 /// quotes it; `--all-edges` keeps them all).
@@ -92,7 +99,8 @@ pub struct Cycles {
     pub rules: Vec<String>,
     /// How many references the rules left out.
     pub references_left_out: u64,
-    /// The cycles, by total shallow size descending, then member count, then lowest id.
+    /// The cycles, by retained size descending, then total shallow size, then member count,
+    /// then lowest id.
     pub cycles: Vec<CycleInfo>,
 }
 
@@ -104,6 +112,9 @@ pub struct CycleInfo {
     pub members: u64,
     /// Sum of their shallow sizes, bytes.
     pub size: u64,
+    /// Bytes the cycle keeps alive: the retained sizes of its members that no other member
+    /// dominates, summed (at least its shallow size; see the module docs).
+    pub retained: u64,
     /// Members per type, most frequent first (then largest).
     pub types: Vec<TypeCount>,
     /// Nothing rooted (no module, no thread frame) reaches it: only the cycle collector can
@@ -154,22 +165,43 @@ pub struct CycleEdge {
 /// How many members a cycle lists.
 const MAX_EXAMPLES: usize = 20;
 
-/// Find the reference cycles of `snap`.
-pub fn cycles(snap: &Snapshot, q: &CyclesQuery) -> Cycles {
+/// Find the reference cycles of `snap`, ranked by the retained sizes of `retained` (computed
+/// here, on a second core while the components are found, when `None`).
+pub fn cycles(snap: &Snapshot, q: &CyclesQuery, retained: Option<&Retained>) -> Cycles {
+    match retained {
+        Some(r) => ranked(snap, q, components(snap, q), r),
+        None => {
+            let (comps, r) = rayon::join(|| components(snap, q), || Retained::compute(snap));
+            ranked(snap, q, comps, &r)
+        }
+    }
+}
+
+/// The kept references and the strongly connected components over them.
+struct Components {
+    mask: FixedBitSet,
+    sccs: Sccs,
+}
+
+fn components(snap: &Snapshot, q: &CyclesQuery) -> Components {
     let mask = if q.all_edges {
         all_kept(snap)
     } else {
         default_edge_mask(snap)
     };
     let sccs = snapshot_sccs(snap, Some(&mask));
-    let mut found = candidates(snap, &sccs, &mask, q);
+    Components { mask, sccs }
+}
+
+fn ranked(snap: &Snapshot, q: &CyclesQuery, comps: Components, r: &Retained) -> Cycles {
+    let Components { mask, sccs } = comps;
+    let mut found = candidates(snap, &sccs, &mask, q, r);
     let total_found = found.len() as u64;
     found.sort_by_key(|c| c.rank);
     found.truncate(q.limit);
-    let reachable = reachable_from_roots(snap);
     let described = found
         .iter()
-        .map(|c| describe(snap, &sccs, &mask, &reachable, c.comp))
+        .map(|c| describe(snap, &sccs, &mask, r, c))
         .collect();
     Cycles {
         total_found,
@@ -277,12 +309,19 @@ fn is_namespace_label(label: EdgeLabel<'_>) -> bool {
 /// A cycle that passed the filters, with its sort key.
 struct Candidate {
     comp: u32,
-    /// (size descending, members descending, lowest id).
-    rank: (std::cmp::Reverse<u64>, std::cmp::Reverse<usize>, u64),
+    retained: u64,
+    /// (retained descending, size descending, members descending, lowest id).
+    rank: (Reverse<u64>, Reverse<u64>, Reverse<usize>, u64),
 }
 
 /// Components of two or more members and self-referring singletons that pass `q`'s filters.
-fn candidates(snap: &Snapshot, sccs: &Sccs, mask: &FixedBitSet, q: &CyclesQuery) -> Vec<Candidate> {
+fn candidates(
+    snap: &Snapshot,
+    sccs: &Sccs,
+    mask: &FixedBitSet,
+    q: &CyclesQuery,
+    r: &Retained,
+) -> Vec<Candidate> {
     let mut comps: Vec<u32> = sccs.with_at_least(2).collect();
     comps.extend(
         self_loops(snap, mask)
@@ -291,11 +330,18 @@ fn candidates(snap: &Snapshot, sccs: &Sccs, mask: &FixedBitSet, q: &CyclesQuery)
     );
     comps
         .into_iter()
-        .filter_map(|c| candidate(snap, sccs.members(c), c, q))
+        .filter_map(|c| candidate(snap, sccs, c, q, r))
         .collect()
 }
 
-fn candidate(snap: &Snapshot, members: &[NodeIx], comp: u32, q: &CyclesQuery) -> Option<Candidate> {
+fn candidate(
+    snap: &Snapshot,
+    sccs: &Sccs,
+    comp: u32,
+    q: &CyclesQuery,
+    r: &Retained,
+) -> Option<Candidate> {
+    let members = sccs.members(comp);
     let size: u64 = members.iter().map(|&n| snap.size(n)).sum();
     if size < q.min_size {
         return None;
@@ -306,12 +352,23 @@ fn candidate(snap: &Snapshot, members: &[NodeIx], comp: u32, q: &CyclesQuery) ->
         }
     }
     let lowest_id = members.iter().map(|&n| snap.id(n).0).min().unwrap_or(0);
+    let retained = cycle_retained(sccs, comp, r);
     let rank = (
-        std::cmp::Reverse(size),
-        std::cmp::Reverse(members.len()),
+        Reverse(retained),
+        Reverse(size),
+        Reverse(members.len()),
         lowest_id,
     );
-    Some(Candidate { comp, rank })
+    Some(Candidate {
+        comp,
+        retained,
+        rank,
+    })
+}
+
+/// What component `comp` retains (see the module docs).
+fn cycle_retained(sccs: &Sccs, comp: u32, r: &Retained) -> u64 {
+    r.retained_by_group(sccs.members(comp), |d| sccs.component_of(d) == comp)
 }
 
 /// Nodes with a kept reference to themselves.
@@ -324,11 +381,11 @@ fn describe(
     snap: &Snapshot,
     sccs: &Sccs,
     mask: &FixedBitSet,
-    reachable: &FixedBitSet,
-    comp: u32,
+    r: &Retained,
+    c: &Candidate,
 ) -> CycleInfo {
-    let members = sccs.members(comp);
-    let garbage = !reachable.contains(members[0] as usize);
+    let members = sccs.members(c.comp);
+    let garbage = r.is_unreachable(members[0]);
     let held_by = if garbage {
         None
     } else {
@@ -342,6 +399,7 @@ fn describe(
     CycleInfo {
         members: members.len() as u64,
         size: members.iter().map(|&n| snap.size(n)).sum(),
+        retained: c.retained,
         types: type_counts(snap, members),
         garbage,
         collector_flagged: members.iter().any(|&n| snap.is_garbage(n)),
@@ -614,7 +672,7 @@ mod tests {
 
     #[test]
     fn default_rules_find_the_user_cycles_and_no_blob() {
-        let found = cycles(&heap(), &all(CyclesQuery::default()));
+        let found = cycles(&heap(), &all(CyclesQuery::default()), None);
         let members: Vec<Vec<String>> = found.cycles.iter().map(ids).collect();
         // By size: garbage pair 1000 B, Node ring 296 B, a ↔ b 168 B, self list 64 B.
         assert_eq!(
@@ -644,6 +702,7 @@ mod tests {
                 all_edges: true,
                 ..Default::default()
             }),
+            None,
         );
         let blob = &found.cycles[0];
         // module dict, class, its mro tuple, class dict, method, function, the Node ring.
@@ -665,7 +724,7 @@ mod tests {
 
     #[test]
     fn a_metaclass_instance_is_recognised_as_a_class_by_its_mro() {
-        let found = cycles(&heap(), &all(CyclesQuery::default()));
+        let found = cycles(&heap(), &all(CyclesQuery::default()), None);
         assert!(found
             .cycles
             .iter()
@@ -685,7 +744,7 @@ mod tests {
             obj(60, DICT, 100, 0, &[(61, "['pair']")]),
             obj(61, TUPLE, 56, 0, &[(60, ""), (50, "")]),
         ]);
-        let found = cycles(&snap, &CyclesQuery::default());
+        let found = cycles(&snap, &CyclesQuery::default(), None);
         let members: Vec<Vec<String>> = found.cycles.iter().map(ids).collect();
         assert_eq!(
             members,
@@ -696,7 +755,7 @@ mod tests {
 
     #[test]
     fn garbage_cycles_have_no_chain_and_reachable_ones_do() {
-        let found = cycles(&heap(), &all(CyclesQuery::default()));
+        let found = cycles(&heap(), &all(CyclesQuery::default()), None);
         let garbage = &found.cycles[0];
         assert!(garbage.garbage && garbage.collector_flagged && garbage.held_by.is_none());
         let pair = &found.cycles[2];
@@ -712,7 +771,7 @@ mod tests {
 
     #[test]
     fn inner_edges_carry_labels() {
-        let found = cycles(&heap(), &all(CyclesQuery::default()));
+        let found = cycles(&heap(), &all(CyclesQuery::default()), None);
         let edge = |from: &str, label: &str, to: &str| CycleEdge {
             from: from.into(),
             label: Some(label.into()),
@@ -732,7 +791,7 @@ mod tests {
 
     #[test]
     fn types_are_counted_most_frequent_first() {
-        let found = cycles(&heap(), &all(CyclesQuery::default()));
+        let found = cycles(&heap(), &all(CyclesQuery::default()), None);
         let types: Vec<(&str, u64, u64)> = found.cycles[1]
             .types
             .iter()
@@ -751,6 +810,7 @@ mod tests {
                 min_size: 100,
                 ..Default::default()
             }),
+            None,
         );
         assert_eq!((big.total_found, big.cycles.len()), (3, 3));
         let nodes = cycles(
@@ -759,6 +819,7 @@ mod tests {
                 type_filter: Some(vec![NODE]),
                 ..Default::default()
             }),
+            None,
         );
         assert_eq!(nodes.total_found, 1);
         assert_eq!(nodes.cycles[0].members, 4);
@@ -768,6 +829,7 @@ mod tests {
                 limit: 1,
                 ..Default::default()
             },
+            None,
         );
         assert_eq!((top.total_found, top.cycles.len()), (4, 1));
         assert_eq!(top.cycles[0].size, 1000);
@@ -781,12 +843,14 @@ mod tests {
             obj(3, DICT, 100, 0, &[(4, "['render']")]),
             obj(4, FUNCTION, 150, 0, &[(3, ".__globals__")]),
         ]);
-        assert!(cycles(&snap, &CyclesQuery::default()).cycles.is_empty());
+        assert!(cycles(&snap, &CyclesQuery::default(), None)
+            .cycles
+            .is_empty());
         let all_edges = CyclesQuery {
             all_edges: true,
             ..Default::default()
         };
-        assert_eq!(cycles(&snap, &all_edges).cycles.len(), 1);
+        assert_eq!(cycles(&snap, &all_edges, None).cycles.len(), 1);
     }
 
     #[test]
@@ -795,7 +859,7 @@ mod tests {
             obj(1, MODULE, 72, 0, &[(2, ".__dict__")]),
             obj(2, DICT, 100, 0, &[]),
         ]);
-        let found = cycles(&snap, &CyclesQuery::default());
+        let found = cycles(&snap, &CyclesQuery::default(), None);
         assert!(found.cycles.is_empty());
         assert_eq!(found.total_found, 0);
     }
@@ -810,7 +874,7 @@ mod tests {
             obj(2, DICT, 100, 0, &[(105, "['head']")]),
         ];
         objects.extend(ring);
-        let found = cycles(&snapshot(&objects), &CyclesQuery::default());
+        let found = cycles(&snapshot(&objects), &CyclesQuery::default(), None);
         let c = &found.cycles[0];
         assert_eq!((c.members, c.examples.len(), c.edges.len()), (30, 20, 19));
         assert_eq!(
@@ -822,7 +886,7 @@ mod tests {
 
     #[test]
     fn the_answer_round_trips_through_json_with_unknown_fields_denied() {
-        let found = cycles(&heap(), &all(CyclesQuery::default()));
+        let found = cycles(&heap(), &all(CyclesQuery::default()), None);
         let json = serde_json::to_string(&found).expect("serializes");
         let back: Cycles = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, found);

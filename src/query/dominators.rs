@@ -670,7 +670,11 @@ pub(crate) mod testing {
 
         /// Bit set of the nodes reachable from `starts` without entering `removed`.
         pub(crate) fn reach(&self, starts: &[NodeIx], removed: Option<NodeIx>) -> u32 {
-            let blocked = removed.map_or(0, |r| 1u32 << r);
+            self.reach_avoiding(starts, removed.map_or(0, |r| 1u32 << r))
+        }
+
+        /// Bit set of the nodes reachable from `starts` without entering the set `blocked`.
+        fn reach_avoiding(&self, starts: &[NodeIx], blocked: u32) -> u32 {
             let mut seen = starts.iter().fold(0u32, |s, &v| s | 1 << v) & !blocked;
             loop {
                 let next = self
@@ -704,6 +708,28 @@ pub(crate) mod testing {
         /// Everything the super-root reaches when `removed` is taken out.
         pub(crate) fn alive_without(&self, removed: Option<NodeIx>) -> u32 {
             self.reach(&self.entries, removed)
+        }
+
+        /// Everything the super-root reaches when the set `removed` is taken out.
+        pub(crate) fn alive_without_set(&self, removed: u32) -> u32 {
+            self.reach_avoiding(&self.entries, removed)
+        }
+
+        /// The strongly connected components, as bit sets.
+        pub(crate) fn components(&self) -> Vec<u32> {
+            let from: Vec<u32> = (0..self.n as NodeIx)
+                .map(|v| self.reach(&[v], None))
+                .collect();
+            let mut comps: Vec<u32> = (0..self.n)
+                .map(|v| {
+                    (0..self.n)
+                        .filter(|&w| from[v] & (1 << w) != 0 && from[w] & (1 << v) != 0)
+                        .fold(0, |c, w| c | 1 << w)
+                })
+                .collect();
+            comps.sort_unstable();
+            comps.dedup();
+            comps
         }
 
         /// Strict dominators of `v` (the super-root not included).

@@ -170,7 +170,7 @@ pub fn build_report(
         types_total,
         types,
         largest,
-        cycles: cycles_section(snap, opts.cycles, picture),
+        cycles: cycles_section(snap, retained, opts.cycles, picture),
         growth,
         growth_more,
         orphans: orphans(snap, true, opts.orphan_examples),
@@ -225,13 +225,19 @@ fn retained_by_name(snap: &Snapshot, r: &Retained) -> FxHashMap<String, u64> {
     by_name
 }
 
-fn cycles_section(snap: &Snapshot, limit: usize, picture: CyclePicture<'_>) -> CyclesSection {
+fn cycles_section(
+    snap: &Snapshot,
+    retained: Option<&Retained>,
+    limit: usize,
+    picture: CyclePicture<'_>,
+) -> CyclesSection {
     let found = cycles(
         snap,
         &CyclesQuery {
             limit,
             ..Default::default()
         },
+        retained,
     );
     let entries = found
         .cycles

@@ -501,9 +501,14 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
         (true, false) => "garbage: no root reaches it",
         (false, _) => "alive",
     };
+    let retains = if c.retained > c.size {
+        format!(" (retains {})", human_size(c.retained))
+    } else {
+        String::new()
+    };
     writeln!(
         w,
-        "#{number}  {}, {}, {status}",
+        "#{number}  {}, {}{retains}, {status}",
         plural(c.members, "object"),
         human_size(c.size)
     )?;
