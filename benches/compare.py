@@ -3,8 +3,10 @@
     python3 benches/compare.py [N_OBJECTS] [--refgraph target/release/refgraph]
 
 Builds a heap of about N gc-tracked objects (benches/heapgen.py), dumps it with refgraph's
-dumper, times refgraph's commands on the snapshot (each a fresh process: load included), then
-asks objgraph and refcycle the same questions inside the process. objgraph and refcycle are
+dumper, times refgraph's commands on the snapshot (each a fresh process: load included), asks
+the same questions again in one `refgraph shell` (the snapshot loaded once, as objgraph has the
+heap in process; each answer timed by the shell's --timings), then asks objgraph and refcycle
+the same questions inside the process. objgraph and refcycle are
 installed from PyPI into a venv under target/bench-venv (created on first use), and this
 script re-runs itself there. Prints a Markdown table with times, peak memory and ratios.
 """
@@ -13,7 +15,9 @@ import argparse
 import gc
 import io
 import os
+import re
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -55,6 +59,19 @@ def run_refgraph(binary, args):
     if proc.returncode not in (0, 1):
         raise SystemExit("refgraph %s failed: %s" % (" ".join(args), err.decode()))
     return seconds, out
+
+
+def run_shell(binary, snap, argvs):
+    """Ask every question (argv without the snapshot) in one `refgraph shell`: (seconds to
+    open the snapshot, [seconds per answer])."""
+    lines = [" ".join(shlex.quote(a) for a in [argv[0]] + argv[2:]) for argv in argvs]
+    proc = subprocess.run([binary, "shell", snap, "--timings"], input="\n".join(lines) + "\n",
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    times = [float(t) / 1000 for t in re.findall(r"answered in ([0-9.]+) ms", proc.stderr)]
+    if proc.returncode != 0 or len(times) != len(argvs):
+        raise SystemExit("refgraph shell failed: %s" % proc.stderr)
+    opened = re.search(r"open: .*\(([0-9.]+) s\)", proc.stderr)
+    return float(opened.group(1)) if opened else 0.0, times
 
 
 def child_peak(binary, args):
@@ -127,6 +144,9 @@ def main():
         seconds, _ = run_refgraph(rg, argv)
         ours[name] = (seconds, child_peak(rg, argv))
 
+    shell_open, answers = run_shell(rg, snap, [q[1] for q in questions[1:]])
+    shell_times = dict(zip([q[0] for q in questions[1:]], answers))
+
     theirs = {}
     sink = io.StringIO()
     hub = heapgen.hub
@@ -144,19 +164,27 @@ def main():
     print("peak RSS of the Python process after objgraph/refcycle: %.0f MiB" % peak_mib())
 
     print()
-    print("| question | refgraph (s) | refgraph peak MiB | objgraph/refcycle (s) | ratio |")
-    print("|---|---:|---:|---:|---:|")
+    print("| question | refgraph (s) | refgraph peak MiB | refgraph shell (s) | objgraph/refcycle (s) | ratio | ratio, shell |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, argv, other in questions:
         seconds, peak = ours[name]
         them = theirs.get(other) if other else None
+        in_shell = shell_times.get(name)
         ratio = "%.1fx" % (them / seconds) if them else ""
-        print("| %s | %.3f | %s | %s | %s |" % (name, seconds, "%.0f" % peak if peak else "?",
-                                               "%.3f" % them if them else "", ratio))
+        shell_ratio = "%.0fx" % (them / in_shell) if them and in_shell else ""
+        print("| %s | %.3f | %s | %s | %s | %s | %s |" % (
+            name, seconds, "%.0f" % peak if peak else "?",
+            "%.4f" % in_shell if in_shell is not None else "",
+            "%.3f" % them if them else "", ratio, shell_ratio))
     session_ours = t_dump + sum(ours[q[0]][0] for q in questions[2:7])
     session_theirs = sum(theirs[k] for k in ["show_most_common_types", "by_type", "find_backref_chain", "show_backrefs", "get_leaking_objects"])
     print()
     print("leak-hunting session (dump + types, find, chain, backrefs, orphans): refgraph %.2f s, "
           "objgraph %.2f s (%.2fx)" % (session_ours, session_theirs, session_theirs / session_ours))
+    # the shell ran after the index existed: charge it the cold load (JSON parse + index)
+    shell_session = t_dump + ours[questions[0][0]][0] + sum(shell_times[q[0]] for q in questions[2:7])
+    print("the same session in `refgraph shell` (dump + cold load + five answers): %.2f s (%.2fx); "
+          "the shell re-opened the indexed snapshot in %.2f s" % (shell_session, session_theirs / shell_session, shell_open))
     if "refcycle" in theirs:
         print("cycles end to end: refgraph dump + cycles %.2f s, refcycle snapshot + SCC %.2f s (%.1fx)"
               % (t_dump + ours[questions[7][0]][0], theirs["refcycle"], theirs["refcycle"] / (t_dump + ours[questions[7][0]][0])))

@@ -70,6 +70,13 @@ pub enum Command {
     ///
     /// Example: refgraph report app.rgsnap --baseline app.1.rgsnap -o report.html
     Report(ReportArgs),
+    /// Open a snapshot once, then answer one command per line of input (`types`, `find Item`,
+    /// `chain 0x7f…`, `backrefs type:Session -o s.svg`, …: the commands above without the
+    /// snapshot argument; `diff OLD` compares OLD with it). Each answer after the first costs
+    /// milliseconds, as the snapshot and its dominator tree stay in memory.
+    ///
+    /// Example: refgraph shell app.rgsnap   (or: printf 'types\nfind Item\n' | refgraph shell app.rgsnap)
+    Shell(ShellArgs),
     /// Capture the bundled example (a local list, a global list, a list cycle, a cache leak)
     /// and summarize it.
     Demo(DemoArgs),
@@ -395,10 +402,19 @@ pub struct ReportArgs {
     /// How many cycles to describe and draw.
     #[arg(long, default_value_t = 20)]
     pub cycles: usize,
-    /// Leave retained sizes out (their dominator tree takes seconds and memory on heaps of
-    /// millions of objects).
+    /// Leave the retained-size columns out of the type and largest-object tables.
     #[arg(long)]
     pub no_retained: bool,
+}
+
+/// `shell` options.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The snapshot file.
+    pub snapshot: PathBuf,
+    /// After each answer, print on stderr how long it took.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `demo` options.

@@ -9,7 +9,7 @@ use crate::cli::{
 use crate::output::write_to;
 use crate::query::chain::ChainView;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
-use crate::query::cycles::{cycles, CyclesQuery};
+use crate::query::cycles::{self, CyclesQuery};
 use crate::query::subgraph::{
     chain_view, cycle_view, subgraph, SubgraphDirection, SubgraphOptions, SubgraphView,
 };
@@ -20,6 +20,7 @@ use crate::render::json::write_json;
 use crate::render::style;
 use crate::render::text;
 use crate::select::{matching_types, resolve, resolve_all, SelectError, Selector};
+use crate::session::Session;
 use crate::snapshot::{NodeIx, Snapshot};
 use anyhow::Context;
 use std::io::{self, Write};
@@ -36,64 +37,30 @@ pub enum Outcome {
     Exit(u8),
 }
 
-/// Run one subcommand.
-pub fn run(command: Command) -> anyhow::Result<Outcome> {
+/// Run one subcommand, with the snapshots `session` has open.
+pub fn run(command: Command, session: &mut Session) -> anyhow::Result<Outcome> {
+    let s = session;
     match command {
         Command::Capture(a) => run_capture(a),
         Command::Dumper => {
             write_to(None, |w| w.write_all(capture::DUMPER_SOURCE.as_bytes()))?;
             Ok(Outcome::Found)
         }
-        Command::Summary(a) => run_summary(a),
-        Command::Chain(a) => run_chain(a),
-        Command::Refs(a) => run_graph(a, SubgraphDirection::Refs),
-        Command::Backrefs(a) => run_graph(a, SubgraphDirection::Backrefs),
-        Command::Cycles(a) => run_cycles(a),
-        Command::Top(a) => run_top(a),
-        Command::Types(a) => run_types(a),
-        Command::Find(a) => run_find(a),
-        Command::Show(a) => run_show(a),
-        Command::Diff(a) => run_diff(a),
-        Command::Orphans(a) => run_orphans(a),
-        Command::Report(a) => run_report(a),
+        Command::Summary(a) => run_summary(a, s),
+        Command::Chain(a) => run_chain(a, s),
+        Command::Refs(a) => run_graph(a, SubgraphDirection::Refs, s),
+        Command::Backrefs(a) => run_graph(a, SubgraphDirection::Backrefs, s),
+        Command::Cycles(a) => run_cycles(a, s),
+        Command::Top(a) => run_top(a, s),
+        Command::Types(a) => run_types(a, s),
+        Command::Find(a) => run_find(a, s),
+        Command::Show(a) => run_show(a, s),
+        Command::Diff(a) => run_diff(a, s),
+        Command::Orphans(a) => run_orphans(a, s),
+        Command::Report(a) => run_report(a, s),
+        Command::Shell(a) => crate::shell::run(&a, s),
         Command::Demo(a) => crate::demo::run(&a.dir, &a.python).map(|()| Outcome::Found),
     }
-}
-
-/// Snapshots at least this big show a spinner while they load (on a terminal).
-const SPINNER_BYTES: u64 = 32 << 20;
-
-/// A spinner on stderr while a big snapshot loads, when stderr is a terminal.
-fn load_spinner(path: &Path) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if bytes < SPINNER_BYTES || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(format!(
-        "loading {} ({})",
-        path.display(),
-        text::human_size(bytes)
-    ));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    spinner
-}
-
-/// Load a snapshot, printing its load warnings on stderr.
-pub fn load(path: &Path) -> anyhow::Result<Snapshot> {
-    let spinner = load_spinner(path);
-    let loaded = crate::load(path);
-    spinner.finish_and_clear();
-    let snap = loaded?;
-    for warning in &snap.load_report().warnings {
-        eprintln!(
-            "refgraph: warning: {}: {}",
-            path.display(),
-            text::term_safe(warning)
-        );
-    }
-    Ok(snap)
 }
 
 /// Write `data` to stdout as JSON (`json`) or with the text renderer.
@@ -113,6 +80,21 @@ fn answer<T: serde::Serialize>(
     Ok(())
 }
 
+/// The error says "the selector matched nothing" (exit 1), not that something failed.
+pub fn is_nothing_found(err: &anyhow::Error) -> bool {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<SelectError>())
+        .is_some_and(|e| e.exit_code() == 1)
+}
+
+/// Stdout was closed (`refgraph types snap | head`): end quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn found_if(found: bool) -> Outcome {
     if found {
         Outcome::Found
@@ -121,10 +103,11 @@ fn found_if(found: bool) -> Outcome {
     }
 }
 
-fn run_summary(a: SummaryArgs) -> anyhow::Result<Outcome> {
-    let snap = load(&a.snapshot)?;
-    let s = summary::summarize(&snap, a.top);
-    answer("summary", a.json, &s, text::write_summary)?;
+fn run_summary(a: SummaryArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = s.snapshot(&a.snapshot)?;
+    let tree = s.retained(&snap);
+    let summary = summary::summarize(&snap, a.top, &tree);
+    answer("summary", a.json, &summary, text::write_summary)?;
     Ok(Outcome::Found)
 }
 
@@ -137,13 +120,13 @@ fn types_named(snap: &Snapshot, name: &str) -> Result<Vec<u32>, SelectError> {
     Ok(types)
 }
 
-fn run_chain(a: ChainArgs) -> anyhow::Result<Outcome> {
+fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     // A bad picture name fails before the search, not after it.
     let picture = match a.output.as_deref() {
         Some(path) => Some((path, file_format(path)?)),
         None => None,
     };
-    let snap = load(&a.snapshot)?;
+    let snap = s.snapshot(&a.snapshot)?;
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
     let to_types = a.to.as_deref().map(|t| types_named(&snap, t)).transpose()?;
@@ -320,9 +303,9 @@ fn write_graph(
     Ok(())
 }
 
-fn run_graph(a: GraphArgs, dir: SubgraphDirection) -> anyhow::Result<Outcome> {
+fn run_graph(a: GraphArgs, dir: SubgraphDirection, s: &mut Session) -> anyhow::Result<Outcome> {
     let format = graph_format(a.output.as_deref(), a.json)?;
-    let snap = load(&a.snapshot)?;
+    let snap = s.snapshot(&a.snapshot)?;
     let starts = resolve_all(&snap, &a.objects, a.limit)?;
     let opts = SubgraphOptions {
         max_depth: a.max_depth,
@@ -345,15 +328,16 @@ fn run_graph(a: GraphArgs, dir: SubgraphDirection) -> anyhow::Result<Outcome> {
     Ok(Outcome::Found)
 }
 
-fn run_cycles(a: CyclesArgs) -> anyhow::Result<Outcome> {
-    let snap = load(&a.snapshot)?;
+fn run_cycles(a: CyclesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = s.snapshot(&a.snapshot)?;
     let q = CyclesQuery {
         all_edges: a.all_edges,
         min_size: a.min_size,
         limit: a.limit,
         type_filter: types_named_all(&snap, &a.type_names)?,
     };
-    let found = cycles(&snap, &q, None);
+    let (tree, components) = s.retained_with(&snap, || cycles::components(&snap, &q));
+    let found = cycles::ranked(&snap, &q, components, &tree);
     answer("cycles", a.json, &found, text::write_cycles)?;
     if let Some(dir) = &a.render {
         draw_cycles(&snap, &found.cycles, dir, a.render_format, a.renderer)?;
@@ -409,10 +393,10 @@ fn draw_cycles(
     Ok(())
 }
 
-fn run_top(a: crate::cli::TopArgs) -> anyhow::Result<Outcome> {
-    use crate::query::retained::{top, Retained, TopQuery};
-    let snap = load(&a.snapshot)?;
-    let retained = Retained::compute(&snap);
+fn run_top(a: crate::cli::TopArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    use crate::query::retained::{top, TopQuery};
+    let snap = s.snapshot(&a.snapshot)?;
+    let retained = s.retained(&snap);
     let q = TopQuery {
         limit: a.limit,
         suspect_fraction: a.suspect_percent / 100.0,
@@ -423,10 +407,10 @@ fn run_top(a: crate::cli::TopArgs) -> anyhow::Result<Outcome> {
     Ok(found_if(!answer_data.top.is_empty()))
 }
 
-fn run_types(a: TypesArgs) -> anyhow::Result<Outcome> {
-    let snap = load(&a.snapshot)?;
+fn run_types(a: TypesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = s.snapshot(&a.snapshot)?;
     let by_type = (a.sort == types::TypeSort::Retained || a.retained)
-        .then(|| crate::query::retained::Retained::compute(&snap).by_type(&snap));
+        .then(|| s.retained(&snap).by_type(&snap));
     let mut stats = types::type_stats_retained(
         &snap,
         snap.nodes(),
@@ -441,25 +425,25 @@ fn run_types(a: TypesArgs) -> anyhow::Result<Outcome> {
     Ok(found_if(!stats.is_empty()))
 }
 
-fn run_find(a: FindArgs) -> anyhow::Result<Outcome> {
-    let snap = load(&a.snapshot)?;
+fn run_find(a: FindArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = s.snapshot(&a.snapshot)?;
     types_named(&snap, &a.type_name)?;
     let found = find::find(&snap, &a.type_name, a.sort, a.limit);
     answer("find", a.json, &found, text::write_found)?;
     Ok(found_if(found.total > 0))
 }
 
-fn run_show(a: ShowArgs) -> anyhow::Result<Outcome> {
-    let snap = load(&a.snapshot)?;
+fn run_show(a: ShowArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = s.snapshot(&a.snapshot)?;
     let node = resolve(&snap, &a.object, 1)?[0];
-    let shown = show::show(&snap, node, a.limit);
+    let shown = show::show(&snap, node, a.limit, &s.retained(&snap));
     answer("show", a.json, &shown, text::write_shown)?;
     Ok(Outcome::Found)
 }
 
-fn run_diff(a: DiffArgs) -> anyhow::Result<Outcome> {
-    let old = load(&a.old)?;
-    let new = load(&a.new)?;
+fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let old = s.snapshot(&a.old)?;
+    let new = s.snapshot(&a.new)?;
     let mut growth = diff::diff(
         &old,
         &new,
@@ -474,8 +458,8 @@ fn run_diff(a: DiffArgs) -> anyhow::Result<Outcome> {
     Ok(found_if(!growth.types.is_empty()))
 }
 
-fn run_orphans(a: OrphansArgs) -> anyhow::Result<Outcome> {
-    let snap = load(&a.snapshot)?;
+fn run_orphans(a: OrphansArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = s.snapshot(&a.snapshot)?;
     let o = orphans::orphans(&snap, !a.all, a.limit);
     answer("orphans", a.json, &o, text::write_orphans)?;
     Ok(found_if(
@@ -483,11 +467,11 @@ fn run_orphans(a: OrphansArgs) -> anyhow::Result<Outcome> {
     ))
 }
 
-fn run_report(a: crate::cli::ReportArgs) -> anyhow::Result<Outcome> {
+fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     use crate::query::report::{build_report, ReportOptions};
     use crate::render::html::write_html;
-    let snap = load(&a.snapshot)?;
-    let baseline = a.baseline.as_deref().map(load).transpose()?;
+    let snap = s.snapshot(&a.snapshot)?;
+    let baseline = a.baseline.as_deref().map(|b| s.snapshot(b)).transpose()?;
     let opts = ReportOptions {
         largest: a.top,
         cycles: a.cycles,
@@ -496,7 +480,8 @@ fn run_report(a: crate::cli::ReportArgs) -> anyhow::Result<Outcome> {
     };
     let renderer = Renderer::detect();
     let picture = |c: &crate::query::cycles::CycleInfo| cycle_svg(&snap, c, renderer);
-    let report = build_report(&snap, baseline.as_ref(), &opts, &picture);
+    let tree = s.retained(&snap);
+    let report = build_report(&snap, &tree, baseline.as_deref(), &opts, &picture);
     let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
     write_to(Some(&output), |w| write_html(w, &report))?;
     if output != Path::new("-") {

@@ -5,6 +5,7 @@ use crate::capture::{self, CaptureOptions};
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{cycles, CyclesQuery};
 use crate::query::report::{build_report, ReportOptions};
+use crate::query::retained::Retained;
 use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
 use crate::query::summary::summarize;
 use crate::render::html::write_html;
@@ -24,13 +25,14 @@ pub const EXAMPLE_SOURCE: &str = include_str!("../examples/leaky_app.py");
 pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
     let snap_path = capture_example(dir, python)?;
     let snap = crate::load(&snap_path)?;
+    let tree = Retained::compute(&snap);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "$ refgraph summary {}", snap_path.display())?;
-    text::write_summary(&mut out, &summarize(&snap, 8))?;
+    text::write_summary(&mut out, &summarize(&snap, 8, &tree))?;
     write_session_holder(&mut out, &snap, &snap_path)?;
-    write_first_cycle(&mut out, &snap, &snap_path)?;
-    let pictures = write_pictures(&snap, dir)?;
+    write_first_cycle(&mut out, &snap, &tree, &snap_path)?;
+    let pictures = write_pictures(&snap, &tree, dir)?;
     writeln!(out, "\nPictures and report (open them in a browser):")?;
     for p in &pictures {
         writeln!(out, "  {}", p.display())?;
@@ -57,7 +59,11 @@ fn module_global(snap: &crate::Snapshot, module: &str, name: &str) -> Option<Nod
 
 /// The seed article's two pictures of the global list `a` (objgraph's `show_refs([a])` and
 /// `show_backrefs([a])`), the first cycle, and the HTML report.
-fn write_pictures(snap: &crate::Snapshot, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+fn write_pictures(
+    snap: &crate::Snapshot,
+    tree: &Retained,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
     let a = module_global(snap, "__main__", "a")
         .context("the example's global `a` is not in the snapshot")?;
     let renderer = Renderer::detect();
@@ -76,7 +82,7 @@ fn write_pictures(snap: &crate::Snapshot, dir: &Path) -> anyhow::Result<Vec<Path
             limit: 1,
             ..Default::default()
         },
-        None,
+        Some(tree),
     );
     if let Some(first) = found.cycles.first() {
         let svg = crate::commands::draw_cycle(snap, 1, first, ImageFormat::Svg, renderer)?;
@@ -84,7 +90,7 @@ fn write_pictures(snap: &crate::Snapshot, dir: &Path) -> anyhow::Result<Vec<Path
     }
     let picture =
         |c: &crate::query::cycles::CycleInfo| crate::commands::cycle_svg(snap, c, renderer);
-    let report = build_report(snap, None, &ReportOptions::default(), &picture);
+    let report = build_report(snap, tree, None, &ReportOptions::default(), &picture);
     let html = dir.join("report.html");
     crate::output::write_atomically(&html, |w| write_html(w, &report))?;
     written.push(html);
@@ -147,7 +153,12 @@ fn write_session_holder(
     Ok(())
 }
 
-fn write_first_cycle(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> anyhow::Result<()> {
+fn write_first_cycle(
+    w: &mut dyn Write,
+    snap: &crate::Snapshot,
+    tree: &Retained,
+    path: &Path,
+) -> anyhow::Result<()> {
     writeln!(w, "\n$ refgraph cycles {} --limit 1", path.display())?;
     let found = cycles(
         snap,
@@ -155,7 +166,7 @@ fn write_first_cycle(w: &mut dyn Write, snap: &crate::Snapshot, path: &Path) -> 
             limit: 1,
             ..Default::default()
         },
-        None,
+        Some(tree),
     );
     text::write_cycles(w, &found)?;
     Ok(())

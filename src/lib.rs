@@ -14,6 +14,8 @@ pub mod output;
 pub mod query;
 pub mod render;
 pub mod select;
+pub mod session;
+pub mod shell;
 pub mod snapshot;
 
 pub use snapshot::{load, NodeIx, ObjectId, Snapshot};

@@ -5,7 +5,6 @@ use clap::Parser;
 use refgraph::cli::Cli;
 use refgraph::commands::{self, Outcome};
 use refgraph::render::text::term_safe;
-use refgraph::select::SelectError;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,11 +12,12 @@ fn main() -> ExitCode {
     if let Err(err) = refgraph::interrupt::install() {
         eprintln!("refgraph: warning: cannot handle Ctrl-C cleanly: {err}");
     }
-    match commands::run(cli.command) {
+    let mut session = refgraph::session::Session::new();
+    match commands::run(cli.command, &mut session) {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::NothingFound) => ExitCode::from(1),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if commands::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("refgraph: {}", term_safe(&format!("{err:#}")));
             ExitCode::from(exit_code_of(&err))
@@ -27,15 +27,9 @@ fn main() -> ExitCode {
 
 /// 1 for "the selector matched nothing", 2 for every other error.
 fn exit_code_of(err: &anyhow::Error) -> u8 {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<SelectError>())
-        .map_or(2, SelectError::exit_code)
-}
-
-/// `refgraph types snap | head` must end quietly.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    if commands::is_nothing_found(err) {
+        1
+    } else {
+        2
+    }
 }

@@ -349,3 +349,72 @@ fn cycles_are_ranked_by_what_they_retain() {
     let text = stdout(&["cycles", &snap, "--limit", "1"]);
     assert!(text.contains("(retains "), "{text}");
 }
+
+/// Feed `input` to `refgraph shell SNAP --timings`; (exit code, stdout, stderr).
+fn shell(snap: &str, input: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = crate::util::refgraph()
+        .args(["shell", snap, "--timings"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("refgraph shell starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("the shell reads its input");
+    let out = child.wait_with_output().expect("the shell ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_shell_answers_as_the_commands_do_from_one_load() {
+    let w = Workdir::new();
+    let snap = w.capture("seed_global.py", &[]);
+    let alone: Vec<String> = [
+        &["types", &snap, "--limit", "5"][..],
+        &["find", &snap, "NoSuchType"][..],
+        &["top", &snap, "--limit", "3"][..],
+        &["find", &snap, "list", "--limit", "3", "--sort", "size"][..],
+        &["cycles", &snap, "--limit", "2"][..],
+    ]
+    .iter()
+    .map(|args| String::from_utf8_lossy(&run(args).stdout).into_owned())
+    .collect();
+    let input = "types --limit 5\n# a comment\n\nfind NoSuchType\ntop --limit 3\n\
+                 find list --limit 3 --sort size\ncycles --limit 2\n";
+    let (code, out, err) = shell(&snap, input);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, alone.concat(), "the same answers, in order");
+    assert_eq!(err.matches("answered in").count(), 5, "{err}");
+    assert!(
+        err.contains("NoSuchType"),
+        "nothing found is not a failure: {err}"
+    );
+
+    let (code, out, err) = shell(
+        &snap,
+        "help\nfrobnicate\ntypes --bogus\ntypes --limit 1\nquit\ntypes\n",
+    );
+    assert_eq!(code, Some(2), "a failed line is exit 2 for scripts: {err}");
+    assert!(out.contains("commands (the snapshot is implied)"), "{out}");
+    assert!(err.contains("unknown command `frobnicate`"), "{err}");
+    assert!(err.contains("--bogus"), "{err}");
+    assert_eq!(
+        out.matches("type ").count(),
+        1,
+        "one types answer, none after quit: {out}"
+    );
+
+    let (code, _, err) = shell(&w.arg("missing.rgsnap"), "types\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("missing.rgsnap"), "{err}");
+}

@@ -23,7 +23,14 @@ fn capture_app(w: &Workdir) -> String {
 fn report_of(snap: &str, baseline: Option<&str>, picture: CyclePicture<'_>) -> Report {
     let snap = refgraph::load(Path::new(snap)).expect("snapshot loads");
     let old = baseline.map(|b| refgraph::load(Path::new(b)).expect("baseline loads"));
-    build_report(&snap, old.as_ref(), &ReportOptions::default(), picture)
+    let tree = refgraph::query::retained::Retained::compute(&snap);
+    build_report(
+        &snap,
+        &tree,
+        old.as_ref(),
+        &ReportOptions::default(),
+        picture,
+    )
 }
 
 fn no_picture(_: &CycleInfo) -> Option<String> {

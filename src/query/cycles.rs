@@ -178,12 +178,13 @@ pub fn cycles(snap: &Snapshot, q: &CyclesQuery, retained: Option<&Retained>) -> 
 }
 
 /// The kept references and the strongly connected components over them.
-struct Components {
+pub struct Components {
     mask: FixedBitSet,
     sccs: Sccs,
 }
 
-fn components(snap: &Snapshot, q: &CyclesQuery) -> Components {
+/// The components `q` asks about (the references its rules keep, and their SCCs).
+pub fn components(snap: &Snapshot, q: &CyclesQuery) -> Components {
     let mask = if q.all_edges {
         all_kept(snap)
     } else {
@@ -193,7 +194,8 @@ fn components(snap: &Snapshot, q: &CyclesQuery) -> Components {
     Components { mask, sccs }
 }
 
-fn ranked(snap: &Snapshot, q: &CyclesQuery, comps: Components, r: &Retained) -> Cycles {
+/// The cycles among `comps`, ranked by the retained sizes of `r`.
+pub fn ranked(snap: &Snapshot, q: &CyclesQuery, comps: Components, r: &Retained) -> Cycles {
     let Components { mask, sccs } = comps;
     let mut found = candidates(snap, &sccs, &mask, q, r);
     let total_found = found.len() as u64;

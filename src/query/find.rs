@@ -33,10 +33,13 @@ pub struct Found {
 
 /// Instances of `type_name` (short or qualified), sorted, at most `limit`.
 pub fn find(snap: &Snapshot, type_name: &str, sort: FindSort, limit: usize) -> Found {
-    let types = matching_types(snap, type_name);
+    let mut wanted = vec![false; snap.types().len()];
+    for t in matching_types(snap, type_name) {
+        wanted[t as usize] = true;
+    }
     let mut nodes: Vec<NodeIx> = snap
         .nodes()
-        .filter(|&n| types.contains(&snap.type_index(n)))
+        .filter(|&n| wanted[snap.type_index(n) as usize])
         .collect();
     let total_size = nodes.iter().map(|&n| snap.size(n)).sum();
     match sort {

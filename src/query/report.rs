@@ -36,8 +36,8 @@ pub struct ReportOptions {
     /// Objects with a detail section. Each costs a search for its holder chain, so a huge
     /// heap is not searched hundreds of times; objects past the cap are shown, not linked.
     pub details: usize,
-    /// Compute retained sizes (the dominator tree: seconds and a few hundred MB on a heap of
-    /// millions of objects).
+    /// Show retained-size columns in the type and largest-object tables. (The dominator tree
+    /// is passed in either way: the largest objects and the cycles are ranked by it.)
     pub retained: bool,
 }
 
@@ -146,17 +146,17 @@ pub struct Report {
 /// handlers, links leaving the page). Links to `#obj-0x…` reach the page's object details.
 pub type CyclePicture<'a> = &'a (dyn Fn(&CycleInfo) -> Option<String> + Sync);
 
-/// Gather the report of `snap`, compared with `baseline` when given; `picture` draws each
-/// cycle (pass `&|_| None` for no pictures).
+/// Gather the report of `snap` (with its dominator tree `tree`), compared with `baseline`
+/// when given; `picture` draws each cycle (pass `&|_| None` for no pictures).
 pub fn build_report(
     snap: &Snapshot,
+    tree: &Retained,
     baseline: Option<&Snapshot>,
     opts: &ReportOptions,
     picture: CyclePicture<'_>,
 ) -> Report {
-    let retained = opts.retained.then(|| Retained::compute(snap));
-    let retained = retained.as_ref();
-    let mut summary = summarize(snap, opts.largest);
+    let retained = opts.retained.then_some(tree);
+    let mut summary = summarize(snap, opts.largest, tree);
     let largest = std::mem::take(&mut summary.largest);
     let largest = largest
         .into_iter()
@@ -170,13 +170,13 @@ pub fn build_report(
         types_total,
         types,
         largest,
-        cycles: cycles_section(snap, retained, opts.cycles, picture),
+        cycles: cycles_section(snap, tree, opts.cycles, picture),
         growth,
         growth_more,
         orphans: orphans(snap, true, opts.orphan_examples),
         details: Vec::new(),
     };
-    report.details = details(snap, &linked_ids(&report), opts);
+    report.details = details(snap, tree, &linked_ids(&report), opts);
     shorten_chains(&mut report);
     report
 }
@@ -227,7 +227,7 @@ fn retained_by_name(snap: &Snapshot, r: &Retained) -> FxHashMap<String, u64> {
 
 fn cycles_section(
     snap: &Snapshot,
-    retained: Option<&Retained>,
+    retained: &Retained,
     limit: usize,
     picture: CyclePicture<'_>,
 ) -> CyclesSection {
@@ -237,7 +237,7 @@ fn cycles_section(
             limit,
             ..Default::default()
         },
-        retained,
+        Some(retained),
     );
     let entries = found
         .cycles
@@ -288,7 +288,7 @@ fn linked_ids(r: &Report) -> Vec<String> {
 }
 
 /// `show` for the first `opts.details` of `ids`, in parallel: each searches for a chain.
-fn details(snap: &Snapshot, ids: &[String], opts: &ReportOptions) -> Vec<Shown> {
+fn details(snap: &Snapshot, tree: &Retained, ids: &[String], opts: &ReportOptions) -> Vec<Shown> {
     let nodes: Vec<NodeIx> = ids
         .iter()
         .filter_map(|id| node_of(snap, id))
@@ -296,7 +296,7 @@ fn details(snap: &Snapshot, ids: &[String], opts: &ReportOptions) -> Vec<Shown> 
         .collect();
     nodes
         .par_iter()
-        .map(|&n| show(snap, n, opts.neighbours))
+        .map(|&n| show(snap, n, opts.neighbours, tree))
         .collect()
 }
 

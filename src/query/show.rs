@@ -3,6 +3,7 @@
 
 use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
+use super::retained::Retained;
 use crate::snapshot::{NodeIx, Snapshot};
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +42,7 @@ pub struct Shown {
 }
 
 /// Describe `n`, listing at most `cap` referents and referrers.
-pub fn show(snap: &Snapshot, n: NodeIx, cap: usize) -> Shown {
+pub fn show(snap: &Snapshot, n: NodeIx, cap: usize, retained: &Retained) -> Shown {
     let referents = snap
         .labelled_referents(n)
         .take(cap)
@@ -65,7 +66,7 @@ pub fn show(snap: &Snapshot, n: NodeIx, cap: usize) -> Shown {
         referents,
         referrers_total: snap.referrers(n).len() as u64,
         referrers,
-        retained: super::retained::Retained::compute(snap).retained(n),
+        retained: retained.retained(n),
         held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
     }
 }

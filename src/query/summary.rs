@@ -102,8 +102,8 @@ pub struct Summary {
 /// Chains longer than this are not searched for the summary's largest objects.
 const SUMMARY_CHAIN_DEPTH: usize = 64;
 
-/// Summarize `snap`; `top` bounds each list.
-pub fn summarize(snap: &Snapshot, top: usize) -> Summary {
+/// Summarize `snap`, its largest objects ranked by `retained`; `top` bounds each list.
+pub fn summarize(snap: &Snapshot, top: usize, retained: &Retained) -> Summary {
     let reachable = reachable_from_roots(snap);
     let modules = snap
         .roots()
@@ -125,7 +125,7 @@ pub fn summarize(snap: &Snapshot, top: usize) -> Summary {
         unreachable: (snap.node_count() - reachable.count_ones(..)) as u64,
         top_by_count: by_count,
         top_by_size: by_size,
-        largest: largest_objects(snap, &Retained::compute(snap), top),
+        largest: largest_objects(snap, retained, top),
     }
 }
 

@@ -1,0 +1,256 @@
+//! `refgraph shell SNAP`: open a snapshot once, then answer one command per line of input,
+//! as objgraph answers in the live process — the snapshot, its index and its dominator tree
+//! stay in memory, so every question after the first costs milliseconds.
+//!
+//! A line is split as a POSIX shell would (quotes, backslashes; no variables or globs) and
+//! parsed by the same `clap` definitions as the command line, with the snapshot's path put in
+//! as the first argument (`diff OLD` gets it as the new snapshot). A failed command prints its
+//! one-line error and the shell goes on.
+
+use crate::cli::{Cli, Command, ShellArgs};
+use crate::commands::{self, Outcome};
+use crate::render::text::term_safe;
+use crate::session::Session;
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+/// Commands that take the snapshot as their first argument.
+const SNAPSHOT_COMMANDS: [&str; 11] = [
+    "summary", "chain", "refs", "backrefs", "cycles", "top", "types", "find", "show", "orphans",
+    "report",
+];
+
+/// What one line asks for.
+#[derive(Debug, PartialEq)]
+enum Line {
+    /// Nothing (blank or a `#` comment).
+    Nothing,
+    /// `quit`, `exit`.
+    Quit,
+    /// `help`, or `help COMMAND`.
+    Help(Option<String>),
+    /// A refgraph command line, the program name and the snapshot put in.
+    Command(Vec<OsString>),
+}
+
+/// Split and classify one line of input.
+fn parse_line(line: &str, snapshot: &Path) -> Result<Line, String> {
+    let words = shlex::split(line).ok_or("unbalanced quotes or a trailing backslash")?;
+    let Some(first) = words.first() else {
+        return Ok(Line::Nothing);
+    };
+    let rest = || words[1..].iter().map(OsString::from);
+    let program = OsString::from("refgraph");
+    Ok(match first.as_str() {
+        c if c.starts_with('#') => Line::Nothing,
+        "quit" | "exit" => Line::Quit,
+        "help" | "?" => Line::Help(words.get(1).cloned()),
+        "diff" => Line::Command(
+            [program, first.into()]
+                .into_iter()
+                .chain(rest())
+                .chain([snapshot.as_os_str().to_owned()])
+                .collect(),
+        ),
+        c if SNAPSHOT_COMMANDS.contains(&c) => Line::Command(
+            [program, first.into(), snapshot.as_os_str().to_owned()]
+                .into_iter()
+                .chain(rest())
+                .collect(),
+        ),
+        "capture" | "dumper" | "demo" | "shell" => {
+            return Err(format!(
+                "`{first}` does not work inside the shell; run it as `refgraph {first}`"
+            ))
+        }
+        other => return Err(format!("unknown command `{other}` (`help` lists them)")),
+    })
+}
+
+/// The list `help` prints.
+fn help_text() -> String {
+    format!(
+        "commands (the snapshot is implied): {}, diff OLD\n\
+         `help COMMAND` or `COMMAND --help` for its options; `quit` or end of input to leave",
+        SNAPSHOT_COMMANDS.join(", ")
+    )
+}
+
+/// Read commands from stdin until it ends or says `quit`. Exits 2 when a command of
+/// non-interactive input failed (so that a script notices), 0 otherwise.
+pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let snap = session.snapshot(&args.snapshot)?;
+    let interactive = io::stdin().is_terminal();
+    if interactive || args.timings {
+        eprintln!(
+            "refgraph: {} open: {} objects, {} references ({:.2} s){}",
+            args.snapshot.display(),
+            crate::render::text::thousands(snap.node_count() as u64),
+            crate::render::text::thousands(snap.edge_count() as u64),
+            start.elapsed().as_secs_f64(),
+            if interactive {
+                "; `help` lists the commands"
+            } else {
+                ""
+            }
+        );
+    }
+    drop(snap);
+    let mut failed = false;
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut line = String::new();
+    loop {
+        if interactive {
+            eprint!("refgraph> ");
+            let _ = io::stderr().flush();
+        }
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            break;
+        }
+        let parsed = match parse_line(&line, &args.snapshot) {
+            Ok(parsed) => parsed,
+            Err(why) => {
+                eprintln!("refgraph: {}", term_safe(&why));
+                failed = true;
+                continue;
+            }
+        };
+        let argv = match parsed {
+            Line::Nothing => continue,
+            Line::Quit => break,
+            Line::Help(None) => {
+                println!("{}", help_text());
+                continue;
+            }
+            Line::Help(Some(command)) => {
+                match parse_line(&format!("{command} --help"), &args.snapshot) {
+                    Ok(Line::Command(argv)) => argv,
+                    _ => {
+                        println!("{}", help_text());
+                        continue;
+                    }
+                }
+            }
+            Line::Command(argv) => argv,
+        };
+        let command = match Cli::try_parse_from(argv) {
+            Ok(cli) => cli.command,
+            Err(e) => {
+                let is_help = !e.use_stderr();
+                let _ = e.print();
+                failed |= !is_help;
+                continue;
+            }
+        };
+        if matches!(command, Command::Shell(_)) {
+            continue;
+        }
+        let asked = Instant::now();
+        let result = commands::run(command, session);
+        if args.timings {
+            eprintln!(
+                "refgraph: answered in {:.3} ms",
+                asked.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        match result {
+            Ok(_) => {}
+            Err(e) if commands::is_broken_pipe(&e) => break,
+            Err(e) => {
+                eprintln!("refgraph: {}", term_safe(&format!("{e:#}")));
+                failed |= !crate::commands::is_nothing_found(&e);
+            }
+        }
+    }
+    Ok(if failed && !interactive {
+        Outcome::Exit(2)
+    } else {
+        Outcome::Found
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &Line) -> Vec<String> {
+        match line {
+            Line::Command(argv) => argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            other => panic!("not a command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_snapshot_goes_first_and_quotes_are_honoured() {
+        let snap = Path::new("/tmp/my heap.rgsnap");
+        let line = parse_line("backrefs 'type:My Class' -o \"out file.svg\"\n", snap).unwrap();
+        assert_eq!(
+            words(&line),
+            [
+                "refgraph",
+                "backrefs",
+                "/tmp/my heap.rgsnap",
+                "type:My Class",
+                "-o",
+                "out file.svg"
+            ]
+        );
+        assert_eq!(
+            words(&parse_line("diff old.rgsnap --limit 3", snap).unwrap()),
+            [
+                "refgraph",
+                "diff",
+                "old.rgsnap",
+                "--limit",
+                "3",
+                "/tmp/my heap.rgsnap"
+            ]
+        );
+    }
+
+    #[test]
+    fn blank_comments_quit_help_and_bad_lines() {
+        let snap = Path::new("s");
+        assert_eq!(parse_line("   \n", snap), Ok(Line::Nothing));
+        assert_eq!(parse_line("# a comment", snap), Ok(Line::Nothing));
+        assert_eq!(parse_line("quit", snap), Ok(Line::Quit));
+        assert_eq!(
+            parse_line("help top", snap),
+            Ok(Line::Help(Some("top".into())))
+        );
+        assert!(parse_line("types 'unbalanced", snap).is_err());
+        assert!(parse_line("frobnicate", snap)
+            .unwrap_err()
+            .contains("unknown command"));
+        assert!(parse_line("capture -- python3 x.py", snap)
+            .unwrap_err()
+            .contains("inside the shell"));
+    }
+
+    #[test]
+    fn every_listed_command_parses() {
+        let snap = Path::new("s.rgsnap");
+        for c in SNAPSHOT_COMMANDS {
+            let args = if matches!(c, "chain" | "refs" | "backrefs" | "show") {
+                " 0x10"
+            } else if c == "find" {
+                " Item"
+            } else {
+                ""
+            };
+            let Line::Command(argv) = parse_line(&format!("{c}{args}"), snap).unwrap() else {
+                panic!("{c}");
+            };
+            assert!(Cli::try_parse_from(argv).is_ok(), "{c}");
+        }
+    }
+}
