@@ -53,8 +53,9 @@ pub const MIN_FILE_BYTES: u64 = 8 << 20;
 pub const DISABLE_VAR: &str = "REFGRAPH_NO_INDEX";
 
 const MAGIC: [u8; 8] = *b"RGIDX\0\r\n";
-/// Bump on any change of layout or meaning.
-const FORMAT_VERSION: u64 = 1;
+/// Bump on any change of layout or meaning. 2: object labels kept up to 1 KiB (1 cut them at
+/// 200 bytes).
+const FORMAT_VERSION: u64 = 2;
 const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
 const VERSION_BYTES: usize = 32;
 const _: () = assert!(CRATE_VERSION.len() <= VERSION_BYTES);
