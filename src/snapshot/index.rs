@@ -208,13 +208,42 @@ impl Index {
     /// Write beside the snapshot, or else in the cache directory; returns where.
     fn store(&self, snap: &Snapshot) -> io::Result<PathBuf> {
         let mut last = io::Error::other("no place for the index");
-        for place in &self.places {
+        for (i, place) in self.places.iter().enumerate() {
             match write_index(place, snap, &self.fingerprint) {
-                Ok(()) => return Ok(place.clone()),
+                Ok(()) => {
+                    if i > 0 {
+                        prune_cache(place, MAX_CACHE_AGE);
+                    }
+                    return Ok(place.clone());
+                }
                 Err(e) => last = e,
             }
         }
         Err(last)
+    }
+}
+
+/// Cached indexes not rewritten for this long are deleted when another is written there: the
+/// snapshot may be long gone, and an index still needed is simply built again.
+const MAX_CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Delete the `.rgidx` files beside `written` (in the cache directory) older than `max_age`.
+fn prune_cache(written: &Path, max_age: std::time::Duration) {
+    let Some(dir) = written.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if old && path != written && path.extension().is_some_and(|e| e == "rgidx") {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 

@@ -439,3 +439,28 @@ fn an_unwritable_place_falls_back_to_the_cache_directory() {
     same_snapshot(&second, &f.json).unwrap();
     same_snapshot(&index.read().unwrap(), &f.json).unwrap();
 }
+
+#[test]
+fn old_cached_indexes_are_pruned_when_another_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("gone.rgsnap-0123456789abcdef.rgidx");
+    let recent = dir.path().join("kept.rgsnap-fedcba9876543210.rgidx");
+    let other = dir.path().join("notes.txt");
+    let written = dir.path().join("new.rgsnap-0000000000000000.rgidx");
+    for p in [&old, &recent, &other, &written] {
+        std::fs::write(p, b"x").unwrap();
+    }
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 24 * 3600);
+    for p in [&old, &other] {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    prune_cache(&written, MAX_CACHE_AGE);
+    assert!(!old.exists(), "an index untouched for 40 days goes");
+    assert!(recent.exists() && written.exists());
+    assert!(other.exists(), "only .rgidx files are pruned");
+}
