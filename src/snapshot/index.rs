@@ -186,9 +186,17 @@ impl Index {
 
     /// The snapshot from the first valid index file, if there is one.
     pub(crate) fn read(&self) -> Option<Snapshot> {
-        self.places
-            .iter()
-            .find_map(|place| read_index(place, &self.snapshot, &self.fingerprint).ok())
+        self.places.iter().enumerate().find_map(|(i, place)| {
+            let snap = read_index(place, &self.snapshot, &self.fingerprint).ok()?;
+            if i > 0 {
+                // In use: keep it from being pruned as old (see `prune_cache`).
+                let _ = File::options()
+                    .write(true)
+                    .open(place)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+            }
+            Some(snap)
+        })
     }
 
     /// Write the index for `snap` if it is worth it; errors are ignored (the next load parses
@@ -223,8 +231,9 @@ impl Index {
     }
 }
 
-/// Cached indexes not rewritten for this long are deleted when another is written there: the
-/// snapshot may be long gone, and an index still needed is simply built again.
+/// Cached indexes not used for this long (a read renews the modification time) are deleted
+/// when another is written there: the snapshot may be long gone, and an index needed again is
+/// simply built again.
 const MAX_CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// Delete the `.rgidx` files beside `written` (in the cache directory) older than `max_age`.
