@@ -560,11 +560,7 @@ fn label_text(label: EdgeLabel<'_>) -> Option<String> {
 
 /// The labels of every reference `src` → `dst`, joined; `None` when none is known.
 fn backref_label(snap: &Snapshot, src: NodeIx, dst: NodeIx) -> Option<String> {
-    let labels: Vec<Option<String>> = snap
-        .labelled_referents(src)
-        .filter(|&(t, _)| t == dst)
-        .map(|(_, l)| label_text(l))
-        .collect();
+    let labels: Vec<Option<String>> = snap.labels_between(src, dst).map(label_text).collect();
     if labels.iter().all(Option::is_none) {
         return None;
     }

@@ -279,11 +279,25 @@ impl Snapshot {
         let (start, end) = self.fwd.range(n);
         (start..end).map(move |e| (self.fwd.targets[e], self.decode_label(self.fwd_labels[e])))
     }
+    /// The labels of every reference `src` → `dst`, in order. Only the matches are decoded:
+    /// finding an item of a million-entry dict is a scan of its targets.
+    pub fn labels_between(
+        &self,
+        src: NodeIx,
+        dst: NodeIx,
+    ) -> impl Iterator<Item = EdgeLabel<'_>> + '_ {
+        let (start, end) = self.fwd.range(src);
+        self.fwd.targets[start..end]
+            .iter()
+            .enumerate()
+            .filter(move |&(_, &t)| t == dst)
+            .map(move |(k, _)| self.decode_label(self.fwd_labels[start + k]))
+    }
     /// The label of the first reference from `src` to `dst` (`Unknown` if there is none).
     pub fn edge_label(&self, src: NodeIx, dst: NodeIx) -> EdgeLabel<'_> {
-        self.labelled_referents(src)
-            .find(|&(t, _)| t == dst)
-            .map_or(EdgeLabel::Unknown, |(_, l)| l)
+        self.labels_between(src, dst)
+            .next()
+            .unwrap_or(EdgeLabel::Unknown)
     }
     fn decode_label(&self, code: u32) -> EdgeLabel<'_> {
         if code == NO_LABEL {
