@@ -28,14 +28,15 @@ import gc
 import os
 import sys
 import _thread
-from itertools import accumulate, chain, compress, repeat
-from _operator import add, is_, mul, not_
+from itertools import accumulate, chain, compress, cycle, repeat
+from _operator import add, and_, is_, mul, not_, rshift
 # Bound once, at import: a program that patches these (mock.patch, freezegun, pyfakefs) must
 # not have its replacements run by a dump, nor fake the file it writes or the time it records.
 from os import close as _close, getpid as _getpid, open as _open, replace as _replace
 from os import unlink as _unlink, write as _write
 from time import gmtime as _gmtime, perf_counter as _perf_counter, strftime as _strftime
 from time import time as _time
+_writev = getattr(os, "writev", None)      # POSIX only
 
 try:
     import zlib
@@ -50,6 +51,7 @@ _LABEL_CHARS = 80          # str/bytes labels show this much of the value
 _LABEL_MAX = 100           # other labels are clipped to this length
 _BIG_INT_BITS = 200        # larger ints are labelled by size, not value
 _KEY_CACHE_MAX = 50000     # dict-key labels remembered per dump
+_SHAPED_MAX = 256          # dicts with the same keys: at most this many references each
 _WRITE_BUFFER = 1 << 20
 
 _FLAG_GARBAGE = 1
@@ -194,6 +196,10 @@ _PAIR_TEXT = '"key \'%s\'","[\'%s\']"'     # edge labels of a plain str dict key
 _INT_PAIR_TEXT = '"key %d","[%d]"'                # ... of an int dict key
 _HIDDEN_PAIR_TEXT = _Memo(lambda n: '"key <str %d chars>","[<str %d chars>]"' % (n, n))
 _GC_HEADER = sys.getsizeof([]) - [].__sizeof__()
+# Every object starts with a header of at least this many bytes, so no two live objects have
+# the same id() >> _KEY_SHIFT. The `seen` set is keyed by that: ids are multiples of 16, and a
+# set of them collides much more (and runs much slower) than one of the shifted keys.
+_KEY_SHIFT = object.__basicsize__.bit_length() - 1
 _type_itemsize = type.__dict__["__itemsize__"].__get__
 
 
@@ -257,6 +263,15 @@ def _ints(values):
     if not n:
         return ""
     return ("%d," * n)[:-1] % tuple(values)
+
+
+def _keys(ids):
+    """The `seen` keys of objects with these ids."""
+    return list(map(rshift, ids, repeat(_KEY_SHIFT)))
+
+
+def _key_of(obj):
+    return id(obj) >> _KEY_SHIFT
 
 
 def _small_ints(values):
@@ -328,23 +343,32 @@ class _Output:
         self.size = 0
 
     def write(self, text):
-        data = _encode(text)
-        if self.z is not None:
-            data = self.z.compress(data)
-        self.buffer.append(data)
-        self.buffered += len(data)
+        self.write_pieces((text,))
+
+    def write_pieces(self, texts):
+        """Write the concatenation of `texts` (each is encoded alone: no copy of the whole)."""
+        for text in texts:
+            data = _encode(text)
+            if self.z is not None:
+                data = self.z.compress(data)
+            self.buffer.append(data)
+            self.buffered += len(data)
         if self.buffered >= _WRITE_BUFFER:
             self.flush()
 
     def flush(self):
-        data = b"".join(self.buffer)
+        buffers, total = self.buffer, self.buffered
         self.buffer = []
         self.buffered = 0
-        view = memoryview(data)
-        while view:
-            written = _write(self.fd, view)
-            view = view[written:]
-        self.size += len(data)
+        written = 0
+        if _writev is not None and 1 < len(buffers) <= 256:
+            written = _writev(self.fd, buffers)
+        if written < total:
+            view = memoryview(b"".join(buffers))[written:]
+            while view:
+                written = _write(self.fd, view)
+                view = view[written:]
+        self.size += total
 
     def finish(self):
         if self.z is not None:
@@ -381,21 +405,32 @@ def _is_plain(s):
             and "'" not in s and '"' not in s and "\\" not in s)
 
 
+# printable ASCII but quotes and backslash: what a plain str (_is_plain) is made of
+_PLAIN_BYTES = bytes(c for c in range(0x20, 0x7f) if c not in b"'\"\\")
+
+
 def _all_plain(strs):
-    """_is_plain for every one of a list of exact strs, checked at C speed."""
-    if max(map(str.__len__, strs)) > _LABEL_CHARS:
+    """_is_plain for every one of a list of exact strs, checked at C speed (len() of an exact
+    str runs no code of the program)."""
+    if max(map(len, strs)) > _LABEL_CHARS:
         return False
     joined = "".join(strs)
-    return (joined.isascii() and joined.isprintable() and "'" not in joined
-            and '"' not in joined and "\\" not in joined)
+    return joined.isascii() and not joined.encode("ascii").translate(None, _PLAIN_BYTES)
 
 
 def _str_text(objs, values):
+    exact = type(objs[0]) is str
     if not values:
-        return ",".join(map(_STR_COUNT_JSON.__getitem__, map(str.__len__, objs)))
-    if type(objs[0]) is str and _all_plain(objs):
-        # repr(s) is 's' and needs no JSON escaping: format the whole text at once
-        return ('"\'%s\'",' * len(objs))[:-1] % tuple(objs)
+        return ",".join(map(_STR_COUNT_JSON.__getitem__, map(len if exact else str.__len__,
+                                                                objs)))
+    if exact and max(map(len, objs)) <= _LABEL_CHARS:
+        # when each repr(s) is 's' and needs no JSON escaping, the text is one join
+        text = "\"'" + "'\",\"'".join(objs) + "'\""
+        if text.isascii():
+            rest = text.encode("ascii").translate(None, _PLAIN_BYTES)
+            n = len(objs)
+            if len(rest) == 4 * n and rest.count(b"'") == 2 * n and rest.count(b'"') == 2 * n:
+                return text      # nothing but printable ASCII and the quotes added
     return _json_items(list(map(_str_label, objs)))
 
 
@@ -564,6 +599,9 @@ def _measure(group):
 
 def _group_by_type(objs):
     """Split a chunk into lists of objects of one exact type, keyed by id(type)."""
+    first = type(objs[0]) if objs else None
+    if all(map(is_, map(type, objs), repeat(first))):
+        return {id(first): objs} if objs else {}      # often: discovered by column
     groups = {}
     get = groups.get
     for o in objs:
@@ -727,19 +765,62 @@ def _sizeof_of(mro):
 
 
 class _KeyLabels:
-    """Edge labels of dict pairs not made yet: the keys they will be made from."""
-    __slots__ = ("keys",)
+    """Edge labels of dict pairs not made yet: the keys they will be made from (`times` times
+    over, for a group of dicts with the same keys)."""
+    __slots__ = ("keys", "times")
 
-    def __init__(self, keys):
+    def __init__(self, keys, times=1):
         self.keys = keys
+        self.times = times
+
+
+class _Shaped:
+    """The references of a group of `n` objects that all have `width` references, the same
+    object at each position of `fixed` ({position: object}) for all of them: the class of
+    instances, the keys of dicts with the same keys, a value they all share (None, ...). Each
+    other position has a column: [(position, [the object there, object by object])]. The ids
+    are written through a row template (the fixed ids formatted once), and only the columns
+    need looking up, column by column (what one column holds is mostly of one type: a chunk
+    of one type needs no sorting)."""
+    __slots__ = ("n", "width", "fixed", "columns")
+
+    def __init__(self, n, width, fixed, columns):
+        self.n, self.width, self.fixed, self.columns = n, width, fixed, columns
+        if n > 1:       # a column of one shared object is fixed too
+            for column in list(columns):
+                first = column[1][0]
+                if all(map(is_, column[1], repeat(first))):
+                    fixed[column[0]] = first
+                    columns.remove(column)
+
+    def expand(self):
+        """The plain flat list of references."""
+        n, width = self.n, self.width
+        refs = [None] * (n * width)
+        for p, column in self.columns:
+            refs[p::width] = column
+        for p, obj in self.fixed.items():
+            refs[p::width] = [obj] * n
+        return refs
+
+    def text(self, column_ids):
+        """The inside of the JSON array of the references' ids (column_ids: the ids of each
+        column)."""
+        fixed = self.fixed
+        row = ",".join(["%d" % id(fixed[p]) if p in fixed else "%d" for p in range(self.width)])
+        values = [None] * (self.n * len(column_ids))
+        for k, ids in enumerate(column_ids):
+            values[k::len(column_ids)] = ids
+        return ((row + ",") * self.n)[:-1] % tuple(values)
 
 
 class _Group:
-    """One group of objects of one exact type, on its way to an `objects` line."""
-    __slots__ = ("objs", "ids", "counts")
+    """One group of objects of one exact type, on its way to an `objects` line. `special`:
+    some are held by the dumper, its own, or garbage (see _Dumper.special)."""
+    __slots__ = ("objs", "ids", "counts", "special")
 
-    def __init__(self, objs, ids, counts):
-        self.objs, self.ids, self.counts = objs, ids, counts
+    def __init__(self, objs, ids, counts, special=True):
+        self.objs, self.ids, self.counts, self.special = objs, ids, counts, special
 
 
 class _Line:
@@ -750,8 +831,9 @@ class _Line:
         self.labels, self.nrefs, self.refs, self.edge_labels = [], [], [], []
         self.objects = self.edges = 0
 
-    def text(self):
-        return "".join((
+    def pieces(self):
+        """The text of the line, in pieces."""
+        return (
             '{"kind":"objects","id":[', ",".join(self.ids),
             '],"type":[', ",".join(self.types),
             '],"size":[', ",".join(self.sizes),
@@ -760,7 +842,7 @@ class _Line:
             '],"label":[', ",".join(self.labels),
             '],"nrefs":[', ",".join(self.nrefs),
             '],"refs":[', ",".join(self.refs),
-            '],"edge_labels":[', ",".join(self.edge_labels), "]}\n"))
+            '],"edge_labels":[', ",".join(self.edge_labels), "]}\n")
 
 
 class _Dumper:
@@ -770,10 +852,14 @@ class _Dumper:
         self.out = out
         self.values = values
         self.garbage = garbage            # ids the collector found unreachable
-        self.seen = set()                 # ids of objects written or queued
+        self.seen = set()                 # keys (_key_of) of objects written or queued
         self.excluded = set()             # ids of the dumper's own objects
+        self.excluded_keys = set()        # ... and their keys, set when the walk starts
         self.held = {}                    # id -> references the dumper holds to that object
+        self.special = set()              # ids held, excluded or garbage (filled as the walk
+                                          # starts): a group without any needs no sorting out
         self.pending = []                 # lists of discovered objects not yet written
+        self.pending_ids = []             # ... and their ids, or None
         self.plans = {}                   # id(type) -> _Plan
         self.new_types = []               # type names not yet written in a `types` line
         self.type_count = 0
@@ -791,11 +877,13 @@ class _Dumper:
     def hold(self, obj):
         """Count one reference that a structure of this dump (a plan) holds to obj."""
         self.held[id(obj)] = self.held.get(id(obj), 0) + 1
+        self.special.add(id(obj))
 
     def count_held(self, objs):
         """References the caller holds for the dumper (not kept here)."""
         for o in objs:
             self.held[id(o)] = self.held.get(id(o), 0) + 1
+            self.special.add(id(o))
 
     def count_refs_of_excluded(self, objs):
         """References from the dumper's own objects are not the program's: count them as held."""
@@ -931,7 +1019,8 @@ class _Dumper:
             if kind == "str":
                 return _str_text(objs, self.values)
             if kind == "items":
-                return ",".join(map(_ITEMS_JSON.__getitem__, map(plan.label_base.__len__, objs)))
+                length = len if plan.type is plan.label_base else plan.label_base.__len__
+                return ",".join(map(_ITEMS_JSON.__getitem__, map(length, objs)))
             if kind == "int":
                 return _int_text(objs)
             if kind == "float":
@@ -973,7 +1062,7 @@ class _Dumper:
     def flags_text(self, plan, group, indexed):
         base = _FLAG_INDEXED if indexed else 0
         objs = group.objs
-        if self.garbage and not self.garbage.isdisjoint(group.ids):
+        if group.special and self.garbage and not self.garbage.isdisjoint(group.ids):
             garbage = self.garbage
             flags = [base | (_FLAG_TRACKED if gc.is_tracked(o) else 0) for o in objs]
             for i, x in enumerate(group.ids):
@@ -1026,19 +1115,40 @@ class _Dumper:
     def pair_text(self, keys):
         """JSON text of the edge labels of the pairs with these keys (key 'k', ['k'], ...)."""
         is_str = list(map(is_, map(type, keys), repeat(str)))
-        if all(is_str):
+        strs = keys if all(is_str) else list(compress(keys, is_str))
+        if len(strs) > 64 and self.values:
+            found = list(map(self.pair_texts.get, strs))
+            if found.count(None) * 2 > len(strs) and _all_plain(strs):
+                return self.bulk_pair_text(keys, is_str, strs, found)
+        if strs is keys:
             return ",".join(self.str_pair_texts(keys))
         texts = [None] * len(keys)
         where = list(compress(range(len(keys)), is_str))
-        for i, text in zip(where, self.str_pair_texts(list(map(keys.__getitem__, where)))):
+        for i, text in zip(where, self.str_pair_texts(strs)):
             texts[i] = text
         for i in compress(range(len(keys)), map(not_, is_str)):
-            k = keys[i]
-            if type(k) is int and int.bit_length(k) <= _BIG_INT_BITS:
-                texts[i] = _INT_PAIR_TEXT % (k, k)
-            else:
-                texts[i] = self.slow_pair_text(k)
+            texts[i] = self.other_pair_text(keys[i])
         return ",".join(texts)
+
+    def bulk_pair_text(self, keys, is_str, strs, found):
+        """pair_text when most str keys are new plain words (the keys of a big cache ...): the
+        text is formatted at once, each str key going into _PAIR_TEXT."""
+        self.str_pair_texts(list(filter(str.isidentifier, compress(
+            strs, map(is_, found, repeat(None))))))      # the identifiers go to the cache
+        if strs is keys:
+            template = ((_PAIR_TEXT + ",") * len(keys))[:-1]
+        else:
+            pieces = [_PAIR_TEXT] * len(keys)
+            for i in compress(range(len(keys)), map(not_, is_str)):
+                pieces[i] = self.other_pair_text(keys[i]).replace("%", "%%")
+            template = ",".join(pieces)
+        return template % tuple(chain.from_iterable(zip(strs, strs)))
+
+    def other_pair_text(self, k):
+        """pair_text of one key that is not an exact str."""
+        if type(k) is int and int.bit_length(k) <= _BIG_INT_BITS:
+            return _INT_PAIR_TEXT % (k, k)
+        return self.slow_pair_text(k)
 
     def str_pair_texts(self, keys):
         """pair_text of each of a list of exact str keys, through a cache keyed by content."""
@@ -1083,7 +1193,7 @@ class _Dumper:
     def edges_sequence(self, plan, objs):
         """Exact lists and tuples: their items in index order (gc.get_referents reports them
         last to first)."""
-        lengths = list(map(plan.type.__len__, objs))
+        lengths = list(map(len, objs))               # exact lists and tuples
         items = list(chain.from_iterable(objs))      # the C iterator of list/tuple
         if len(items) != sum(lengths):                # a list changed under us
             parts = [list(o) for o in objs]
@@ -1091,7 +1201,7 @@ class _Dumper:
         return lengths, items, None
 
     def edges_dict(self, plan, objs):
-        lengths = list(map(dict.__len__, objs))
+        lengths = list(map(len, objs))               # exact dicts
         try:
             pairs = list(chain.from_iterable(chain.from_iterable(map(dict.items, objs))))
         except RuntimeError:
@@ -1099,6 +1209,17 @@ class _Dumper:
         if pairs is None or len(pairs) != 2 * sum(lengths):   # changed under us: one by one
             return self.edges_each(plan, objs)
         # the labels are made once the references are known to be kept (see references())
+        n, width = len(objs), 2 * lengths[0]
+        if n > 1 and 0 < width <= _SHAPED_MAX and lengths.count(lengths[0]) == n:
+            keys = pairs[0::2]
+            row = keys[:lengths[0]]
+            if all(map(is_, keys, cycle(row))):
+                # the same keys in the same order (instance dicts, records): each key's id,
+                # label and lookup once for the whole group
+                fixed = dict(zip(range(0, width, 2), row))
+                values = pairs[1::2]
+                columns = [(2 * j + 1, values[j::len(row)]) for j in range(len(row))]
+                return width, _Shaped(n, width, fixed, columns), _KeyLabels(row, n)
         return list(map(mul, lengths, repeat(2))), pairs, _KeyLabels(pairs[0::2])
 
     def edges_instances(self, plan, objs):
@@ -1115,9 +1236,13 @@ class _Dumper:
         if dicts is not None:
             if (len(refs) == 2 * n and all(map(is_, refs[0::2], dicts))
                     and all(map(is_, refs[1::2], repeat(cls)))):
-                return 2, refs, _repeat('".__dict__",".__class__"', n)
+                return 2, _Shaped(n, 2, {1: cls}, [(0, dicts)]), _repeat(
+                    '".__dict__",".__class__"', n)
+            found = _inline_values(cls, dicts, refs, n)
+            if found is not None:
+                return found
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
-            return 1, refs, _repeat('".__class__"', n)
+            return 1, _Shaped(n, 1, {0: cls}, []), _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
 
     def edges_each(self, plan, objs):
@@ -1266,26 +1391,41 @@ class _Dumper:
     # -- the walk ------------------------------------------------------------------------------
 
     def next_chunk(self, source):
-        """The next objects to write, as a list that is their only holder in the dumper."""
+        """The next objects to write, as a list that is their only holder in the dumper, and
+        their ids if known (else None)."""
         if self.pending:
-            last = self.pending[-1]
+            last, ids = self.pending[-1], self.pending_ids[-1]
             if len(last) <= _CHUNK:
-                return self.pending.pop()
+                self.pending_ids.pop()
+                return self.pending.pop(), ids
             chunk = last[-_CHUNK:]
             del last[-_CHUNK:]
-            return chunk
+            if ids is not None:
+                part = ids[-_CHUNK:]
+                del ids[-_CHUNK:]
+                return chunk, part
+            return chunk, None
         chunk = source[-_CHUNK:]
         del source[-_CHUNK:]
-        return chunk
+        return chunk, None
 
     def walk(self, source):
         while source or self.pending:
-            self.write_chunk(_group_by_type(self.next_chunk(source)))
+            chunk, ids = self.next_chunk(source)
+            groups = _group_by_type(chunk)
+            chunk = None             # the groups' lists must be the objects' only holders
+            self.write_chunk(groups, ids if len(groups) == 1 else None)
 
-    def write_chunk(self, groups):
+    def queue(self, objs, ids=None):
+        """Queue objects (a list of the dumper's own) to be written; `ids`: their ids."""
+        self.pending.append(objs)
+        self.pending_ids.append(ids)
+
+    def write_chunk(self, groups, ids=None):
         # Refcounts first: until they are read, nothing but the group lists may hold these
         # objects (apart from the references counted in self.held).
-        groups = [_Group(objs, list(map(id, objs)), _measure(objs)) for objs in groups.values()]
+        groups = [_Group(objs, list(map(id, objs)) if ids is None else ids, _measure(objs))
+                  for objs in groups.values()]
         self.subtract_held(groups)
         line = _Line()
         for group in groups:
@@ -1295,13 +1435,16 @@ class _Dumper:
             self.out.write('{"kind":"types","base":%d,"names":%s}\n'
                            % (self.type_count - len(self.new_types), _dumps(self.new_types)))
             self.new_types = []
-        self.out.write(line.text())
+        self.out.write_pieces(line.pieces())
         self.objects += line.objects
         self.edges += line.edges
 
     def subtract_held(self, groups):
-        held, excluded = self.held, self.excluded
+        held, excluded, special = self.held, self.excluded, self.special
         for group in groups:
+            group.special = not special.isdisjoint(group.ids)
+            if not group.special:
+                continue
             hits = list(filter(held.__contains__, group.ids))
             if hits:
                 where = dict(zip(group.ids, range(len(group.ids))))
@@ -1323,15 +1466,18 @@ class _Dumper:
             return
         # Some of these objects refer to the dumper's own objects (its module in sys.modules,
         # ...): those few are done one by one, the others in bulk as usual.
-        for part, careful in self.split_by_own_refs(plan, group):
+        for part, careful, kept in self.split_by_own_refs(group):
             if part.objs:
-                found = self.references(plan, part.objs, careful)
+                if kept is not None:    # what was read already, less the few objects' parts
+                    found = self.found_references(*kept)
+                else:
+                    found = self.references(plan, part.objs, careful)
                 if found is None:     # changed since (another thread): no more bulk
                     found = self.references(plan, part.objs, True)
                 self.add_columns(line, plan, part, found)
 
     def add_columns(self, line, plan, group, found):
-        nrefs, refs, labels, ref_ids = found
+        nrefs, labels, refs_text, edges = found
         objs = group.objs
         n = len(objs)
         line.ids.append(_ints(group.ids))
@@ -1344,19 +1490,20 @@ class _Dumper:
             line.nrefs.append(_repeat(str(nrefs), n))
         else:
             line.nrefs.append(_small_ints(nrefs))
-        if ref_ids:
-            line.refs.append(_ints(ref_ids))
+        if edges:
+            line.refs.append(refs_text)
             if type(labels) is list:
                 line.edge_labels.append(_json_items(labels))
             elif labels:
                 line.edge_labels.append(labels)
         line.objects += n
-        line.edges += len(ref_ids)
+        line.edges += edges
 
     def references(self, plan, objs, careful):
-        """(nrefs, references, edge labels, ids of the references) of a group, with the objects
-        they reach for the first time queued for writing. References to the dumper's own
-        objects are left out when `careful`; otherwise their presence returns None."""
+        """(nrefs, edge labels, JSON text of the references' ids, number of references) of a
+        group, with the objects they reach for the first time queued for writing. References
+        to the dumper's own objects are left out when `careful`; otherwise their presence
+        returns None."""
         try:
             if careful:
                 raise ValueError("one by one")
@@ -1365,24 +1512,80 @@ class _Dumper:
             nrefs, refs, labels = self.edges_each(plan, objs)
         if careful:
             nrefs, refs, labels = self.without_excluded(plan, objs, nrefs, refs, labels)
-        ref_ids = list(map(id, refs))
-        known = list(map(self.seen.__contains__, ref_ids))
-        if not all(known):
-            found = list(compress(refs, map(not_, known)))
-            new = dict(zip(map(id, found), found))   # the dumper's own objects are never "seen"
-            if not careful and not self.excluded.isdisjoint(new):
-                self.last_refs = nrefs, ref_ids
-                return None
-            self.seen.update(new)
-            self.pending.append(list(new.values()))
-        if type(labels) is _KeyLabels:
-            labels = self.pair_text(labels.keys)
-        return nrefs, refs, labels, ref_ids
+        if type(refs) is _Shaped:
+            shaped = refs
+            column_ids = [list(map(id, column)) for _p, column in shaped.columns]
+            if self.discover_shaped(shaped, column_ids):
+                text = shaped.text(column_ids)
+                return nrefs, self.edge_label_text(labels), text, shaped.n * shaped.width
+            refs = shaped.expand()       # one of the dumper's own objects: the slow way
+            if type(labels) is _KeyLabels:
+                labels = _KeyLabels(refs[0::2])
+        return self.finish_references(nrefs, refs, labels, careful)
 
-    def split_by_own_refs(self, plan, group):
-        """(objects without references to the dumper's objects, False), (the others, True),
-        from the references() call that returned None."""
-        nrefs, ref_ids = self.last_refs
+    def finish_references(self, nrefs, refs, labels, careful):
+        """references() once the references are read."""
+        ref_ids = list(map(id, refs))
+        if not self.discover(ref_ids, refs) and not careful:
+            self.last_refs = nrefs, ref_ids, labels
+            return None
+        return self.found_references(nrefs, ref_ids, labels)
+
+    def found_references(self, nrefs, ref_ids, labels):
+        return nrefs, self.edge_label_text(labels), _ints(ref_ids), len(ref_ids)
+
+    def edge_label_text(self, labels):
+        if type(labels) is _KeyLabels:
+            text = self.pair_text(labels.keys)
+            return _repeat(text, labels.times) if labels.times > 1 else text
+        return labels
+
+    def discover_shaped(self, shaped, column_ids):
+        """discover() for a _Shaped group, column by column."""
+        fixed = list(shaped.fixed.values())
+        clean = self.discover(list(map(id, fixed)), fixed)
+        for ids, (_p, column) in zip(column_ids, shaped.columns):
+            clean = self.discover(ids, column) and clean
+        return clean
+
+    def discover(self, ids, objs):
+        """Queue for writing the objects of `objs` (whose ids are `ids`) not seen before, but
+        the dumper's own. Returns False if there were some of those."""
+        keys = _keys(ids)
+        known = list(map(self.seen.__contains__, keys))
+        if all(known):
+            return True
+        if not any(known) and self.excluded_keys.isdisjoint(keys):
+            # all new (a column of fresh values ...): no sorting out, unless one is there twice
+            before = len(self.seen)
+            self.seen.update(keys)
+            if len(self.seen) - before == len(keys):
+                self.queue(list(objs), list(ids))
+                return True
+            self.seen.difference_update(keys)       # as it was: now the slow way
+        unknown = list(map(not_, known))
+        new = set(compress(keys, unknown))
+        found = list(compress(objs, unknown))
+        clean = self.excluded_keys.isdisjoint(new)      # they are never "seen"
+        if not clean:
+            new -= self.excluded_keys
+            mine = list(map(self.excluded_keys.__contains__, compress(keys, unknown)))
+            found = list(compress(found, map(not_, mine)))
+            unknown = list(map(and_, unknown, map(not_, map(self.excluded_keys.__contains__,
+                                                              keys))))
+        if len(found) != len(new):          # some are referenced twice: once each
+            found = list(dict(zip(compress(keys, unknown), found)).values())
+        unknown = None
+        self.seen |= new
+        if found:
+            self.queue(found)
+        return clean
+
+    def split_by_own_refs(self, group):
+        """(objects without references to the dumper's objects, False, what references() read
+        of them or None), (the others, True, None), from the references() call that returned
+        None."""
+        nrefs, ref_ids, labels = self.last_refs
         self.last_refs = None
         if type(nrefs) is int:
             nrefs = [nrefs] * len(group.objs)
@@ -1392,13 +1595,15 @@ class _Dumper:
             while ends[i] <= p:
                 i += 1
             owners.add(i)
+        keep = [i not in owners for i in range(len(group.objs))]
         parts = (_Group([], [], []), _Group([], [], []))
         for i, (o, x, c) in enumerate(zip(group.objs, group.ids, group.counts)):
             part = parts[i in owners]
             part.objs.append(o)
             part.ids.append(x)
             part.counts.append(c)
-        return (parts[0], False), (parts[1], True)
+        kept = _kept_references(keep, nrefs, ref_ids, labels)
+        return (parts[0], False, kept), (parts[1], True, None)
 
     def without_excluded(self, plan, objs, nrefs, refs, labels):
         """Drop references to the dumper's own objects. An indexed object that loses one gets
@@ -1420,10 +1625,64 @@ class _Dumper:
 
     def seed(self, objs):
         """Queue objects that must be written even if nothing tracked refers to them."""
-        new = [o for o in objs if id(o) not in self.seen and id(o) not in self.excluded]
+        new = [o for o in objs if _key_of(o) not in self.seen and id(o) not in self.excluded]
         if new:
-            self.seen.update(map(id, new))
-            self.pending.append(list(dict(zip(map(id, new), new)).values()))
+            self.seen.update(_keys(map(id, new)))
+            self.queue(list(dict(zip(map(id, new), new)).values()))
+
+
+def _inline_values(cls, dicts, refs, n):
+    """Instances that report their attribute values themselves (3.13+: inline values), in their
+    __dict__'s order, then their class: when all have the same str keys, (nrefs, _Shaped,
+    edge labels) as edges_generic would name them one by one (.name ..., .__class__); else
+    None."""
+    width = len(refs) // n
+    k = width - 1
+    if k < 0 or len(refs) != n * width or width > _SHAPED_MAX:
+        return None
+    if not all(map(is_, map(type, dicts), repeat(dict))):
+        return None
+    if list(map(len, dicts)).count(k) != n:          # exact dicts: len() runs no program code
+        return None
+    try:
+        pairs = list(chain.from_iterable(chain.from_iterable(map(dict.items, dicts))))
+    except RuntimeError:
+        return None
+    if len(pairs) != 2 * n * k:
+        return None
+    keys, values = pairs[0::2], pairs[1::2]
+    row = keys[:k]
+    if not (all(map(is_, keys, cycle(row))) and all(map(is_, map(type, row), repeat(str)))
+            and all(map(is_, refs[k::width], repeat(cls)))):
+        return None
+    columns = []
+    for j in range(k):
+        column = refs[j::width]
+        if not all(map(is_, column, values[j::k])):
+            return None
+        columns.append((j, column))
+    # a value that is the class or the instance's own dict would be named that way instead
+    if any(map(is_, values, repeat(cls))) or any(map(is_, values, chain.from_iterable(
+            map(repeat, dicts, repeat(k))))):
+        return None
+    labels = _json_items(["." + key for key in row] + [".__class__"])
+    return width, _Shaped(n, width, {k: cls}, columns), _repeat(labels, n)
+
+
+def _kept_references(keep, nrefs, refs, labels):
+    """(nrefs, references (or their ids), edge labels) of the objects of a group with a true
+    `keep`, from those of the whole group; None if the labels cannot be split that way."""
+    if not (labels is None or type(labels) is list
+            or (type(labels) is _KeyLabels and labels.times == 1)):
+        return None
+    mask = list(chain.from_iterable(map(repeat, keep, nrefs)))
+    if len(mask) != len(refs):
+        return None
+    if type(labels) is list:
+        labels = list(compress(labels, mask))
+    elif labels is not None:        # dict pairs: each key is the first of its two references
+        labels = _KeyLabels(list(compress(labels.keys, mask[0::2])))
+    return list(compress(nrefs, keep)), list(compress(refs, mask)), labels
 
 
 def _safe_getsizeof(o):
@@ -1628,8 +1887,10 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
         out.write(_dumps(line) + "\n")
 
     heap.reverse()            # chunks are taken from the end; keep gc order in the file
-    d.seen.update(map(id, heap))
-    d.seen.difference_update(d.excluded)
+    d.excluded_keys.update(_keys(d.excluded))
+    d.special.update(d.held, d.excluded, garbage)
+    d.seen.update(map(rshift, map(id, heap), repeat(_KEY_SHIFT)))
+    d.seen.difference_update(d.excluded_keys)
     d.seed(frames)
     d.seed(mark_objects)
     frames = mark_objects = None
