@@ -413,7 +413,7 @@ fn run_types(a: TypesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         .then(|| s.retained(&snap).by_type(&snap));
     let mut stats = types::type_stats_retained(
         &snap,
-        snap.nodes(),
+        snap.type_totals(),
         a.long_names,
         a.sort,
         by_type.as_deref(),

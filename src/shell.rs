@@ -84,6 +84,8 @@ fn help_text() -> String {
 pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let snap = session.snapshot(&args.snapshot)?;
+    // Counted now, with the opening, rather than by the first `types` or `find`.
+    snap.type_totals();
     let interactive = io::stdin().is_terminal();
     if interactive || args.timings {
         eprintln!(

@@ -4,7 +4,8 @@
 
 use super::object::ObjectInfo;
 use super::types::{type_stats, TypeSort, TypeStat};
-use crate::snapshot::{NodeIx, Snapshot};
+use crate::snapshot::{NodeIx, Snapshot, TypeName};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One group of suspects.
@@ -33,18 +34,19 @@ pub struct Orphans {
 
 /// Find both kinds of suspects; `examples` bounds the examples and type rows per group.
 pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans {
-    let considered =
-        |n: &NodeIx| (!tracked_only || snap.is_tracked(*n)) && !is_type_object(snap, *n);
-    let unreferenced: Vec<NodeIx> = snap
-        .nodes()
-        .filter(considered)
-        .filter(|&n| snap.referrers(n).is_empty() && snap.root(n).is_none())
-        .collect();
-    let outside: Vec<NodeIx> = snap
-        .nodes()
-        .filter(considered)
-        .filter(|&n| snap.root(n).is_none() && snap.refcount(n) as usize > snap.referrers(n).len())
-        .collect();
+    let type_objects: Vec<bool> = snap.types().iter().map(is_type_type).collect();
+    // Cheapest tests first; a root lookup (a hash probe) only for the few that pass them.
+    let considered = |n: NodeIx| {
+        (!tracked_only || snap.is_tracked(n)) && !type_objects[snap.type_index(n) as usize]
+    };
+    let suspects = |keep: &(dyn Fn(NodeIx) -> bool + Sync)| -> Vec<NodeIx> {
+        (0..snap.node_count() as NodeIx)
+            .into_par_iter()
+            .filter(|&n| considered(n) && keep(n) && snap.root(n).is_none())
+            .collect()
+    };
+    let unreferenced = suspects(&|n| snap.referrers(n).is_empty());
+    let outside = suspects(&|n| snap.refcount(n) as usize > snap.referrers(n).len());
     Orphans {
         tracked_only,
         unreferenced: group(snap, unreferenced, examples),
@@ -53,8 +55,7 @@ pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans 
 }
 
 /// Type objects are referenced from C everywhere (static types, caches): never suspects.
-fn is_type_object(snap: &Snapshot, n: NodeIx) -> bool {
-    let t = snap.type_name(n);
+fn is_type_type(t: &TypeName) -> bool {
     &*t.module == "builtins" && &*t.qualname == "type"
 }
 

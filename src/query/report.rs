@@ -11,7 +11,7 @@ use super::orphans::{orphans, Orphans};
 use super::retained::Retained;
 use super::show::{show, Shown};
 use super::summary::{summarize, Summary};
-use super::types::{type_stats, TypeSort};
+use super::types::{type_stats_retained, TypeSort};
 use crate::select::Selector;
 use crate::snapshot::{NodeIx, Snapshot};
 use rayon::prelude::*;
@@ -196,7 +196,7 @@ fn large_row(
 
 /// All types by total size, cut to `limit` rows; also how many there are.
 fn type_rows(snap: &Snapshot, retained: Option<&Retained>, limit: usize) -> (u64, Vec<TypeRow>) {
-    let stats = type_stats(snap, snap.nodes(), true, TypeSort::Size);
+    let stats = type_stats_retained(snap, snap.type_totals(), true, TypeSort::Size, None);
     let by_name = retained.map(|r| retained_by_name(snap, r));
     let total_size = snap.total_size().max(1) as f64;
     let rows = stats

@@ -5,7 +5,7 @@ use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
 use super::reach::reachable_from_roots;
 use super::retained::Retained;
-use super::types::{type_stats, TypeSort, TypeStat};
+use super::types::{type_stats_retained, TypeSort, TypeStat};
 use crate::snapshot::{EdgeLabel, NodeIx, RootKind, Snapshot};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -110,9 +110,9 @@ pub fn summarize(snap: &Snapshot, top: usize, retained: &Retained) -> Summary {
         .iter()
         .filter(|r| matches!(r.kind, crate::snapshot::RootKind::Module { .. }))
         .count() as u64;
-    let mut by_count = type_stats(snap, snap.nodes(), false, TypeSort::Count);
+    let mut by_count = type_stats_retained(snap, snap.type_totals(), false, TypeSort::Count, None);
     by_count.truncate(top);
-    let mut by_size = type_stats(snap, snap.nodes(), false, TypeSort::Size);
+    let mut by_size = type_stats_retained(snap, snap.type_totals(), false, TypeSort::Size, None);
     by_size.truncate(top);
     Summary {
         snapshot: SnapshotFacts::of(snap),

@@ -200,9 +200,25 @@ pub struct Snapshot {
     pub(crate) marks: Vec<(String, NodeIx)>,
     pub(crate) by_id: Vec<NodeIx>,
     pub(crate) report: LoadReport,
+    /// Instances and shallow bytes per type index, counted on first use.
+    pub(crate) type_totals: std::sync::OnceLock<Vec<(u64, u64)>>,
 }
 
 impl Snapshot {
+    /// Instances and total shallow size of each type (indexed like [`Snapshot::types`]),
+    /// counted once: `types` and `find` asked again in `refgraph shell` read it back.
+    pub fn type_totals(&self) -> &[(u64, u64)] {
+        self.type_totals.get_or_init(|| {
+            let mut totals = vec![(0u64, 0u64); self.types.len()];
+            for n in 0..self.type_of.len() {
+                let slot = &mut totals[self.type_of[n] as usize];
+                slot.0 += 1;
+                slot.1 += self.sizes[n];
+            }
+            totals
+        })
+    }
+
     /// The file it was loaded from.
     pub fn path(&self) -> &std::path::Path {
         &self.path

@@ -731,6 +731,7 @@ impl Raw {
                 truncated: meta.truncated,
                 warnings: meta.warnings,
             },
+            type_totals: Default::default(),
         })
     }
 }
