@@ -35,18 +35,37 @@ pub struct Orphans {
 /// Find both kinds of suspects; `examples` bounds the examples and type rows per group.
 pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans {
     let type_objects: Vec<bool> = snap.types().iter().map(is_type_type).collect();
-    // Cheapest tests first; a root lookup (a hash probe) only for the few that pass them.
-    let considered = |n: NodeIx| {
-        (!tracked_only || snap.is_tracked(n)) && !type_objects[snap.type_index(n) as usize]
-    };
-    let suspects = |keep: &(dyn Fn(NodeIx) -> bool + Sync)| -> Vec<NodeIx> {
-        (0..snap.node_count() as NodeIx)
-            .into_par_iter()
-            .filter(|&n| considered(n) && keep(n) && snap.root(n).is_none())
-            .collect()
-    };
-    let unreferenced = suspects(&|n| snap.referrers(n).is_empty());
-    let outside = suspects(&|n| snap.refcount(n) as usize > snap.referrers(n).len());
+    // Blocks of nodes on both cores; in each, the cheapest tests first, and a root lookup (a
+    // hash probe) only for the few objects that pass them.
+    const BLOCK: usize = 1 << 16;
+    let blocks: Vec<(Vec<NodeIx>, Vec<NodeIx>)> = (0..snap.node_count().div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let (mut unreferenced, mut outside) = (Vec::new(), Vec::new());
+            for n in (b * BLOCK)..((b + 1) * BLOCK).min(snap.node_count()) {
+                let n = n as NodeIx;
+                if (tracked_only && !snap.is_tracked(n))
+                    || type_objects[snap.type_index(n) as usize]
+                {
+                    continue;
+                }
+                let referrers = snap.referrers(n).len();
+                let none = referrers == 0;
+                let more = snap.refcount(n) as usize > referrers;
+                if (none || more) && snap.root(n).is_none() {
+                    if none {
+                        unreferenced.push(n);
+                    }
+                    if more {
+                        outside.push(n);
+                    }
+                }
+            }
+            (unreferenced, outside)
+        })
+        .collect();
+    let unreferenced = blocks.iter().flat_map(|b| b.0.iter().copied()).collect();
+    let outside = blocks.iter().flat_map(|b| b.1.iter().copied()).collect();
     Orphans {
         tracked_only,
         unreferenced: group(snap, unreferenced, examples),
