@@ -184,6 +184,10 @@ fn write_next_steps(w: &mut dyn Write, snap: &Path) -> std::io::Result<()> {
         "  refgraph backrefs {s} type:Session --limit 1 -o session.svg"
     )?;
     writeln!(w, "  refgraph types {s} --sort size")?;
+    writeln!(
+        w,
+        "  refgraph shell {s}                      # load once, ask many questions"
+    )?;
     writeln!(w, "  refgraph capture -o app.rgsnap -- python3 your_app.py")?;
     Ok(())
 }
