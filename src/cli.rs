@@ -46,8 +46,8 @@ pub enum Command {
     /// What references these objects, to --max-depth, stopping at modules (objgraph's
     /// show_backrefs), as DOT, JSON, SVG or PNG.
     Backrefs(GraphArgs),
-    /// Reference cycles (strongly connected components), largest first, with what holds
-    /// each or whether it is garbage.
+    /// Reference cycles (strongly connected components), those retaining the most first, with
+    /// what holds each or whether it is garbage.
     #[command(after_help = CYCLES_AFTER_HELP)]
     Cycles(CyclesArgs),
     /// What keeps the most memory alive: the dominator tree from the top, with leak suspects

@@ -70,7 +70,7 @@ pub struct CyclesQuery {
     pub all_edges: bool,
     /// Only cycles whose total shallow size is at least this many bytes.
     pub min_size: u64,
-    /// How many cycles to describe (the largest first).
+    /// How many cycles to describe (those retaining the most first).
     pub limit: usize,
     /// Only cycles with a member of one of these types (indices into the type table).
     pub type_filter: Option<Vec<u32>>,

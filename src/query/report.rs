@@ -25,7 +25,7 @@ pub struct ReportOptions {
     pub largest: usize,
     /// Rows of the type table (the rest are counted, not listed).
     pub types: usize,
-    /// Cycles described (the largest first).
+    /// Cycles described (those retaining the most first).
     pub cycles: usize,
     /// Rows of the growth table.
     pub growth: usize,
@@ -89,13 +89,13 @@ pub struct CycleEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CyclesSection {
-    /// Cycles found in all (`entries` holds the largest).
+    /// Cycles found in all (`entries` holds those retaining the most).
     pub total_found: u64,
     /// The rules that left references out, one line each.
     pub rules: Vec<String>,
     /// How many references the rules left out.
     pub references_left_out: u64,
-    /// The largest cycles.
+    /// The cycles retaining the most.
     pub entries: Vec<CycleEntry>,
 }
 
@@ -126,7 +126,7 @@ pub struct Report {
     pub types: Vec<TypeRow>,
     /// The largest objects, largest first.
     pub largest: Vec<LargeRow>,
-    /// Reference cycles, largest first.
+    /// Reference cycles, those retaining the most first.
     pub cycles: CyclesSection,
     /// Growth since the baseline, when one was given.
     pub growth: Option<Growth>,
