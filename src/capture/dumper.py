@@ -1965,11 +1965,25 @@ def _thread_stacks(d, own_codes):
         while stopped and kept and id(_fr_code(kept[-1])) in runpy_codes:
             d.excluded.add(id(kept.pop()))
         name, daemon = names.get(ident, ("<thread %d>" % ident, False))
+        if not d.values and not _plain_thread_name(name):
+            name = "<thread name, %d chars>" % str.__len__(name)
         lines.append({"kind": "thread", "name": name, "ident": ident, "daemon": daemon,
                       "main": type(main_ident) is int and ident == main_ident,
                       "frames": [id(f) for f in kept]})
         frames.extend(kept)
     return lines, frames
+
+
+def _plain_thread_name(name):
+    """A name that says nothing but where a thread came from, kept with values=False: an
+    identifier (as dict keys are), or threading's own `Thread-3` / `Thread-3 (worker)`."""
+    if str.isidentifier(name):
+        return True
+    head, _, rest = str.partition(name, " ")
+    if not (str.startswith(head, "Thread-") and str.isdigit(head[7:])):
+        return False
+    return rest == "" or (str.startswith(rest, "(") and str.endswith(rest, ")")
+                          and str.isidentifier(rest[1:-1]))
 
 
 def _threading_module():

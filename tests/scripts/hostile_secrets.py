@@ -46,5 +46,8 @@ keep = {
     "surrogate": "surrogate-" + PART + "-\udc80",
 }
 thread = threading.Thread(target=lambda: None, name="worker")
+release = threading.Event()
+named = threading.Thread(target=release.wait, name="job-" + PART + "-runner", daemon=True)
+named.start()    # a daemon still waiting when either dump is written: a thread line names it
 running("argument-" + PART + "-value")
 print("secrets planted: %d" % len(keep))
