@@ -3,7 +3,7 @@
 
 use crate::capture::{self, CaptureOptions};
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
-use crate::query::cycles::{cycles, CyclesQuery};
+use crate::query::cycles::{cycles, Cycles, CyclesQuery};
 use crate::query::report::{build_report, ReportOptions};
 use crate::query::retained::Retained;
 use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions};
@@ -31,8 +31,17 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
     writeln!(out, "$ refgraph summary {}", snap_path.display())?;
     text::write_summary(&mut out, &summarize(&snap, 8, &tree))?;
     write_session_holder(&mut out, &snap, &snap_path)?;
-    write_first_cycle(&mut out, &snap, &tree, &snap_path)?;
-    let pictures = write_pictures(&snap, &tree, dir)?;
+    let first_cycle = cycles(
+        &snap,
+        &CyclesQuery {
+            limit: 1,
+            ..Default::default()
+        },
+        Some(&tree),
+    );
+    writeln!(out, "\n$ refgraph cycles {} --limit 1", snap_path.display())?;
+    text::write_cycles(&mut out, &first_cycle)?;
+    let pictures = write_pictures(&snap, &tree, &first_cycle, dir)?;
     writeln!(out, "\nPictures and report (open them in a browser):")?;
     for p in &pictures {
         writeln!(out, "  {}", p.display())?;
@@ -62,6 +71,7 @@ fn module_global(snap: &crate::Snapshot, module: &str, name: &str) -> Option<Nod
 fn write_pictures(
     snap: &crate::Snapshot,
     tree: &Retained,
+    found: &Cycles,
     dir: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let a = module_global(snap, "__main__", "a")
@@ -76,14 +86,6 @@ fn write_pictures(
         let svg = render_image(&view, ImageFormat::Svg, renderer)?;
         written.push(write_file(&dir.join(file), &svg)?);
     }
-    let found = cycles(
-        snap,
-        &CyclesQuery {
-            limit: 1,
-            ..Default::default()
-        },
-        Some(tree),
-    );
     if let Some(first) = found.cycles.first() {
         let svg = crate::commands::draw_cycle(snap, 1, first, ImageFormat::Svg, renderer)?;
         written.push(write_file(&dir.join("cycle-1.svg"), &svg)?);
@@ -150,25 +152,6 @@ fn write_session_holder(
     };
     let answer = answer_chain(snap, sessions[0], &q, ChainMode::Shortest);
     text::write_chains(w, &answer)?;
-    Ok(())
-}
-
-fn write_first_cycle(
-    w: &mut dyn Write,
-    snap: &crate::Snapshot,
-    tree: &Retained,
-    path: &Path,
-) -> anyhow::Result<()> {
-    writeln!(w, "\n$ refgraph cycles {} --limit 1", path.display())?;
-    let found = cycles(
-        snap,
-        &CyclesQuery {
-            limit: 1,
-            ..Default::default()
-        },
-        Some(tree),
-    );
-    text::write_cycles(w, &found)?;
     Ok(())
 }
 

@@ -39,23 +39,12 @@ pub fn type_stats(
     long_names: bool,
     sort: TypeSort,
 ) -> Vec<TypeStat> {
-    type_stats_retained(snap, &per_type(snap, nodes), long_names, sort, None)
+    type_stats_retained(snap, &snap.type_totals_of(nodes), long_names, sort, None)
 }
 
-/// Instances and shallow bytes of `nodes`, per type index.
-pub fn per_type(snap: &Snapshot, nodes: impl Iterator<Item = NodeIx>) -> Vec<(u64, u64)> {
-    let mut per_type = vec![(0u64, 0u64); snap.types().len()];
-    for n in nodes {
-        let slot = &mut per_type[snap.type_index(n) as usize];
-        slot.0 += 1;
-        slot.1 += snap.size(n);
-    }
-    per_type
-}
-
-/// Type statistics from counts per type index (`per_type`, or [`Snapshot::type_totals`] for
-/// the whole heap), with each type's retained size (`retained_by_type`, indexed like
-/// [`Snapshot::types`], from `Retained::by_type`).
+/// Type statistics from counts per type index ([`Snapshot::type_totals_of`], or
+/// [`Snapshot::type_totals`] for the whole heap), with each type's retained size
+/// (`retained_by_type`, indexed like [`Snapshot::types`], from `Retained::by_type`).
 pub fn type_stats_retained(
     snap: &Snapshot,
     per_type: &[(u64, u64)],

@@ -208,15 +208,19 @@ impl Snapshot {
     /// Instances and total shallow size of each type (indexed like [`Snapshot::types`]),
     /// counted once: `types` and `find` asked again in `refgraph shell` read it back.
     pub fn type_totals(&self) -> &[(u64, u64)] {
-        self.type_totals.get_or_init(|| {
-            let mut totals = vec![(0u64, 0u64); self.types.len()];
-            for n in 0..self.type_of.len() {
-                let slot = &mut totals[self.type_of[n] as usize];
-                slot.0 += 1;
-                slot.1 += self.sizes[n];
-            }
-            totals
-        })
+        self.type_totals
+            .get_or_init(|| self.type_totals_of(self.nodes()))
+    }
+
+    /// Instances and total shallow size per type index, over `nodes` only.
+    pub fn type_totals_of(&self, nodes: impl Iterator<Item = NodeIx>) -> Vec<(u64, u64)> {
+        let mut totals = vec![(0u64, 0u64); self.types.len()];
+        for n in nodes {
+            let slot = &mut totals[self.type_of[n as usize] as usize];
+            slot.0 += 1;
+            slot.1 += self.sizes[n as usize];
+        }
+        totals
     }
 
     /// The file it was loaded from.
