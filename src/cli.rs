@@ -30,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a Python program and write a heap snapshot when it ends (and on a signal).
     ///
+    /// The program starts as it would without refgraph: python3 app.py, python3 -m module,
+    /// python3 -c CODE, ./script.py (its #! line), or a console script on PATH (gunicorn,
+    /// uvicorn, flask, pytest, django-admin). Supports CPython 3.8 to 3.13.
+    ///
     /// Example: refgraph capture -o app.rgsnap -- python3 app.py --port 8000
     Capture(CaptureArgs),
     /// Print the dumper's Python source: `refgraph dumper > refgraph_dump.py`, then call
@@ -99,7 +103,14 @@ pub struct CaptureArgs {
     /// unreachable objects instead of flagged by the collector).
     #[arg(long)]
     pub no_collect: bool,
-    /// The program: python3 [options] app.py ARGS… or python3 -m module ARGS…
+    /// Processes the program forks (a prefork server's workers) dump too, each to its own
+    /// NAME.<pid>.rgsnap at exit and on --signal; refgraph waits for all of them. Without it
+    /// only the program refgraph started dumps, and no snapshot is ever overwritten.
+    #[arg(long)]
+    pub follow_forks: bool,
+    /// The program, as you would run it: python3 [options] app.py ARGS…, python3 -m module
+    /// ARGS…, python3 -c CODE, ./script.py ARGS…, or a console script (gunicorn app:app).
+    /// CPython 3.8 to 3.13.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }

@@ -525,11 +525,12 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| capture::default_output(&command));
     let opts = CaptureOptions {
-        command: a.command,
+        command,
         output,
         signal: a.signal.clone(),
         values: !a.no_values,
         collect: !a.no_collect,
+        follow_forks: a.follow_forks,
     };
     let signal = a.signal;
     let announce = |pid: u32| {
@@ -539,21 +540,88 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         }
     };
     let outcome = capture::capture(&opts, announce, report_dump).context("capture")?;
-    if !outcome
+    explain_capture_end(&opts, &outcome)?;
+    Ok(Outcome::Exit(outcome.exit_code.clamp(0, 255) as u8))
+}
+
+/// After the program ended: why there is no snapshot, when there is none, and every file the
+/// forked processes wrote.
+fn explain_capture_end(
+    opts: &CaptureOptions,
+    outcome: &capture::CaptureOutcome,
+) -> anyhow::Result<()> {
+    let interpreter = opts.command.interpreter.to_string_lossy();
+    if let Some(version) = &outcome.unsupported {
+        anyhow::bail!(
+            "capture: {} is Python {}; refgraph supports {}",
+            text::term_safe(&interpreter),
+            text::term_safe(version),
+            capture::SUPPORTED_PYTHONS
+        );
+    }
+    let Some(pid) = outcome.started_pid else {
+        anyhow::bail!(
+            "capture runs a Python program; {} did not start the dumper (exit code {})",
+            text::term_safe(&interpreter),
+            outcome.exit_code
+        );
+    };
+    for signal in &outcome.forwarded {
+        eprintln!(
+            "refgraph: passed {} on to the program (pid {pid})",
+            signal_name(*signal)
+        );
+    }
+    let written: Vec<&str> = outcome
         .dumps
         .iter()
-        .any(|d| d.trigger.as_deref() == Some("exit"))
-    {
+        .filter(|d| d.error.is_none() && d.note.is_none())
+        .filter_map(|d| d.path.as_deref())
+        .collect();
+    if opts.follow_forks && written.len() > 1 {
+        eprintln!("refgraph: {} snapshots written:", written.len());
+        for path in &written {
+            eprintln!("  {}", text::term_safe(path));
+        }
+    }
+    let exit_dump = outcome
+        .dumps
+        .iter()
+        .any(|d| d.trigger.as_deref() == Some("exit") && d.pid.is_none_or(|p| p == pid));
+    if !exit_dump {
+        let why = match outcome.exit_code {
+            code if code > 128 => format!("{} ended it", signal_name(code - 128)),
+            _ => "killed, or os._exit?".into(),
+        };
         eprintln!(
-            "refgraph: the program ended without writing its exit snapshot {} (killed, or os._exit?)",
+            "refgraph: the program ended without writing its exit snapshot {} ({why})",
             opts.output.display()
         );
     }
-    Ok(Outcome::Exit(outcome.exit_code.clamp(0, 255) as u8))
+    Ok(())
+}
+
+/// `SIGTERM` for 15: the names people know.
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGABRT => "SIGABRT",
+        _ => return format!("signal {signal}"),
+    };
+    name.into()
 }
 
 fn report_dump(d: &DumpStatus) {
     let path = d.path.as_deref().unwrap_or("?");
+    if let Some(note) = &d.note {
+        eprintln!("refgraph: {}", text::term_safe(note));
+        return;
+    }
     match &d.error {
         Some(e) => eprintln!("refgraph: could not write {path}: {}", text::term_safe(e)),
         None => eprintln!(

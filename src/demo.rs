@@ -111,11 +111,16 @@ fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("writing {}", script.display()))?;
     let snap_path = dir.join("leaky_app.rgsnap");
     let opts = CaptureOptions {
-        command: vec![python.to_owned(), script.clone().into_os_string()],
+        command: capture::PythonCommand {
+            interpreter: python.to_owned(),
+            options: Vec::new(),
+            target: vec![script.clone().into_os_string()],
+        },
         output: snap_path.clone(),
         signal: None,
         values: true,
         collect: true,
+        follow_forks: false,
     };
     eprintln!(
         "$ refgraph capture -o {} -- python3 {}",

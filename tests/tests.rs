@@ -5,6 +5,7 @@ mod bad_input;
 mod capture;
 mod hostile;
 mod interrupt;
+mod launch;
 mod queries;
 mod render;
 mod report;

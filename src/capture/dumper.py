@@ -2028,7 +2028,18 @@ def _main_thread_ident():
 
 _CAPTURE = {}
 _ENV_NAMES = ("REFGRAPH_OUTPUT", "REFGRAPH_SIGNAL", "REFGRAPH_VALUES", "REFGRAPH_COLLECT",
-              "REFGRAPH_STATUS")
+              "REFGRAPH_STATUS", "REFGRAPH_FOLLOW_FORKS")
+# Held while a capture dump runs: a dump signal that arrives during a dump (on any thread) is
+# noted and skipped instead of dumping the dumper's own work in progress.
+_DUMP_LOCK = [_thread.allocate_lock(), _getpid()]
+
+
+def _dump_lock():
+    """The dump lock of this process: a forked child gets a fresh one (the parent's may have
+    been held by another thread at the fork, and would then never be released)."""
+    if _DUMP_LOCK[1] != _getpid():
+        _DUMP_LOCK[:] = [_thread.allocate_lock(), _getpid()]
+    return _DUMP_LOCK[0]
 
 
 def _capture_main(argv):
@@ -2038,8 +2049,11 @@ def _capture_main(argv):
     _CAPTURE["boot_frame"] = id(sys._getframe(1))
     _CAPTURE["main_ident"] = _thread.get_ident()
     _CAPTURE["signals"] = 0
+    _CAPTURE["pid"] = _CAPTURE["signals_pid"] = _getpid()
     config = _take_config()
     _CAPTURE.update(config)
+    _status({"started": True, "pid": _CAPTURE["pid"],
+             "python": "%d.%d.%d" % tuple(sys.version_info[:3])})
     # Whatever goes wrong in these preparations, the program must still run as it would.
     _CAPTURE["boot_objects"] = _prepare_safely(_parser_leftovers, ())
     boot = sys._getframe(1)
@@ -2063,8 +2077,9 @@ def _capture_main(argv):
     except BaseException as e:
         outcome = (e,)
     target = namespace = None       # not to be counted in the refcounts of __main__'s dict
-    if config["output"]:
-        _capture_dump(config["output"], "exit", held=outcome)
+    path = _own_path(config["output"])
+    if path:
+        _capture_dump(path, "exit", held=outcome)
     if not outcome:
         return
     error = outcome[0]
@@ -2117,7 +2132,22 @@ def _take_config():
         "values": raw["REFGRAPH_VALUES"] not in ("0", "false", "no"),
         "collect": raw["REFGRAPH_COLLECT"] not in ("0", "false", "no"),
         "status": raw["REFGRAPH_STATUS"] or None,
+        "follow_forks": raw["REFGRAPH_FOLLOW_FORKS"] in ("1", "true", "yes"),
     }
+
+
+def _own_path(path):
+    """The snapshot path of this process: `path` in the process refgraph started; in a process
+    forked from it (a prefork server's worker, a child that outlives its parent) NAME.<pid>.rgsnap
+    with --follow-forks, else None: a forked child never replaces its parent's snapshot."""
+    if not path:
+        return None
+    pid = _getpid()
+    if pid == _CAPTURE.get("pid"):
+        return path
+    if _CAPTURE.get("follow_forks"):
+        return _numbered_path(path, pid)
+    return None
 
 
 def _forget_bootstrap(dumper_dir, argv):
@@ -2178,6 +2208,16 @@ def _prepare_program(argv):
     if not argv:
         sys.stderr.write("refgraph capture: no program to run\n")
         raise SystemExit(2)
+    if argv[0] == "-c":
+        if len(argv) < 2:
+            sys.stderr.write("%s: -c needs an argument\n" % _program_name())
+            raise SystemExit(2)
+        # python3 -c: argv[0] is "-c", sys.path[0] is "" (already so for the bootstrap), and
+        # __main__ has no __file__.
+        sys.argv = ["-c"] + list(argv[2:])
+        namespace = _fresh_main_namespace(None)
+        namespace["__loader__"] = _builtin_importer()
+        return compile(argv[1], "<string>", "exec", dont_inherit=True), namespace
     if argv[0] == "-m":
         if len(argv) < 2:
             sys.stderr.write("%s: -m needs a module name\n" % _program_name())
@@ -2188,7 +2228,9 @@ def _prepare_program(argv):
         _set_path0(os.getcwd())
         return (argv[1],), None
     script, args = argv[0], argv[1:]
-    absolute = os.path.abspath(script)
+    # 3.9+ makes the script's path absolute by joining it to the working directory, without
+    # normalizing it (./app.py gives /cwd/./app.py).
+    absolute = script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
     filename = absolute if sys.version_info >= (3, 9) else script
     sys.argv = [script] + list(args)
     if os.path.isdir(script) or _is_zipfile(script):
@@ -2210,6 +2252,12 @@ def _prepare_program(argv):
     namespace = _fresh_main_namespace(filename)
     _set_path0(os.path.dirname(os.path.realpath(script)))
     return compile(source, filename, "exec", dont_inherit=True), namespace
+
+
+def _builtin_importer():
+    """__main__.__loader__ under python3 -c: the frozen importlib's BuiltinImporter."""
+    bootstrap = sys.modules.get("_frozen_importlib")
+    return getattr(bootstrap, "BuiltinImporter", None)
 
 
 def _note_runpy_frames():
@@ -2272,8 +2320,16 @@ def _on_signal(signum, frame):
     """Dump to a numbered file; the interrupted frames are recorded through the main thread's
     stack (this handler's own frame is left out)."""
     del frame
-    output = _CAPTURE.get("output")
+    output = _own_path(_CAPTURE.get("output"))
     if not output:
+        return
+    if _CAPTURE.get("signals_pid") != _getpid():
+        # A forked child numbers its own signal dumps from 1.
+        _CAPTURE["signals_pid"] = _getpid()
+        _CAPTURE["signals"] = 0
+    if _dump_lock().locked():
+        _status({"note": "dump already in progress: signal %d ignored" % signum,
+                 "trigger": "signal", "pid": _getpid()})
         return
     _CAPTURE["signals"] += 1
     _capture_dump(_numbered_path(output, _CAPTURE["signals"]), "signal")
@@ -2297,7 +2353,19 @@ def _capture_dump(path, trigger, held=()):
     """A dump under capture: never raises, never prints; the outcome goes to the status file."""
     # A failure names its trigger too: refgraph then knows the exit dump was attempted, and
     # prints this one error (it names the path itself) rather than "ended without a snapshot".
-    failed = {"path": path, "trigger": trigger}
+    failed = {"path": path, "trigger": trigger, "pid": _getpid()}
+    lock = _dump_lock()
+    if not lock.acquire(trigger != "signal"):
+        _status({"note": "dump already in progress: signal ignored", "trigger": trigger,
+                 "pid": _getpid()})
+        return
+    try:
+        _capture_dump_locked(path, trigger, held, failed)
+    finally:
+        lock.release()
+
+
+def _capture_dump_locked(path, trigger, held, failed):
     try:
         result = _dump(path, None, _CAPTURE["values"], _CAPTURE["collect"], trigger, held)
     except DumpError as e:
@@ -2317,6 +2385,7 @@ def _capture_dump(path, trigger, held=()):
             raise
         return
     result["trigger"] = trigger
+    result["pid"] = failed["pid"]
     _status(result)
 
 

@@ -6,9 +6,13 @@
 //! dumper removes before the program starts. It reports what it wrote in a status file, one
 //! JSON line per snapshot, so the program's own stdout and stderr stay untouched.
 
+pub mod launch;
+mod signals;
+
+pub use launch::{LaunchError, PythonCommand, SUPPORTED_PYTHONS};
 use serde::Deserialize;
-use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::Duration;
@@ -19,15 +23,19 @@ pub const DUMPER_SOURCE: &str = include_str!("dumper.py");
 /// The module name the bootstrap imports the dumper as.
 const DUMPER_MODULE: &str = "refgraph_dump";
 
-/// Imports the dumper from the directory in `sys.argv[1]` and hands it the rest of argv.
-const BOOTSTRAP: &str = "import sys;sys.path.insert(0,sys.argv[1]);import refgraph_dump as _m;\
-del sys.path[0];_m._capture_main(sys.argv[2:])";
+/// Checks the version first (in syntax every Python parses, so that 2.7 and 3.6 say why they
+/// cannot be captured, in the status file), then imports the dumper from the directory in
+/// `sys.argv[1]` and hands it the rest of argv.
+const BOOTSTRAP: &str = "import sys
+if sys.version_info[:2] < (3, 8):
+    import os; open(os.environ['REFGRAPH_STATUS'], 'a').write('{\"unsupported\": \"%d.%d.%d\"}\\n' % tuple(sys.version_info[:3])); sys.exit(2)
+sys.path.insert(0,sys.argv[1]);import refgraph_dump as _m;del sys.path[0];_m._capture_main(sys.argv[2:])";
 
 /// What to run and how to dump it.
 #[derive(Debug, Clone)]
 pub struct CaptureOptions {
-    /// `python3 app.py ARGS…` or `python3 -m module ARGS…`.
-    pub command: Vec<OsString>,
+    /// The command line, resolved by [`PythonCommand::parse`].
+    pub command: PythonCommand,
     /// Snapshot path for the dump at exit.
     pub output: PathBuf,
     /// Also dump on this signal (`SIGUSR2`), to numbered files.
@@ -36,10 +44,12 @@ pub struct CaptureOptions {
     pub values: bool,
     /// Run the cycle collector first (reports cyclic garbage).
     pub collect: bool,
+    /// Processes forked from the program dump too, each to `NAME.<pid>.rgsnap`.
+    pub follow_forks: bool,
 }
 
-/// One line of the dumper's status file.
-#[derive(Debug, Clone, Deserialize)]
+/// One line of the dumper's status file: a snapshot written (or that failed), or a note.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct DumpStatus {
     /// The snapshot written (or that failed).
     pub path: Option<String>,
@@ -53,6 +63,23 @@ pub struct DumpStatus {
     pub trigger: Option<String>,
     /// Set when the dump failed.
     pub error: Option<String>,
+    /// The process that wrote it (the program, or a process forked from it).
+    pub pid: Option<u32>,
+    /// Something to tell the user that is not a failure (a dump signal during a dump).
+    pub note: Option<String>,
+}
+
+/// The dumper's first status line: it runs, in this process, on this Python.
+#[derive(Debug, Clone, Deserialize)]
+struct Started {
+    started: bool,
+    pid: u32,
+}
+
+/// The bootstrap's line for a Python older than refgraph supports.
+#[derive(Debug, Clone, Deserialize)]
+struct Unsupported {
+    unsupported: String,
 }
 
 /// How a capture ended.
@@ -60,19 +87,22 @@ pub struct DumpStatus {
 pub struct CaptureOutcome {
     /// The program's exit code (128 + signal when a signal killed it), passed through.
     pub exit_code: i32,
-    /// Every dump the program reported, in order.
+    /// Every dump the program (and, with `follow_forks`, its forked processes) reported.
     pub dumps: Vec<DumpStatus>,
+    /// The pid of the program when the dumper started in it (None: it never started).
+    pub started_pid: Option<u32>,
+    /// The Python version, when the bootstrap found it too old to capture.
+    pub unsupported: Option<String>,
+    /// The signals refgraph received and passed on to the program.
+    pub forwarded: Vec<i32>,
 }
 
 /// A capture that could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    /// No command after `--`.
-    #[error("nothing to run: give the program after --, e.g. refgraph capture -- python3 app.py")]
-    NoCommand,
-    /// The command line is not `python … script` or `python … -m module`.
-    #[error("{0}")]
-    Usage(String),
+    /// The command line does not start a Python program.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
     /// The interpreter does not exist.
     #[error("{0} not found: is Python installed? Name the interpreter after --, e.g. -- /usr/bin/python3 app.py")]
     InterpreterNotFound(String),
@@ -92,69 +122,6 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CaptureEr
     move |source| CaptureError::Io { what, source }
 }
 
-/// The parts of a Python command line: interpreter, its options, and the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PythonCommand {
-    /// The interpreter.
-    pub interpreter: OsString,
-    /// Interpreter options before the target (`-X dev`, `-W error`, `-u`).
-    pub options: Vec<OsString>,
-    /// `script.py ARGS…` or `-m module ARGS…`.
-    pub target: Vec<OsString>,
-}
-
-impl PythonCommand {
-    /// Split `python3 [options] script.py ARGS…` / `python3 [options] -m module ARGS…`.
-    pub fn parse(command: &[OsString]) -> Result<Self, CaptureError> {
-        let (interpreter, rest) = command.split_first().ok_or(CaptureError::NoCommand)?;
-        let mut options = Vec::new();
-        let mut i = 0;
-        while i < rest.len() {
-            let arg = rest[i].to_string_lossy();
-            match arg.as_ref() {
-                "-m" => break,
-                "-c" => return Err(CaptureError::Usage("capture runs a script or -m module; -c CODE is not supported (put the code in a file)".into())),
-                "-" => return Err(CaptureError::Usage("capture cannot run a program from standard input; give a script file".into())),
-                "-W" | "-X" | "--check-hash-based-pycs" => {
-                    options.extend(rest[i..(i + 2).min(rest.len())].iter().cloned());
-                    i += 2;
-                }
-                a if a.starts_with('-') => {
-                    options.push(rest[i].clone());
-                    i += 1;
-                }
-                _ => break,
-            }
-        }
-        let target = rest[i.min(rest.len())..].to_vec();
-        let is_module = target
-            .first()
-            .map(|t| t == OsStr::new("-m"))
-            .unwrap_or(false);
-        if target.is_empty() || (is_module && target.len() < 2) {
-            return Err(CaptureError::Usage(
-                "no script to run: give python3 app.py or python3 -m module after --".into(),
-            ));
-        }
-        Ok(PythonCommand {
-            interpreter: interpreter.clone(),
-            options,
-            target,
-        })
-    }
-
-    /// A name for default output files: the script's stem or the module name.
-    pub fn program_name(&self) -> String {
-        if self.target[0] == OsStr::new("-m") {
-            let module = self.target[1].to_string_lossy();
-            return module.rsplit('.').next().unwrap_or("program").to_string();
-        }
-        let path = Path::new(&self.target[0]);
-        path.file_stem()
-            .map_or("program".into(), |s| s.to_string_lossy().into_owned())
-    }
-}
-
 /// The default snapshot name for a program: `app.<pid>.rgsnap` in the current directory.
 pub fn default_output(command: &PythonCommand) -> PathBuf {
     PathBuf::from(format!(
@@ -171,7 +138,7 @@ pub fn capture(
     on_start: impl FnOnce(u32),
     mut on_dump: impl FnMut(&DumpStatus),
 ) -> Result<CaptureOutcome, CaptureError> {
-    let command = PythonCommand::parse(&opts.command)?;
+    let command = &opts.command;
     let workdir = tempfile::Builder::new()
         .prefix("refgraph-capture-")
         .tempdir()
@@ -181,7 +148,11 @@ pub fn capture(
     let status_path = workdir.path().join("status.jsonl");
     std::fs::write(&status_path, b"").map_err(io_error("creating the status file"))?;
     let output = absolute(&opts.output)?;
-    let mut child = Command::new(&command.interpreter)
+    if opts.follow_forks {
+        signals::become_subreaper();
+    }
+    let mut child = Command::new(&command.interpreter);
+    child
         .args(&command.options)
         .arg("-c")
         .arg(BOOTSTRAP)
@@ -192,41 +163,126 @@ pub fn capture(
         .env("REFGRAPH_VALUES", if opts.values { "1" } else { "0" })
         .env("REFGRAPH_COLLECT", if opts.collect { "1" } else { "0" })
         .env("REFGRAPH_STATUS", &status_path)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CaptureError::InterpreterNotFound(
-                command.interpreter.to_string_lossy().into_owned(),
-            ),
-            _ => CaptureError::Io {
-                what: format!("starting {}", command.interpreter.to_string_lossy()),
-                source: e,
-            },
-        })?;
-    on_start(child.id());
-    let _ignore = IgnoreInterrupts::new();
-    let mut tail = StatusTail::new(&status_path);
-    let mut dumps = Vec::new();
-    let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(io_error("waiting for the program"))?
-        {
-            break status;
+        .env(
+            "REFGRAPH_FOLLOW_FORKS",
+            if opts.follow_forks { "1" } else { "0" },
+        );
+    // SAFETY: `die_with_parent` only makes async-signal-safe system calls (prctl, getppid,
+    // raise), as a pre_exec hook must.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        child.pre_exec(move || signals::die_with_parent(parent));
+    }
+    let child = child.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            CaptureError::InterpreterNotFound(command.interpreter.to_string_lossy().into_owned())
         }
-        tail.poll(|s| {
-            on_dump(&s);
-            dumps.push(s);
-        });
-        std::thread::sleep(Duration::from_millis(50));
+        _ => CaptureError::Io {
+            what: format!("starting {}", command.interpreter.to_string_lossy()),
+            source: e,
+        },
+    })?;
+    on_start(child.id());
+    let forwarding = signals::Forwarding::install();
+    let mut watch = Watch {
+        tail: StatusTail::new(&status_path),
+        outcome: CaptureOutcome {
+            exit_code: 0,
+            dumps: Vec::new(),
+            started_pid: None,
+            unsupported: None,
+            forwarded: Vec::new(),
+        },
+        child_pid: child.id(),
     };
-    tail.poll(|s| {
-        on_dump(&s);
-        dumps.push(s);
-    });
-    Ok(CaptureOutcome {
-        exit_code: exit_code(status),
-        dumps,
-    })
+    let exit_code = if opts.follow_forks {
+        watch.wait_for_the_tree(&forwarding, &mut on_dump)?
+    } else {
+        watch.wait_for_the_program(child, &forwarding, &mut on_dump)?
+    };
+    watch.poll(&mut on_dump);
+    watch.outcome.exit_code = exit_code;
+    Ok(watch.outcome)
+}
+
+/// Follows a running capture: the program's status lines and the signals to pass on.
+struct Watch {
+    tail: StatusTail,
+    outcome: CaptureOutcome,
+    child_pid: u32,
+}
+
+impl Watch {
+    /// Wait for the program refgraph started; processes it forked are not waited for.
+    fn wait_for_the_program(
+        &mut self,
+        mut child: std::process::Child,
+        forwarding: &signals::Forwarding,
+        on_dump: &mut impl FnMut(&DumpStatus),
+    ) -> Result<i32, CaptureError> {
+        loop {
+            if let Some(status) = child
+                .try_wait()
+                .map_err(io_error("waiting for the program"))?
+            {
+                return Ok(exit_code(status));
+            }
+            self.tick(forwarding, on_dump);
+        }
+    }
+
+    /// Wait for the program and every process forked from it (refgraph is their reaper).
+    fn wait_for_the_tree(
+        &mut self,
+        forwarding: &signals::Forwarding,
+        on_dump: &mut impl FnMut(&DumpStatus),
+    ) -> Result<i32, CaptureError> {
+        let mut program_exit = None;
+        loop {
+            match signals::reap_any() {
+                signals::Reaped::Exited(pid, status) => {
+                    if pid == self.child_pid {
+                        program_exit = Some(signals::exit_code_of_wait_status(status));
+                    }
+                    continue;
+                }
+                signals::Reaped::NoChildren => return Ok(program_exit.unwrap_or(1)),
+                signals::Reaped::Running => self.tick(forwarding, on_dump),
+            }
+        }
+    }
+
+    /// Pass on a signal received, read new status lines, sleep a little.
+    fn tick(&mut self, forwarding: &signals::Forwarding, on_dump: &mut impl FnMut(&DumpStatus)) {
+        if let Some(signal) = forwarding.take() {
+            signals::send(self.child_pid, signal);
+            self.outcome.forwarded.push(signal);
+        }
+        self.poll(on_dump);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    fn poll(&mut self, on_dump: &mut impl FnMut(&DumpStatus)) {
+        let outcome = &mut self.outcome;
+        self.tail.poll(|line| {
+            if let Ok(s) = serde_json::from_str::<Started>(&line) {
+                if s.started {
+                    outcome.started_pid.get_or_insert(s.pid);
+                }
+                return;
+            }
+            if let Ok(u) = serde_json::from_str::<Unsupported>(&line) {
+                outcome.unsupported = Some(u.unsupported);
+                return;
+            }
+            let status = serde_json::from_str(&line).unwrap_or_else(|e| DumpStatus {
+                error: Some(format!("unreadable status from the dumper: {e}")),
+                ..DumpStatus::default()
+            });
+            on_dump(&status);
+            outcome.dumps.push(status);
+        });
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, CaptureError> {
@@ -235,12 +291,9 @@ fn absolute(path: &Path) -> Result<PathBuf, CaptureError> {
 
 /// The shell's convention: the exit code, or 128 + the signal that killed the process.
 fn exit_code(status: ExitStatus) -> i32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return 128 + sig;
-        }
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        return 128 + sig;
     }
     status.code().unwrap_or(1)
 }
@@ -259,7 +312,7 @@ impl StatusTail {
         }
     }
 
-    fn poll(&mut self, mut each: impl FnMut(DumpStatus)) {
+    fn poll(&mut self, mut each: impl FnMut(String)) {
         let Some(reader) = self.reader.as_mut() else {
             return;
         };
@@ -267,81 +320,8 @@ impl StatusTail {
             match reader.read_line(&mut self.pending) {
                 Ok(0) | Err(_) => return,
                 Ok(_) if !self.pending.ends_with('\n') => return,
-                Ok(_) => {
-                    let line = std::mem::take(&mut self.pending);
-                    let status = serde_json::from_str(&line).unwrap_or_else(|e| DumpStatus {
-                        path: None,
-                        objects: None,
-                        edges: None,
-                        seconds: None,
-                        trigger: None,
-                        error: Some(format!("unreadable status from the dumper: {e}")),
-                    });
-                    each(status);
-                }
+                Ok(_) => each(std::mem::take(&mut self.pending)),
             }
         }
-    }
-}
-
-/// While the program runs, Ctrl-C is the program's to handle: refgraph ignores SIGINT so it is
-/// still there to report the snapshot the program writes on its way out.
-struct IgnoreInterrupts {
-    #[cfg(unix)]
-    previous: libc::sighandler_t,
-}
-
-impl IgnoreInterrupts {
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            // SAFETY: installing SIG_IGN has no handler code to be async-signal-safe about.
-            let previous = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
-            IgnoreInterrupts { previous }
-        }
-        #[cfg(not(unix))]
-        IgnoreInterrupts {}
-    }
-}
-
-impl Drop for IgnoreInterrupts {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        // SAFETY: restores the disposition saved in `new`.
-        unsafe {
-            libc::signal(libc::SIGINT, self.previous);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<OsString> {
-        s.split_whitespace().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn splits_interpreter_options_from_the_script() {
-        let c = PythonCommand::parse(&args("python3 -X dev -u app.py --port 80")).unwrap();
-        assert_eq!(c.options, args("-X dev -u"));
-        assert_eq!(c.target, args("app.py --port 80"));
-        assert_eq!(c.program_name(), "app");
-    }
-
-    #[test]
-    fn understands_dash_m() {
-        let c = PythonCommand::parse(&args("python3 -m http.server 8000")).unwrap();
-        assert_eq!(c.target, args("-m http.server 8000"));
-        assert_eq!(c.program_name(), "server");
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_run() {
-        assert!(PythonCommand::parse(&args("python3")).is_err());
-        assert!(PythonCommand::parse(&args("python3 -c pass")).is_err());
-        assert!(PythonCommand::parse(&args("python3 -m")).is_err());
-        assert!(PythonCommand::parse(&[]).is_err());
     }
 }
