@@ -1,4 +1,4 @@
-"""Benchmark of the heap dumper (src/capture/dumper.py).
+"""Benchmark of the heap dumper (python/refgraph/_dump.py).
 
 Builds a heap of about N objects the way an application holds data (instances of a class with
 attributes, their dicts, lists, strings, ints, a module-level cache dict, a few pairwise
@@ -18,7 +18,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DUMPER = os.path.join(HERE, "..", "src", "capture", "dumper.py")
+DUMPER = os.path.join(HERE, "..", "python", "refgraph", "_dump.py")
 
 # Objects one Session adds to the heap: the instance, its __dict__, its name (str), its id
 # (int), its tags list, its meta dict, the meta value (str) and its cache key (str).

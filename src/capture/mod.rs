@@ -1,8 +1,9 @@
 //! `capture`: run a Python program with the embedded dumper loaded and collect the snapshots
 //! it writes (at exit, and on a signal for long-running servers).
 //!
-//! The dumper is a static `.py` file (`dumper.py`), written to a private temp directory and
-//! imported by a one-line bootstrap; its settings travel in environment variables, which the
+//! The dumper is a static `.py` file (`python/refgraph/_dump.py`, the Python package's own
+//! dumper: one source for both), written to a private temp directory and imported by a short
+//! bootstrap; its settings travel in environment variables, which the
 //! dumper removes before the program starts. It reports what it wrote in a status file, one
 //! JSON line per snapshot, so the program's own stdout and stderr stay untouched.
 
@@ -18,7 +19,7 @@ use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 /// The dumper's source, embedded so the binary needs nothing beside it.
-pub const DUMPER_SOURCE: &str = include_str!("dumper.py");
+pub const DUMPER_SOURCE: &str = include_str!("../../python/refgraph/_dump.py");
 
 /// The module name the bootstrap imports the dumper as.
 const DUMPER_MODULE: &str = "refgraph_dump";

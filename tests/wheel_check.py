@@ -1,0 +1,195 @@
+"""Build the refgraph wheel once and try it in a fresh venv of every CPython this machine has.
+
+    python3 tests/wheel_check.py [--wheel-dir DIR]
+
+What a user gets from `pip install refgraph`, per interpreter: the `refgraph` command,
+`python -m refgraph`, `import refgraph; refgraph.dump(...)`, and `refgraph capture` of a console
+script (pytest on a tiny project), of `python -c`, and of a #! script, each checked for a known
+object in its snapshot and for the program's exit code. Interpreters looked for: the system
+python3 and pyenv's 3.8-3.13; each one not found is reported as skipped. Ends with the line
+"N passed, M failed" and exits non-zero when anything failed.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WANTED_MINORS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("  ok   %s" % name, flush=True)
+        else:
+            self.failed.append(name)
+            print("  FAIL %s\n%s" % (name, textwrap.indent(detail.strip(), "       ")), flush=True)
+        return ok
+
+
+def run(argv, cwd=None, env=None, timeout=600, stdin=None):
+    return subprocess.run(argv, cwd=cwd, env=env, timeout=timeout, stdin=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def build_wheel(out_dir):
+    """`pip wheel .`: maturin builds the release binary and packs python/refgraph with it."""
+    result = run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-w", out_dir],
+                 timeout=1800)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit("wheel_check: pip wheel . failed")
+    wheels = glob.glob(os.path.join(out_dir, "refgraph-*.whl"))
+    if len(wheels) != 1:
+        raise SystemExit("wheel_check: expected one wheel in %s, found %r" % (out_dir, wheels))
+    return wheels[0]
+
+
+def interpreters():
+    """(label, path) of each CPython to try, one per minor version, and the minors not found."""
+    found = {}
+    candidates = [shutil.which("python3") or "", "/usr/bin/python3"]
+    pyenv = os.path.expanduser("~/.pyenv/versions")
+    candidates += sorted(glob.glob(os.path.join(pyenv, "3.*", "bin", "python3")))
+    for path in candidates:
+        if not path or not os.path.exists(path):
+            continue
+        probe = run([path, "-c", "import sys, platform; print('%d.%d' % sys.version_info[:2],"
+                     " platform.python_version(), sys.implementation.name)"])
+        if probe.returncode != 0:
+            continue
+        minor, version, implementation = probe.stdout.split()
+        if implementation != "cpython" or minor not in WANTED_MINORS:
+            continue
+        label = "%s (%s)" % (version, path)
+        found.setdefault(label, path)
+    minors = {label.split(".")[0] + "." + label.split(".")[1] for label in found}
+    missing = [m for m in WANTED_MINORS if m not in minors]
+    return sorted(found.items()), missing
+
+
+def try_interpreter(checks, label, python, wheel_dir, work):
+    print("%s:" % label, flush=True)
+    venv = os.path.join(work, "venv")
+    result = run([python, "-m", "venv", venv])
+    if not checks.check("venv", result.returncode == 0, result.stderr):
+        return
+    vpy = os.path.join(venv, "bin", "python")
+    refgraph = os.path.join(venv, "bin", "refgraph")
+    result = run([vpy, "-m", "pip", "install", "-q", "--no-index", "--find-links", wheel_dir,
+                  "refgraph"])
+    if not checks.check("pip install --no-index refgraph", result.returncode == 0,
+                        result.stdout + result.stderr):
+        return
+    result = run([refgraph, "--version"])
+    checks.check("refgraph --version", result.returncode == 0 and
+                 result.stdout.startswith("refgraph "), result.stdout + result.stderr)
+    result = run([vpy, "-m", "refgraph", "--version"])
+    checks.check("python -m refgraph --version", result.returncode == 0 and
+                 result.stdout.startswith("refgraph "), result.stdout + result.stderr)
+    result = run([vpy, "-m", "refgraph", "demo", "--dir", os.path.join(work, "demo")])
+    checks.check("python -m refgraph demo", result.returncode == 0 and
+                 "__main__" in result.stdout, result.stdout + result.stderr)
+    found = run([vpy, "-c", "import refgraph, os; print(os.path.realpath(refgraph.find_bin()))"])
+    checks.check("refgraph.find_bin()", found.returncode == 0 and
+                 found.stdout.strip() == os.path.realpath(refgraph), found.stdout + found.stderr)
+
+    snap = os.path.join(work, "x.rgsnap")
+    code = ("import refgraph\nclass InProcess: pass\nKEEP = [InProcess()]\n"
+            "refgraph.dump(%r)\n" % snap)
+    result = run([vpy, "-c", code])
+    checks.check("refgraph.dump()", result.returncode == 0, result.stderr)
+    summary = run([refgraph, "summary", snap])
+    checks.check("refgraph summary of dump()", summary.returncode == 0 and
+                 "objects" in summary.stdout, summary.stdout + summary.stderr)
+    expect_object(checks, refgraph, snap, "InProcess", "dump() snapshot holds InProcess")
+
+    capture_forms(checks, vpy, refgraph, venv, work)
+
+
+def capture_forms(checks, vpy, refgraph, venv, work):
+    """`refgraph capture` of -c, of a #! script and of a console script (pytest)."""
+    snap = os.path.join(work, "c.rgsnap")
+    code = "class FromDashC: pass\nKEEP = [FromDashC()]\nraise SystemExit(3)"
+    result = run([refgraph, "capture", "-o", snap, "--", vpy, "-c", code])
+    checks.check("capture -- python -c (exit code kept)", result.returncode == 3, result.stderr)
+    expect_object(checks, refgraph, snap, "FromDashC", "capture of -c holds FromDashC")
+
+    script = os.path.join(work, "tool.py")
+    with open(script, "w") as f:
+        f.write("#!%s\nclass FromShebang: pass\nKEEP = [FromShebang()]\nraise SystemExit(4)\n"
+                % vpy)
+    os.chmod(script, 0o755)
+    snap = os.path.join(work, "s.rgsnap")
+    result = run([refgraph, "capture", "-o", snap, "--", script])
+    checks.check("capture -- ./script.py (exit code kept)", result.returncode == 4, result.stderr)
+    expect_object(checks, refgraph, snap, "FromShebang", "capture of a #! script holds it")
+
+    result = run([vpy, "-m", "pip", "install", "-q", "pytest"])
+    if not checks.check("pip install pytest", result.returncode == 0, result.stderr):
+        return
+    project = os.path.join(work, "project")
+    os.makedirs(project)
+    with open(os.path.join(project, "test_leak.py"), "w") as f:
+        f.write("HELD = []\nclass FromPytest: pass\n"
+                "def test_keeps():\n    HELD.append(FromPytest())\n")
+    snap = os.path.join(work, "p.rgsnap")
+    env = dict(os.environ, PATH=os.path.join(venv, "bin") + os.pathsep + os.environ["PATH"])
+    result = run([refgraph, "capture", "-o", snap, "--", "pytest", "-q", "-p", "no:cacheprovider"],
+                 cwd=project, env=env)
+    checks.check("capture -- pytest -q (console script)", result.returncode == 0,
+                 result.stdout + result.stderr)
+    expect_object(checks, refgraph, snap, "FromPytest", "capture of pytest holds FromPytest")
+    chain = run([refgraph, "chain", snap, "type:FromPytest", "--json"])
+    checks.check("chain names the test module's HELD", chain.returncode == 0 and
+                 "HELD" in chain.stdout, chain.stdout + chain.stderr)
+
+
+def expect_object(checks, refgraph, snap, type_name, name):
+    result = run([refgraph, "find", snap, type_name, "--json"])
+    total = -1
+    if result.returncode == 0:
+        total = json.loads(result.stdout)["data"]["total"]
+    checks.check(name, total == 1, result.stdout + result.stderr)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheel-dir", help="use the wheel already built in DIR")
+    args = parser.parse_args()
+    checks = Checks()
+    with tempfile.TemporaryDirectory(prefix="refgraph-wheel-") as tmp:
+        wheel_dir = args.wheel_dir or os.path.join(tmp, "dist")
+        if not args.wheel_dir:
+            print("wheel_check: building the wheel (pip wheel .)", flush=True)
+            wheel = build_wheel(wheel_dir)
+        else:
+            wheel = glob.glob(os.path.join(wheel_dir, "refgraph-*.whl"))[0]
+        print("wheel_check: %s, %.1f MB" % (os.path.basename(wheel),
+                                              os.path.getsize(wheel) / 1e6), flush=True)
+        found, missing = interpreters()
+        for minor in missing:
+            print("wheel_check: SKIPPED CPython %s: not found on this machine" % minor,
+                  flush=True)
+        for n, (label, python) in enumerate(found):
+            work = os.path.join(tmp, "py%d" % n)
+            os.makedirs(work)
+            try_interpreter(checks, label, python, wheel_dir, work)
+    print("%d passed, %d failed" % (checks.passed, len(checks.failed)))
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
