@@ -117,6 +117,7 @@ def try_interpreter(checks, label, python, wheel_dir, work):
     expect_object(checks, refgraph, snap, "InProcess", "dump() snapshot holds InProcess")
 
     capture_forms(checks, vpy, refgraph, venv, work)
+    pytest_plugin(checks, vpy, work)
 
 
 def capture_forms(checks, vpy, refgraph, venv, work):
@@ -137,8 +138,8 @@ def capture_forms(checks, vpy, refgraph, venv, work):
     checks.check("capture -- ./script.py (exit code kept)", result.returncode == 4, result.stderr)
     expect_object(checks, refgraph, snap, "FromShebang", "capture of a #! script holds it")
 
-    result = run([vpy, "-m", "pip", "install", "-q", "pytest"])
-    if not checks.check("pip install pytest", result.returncode == 0, result.stderr):
+    result = run([vpy, "-m", "pip", "install", "-q", "pytest", "pytest-xdist"])
+    if not checks.check("pip install pytest pytest-xdist", result.returncode == 0, result.stderr):
         return
     project = os.path.join(work, "project")
     os.makedirs(project)
@@ -155,6 +156,49 @@ def capture_forms(checks, vpy, refgraph, venv, work):
     chain = run([refgraph, "chain", snap, "type:FromPytest", "--json"])
     checks.check("chain names the test module's HELD", chain.returncode == 0 and
                  "HELD" in chain.stdout, chain.stdout + chain.stderr)
+
+
+LEAKING_TESTS = {
+    # test -> a piece of the chain its failure must show (the holder)
+    "test_leaks_through_a_module_level_list": "module test_sample → .__dict__['REGISTRY'] → list",
+    "test_leaks_through_an_lru_cache_on_a_method": ".__dict__['price'] → _lru_cache_wrapper",
+    "test_leaks_through_a_bound_method_listener": ".__dict__['BUS'] → EventBus",
+    "test_leaks_through_a_logging_handler": "dict['sample.leaky'] → Logger",
+}
+
+
+def pytest_plugin(checks, vpy, work):
+    """The sample project (tests/pytest_leaks): with --refgraph-leaks exactly the leaking tests
+    fail, each naming its holder (also under xdist); without it all pass; markers; -p no:."""
+    project = os.path.join(work, "leaks")
+    shutil.copytree(os.path.join(ROOT, "tests", "pytest_leaks"), project)
+    pytest = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
+    result = run(pytest + ["test_sample.py"], cwd=project)
+    checks.check("plugin: without the flag every sample test passes",
+                 result.returncode == 0 and "8 passed" in result.stdout, result.stdout)
+    for extra, name in (([], ""), (["-n", "2"], " (xdist -n 2)")):
+        result = run(pytest + ["--refgraph-leaks", "test_sample.py"] + extra, cwd=project)
+        failed = {line.split("::")[1].split()[0] for line in result.stdout.splitlines()
+                  if line.startswith("FAILED ")}
+        checks.check("plugin%s: exactly the leaking tests fail" % name,
+                     result.returncode == 1 and failed == set(LEAKING_TESTS),
+                     "failed: %s\n%s" % (sorted(failed), result.stdout[-3000:]))
+        missing = [t for t, holder in LEAKING_TESTS.items()
+                   if "%s leaked" % t not in result.stdout or holder not in result.stdout]
+        checks.check("plugin%s: each failure names what leaked and its holder" % name,
+                     not missing, "missing: %s\n%s" % (missing, result.stdout[-3000:]))
+    result = run(pytest + ["marked"], cwd=project)
+    failed = {line.split("::")[1].split()[0] for line in result.stdout.splitlines()
+              if line.startswith("FAILED ")}
+    checks.check("plugin: the marker checks single tests; allow= and types= narrow it",
+                 failed == {"test_marked_leak_fails_without_the_flag",
+                            "test_listed_type_leak_fails"}, result.stdout[-3000:])
+    result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-ignore", "Session",
+                           "test_sample.py::test_leaks_through_a_module_level_list"], cwd=project)
+    checks.check("plugin: --refgraph-leaks-ignore TYPE", result.returncode == 0, result.stdout)
+    result = run(pytest + ["-p", "no:refgraph", "--help"], cwd=project)
+    checks.check("plugin: -p no:refgraph disables it", result.returncode == 0 and
+                 "--refgraph-leaks" not in result.stdout, result.stdout[-2000:])
 
 
 def expect_object(checks, refgraph, snap, type_name, name):

@@ -1,0 +1,321 @@
+"""pytest plugin: `pytest --refgraph-leaks` fails a test whose objects outlive it, naming what it
+leaked, the bytes retained, and the chain that holds each (refgraph's own `chain`).
+
+Per test, the live container objects (gc's list) are recorded by id and type right before the
+test body and right after it; once the test's fixtures are torn down, the objects created by
+the body that are still alive are its leaks (matched on id *and* type, so a reused address is
+not an old object). Setup and teardown are outside that window, and what pytest keeps about a
+test (its reports, captured output, log records) is created outside it or freed by teardown.
+The body runs `--refgraph-leaks-runs N` times (default 2): the first run warms caches up, and
+only objects the later runs keep accumulating are reported. When a test leaks, the process is
+dumped once to a snapshot (`refgraph report SNAP` opens it) and the engine answers the chains.
+The leaked objects' own code never runs: no repr, only their types and the snapshot's labels.
+
+Inactive unless asked: `--refgraph-leaks`, or `@pytest.mark.refgraph_leaks(...)` on a test.
+`-p no:refgraph` removes the plugin.
+"""
+
+import gc
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from itertools import compress
+from operator import is_not
+
+import pytest
+
+_MARKER = "refgraph_leaks"
+_TOP_CHAINS = 3        # chains shown per leaked type
+_TOP_TYPES = 10        # leaked types shown per test
+_MAX_RETAINED_QUERIES = 200   # objects per type whose retained size the engine is asked for
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("refgraph", "refgraph: leak check with the chain that holds it")
+    group.addoption("--refgraph-leaks", action="store_true", default=False,
+                    help="fail tests whose objects outlive them, with the chain holding them")
+    group.addoption("--refgraph-leaks-runs", type=int, default=2, metavar="N",
+                    help="run each test body N times (default 2): the first warms caches up, "
+                         "only objects the later runs keep accumulating are leaks")
+    group.addoption("--refgraph-leaks-ignore", action="append", default=[], metavar="TYPE",
+                    help="never report objects of this type (name or module.name); repeatable")
+    group.addoption("--refgraph-leaks-min-count", type=int, default=1, metavar="N",
+                    help="report a type only when at least N of its objects leaked")
+    group.addoption("--refgraph-leaks-min-size", type=int, default=0, metavar="BYTES",
+                    help="report a test only when its leaks retain at least BYTES")
+    group.addoption("--refgraph-leaks-dir", default=None, metavar="DIR",
+                    help="where leak snapshots go (default: a refgraph-leaks-* temp dir)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "refgraph_leaks(allow=[], types=[], runs=None, min_count=None, min_size=None): "
+        "check this test for leaked objects (also without --refgraph-leaks); allow: types "
+        "never reported; types: report only these; runs/min_count/min_size as the options")
+
+
+class _Settings:
+    """What the options and the test's marker ask for."""
+
+    def __init__(self, config, marker):
+        kwargs = marker.kwargs if marker is not None else {}
+        self.runs = max(1, int(_first(kwargs.get("runs"),
+                                      config.getoption("--refgraph-leaks-runs"))))
+        self.ignore = set(config.getoption("--refgraph-leaks-ignore")) | set(
+            kwargs.get("allow", ()))
+        self.only = set(kwargs.get("types", ()))
+        self.min_count = int(_first(kwargs.get("min_count"),
+                                    config.getoption("--refgraph-leaks-min-count")))
+        self.min_size = int(_first(kwargs.get("min_size"),
+                                   config.getoption("--refgraph-leaks-min-size")))
+
+    def wants(self, names):
+        """Whether a type (its short and qualified names) is reported."""
+        if names & self.ignore:
+            return False
+        return not self.only or bool(names & self.only)
+
+
+def _first(value, default):
+    return default if value is None else value
+
+
+def _settings_for(item):
+    marker = item.get_closest_marker(_MARKER)
+    if marker is None and not item.config.getoption("--refgraph-leaks"):
+        return None
+    return _Settings(item.config, marker)
+
+
+def _live():
+    """id -> type of every object the collector tracks, in C-level bulk calls."""
+    objects = gc.get_objects()
+    return dict(zip(map(id, objects), map(type, objects)))
+
+
+def _new_since(before):
+    """id -> type of the tracked objects that are not in `before` (by id and type: an address
+    reused by an object of another type is a new object), in C-level bulk calls."""
+    objects = gc.get_objects()
+    ids = list(map(id, objects))
+    changed = map(is_not, map(before.get, ids), map(type, objects))
+    return dict(compress(zip(ids, map(type, objects)), changed))
+
+
+def _survivors(created):
+    """ids of the objects in `created` (id -> type) still alive with the same type, grouped by
+    type; no reference to any of them is kept."""
+    objects = gc.get_objects()
+    alive = compress(objects, map(created.__contains__, map(id, objects)))
+    found = {}
+    for obj in alive:
+        cls = type(obj)
+        if created[id(obj)] is cls:
+            found.setdefault(cls, []).append(id(obj))
+    obj = cls = alive = objects = None
+    return found
+
+
+class _Window:
+    """The objects alive right before and right after the measured runs of one test."""
+
+    def __init__(self):
+        self.before = None      # id -> type of what was alive before the measured runs
+        self.created = None     # id -> type of what the measured runs created and left alive
+        self.failed_warmup = False
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item):
+    """Innermost around the test body: warm-up runs, then the window around the measured ones
+    (the last of which is pytest's own call, so its outcome is the test's)."""
+    window = getattr(item, "_refgraph_window", None)
+    if window is None:
+        yield
+        return
+    settings = item._refgraph_settings
+    if settings.runs > 1:
+        window.failed_warmup = not _run_body(item)
+    window.before = _live()
+    for _ in range(settings.runs - 2):
+        if window.failed_warmup or not _run_body(item):
+            window.failed_warmup = True
+    yield
+    window.created = _new_since(window.before)
+    window.before = None
+
+
+def _run_body(item):
+    """One extra run of the test body; False when it raised (pytest's own run then reports)."""
+    try:
+        item.runtest()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Run the test's setup, call and teardown, then look for leaks once teardown is done; a
+    leak turns the call's report into a failure that says what leaked and who holds it."""
+    settings = _settings_for(item)
+    if settings is None:
+        return None
+    from _pytest.runner import runtestprotocol
+
+    item._refgraph_settings = settings
+    item._refgraph_window = window = _Window()
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    reports = []
+    try:
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        call = next((r for r in reports if r.when == "call"), None)
+        if call is not None and call.passed and not window.failed_warmup and window.created:
+            text = _leak_report(item, settings, window)
+            if text:
+                call.outcome = "failed"
+                call.longrepr = text
+    finally:
+        del item._refgraph_window, item._refgraph_settings
+    for report in reports:
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def _leak_report(item, settings, window):
+    """The failure text for a test's leaks, or None when it leaked nothing reportable."""
+    gc.collect()
+    created, window.created = window.created, None
+    created.pop(id(created), None)
+    leaked = _survivors(created)
+    measured_runs = max(1, settings.runs - 1)
+    groups = []
+    for names, ids in [(_type_names(c), i) for c, i in leaked.items()]:
+        if not settings.wants(names) or len(ids) < settings.min_count:
+            continue
+        if settings.runs > 2 and len(ids) < measured_runs:
+            continue    # grew once, not at every run: not accumulating
+        groups.append((max(names, key=len), ids))
+    # Only names and ids from here on: no frame of ours holds a leaked object or its class.
+    leaked = names = None
+    if not groups:
+        return None
+    return _describe(item, settings, groups)
+
+
+def _type_names(cls):
+    """{short name, module.qualname} of a class, read through type's own descriptors (no
+    metaclass code runs)."""
+    qualname = type.__dict__["__qualname__"].__get__(cls)
+    module = type.__dict__["__module__"].__get__(cls)
+    names = {qualname, type.__dict__["__name__"].__get__(cls)}
+    if isinstance(module, str) and module != "builtins":
+        names.add("%s.%s" % (module, qualname))
+    return names
+
+
+def _describe(item, settings, groups):
+    from . import dump, find_bin
+
+    snap = _snapshot_path(item)
+    dump(snap, collect=False)
+    answers = _ask_engine(find_bin(), snap, groups)
+    rows = []
+    total_retained = 0
+    for qual, ids in groups:
+        retained = sum(answers["retained"].get(_hex(i), 0) for i in ids[:_MAX_RETAINED_QUERIES])
+        total_retained += retained
+        rows.append((retained, len(ids), qual, ids))
+    if total_retained < settings.min_size:
+        return None
+    rows.sort(key=lambda r: (-r[0], -r[1]))
+    name = item.name
+    lines = []
+    count = sum(r[1] for r in rows)
+    lines.append("refgraph: %s leaked %d object%s (%s retained) of %d type%s"
+                 % (name, count, "" if count == 1 else "s", _size(total_retained), len(rows),
+                    "" if len(rows) == 1 else "s"))
+    for retained, n, qual, ids in rows[:_TOP_TYPES]:
+        more = " (at least)" if n > _MAX_RETAINED_QUERIES else ""
+        lines.append("  %s leaked %d %s (%s retained%s)"
+                     % (name, n, qual, _size(retained), more))
+        for oid in ids[:_TOP_CHAINS]:
+            lines.append("    " + answers["chains"].get(_hex(oid), "%s: no chain found" % _hex(oid)))
+        if n > _TOP_CHAINS:
+            lines.append("    … and %d more %s" % (n - _TOP_CHAINS, qual))
+    if len(rows) > _TOP_TYPES:
+        lines.append("  … and %d more types" % (len(rows) - _TOP_TYPES))
+    lines.append("  snapshot: %s" % snap)
+    return "\n".join(lines)
+
+
+def _ask_engine(binary, snap, groups):
+    """One `refgraph shell` answers every chain and retained size (the snapshot is read once)."""
+    commands = []
+    for _qual, ids in groups:
+        for oid in ids[:_TOP_CHAINS]:
+            commands.append("chain %s --json" % _hex(oid))
+        for oid in ids[:_MAX_RETAINED_QUERIES]:
+            commands.append("show %s --limit 0 --json" % _hex(oid))
+    result = subprocess.run([binary, "shell", snap], input="\n".join(commands) + "\n",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return _parse_answers(result.stdout)
+
+
+def _parse_answers(text):
+    import json
+
+    decoder = json.JSONDecoder()
+    answers = {"chains": {}, "retained": {}}
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return answers
+        try:
+            doc, at = decoder.raw_decode(text, at)
+        except ValueError:
+            return answers
+        data = doc.get("data")
+        if doc.get("command") == "show" and isinstance(data, dict):
+            answers["retained"][data["object"]["id"]] = data.get("retained", 0)
+        elif doc.get("command") == "chain" and isinstance(data, list):
+            for answer in data:
+                answers["chains"][answer["object"]["id"]] = _chain_text(answer)
+
+
+def _chain_text(answer):
+    chains = answer.get("chains") or []
+    if chains:
+        return chains[0].get("text", "")
+    why = answer.get("unrooted") or {}
+    return "%s: not held by a root (%s)" % (answer["object"]["id"], why.get("reason", "unknown"))
+
+
+def _snapshot_path(item):
+    directory = item.config.getoption("--refgraph-leaks-dir")
+    if directory is None:
+        directory = getattr(item.config, "_refgraph_leaks_dir", None)
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="refgraph-leaks-")
+            item.config._refgraph_leaks_dir = directory
+    os.makedirs(directory, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)[-100:]
+    return os.path.join(directory, "%s%s.rgsnap" % (worker + "-" if worker else "", name))
+
+
+def _hex(oid):
+    return "0x%x" % oid
+
+
+def _size(n):
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return "%.1f %s" % (n / scale, unit)
+    return "%d B" % n

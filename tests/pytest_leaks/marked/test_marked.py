@@ -1,0 +1,37 @@
+"""Marker cases of the pytest plugin's test: the marker turns the check on without the flag,
+allow= and types= narrow what is reported."""
+import pytest
+
+KEPT = []
+
+
+class Invoice:
+    pass
+
+
+class AuditEntry:
+    pass
+
+
+@pytest.mark.refgraph_leaks
+def test_marked_leak_fails_without_the_flag():
+    KEPT.append(Invoice())
+
+
+@pytest.mark.refgraph_leaks(allow=["Invoice"])
+def test_allowed_type_passes():
+    KEPT.append(Invoice())
+
+
+@pytest.mark.refgraph_leaks(types=["AuditEntry"])
+def test_only_listed_types_are_reported():
+    KEPT.append(Invoice())
+
+
+@pytest.mark.refgraph_leaks(types=["AuditEntry"])
+def test_listed_type_leak_fails():
+    KEPT.append(AuditEntry())
+
+
+def test_unmarked_leak_passes_without_the_flag():
+    KEPT.append(Invoice())
