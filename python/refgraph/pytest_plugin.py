@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 from itertools import compress
-from operator import is_not
+from functools import partial
+from operator import is_not, sub
 
 import pytest
 
@@ -96,26 +97,43 @@ def _live():
     return dict(zip(map(id, objects), map(type, objects)))
 
 
+_is_found = partial(is_not, None)   # filter(_is_found, ...) keeps what a .get found
+
+
 def _new_since(before):
-    """id -> type of the tracked objects that are not in `before` (by id and type: an address
-    reused by an object of another type is a new object), in C-level bulk calls."""
+    """The tracked objects that are not in `before` (by id and type: an address reused by an
+    object of another type is a new object), found in C-level bulk calls."""
+    gc.collect()    # what the body made and dropped, cycles included, is not a candidate
     objects = gc.get_objects()
     ids = list(map(id, objects))
     changed = map(is_not, map(before.get, ids), map(type, objects))
-    return dict(compress(zip(ids, map(type, objects)), changed))
+    return list(compress(objects, changed))
 
 
-def _survivors(created):
-    """ids of the objects in `created` (id -> type) still alive with the same type, grouped by
-    type; no reference to any of them is kept."""
-    objects = gc.get_objects()
-    alive = compress(objects, map(created.__contains__, map(id, objects)))
+def _still_held(created):
+    """Of `created` (strong references to what the body made and left alive, taken right after
+    it, so no address can have been reused since), the objects that something besides `created`
+    keeps alive once teardown is over — directly, or through other such objects — grouped as
+    {type: [ids]}. Each object's references from outside are its refcount less the list's, the
+    call's and the references from the other created objects (gc's referents)."""
+    index = {id(o): n for n, o in enumerate(created)}
+    inside = [0] * len(created)
+    for referents in map(gc.get_referents, created):
+        for n in filter(_is_found, map(index.get, map(id, referents))):
+            inside[n] += 1
+    # What sys.getrefcount reports for an object only `created` holds, on this Python.
+    baseline = list(map(sys.getrefcount, [object()]))[0]
+    outside = map(sub, map(sys.getrefcount, created), inside)
+    held = [n for n, count in enumerate(outside) if count > baseline]
+    seen = set(held)
+    while held:
+        for n in filter(_is_found, map(index.get, map(id, gc.get_referents(created[held.pop()])))):
+            if n not in seen:
+                seen.add(n)
+                held.append(n)
     found = {}
-    for obj in alive:
-        cls = type(obj)
-        if created[id(obj)] is cls:
-            found.setdefault(cls, []).append(id(obj))
-    obj = cls = alive = objects = None
+    for n in sorted(seen):
+        found.setdefault(type(created[n]), []).append(id(created[n]))
     return found
 
 
@@ -124,7 +142,8 @@ class _Window:
 
     def __init__(self):
         self.before = None      # id -> type of what was alive before the measured runs
-        self.created = None     # id -> type of what the measured runs created and left alive
+        self.created = None     # what the measured runs created and left alive (held through
+                                # teardown, so that no address is reused meanwhile)
         self.failed_warmup = False
 
 
@@ -190,8 +209,8 @@ def _leak_report(item, settings, window):
     """The failure text for a test's leaks, or None when it leaked nothing reportable."""
     gc.collect()
     created, window.created = window.created, None
-    created.pop(id(created), None)
-    leaked = _survivors(created)
+    leaked = _still_held(created)
+    created = None
     measured_runs = max(1, settings.runs - 1)
     groups = []
     for names, ids in [(_type_names(c), i) for c, i in leaked.items()]:
