@@ -13,6 +13,7 @@ pub mod report;
 pub mod retained;
 pub mod scc;
 pub mod show;
+pub mod steady;
 pub mod subgraph;
 pub mod summary;
 pub mod types;
