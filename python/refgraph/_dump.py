@@ -1918,8 +1918,100 @@ def _header(path, values, collect, trigger, wall, hint):
         "pid": _getpid(), "argv": argv, "executable": sys.executable,
         "time": _strftime("%Y-%m-%dT%H:%M:%SZ", _gmtime(wall)),
         "unix_time": round(wall, 3), "values": values, "collect": collect,
-        "trigger": trigger, "objects_hint": hint,
+        "trigger": trigger, "objects_hint": hint, "memory": _memory_figures(),
     }
+
+
+_read_fd = os.read
+_O_RDONLY = os.O_RDONLY
+
+
+def _memory_figures():
+    """The process's memory as the OS and the allocators see it, for "is it Python objects or
+    the allocator?": RSS and peak RSS (Linux: /proc/self/status), CPython's allocated memory
+    blocks, and the C allocator's totals (glibc's malloc_info, only when the program has already
+    loaded ctypes: importing it here could run the program's import hooks). Unknown: None."""
+    status = _proc_status()
+    return {
+        "rss": status.get("VmRSS"),
+        "peak_rss": status.get("VmHWM"),
+        "allocated_blocks": _safe_call(sys.getallocatedblocks),
+        "c_allocator": _safe_call(_malloc_totals),
+    }
+
+
+def _safe_call(fn):
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def _proc_status():
+    """{"VmRSS": bytes, "VmHWM": bytes} from /proc/self/status, read with os calls only."""
+    try:
+        fd = _open("/proc/self/status", _O_RDONLY)
+    except OSError:
+        return {}
+    try:
+        text = _read_fd(fd, 65536)
+    except OSError:
+        text = b""
+    finally:
+        _close(fd)
+    found = {}
+    for line in text.split(b"\n"):
+        name, _, value = line.partition(b":")
+        words = value.split()
+        if name in (b"VmRSS", b"VmHWM") and len(words) == 2 and words[1] == b"kB":
+            found[name.decode()] = int(words[0]) * 1024
+    return found
+
+
+def _malloc_totals():
+    """glibc's heap: {"in_use", "free", "mmap", "arena"} in bytes, from malloc_info's XML read
+    through an open_memstream (no ctypes Structure: no class, no garbage is made)."""
+    ctypes = sys.modules.get("ctypes")
+    api = getattr(ctypes, "pythonapi", None)
+    if api is None or not sys.platform.startswith("linux"):
+        return None
+    void_p, size_t = ctypes.c_void_p, ctypes.c_size_t
+    open_memstream, malloc_info = api["open_memstream"], api["malloc_info"]
+    fclose, free = api["fclose"], api["free"]
+    open_memstream.restype = void_p
+    open_memstream.argtypes = (void_p, void_p)
+    malloc_info.argtypes = (ctypes.c_int, void_p)
+    fclose.argtypes = free.argtypes = (void_p,)
+    buffer, size = void_p(), size_t()
+    stream = open_memstream(ctypes.byref(buffer), ctypes.byref(size))
+    if not stream:
+        return None
+    malloc_info(0, stream)
+    fclose(stream)
+    try:
+        xml = ctypes.string_at(buffer.value, size.value)
+    finally:
+        free(buffer)
+    return _malloc_info_totals(xml)
+
+
+def _malloc_info_totals(xml):
+    """The process-wide totals at the end of malloc_info's XML (after the last </heap>)."""
+    tail = xml[xml.rfind(b"</heap>"):]
+    totals = {}
+    for tag in tail.split(b"<")[1:]:
+        words = tag.replace(b"/>", b" ").split()
+        attrs = dict(w.split(b"=", 1) for w in words[1:] if b"=" in w)
+        kind = attrs.get(b"type", b"").strip(b'"')
+        size = attrs.get(b"size", b"").strip(b'"')
+        if size.isdigit():
+            totals[(words[0], kind)] = int(size)
+    arena = totals.get((b"system", b"current"))
+    if arena is None:
+        return None
+    free = totals.get((b"total", b"fast"), 0) + totals.get((b"total", b"rest"), 0)
+    mmap = totals.get((b"total", b"mmap"), 0)
+    return {"in_use": arena - free + mmap, "free": free, "mmap": mmap, "arena": arena}
 
 
 def _write_marks(d, marks):
