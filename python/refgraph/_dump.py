@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover - zlib is part of every normal CPython b
 
 __all__ = ["dump", "DumpError"]
 
-_FORMAT_VERSION = [1, 0]
+_FORMAT_VERSION = [1, 1]
 _CHUNK = 8192              # objects per `objects` line
 _LABEL_CHARS = 80          # str/bytes labels show this much of the value
 _LABEL_MAX = 100           # other labels are clipped to this length
