@@ -6,6 +6,7 @@ pub mod cycles;
 pub mod diff;
 pub mod dominators;
 pub mod find;
+pub mod identity;
 pub mod object;
 pub mod orphans;
 pub mod reach;

@@ -3,11 +3,10 @@
 //! bytes and the chain that holds them, and the types that grew at every step. Objects B made
 //! and C no longer has (a temporary burst) are not a leak.
 //!
-//! Identity is compared on integers only: an object is "the same" in two snapshots when its id,
-//! its type (by qualified name, mapped to one number shared by the three type tables) and, for
-//! immutable builtins whose size never changes, its size agree (see `diff.rs` for why).
+//! Identity is compared on integers only (`identity.rs`).
 
 use super::chain::{answer_chain, ChainMode, ChainQuery};
+use super::identity::{Key, TypeNumbers};
 use super::object::ObjectInfo;
 use crate::snapshot::{NodeIx, Snapshot};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -57,63 +56,11 @@ pub struct SteadyLeak {
     pub grew_every_step: Vec<GrowingType>,
 }
 
-/// Builtins whose instances never change size: their size is part of their identity.
-const IMMUTABLE: [&str; 6] = ["str", "bytes", "int", "float", "tuple", "frozenset"];
-
-/// The qualified type names of several snapshots, numbered once for all of them.
-struct TypeNumbers {
-    names: Vec<String>,
-    /// Per snapshot: its type index → the shared number, and whether the type is immutable.
-    maps: Vec<Vec<(u32, bool)>>,
-}
-
-impl TypeNumbers {
-    fn new(snaps: &[&Snapshot]) -> Self {
-        let mut by_name: FxHashMap<String, u32> = FxHashMap::default();
-        let mut names = Vec::new();
-        let maps = snaps
-            .iter()
-            .map(|s| {
-                s.types()
-                    .iter()
-                    .map(|t| {
-                        let long = t.long();
-                        let immutable =
-                            &*t.module == "builtins" && IMMUTABLE.contains(&&*t.qualname);
-                        let next = names.len() as u32;
-                        let number = *by_name.entry(long.clone()).or_insert_with(|| {
-                            names.push(long);
-                            next
-                        });
-                        (number, immutable)
-                    })
-                    .collect()
-            })
-            .collect();
-        TypeNumbers { names, maps }
-    }
-
-    /// The identity of object `n` of snapshot number `which`.
-    fn key(&self, which: usize, snap: &Snapshot, n: NodeIx) -> (u64, u32, u64) {
-        let (number, immutable) = self.maps[which][snap.type_index(n) as usize];
-        let size = if immutable { snap.size(n) } else { 0 };
-        (snap.id(n).0, number, size)
-    }
-
-    fn counts(&self, which: usize, snap: &Snapshot) -> Vec<u64> {
-        let mut counts = vec![0u64; self.names.len()];
-        for n in snap.nodes() {
-            counts[self.maps[which][snap.type_index(n) as usize].0 as usize] += 1;
-        }
-        counts
-    }
-}
-
 /// The steady leak of A → B → C; at most `limit` types (0: all), each with a chain in C.
 pub fn steady_leak(a: &Snapshot, b: &Snapshot, c: &Snapshot, limit: usize) -> SteadyLeak {
     let numbers = TypeNumbers::new(&[a, b, c]);
-    let in_a: FxHashSet<(u64, u32, u64)> = a.nodes().map(|n| numbers.key(0, a, n)).collect();
-    let new_in_b: FxHashSet<(u64, u32, u64)> = b
+    let in_a: FxHashSet<Key> = a.nodes().map(|n| numbers.key(0, a, n)).collect();
+    let new_in_b: FxHashSet<Key> = b
         .nodes()
         .map(|n| numbers.key(1, b, n))
         .filter(|k| !in_a.contains(k))
@@ -146,7 +93,7 @@ pub fn steady_leak(a: &Snapshot, b: &Snapshot, c: &Snapshot, limit: usize) -> St
         .map(|&(number, (count, size, first))| {
             let answer = answer_chain(c, first, &query, ChainMode::Shortest);
             SteadyType {
-                type_name: numbers.names[number as usize].clone(),
+                type_name: numbers.name(number).to_string(),
                 count,
                 size,
                 example: ObjectInfo::of(c, first),
@@ -169,10 +116,10 @@ fn grew_every_step(numbers: &TypeNumbers, snaps: [&Snapshot; 3]) -> Vec<GrowingT
         .enumerate()
         .map(|(i, s)| numbers.counts(i, s))
         .collect();
-    let mut grew: Vec<GrowingType> = (0..numbers.names.len())
+    let mut grew: Vec<GrowingType> = (0..numbers.len())
         .filter(|&t| counts[0][t] < counts[1][t] && counts[1][t] < counts[2][t])
         .map(|t| GrowingType {
-            type_name: numbers.names[t].clone(),
+            type_name: numbers.name(t as u32).to_string(),
             counts: [counts[0][t], counts[1][t], counts[2][t]],
         })
         .collect();
