@@ -6,7 +6,7 @@ use crate::cli::{
     CaptureArgs, ChainArgs, Command, CyclesArgs, DiffArgs, FindArgs, GraphArgs, OrphansArgs,
     ShowArgs, SummaryArgs, TypesArgs,
 };
-use crate::output::write_to;
+use crate::output::{check_not_an_input, note_input, write_to, OutputError};
 use crate::query::chain::ChainView;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{self, CyclesQuery};
@@ -80,6 +80,12 @@ fn answer<T: serde::Serialize>(
     Ok(())
 }
 
+/// Refuse, before any work, an output that would replace a file this run reads (the
+/// snapshot, the baseline, an index, the program's files): every write checks it again.
+fn refuse_inputs(output: Option<&Path>) -> Result<(), OutputError> {
+    output.map_or(Ok(()), check_not_an_input)
+}
+
 /// The error says "the selector matched nothing" (exit 1), not that something failed.
 pub fn is_nothing_found(err: &anyhow::Error) -> bool {
     err.chain()
@@ -90,8 +96,10 @@ pub fn is_nothing_found(err: &anyhow::Error) -> bool {
 /// Stdout was closed (`refgraph types snap | head`): end quietly.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        let io = e.downcast_ref::<std::io::Error>();
+        let output = e.downcast_ref::<OutputError>();
+        io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || output.is_some_and(OutputError::is_broken_pipe)
     })
 }
 
@@ -127,6 +135,7 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         None => None,
     };
     let snap = s.snapshot(&a.snapshot)?;
+    refuse_inputs(a.output.as_deref())?;
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
     let to_types = a.to.as_deref().map(|t| types_named(&snap, t)).transpose()?;
@@ -306,6 +315,7 @@ fn write_graph(
 fn run_graph(a: GraphArgs, dir: SubgraphDirection, s: &mut Session) -> anyhow::Result<Outcome> {
     let format = graph_format(a.output.as_deref(), a.json)?;
     let snap = s.snapshot(&a.snapshot)?;
+    refuse_inputs(a.output.as_deref())?;
     let starts = resolve_all(&snap, &a.objects, a.limit)?;
     let opts = SubgraphOptions {
         max_depth: a.max_depth,
@@ -375,13 +385,16 @@ fn draw_cycles(
     format: ImageFormat,
     renderer: Option<Renderer>,
 ) -> anyhow::Result<()> {
+    let paths: Vec<_> = (1..=found.len())
+        .map(|i| dir.join(format!("cycle-{i}.{}", format.extension())))
+        .collect();
+    paths.iter().try_for_each(|p| refuse_inputs(Some(p)))?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
     let renderer = renderer.unwrap_or_else(Renderer::detect);
-    for (i, c) in found.iter().enumerate() {
+    for ((i, c), path) in found.iter().enumerate().zip(&paths) {
         let bytes = draw_cycle(snap, i + 1, c, format, renderer)?;
-        let path = dir.join(format!("cycle-{}.{}", i + 1, format.extension()));
-        crate::output::write_atomically(&path, |w| w.write_all(&bytes))?;
+        crate::output::write_atomically(path, |w| w.write_all(&bytes))?;
     }
     eprintln!(
         "refgraph: drew {} into {} (cycle-N.{}, drawn with {})",
@@ -472,6 +485,8 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     use crate::render::html::write_html;
     let snap = s.snapshot(&a.snapshot)?;
     let baseline = a.baseline.as_deref().map(|b| s.snapshot(b)).transpose()?;
+    let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
+    refuse_inputs(Some(&output))?;
     let opts = ReportOptions {
         largest: a.top,
         cycles: a.cycles,
@@ -482,7 +497,6 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     let picture = |c: &crate::query::cycles::CycleInfo| cycle_svg(&snap, c, renderer);
     let tree = s.retained(&snap);
     let report = build_report(&snap, &tree, baseline.as_deref(), &opts, &picture);
-    let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
     write_to(Some(&output), |w| write_html(w, &report))?;
     if output != Path::new("-") {
         eprintln!(
@@ -524,6 +538,10 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         .output
         .clone()
         .unwrap_or_else(|| capture::default_output(&command));
+    for arg in &a.command {
+        note_input(Path::new(arg), "a file named on the program's command line");
+    }
+    refuse_inputs(Some(&output))?;
     let opts = CaptureOptions {
         command: a.command,
         output,

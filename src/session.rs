@@ -33,6 +33,7 @@ impl Session {
             return Ok(Arc::clone(&o.snap));
         }
         let snap = Arc::new(load(path)?);
+        note_inputs(path);
         self.open.push(Opened {
             path: path.to_path_buf(),
             snap: Arc::clone(&snap),
@@ -62,6 +63,15 @@ impl Session {
             o.retained = Some(Arc::clone(&r));
         }
         (r, other)
+    }
+}
+
+/// Record the snapshot and its index files as read by this run, so that no output replaces
+/// them (see [`crate::output::check_not_an_input`]).
+fn note_inputs(path: &Path) {
+    crate::output::note_input(path, "the snapshot being read");
+    for place in crate::snapshot::index::places(path) {
+        crate::output::note_input(&place, "the index of the snapshot being read");
     }
 }
 

@@ -57,8 +57,8 @@ impl LoadError {
     }
 }
 
-/// Load a snapshot file (plain or gzip-compressed JSON lines), from its binary index when
-/// it has a valid one (see [`super::index`]).
+/// Load a snapshot file (plain or gzip-compressed JSON lines, or a pipe streaming them), from
+/// its binary index when it has a valid one (see [`super::index`]).
 pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
     load_using(path, Index::for_snapshot(path).as_ref())
 }
@@ -68,71 +68,189 @@ pub(super) fn load_using(path: &Path, index: Option<&Index>) -> Result<Snapshot,
     if let Some(snap) = index.and_then(Index::read) {
         return Ok(snap);
     }
-    let bytes = read_bytes(path)?;
-    let snap = parse_lines(path, &bytes, |done| bytes.release(done))?;
+    let snap = read_snapshot(path)?;
     if let Some(index) = index {
         index.save(&snap);
     }
     Ok(snap)
 }
 
-/// The file's bytes: memory-mapped when plain, decompressed when gzip.
-enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
+/// Parse the snapshot at `path`, streamed in batches: neither the file nor its gzip
+/// expansion is ever held whole. A file that changes while it is read (rewritten in place,
+/// truncated) is reported as such, whatever the parse made of the mix. (Plain `read`s, not a
+/// memory map: a map of a file truncated underneath kills the process with SIGBUS.)
+fn read_snapshot(path: &Path) -> Result<Snapshot, LoadError> {
+    let input = Input::open(path)?;
+    let (parsed, bytes_read) = input.parse(path);
+    input.check_unchanged(path, parsed.is_ok().then_some(bytes_read))?;
+    parsed
 }
 
-impl Bytes {
-    /// Done with the first `done` bytes: a memory map gives their pages back (they are the
-    /// file's, clean: dropping them costs nothing, and a 1 GB snapshot no longer stays
-    /// resident while the graph is built).
-    fn release(&self, done: usize) {
-        if let Bytes::Mapped(m) = self {
-            let len = done.min(m.len()) & !(RELEASE_ALIGN - 1);
-            if len > 0 {
-                // SAFETY: the map is a read-only file mapping: MADV_DONTNEED only drops its
-                // pages, and any later read faults them back in from the file unchanged.
-                let _ =
-                    unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
-            }
+/// What kind of file a snapshot path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputKind {
+    /// A regular file: its size, times and inode are checked again after the read.
+    Regular(Stamp),
+    /// A pipe (`<(…)`, `/dev/stdin` from a pipe, a FIFO): read once, as a stream.
+    Pipe,
+}
+
+/// What identifies a regular file's content, without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    mtime: Option<std::time::SystemTime>,
+    ctime_ns: i128,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        let (ctime_ns, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ino(),
+            )
+        };
+        #[cfg(not(unix))]
+        let (ctime_ns, ino) = (0, 0);
+        Stamp {
+            len: meta.len(),
+            mtime: meta.modified().ok(),
+            ctime_ns,
+            ino,
         }
     }
 }
 
-/// Released ranges are whole pages (of any size up to 64 KiB).
-const RELEASE_ALIGN: usize = 64 << 10;
+/// The message for what cannot be read as a stream of bytes from start to end.
+const NOT_REGULAR: &str =
+    "not a regular file (a pipe or device); save the snapshot to a file first";
 
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
+/// An opened snapshot.
+struct Input {
+    file: std::fs::File,
+    kind: InputKind,
+}
+
+impl Input {
+    /// Check the file type before opening (a device is refused, a FIFO opened without
+    /// blocking), and again on what was opened.
+    fn open(path: &Path) -> Result<Input, LoadError> {
+        let io_err = |e: std::io::Error| LoadError::file(path, describe_io(&e));
+        input_kind(path, &std::fs::metadata(path).map_err(io_err)?)?;
+        let file = crate::open::open_read(path).map_err(io_err)?;
+        let kind = input_kind(path, &file.metadata().map_err(io_err)?)?;
+        if matches!(kind, InputKind::Regular(s) if s.len == 0) {
+            return Err(LoadError::file(path, "empty file, not a snapshot"));
         }
+        Ok(Input { file, kind })
+    }
+
+    /// Parse the whole input; also returns how many bytes were read from the file.
+    fn parse(&self, path: &Path) -> (Result<Snapshot, LoadError>, u64) {
+        let mut counted = Counted {
+            inner: &self.file,
+            count: 0,
+        };
+        let result = parse_input(path, &mut counted, &self.file, self.kind);
+        (result, counted.count)
+    }
+
+    /// A regular file must still be what was opened; after a complete parse, every byte of
+    /// it must have been read (`bytes_read`).
+    fn check_unchanged(&self, path: &Path, bytes_read: Option<u64>) -> Result<(), LoadError> {
+        let InputKind::Regular(before) = self.kind else {
+            return Ok(());
+        };
+        let now = self.file.metadata().map(|m| Stamp::of(&m));
+        let shrank_or_grew = bytes_read.is_some_and(|n| n != before.len);
+        if now.ok() != Some(before) || shrank_or_grew {
+            return Err(LoadError::file(path, "the file changed while it was read"));
+        }
+        Ok(())
     }
 }
 
-fn read_bytes(path: &Path) -> Result<Bytes, LoadError> {
-    let io_err = |e: std::io::Error| LoadError::file(path, describe_io(&e));
-    let meta = std::fs::metadata(path).map_err(io_err)?;
+/// Regular files and pipes are read; a directory, a device or a socket is refused.
+fn input_kind(path: &Path, meta: &std::fs::Metadata) -> Result<InputKind, LoadError> {
     if meta.is_dir() {
         return Err(LoadError::file(path, "is a directory, not a snapshot file"));
     }
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    if meta.len() == 0 {
-        return Err(LoadError::file(path, "empty file, not a snapshot"));
+    if meta.is_file() {
+        return Ok(InputKind::Regular(Stamp::of(meta)));
     }
-    // SAFETY: the map is read-only and private to this process; a snapshot being rewritten
-    // underneath us is replaced by rename (new inode), never modified in place by refgraph.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-    if map.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&map[..])
-            .read_to_end(&mut out)
-            .map_err(|e| LoadError::file(path, format!("corrupt gzip data: {e}")))?;
-        return Ok(Bytes::Owned(out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if meta.file_type().is_fifo() {
+            return Ok(InputKind::Pipe);
+        }
     }
-    Ok(Bytes::Mapped(map))
+    Err(LoadError::file(path, NOT_REGULAR))
+}
+
+/// A reader that counts the bytes it hands out.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// gzip's magic bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Parse plain or gzip-compressed snapshot text from `reader` (reading `file`).
+fn parse_input(
+    path: &Path,
+    reader: &mut dyn Read,
+    file: &std::fs::File,
+    kind: InputKind,
+) -> Result<Snapshot, LoadError> {
+    let mut magic = Vec::with_capacity(2);
+    reader
+        .take(2)
+        .read_to_end(&mut magic)
+        .map_err(|e| LoadError::file(path, describe_io(&e)))?;
+    let is_gzip = magic == GZIP_MAGIC;
+    let whole = std::io::Cursor::new(magic).chain(reader);
+    if is_gzip {
+        let buffered = std::io::BufReader::with_capacity(1 << 20, whole);
+        let decoder = flate2::read::MultiGzDecoder::new(buffered);
+        return parse_stream(path, decoder, None, Some("corrupt gzip data"));
+    }
+    let end_hint = match kind {
+        InputKind::Regular(stamp) => tail_line(file, stamp.len).map(|t| (t, stamp.len)),
+        InputKind::Pipe => None,
+    };
+    parse_stream(path, whole, end_hint, None)
+}
+
+/// The last non-empty line of the file's last 4 KiB (the end record, in a whole snapshot).
+fn tail_line(file: &std::fs::File, len: u64) -> Option<Vec<u8>> {
+    let n = len.min(4096);
+    let mut tail = vec![0; n as usize];
+    read_exact_at(file, &mut tail, len - n).ok()?;
+    split_lines(&tail, 1).last().map(|&(_, l)| l.to_vec())
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 fn describe_io(e: &std::io::Error) -> String {
@@ -149,91 +267,249 @@ fn describe_io(e: &std::io::Error) -> String {
 /// than 32 took the cold-load peak of a 1.6M-object snapshot from 230 to 167 MB, no slower.
 const BATCH_BYTES: usize = 8 << 20;
 
+/// Longest line read. The dumper writes 8192 objects a line, so a line is about 1 MB; only
+/// an object with tens of millions of references (a dict of 20M keys) comes near this. It
+/// bounds the memory a line with no end (a decompression bomb) can take.
+const MAX_LINE_BYTES: usize = 1 << 30;
+
 /// Parse snapshot text already in memory. `path` is used in messages only.
 pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> {
-    parse_lines(path, bytes, |_| {})
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    let end_hint = split_lines(tail, 1)
+        .last()
+        .map(|&(_, l)| (l.to_vec(), bytes.len() as u64));
+    parse_stream(path, bytes, end_hint, None)
 }
 
-/// [`parse_snapshot`], calling `done(n)` when the first `n` bytes are no longer needed.
-fn parse_lines(
+/// Parse the snapshot text `reader` yields, batch by batch. `end_hint`: the file's last line
+/// and its length, to reserve the columns the end record announces. `read_error` prefixes
+/// read errors (a gzip stream's "corrupt gzip data").
+fn parse_stream(
     path: &Path,
-    bytes: &[u8],
-    mut done: impl FnMut(usize),
+    reader: impl Read,
+    end_hint: Option<(Vec<u8>, u64)>,
+    read_error: Option<&str>,
 ) -> Result<Snapshot, LoadError> {
-    let lines = split_lines(bytes);
-    let Some(&(first_no, first)) = lines.first() else {
-        return Err(LoadError::file(path, "empty file, not a snapshot"));
-    };
-    let header = parse_header(path, first_no, first)?;
-    let ends_with_newline = bytes.last() == Some(&b'\n');
-    let mut builder = Builder::new(path, header);
-    builder.reserve(&lines[1..], bytes.len());
-    let last = lines.len() - 1;
-    let mut at = 1;
-    while at < lines.len() {
-        let batch = batch_at(&lines, at);
-        let parsed: Vec<Result<Record<'_>, String>> = batch
-            .par_iter()
-            .map(|&(_, line)| Record::parse(line).map_err(|e| record_error(&e)))
-            .collect();
-        for (record, &(line_no, _)) in parsed.into_iter().zip(batch) {
-            match record {
-                Ok(r) => builder.add(line_no, r)?,
-                Err(e) if at == last && !ends_with_newline => {
-                    builder.warn(format!(
-                        "line {line_no}: the last record is cut short ({e}); loaded what came before"
-                    ));
-                    builder.report.truncated = true;
+    let read_err = |e: LineError| line_error(path, e, read_error);
+    let mut batches = LineBatches::new(reader);
+    let mut builder: Option<Builder<'_>> = None;
+    while let Some(batch) = batches.next_batch().map_err(read_err)? {
+        let lines = split_lines(&batch.text, batch.first_line);
+        let mut rest = &lines[..];
+        let b = match &mut builder {
+            Some(b) => b,
+            None => {
+                let Some((&(no, first), after)) = rest.split_first() else {
+                    continue;
+                };
+                let mut b = Builder::new(path, parse_header(path, no, first)?);
+                if let Some((line, len)) = &end_hint {
+                    b.reserve(line, *len);
                 }
-                Err(e) => return Err(LoadError::at(path, line_no, e)),
+                rest = after;
+                builder.insert(b)
             }
-            at += 1;
-        }
-        if let Some(&(_, line)) = batch.last() {
-            done(line.as_ptr() as usize - bytes.as_ptr() as usize + line.len());
-        }
+        };
+        add_batch(b, rest, batch.unterminated)?;
     }
-    builder.finish()
+    match builder {
+        Some(b) => b.finish(),
+        None => Err(LoadError::file(path, "empty file, not a snapshot")),
+    }
 }
 
-/// The lines from `at` on that make up about [`BATCH_BYTES`] of text (at least one line).
-fn batch_at<'a, 'b>(lines: &'b [(usize, &'a [u8])], at: usize) -> &'b [(usize, &'a [u8])] {
-    let mut bytes = 0;
-    let mut end = at;
-    while end < lines.len() && (end == at || bytes < BATCH_BYTES) {
-        bytes += lines[end].1.len();
-        end += 1;
-    }
-    &lines[at..end]
-}
-
-fn record_error(e: &RecordError) -> String {
+fn line_error(path: &Path, e: LineError, read_error: Option<&str>) -> LoadError {
     match e {
-        RecordError::Json(e) => json_error(e),
+        LineError::Io(e) => LoadError::file(
+            path,
+            match read_error {
+                Some(what) => format!("{what}: {e}"),
+                None => describe_io(&e),
+            },
+        ),
+        LineError::TooLong(line) => LoadError::at(
+            path,
+            line,
+            format!(
+                "a line longer than {} MiB; not a snapshot line",
+                MAX_LINE_BYTES >> 20
+            ),
+        ),
+        LineError::Control(line) => LoadError::at(
+            path,
+            line,
+            "holds control bytes that JSON text never has; not a snapshot",
+        ),
+    }
+}
+
+/// Parse a batch of lines on all cores, then add the records in file order. `unterminated`:
+/// the last line ends the input without a newline, so a parse error there is a cut, not a lie.
+fn add_batch(
+    b: &mut Builder<'_>,
+    lines: &[(usize, &[u8])],
+    unterminated: bool,
+) -> Result<(), LoadError> {
+    let parsed: Vec<Result<Record<'_>, String>> = lines
+        .par_iter()
+        .map(|&(_, line)| Record::parse(line).map_err(|e| record_error(&e, line)))
+        .collect();
+    let last = lines.len().saturating_sub(1);
+    for (i, (record, &(line_no, _))) in parsed.into_iter().zip(lines).enumerate() {
+        match record {
+            Ok(r) => b.add(line_no, r)?,
+            Err(e) if i == last && unterminated => {
+                b.warn(format!(
+                    "line {line_no}: the last record is cut short ({e}); loaded what came before"
+                ));
+                b.report.truncated = true;
+            }
+            Err(e) => return Err(LoadError::at(b.path, line_no, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Why the next batch of lines could not be read.
+#[derive(Debug)]
+enum LineError {
+    Io(std::io::Error),
+    /// The line (1-based) grew past [`MAX_LINE_BYTES`].
+    TooLong(usize),
+    /// The line holds a byte below 0x20 other than tab and CR.
+    Control(usize),
+}
+
+/// Whole lines of about [`BATCH_BYTES`] at a time, read from a stream.
+struct LineBatches<R> {
+    reader: R,
+    /// Read but not yet handed out: the start of an unfinished line.
+    pending: Vec<u8>,
+    /// How much of `pending` is known to hold no newline and no control byte.
+    scanned: usize,
+    /// The 1-based number of the line `pending` starts.
+    line: usize,
+    eof: bool,
+}
+
+/// A run of whole lines.
+struct Batch {
+    text: Vec<u8>,
+    /// The number of the batch's first line.
+    first_line: usize,
+    /// The text ends the input without a final newline.
+    unterminated: bool,
+}
+
+impl<R: Read> LineBatches<R> {
+    fn new(reader: R) -> Self {
+        LineBatches {
+            reader,
+            pending: Vec::new(),
+            scanned: 0,
+            line: 1,
+            eof: false,
+        }
+    }
+
+    /// The next batch, or `None` at the end of the input.
+    fn next_batch(&mut self) -> Result<Option<Batch>, LineError> {
+        let mut target = BATCH_BYTES;
+        loop {
+            self.fill(target)?;
+            let cut = match memchr::memrchr(b'\n', &self.pending[self.scanned..]) {
+                Some(i) => self.scanned + i + 1,
+                None if self.eof => self.pending.len(),
+                None => {
+                    self.check_unfinished_line()?;
+                    target = self.pending.len() + BATCH_BYTES;
+                    continue;
+                }
+            };
+            if cut == 0 {
+                return Ok(None);
+            }
+            let rest = self.pending.split_off(cut);
+            let text = std::mem::replace(&mut self.pending, rest);
+            self.scanned = 0;
+            let first_line = self.line;
+            self.line += memchr::memchr_iter(b'\n', &text).count();
+            let unterminated = self.eof && self.pending.is_empty() && text.last() != Some(&b'\n');
+            return Ok(Some(Batch {
+                text,
+                first_line,
+                unterminated,
+            }));
+        }
+    }
+
+    /// Read until `pending` holds `target` bytes or the input ends.
+    fn fill(&mut self, target: usize) -> Result<(), LineError> {
+        if self.eof || self.pending.len() >= target {
+            return Ok(());
+        }
+        let want = (target - self.pending.len()) as u64;
+        let got = (&mut self.reader)
+            .take(want)
+            .read_to_end(&mut self.pending)
+            .map_err(LineError::Io)?;
+        self.eof = (got as u64) < want;
+        Ok(())
+    }
+
+    /// `pending` is one unfinished line: refuse it early when it cannot be JSON (control
+    /// bytes: a run of zeros) or has grown too long, rather than buffering it to the end.
+    fn check_unfinished_line(&mut self) -> Result<(), LineError> {
+        let fresh = &self.pending[self.scanned..];
+        if fresh.iter().any(|&b| b < 0x20 && b != b'\t' && b != b'\r') {
+            return Err(LineError::Control(self.line));
+        }
+        self.scanned = self.pending.len();
+        if self.pending.len() > MAX_LINE_BYTES {
+            return Err(LineError::TooLong(self.line));
+        }
+        Ok(())
+    }
+}
+
+fn record_error(e: &RecordError, line: &[u8]) -> String {
+    match e {
+        RecordError::Json(e) => json_error(e, line),
         RecordError::UnknownKind(kind) => format!("unknown record kind '{kind}'"),
     }
 }
 
 /// serde_json's message with its position made file-relative: every record is one line, so
-/// "at line 1 column 56" becomes "(column 56)".
-fn json_error(e: &serde_json::Error) -> String {
+/// "at line 1 column 56" becomes "(column 56)". What Python's json writes but JSON has no
+/// word for (`NaN`, `Infinity`) is named.
+fn json_error(e: &serde_json::Error, line: &[u8]) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    match text.strip_suffix(&suffix) {
-        Some(message) => format!("{message} (column {})", e.column()),
-        None => text,
+    let Some(message) = text.strip_suffix(&suffix) else {
+        return text;
+    };
+    let at = line.get(e.column().saturating_sub(1)..).unwrap_or_default();
+    let not_json = ["NaN", "Infinity", "-Infinity"]
+        .into_iter()
+        .find(|word| at.starts_with(word.as_bytes()));
+    match not_json {
+        Some(word) => format!(
+            "{word} is not JSON (Python's json writes it for a float) (column {})",
+            e.column()
+        ),
+        None => format!("{message} (column {})", e.column()),
     }
 }
 
-/// Non-empty lines with their 1-based numbers.
-fn split_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+/// Non-empty lines with their numbers, counting from `first` (the number of the first).
+fn split_lines(bytes: &[u8], first: usize) -> Vec<(usize, &[u8])> {
     let mut lines = Vec::new();
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
     for (index, end) in ends.enumerate() {
         let line = trim_ascii(&bytes[start..end]);
         if !line.is_empty() {
-            lines.push((index + 1, line));
+            lines.push((first + index, line));
         }
         start = end + 1;
     }
@@ -254,7 +530,17 @@ fn trim_ascii(s: &[u8]) -> &[u8] {
 
 fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, LoadError> {
     let not_snapshot = || LoadError::file(path, "not a refgraph snapshot (no header line)");
-    let value: serde_json::Value = serde_json::from_slice(line).map_err(|_| not_snapshot())?;
+    if let Some(problem) = encoding_problem(line) {
+        return Err(LoadError::at(path, line_no, problem));
+    }
+    let value: serde_json::Value = match serde_json::from_slice(line) {
+        Ok(value) => value,
+        Err(e) if looks_like_header(line) => {
+            let why = json_error(&e, line);
+            return Err(LoadError::at(path, line_no, format!("bad header: {why}")));
+        }
+        Err(_) => return Err(not_snapshot()),
+    };
     let obj = value.as_object().ok_or_else(not_snapshot)?;
     if obj.get("kind").and_then(|k| k.as_str()) != Some("header")
         || obj.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME)
@@ -273,6 +559,24 @@ fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, Load
         ));
     }
     Ok(header)
+}
+
+/// A first line in an encoding other than plain UTF-8 JSON text.
+fn encoding_problem(line: &[u8]) -> Option<&'static str> {
+    if line.starts_with(b"\xef\xbb\xbf") {
+        Some("starts with a byte-order mark")
+    } else if line.starts_with(b"\xff\xfe") || line.starts_with(b"\xfe\xff") {
+        Some("is UTF-16 text; a snapshot is UTF-8")
+    } else {
+        None
+    }
+}
+
+/// A line meant as the header (an object naming the format or the header kind) that does not
+/// parse gets the parser's reason; anything else is simply not a snapshot.
+fn looks_like_header(line: &[u8]) -> bool {
+    let finder = |word: &str| memchr::memmem::find(line, word.as_bytes()).is_some();
+    line.starts_with(b"{") && (finder(FORMAT_NAME) || finder("\"header\""))
 }
 
 /// Accumulates records in file order, checking each, then builds the [`Snapshot`].
@@ -318,10 +622,8 @@ impl<'p> Builder<'p> {
     /// file is big enough to hold them: a lying count must not allocate (an object takes at
     /// least 12 bytes of text, a reference 2). Growing by doubling instead would cost up to
     /// twice the memory at the peak.
-    fn reserve(&mut self, lines: &[(usize, &[u8])], file_len: usize) {
-        let Some(&(_, last)) = lines.last() else {
-            return;
-        };
+    fn reserve(&mut self, last: &[u8], file_len: u64) {
+        let file_len = usize::try_from(file_len).unwrap_or(usize::MAX);
         let Ok(Record::End(end)) = Record::parse(last) else {
             return;
         };
@@ -770,35 +1072,56 @@ mod tests {
         }
     }
 
-    #[test]
-    fn batches_cover_every_line_once() {
-        let big = vec![b'x'; BATCH_BYTES / 3 + 1];
-        let lines: Vec<(usize, &[u8])> = (1..=10).map(|i| (i, &big[..])).collect();
-        let mut at = 1;
-        let mut sizes = Vec::new();
-        while at < lines.len() {
-            let batch = batch_at(&lines, at);
-            sizes.push(batch.len());
-            at += batch.len();
+    /// Every line once, numbered, in whole-line batches of about `BATCH_BYTES`.
+    fn batches_of(text: &[u8]) -> Vec<(usize, Vec<u8>, bool)> {
+        let mut batches = LineBatches::new(text);
+        let mut all = Vec::new();
+        while let Some(b) = batches.next_batch().unwrap() {
+            for (no, line) in split_lines(&b.text, b.first_line) {
+                all.push((no, line.to_vec(), b.unterminated));
+            }
         }
-        assert_eq!(sizes, [3, 3, 3], "three lines make a batch");
-        assert_eq!(batch_at(&lines[..2], 1).len(), 1);
+        all
+    }
+
+    #[test]
+    fn batches_cover_every_line_once_with_its_number() {
+        let big = "x".repeat(BATCH_BYTES / 3 + 1);
+        let text = format!("{big}\n\n{big}\n{big}\n{big}\n{big}\nlast");
+        let lines = batches_of(text.as_bytes());
+        let numbers: Vec<usize> = lines.iter().map(|l| l.0).collect();
+        assert_eq!(numbers, [1, 3, 4, 5, 6, 7]);
+        assert!(lines[..5].iter().all(|l| l.1.len() == big.len() && !l.2));
+        assert_eq!((lines[5].1.as_slice(), lines[5].2), (&b"last"[..], true));
+        let one_long = "y".repeat(3 * BATCH_BYTES);
+        assert_eq!(batches_of(one_long.as_bytes())[0].1.len(), one_long.len());
+    }
+
+    #[test]
+    fn a_line_of_control_bytes_is_refused_before_it_is_buffered() {
+        let zeros = std::io::repeat(0).take(64 * BATCH_BYTES as u64);
+        let header = std::io::Cursor::new(format!("{HEADER}\n"));
+        let e = parse_stream(Path::new("z"), header.chain(zeros), None, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z:2: holds control bytes that JSON text never has; not a snapshot"
+        );
     }
 
     #[test]
     fn an_end_record_that_claims_too_much_reserves_nothing() {
         let body = "{\"kind\":\"end\",\"objects\":1000000000000,\"edges\":5}";
-        let lines = [(2usize, body.as_bytes())];
+        let last = body.as_bytes();
         let header: Header = serde_json::from_str(
             r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0]}"#,
         )
         .unwrap();
         let path = Path::new("t");
         let mut b = Builder::new(path, header);
-        b.reserve(&lines, 4096);
+        b.reserve(last, 4096);
         assert_eq!(b.snap.ids.capacity(), 0);
         let honest = "{\"kind\":\"end\",\"objects\":100,\"edges\":300}";
-        b.reserve(&[(2, honest.as_bytes())], 4096);
+        b.reserve(honest.as_bytes(), 4096);
         assert!(b.snap.ids.capacity() >= 100 && b.raw_refs.capacity() >= 300);
     }
 
