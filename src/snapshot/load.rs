@@ -493,10 +493,7 @@ fn json_error(e: &serde_json::Error, line: &[u8]) -> String {
         .into_iter()
         .find(|word| at.starts_with(word.as_bytes()));
     match not_json {
-        Some(word) => format!(
-            "{word} is not JSON (Python's json writes it for a float) (column {})",
-            e.column()
-        ),
+        Some(word) => format!("{word} is not JSON (column {})", e.column()),
         None => format!("{message} (column {})", e.column()),
     }
 }

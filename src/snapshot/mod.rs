@@ -5,5 +5,5 @@ pub mod graph;
 pub mod index;
 pub mod load;
 
-pub use graph::{EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};
+pub use graph::{sum_sizes, EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};
 pub use load::{load, parse_snapshot, LoadError};
