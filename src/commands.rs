@@ -348,9 +348,22 @@ fn run_cycles(a: CyclesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     };
     let (tree, components) = s.retained_with(&snap, || cycles::components(&snap, &q));
     let found = cycles::ranked(&snap, &q, components, &tree);
+    let pictures = a
+        .render
+        .as_deref()
+        .map(|dir| cycle_paths(dir, found.cycles.len(), a.render_format))
+        .unwrap_or_default();
+    pictures.iter().try_for_each(|p| refuse_inputs(Some(p)))?;
     answer("cycles", a.json, &found, text::write_cycles)?;
     if let Some(dir) = &a.render {
-        draw_cycles(&snap, &found.cycles, dir, a.render_format, a.renderer)?;
+        draw_cycles(
+            &snap,
+            &found.cycles,
+            dir,
+            &pictures,
+            a.render_format,
+            a.renderer,
+        )?;
     }
     Ok(found_if(!found.cycles.is_empty()))
 }
@@ -377,22 +390,26 @@ pub(crate) fn draw_cycle(
     Ok(render_image_with_legend(&view, &legend, format, renderer)?)
 }
 
-/// `cycles --render DIR`: one picture per cycle shown, `cycle-1.svg`, … numbered as listed.
+/// `cycle-1.svg`, … in `dir`: the pictures of `count` cycles, numbered as listed.
+fn cycle_paths(dir: &Path, count: usize, format: ImageFormat) -> Vec<std::path::PathBuf> {
+    (1..=count)
+        .map(|i| dir.join(format!("cycle-{i}.{}", format.extension())))
+        .collect()
+}
+
+/// `cycles --render DIR`: one picture per cycle shown, to `paths` (see [`cycle_paths`]).
 fn draw_cycles(
     snap: &Snapshot,
     found: &[crate::query::cycles::CycleInfo],
     dir: &Path,
+    paths: &[std::path::PathBuf],
     format: ImageFormat,
     renderer: Option<Renderer>,
 ) -> anyhow::Result<()> {
-    let paths: Vec<_> = (1..=found.len())
-        .map(|i| dir.join(format!("cycle-{i}.{}", format.extension())))
-        .collect();
-    paths.iter().try_for_each(|p| refuse_inputs(Some(p)))?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
     let renderer = renderer.unwrap_or_else(Renderer::detect);
-    for ((i, c), path) in found.iter().enumerate().zip(&paths) {
+    for ((i, c), path) in found.iter().enumerate().zip(paths) {
         let bytes = draw_cycle(snap, i + 1, c, format, renderer)?;
         crate::output::write_atomically(path, |w| w.write_all(&bytes))?;
     }

@@ -125,6 +125,8 @@ impl Stamp {
     }
 }
 
+const EMPTY_FILE: &str = "empty file, not a snapshot";
+
 /// The message for what cannot be read as a stream of bytes from start to end.
 const NOT_REGULAR: &str =
     "not a regular file (a pipe or device); save the snapshot to a file first";
@@ -144,7 +146,7 @@ impl Input {
         let file = crate::open::open_read(path).map_err(io_err)?;
         let kind = input_kind(path, &file.metadata().map_err(io_err)?)?;
         if matches!(kind, InputKind::Regular(s) if s.len == 0) {
-            return Err(LoadError::file(path, "empty file, not a snapshot"));
+            return Err(LoadError::file(path, EMPTY_FILE));
         }
         Ok(Input { file, kind })
     }
@@ -226,13 +228,26 @@ fn parse_input(
     if is_gzip {
         let buffered = std::io::BufReader::with_capacity(1 << 20, whole);
         let decoder = flate2::read::MultiGzDecoder::new(buffered);
-        return parse_stream(path, decoder, None, Some("corrupt gzip data"));
+        return parse_stream(
+            path,
+            decoder,
+            None,
+            Some("corrupt gzip data"),
+            empty_message(kind),
+        );
     }
     let end_hint = match kind {
         InputKind::Regular(stamp) => tail_line(file, stamp.len).map(|t| (t, stamp.len)),
         InputKind::Pipe => None,
     };
-    parse_stream(path, whole, end_hint, None)
+    parse_stream(path, whole, end_hint, None, empty_message(kind))
+}
+
+fn empty_message(kind: InputKind) -> &'static str {
+    match kind {
+        InputKind::Regular(_) => EMPTY_FILE,
+        InputKind::Pipe => "empty pipe, not a snapshot",
+    }
 }
 
 /// The last non-empty line of the file's last 4 KiB (the end record, in a whole snapshot).
@@ -278,17 +293,18 @@ pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> 
     let end_hint = split_lines(tail, 1)
         .last()
         .map(|&(_, l)| (l.to_vec(), bytes.len() as u64));
-    parse_stream(path, bytes, end_hint, None)
+    parse_stream(path, bytes, end_hint, None, EMPTY_FILE)
 }
 
 /// Parse the snapshot text `reader` yields, batch by batch. `end_hint`: the file's last line
 /// and its length, to reserve the columns the end record announces. `read_error` prefixes
-/// read errors (a gzip stream's "corrupt gzip data").
+/// read errors (a gzip stream's "corrupt gzip data"); `empty` says there was nothing.
 fn parse_stream(
     path: &Path,
     reader: impl Read,
     end_hint: Option<(Vec<u8>, u64)>,
     read_error: Option<&str>,
+    empty: &str,
 ) -> Result<Snapshot, LoadError> {
     let read_err = |e: LineError| line_error(path, e, read_error);
     let mut batches = LineBatches::new(reader);
@@ -314,7 +330,7 @@ fn parse_stream(
     }
     match builder {
         Some(b) => b.finish(),
-        None => Err(LoadError::file(path, "empty file, not a snapshot")),
+        None => Err(LoadError::file(path, empty)),
     }
 }
 
@@ -1098,7 +1114,8 @@ mod tests {
     fn a_line_of_control_bytes_is_refused_before_it_is_buffered() {
         let zeros = std::io::repeat(0).take(64 * BATCH_BYTES as u64);
         let header = std::io::Cursor::new(format!("{HEADER}\n"));
-        let e = parse_stream(Path::new("z"), header.chain(zeros), None, None).unwrap_err();
+        let e =
+            parse_stream(Path::new("z"), header.chain(zeros), None, None, EMPTY_FILE).unwrap_err();
         assert_eq!(
             e.to_string(),
             "z:2: holds control bytes that JSON text never has; not a snapshot"
