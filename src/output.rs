@@ -93,16 +93,35 @@ fn file_id(_: &Path) -> Option<FileId> {
     None
 }
 
-/// The files this process has read, and what each is ("the snapshot being read").
-static INPUTS: Mutex<Vec<(FileId, String)>> = Mutex::new(Vec::new());
+/// A file this process has read: its identity, its path, and what it is ("the snapshot being
+/// read").
+struct Input {
+    id: FileId,
+    path: PathBuf,
+    what: String,
+}
+
+impl Input {
+    /// Still the file that was read: a deleted file's inode may be reused by another.
+    fn is_current(&self) -> bool {
+        file_id(&self.path) == Some(self.id)
+    }
+}
+
+static INPUTS: Mutex<Vec<Input>> = Mutex::new(Vec::new());
 
 /// Remember that this run reads `path` (described by `what`, as in "the output is `what`"),
 /// so that no output of this run replaces it. A path that does not exist is not recorded.
 pub fn note_input(path: &Path, what: &str) {
     if let Some(id) = file_id(path) {
         let mut inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
-        if !inputs.iter().any(|(i, _)| *i == id) {
-            inputs.push((id, what.to_string()));
+        inputs.retain(Input::is_current);
+        if !inputs.iter().any(|i| i.id == id) {
+            inputs.push(Input {
+                id,
+                path: path.to_path_buf(),
+                what: what.to_string(),
+            });
         }
     }
 }
@@ -117,10 +136,10 @@ pub fn check_not_an_input(output: &Path) -> Result<(), OutputError> {
         return Ok(());
     };
     let inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
-    match inputs.iter().find(|(i, _)| *i == id) {
-        Some((_, what)) => Err(OutputError {
+    match inputs.iter().find(|i| i.id == id && i.is_current()) {
+        Some(input) => Err(OutputError {
             path: output.to_path_buf(),
-            problem: format!("the output is {what}; not overwritten"),
+            problem: format!("the output is {}; not overwritten", input.what),
             kind: None,
         }),
         None => Ok(()),
@@ -343,11 +362,16 @@ mod tests {
             e.to_string(),
             "no-such-dir/sub/x.svg: cannot write: no directory no-such-dir/sub/"
         );
-        let e =
-            write_atomically(Path::new("/dev/full"), |w| w.write_all(&[0; 100_000])).unwrap_err();
+        // Through /dev/fd: a regression could never rename a file over /dev/full itself.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let path = format!("/dev/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&full));
+        let e = write_atomically(Path::new(&path), |w| w.write_all(&[0; 100_000])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/dev/full: cannot write: no space left on device"
+            format!("{path}: cannot write: no space left on device")
         );
     }
 

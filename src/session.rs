@@ -149,6 +149,21 @@ mod tests {
     }
 
     #[test]
+    fn a_loaded_snapshot_and_its_index_are_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = tiny_snapshot(dir.path());
+        let index = crate::snapshot::index::places(&path)[0].clone();
+        std::fs::write(&index, "an old index").unwrap();
+        let mut s = Session::new();
+        s.snapshot(&path).unwrap();
+        for (output, what) in [(&path, "snapshot"), (&index, "index of the snapshot")] {
+            let e = crate::output::write_to(Some(output), |w| w.write_all(b"x")).unwrap_err();
+            let expected = format!("the output is the {what} being read; not overwritten");
+            assert!(e.to_string().ends_with(&expected), "{e}");
+        }
+    }
+
+    #[test]
     fn a_missing_snapshot_is_an_error_and_nothing_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Session::new();

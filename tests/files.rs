@@ -80,6 +80,25 @@ fn mkfifo(path: &Path) {
     assert!(status.success());
 }
 
+/// A character device to write to: as root, a private one made in `w` (a regression that
+/// renamed a file over the device would otherwise replace the host's `/dev/null`); as a
+/// user, the system's (`/dev` is not writable then).
+fn char_device(w: &Workdir, name: &str, minor: u32) -> String {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return format!("/dev/{name}");
+    }
+    let path = w.path(name);
+    let status = Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(&path)
+        .args(["c", "1", &minor.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "mknod {name}");
+    path.to_string_lossy().into_owned()
+}
+
 const REFUSED: &str = "the output is the snapshot being read; not overwritten";
 
 #[test]
@@ -203,27 +222,29 @@ fn devices_pipes_sockets_and_stdout_are_written_in_place() {
     let w = Workdir::new();
     tiny(&w, "s.rgsnap");
     let dir = w.path("");
-    for null in ["/dev/null", "/dev/stdout", "-"] {
-        let out = run_in(&dir, &["report", "s.rgsnap", "-o", null]);
-        assert_eq!(out.status.code(), Some(0), "{null}: {}", stderr(&out));
+    let null = char_device(&w, "null", 3);
+    let full = char_device(&w, "full", 7);
+    // /dev/fd/1 rather than /dev/stdout: the same to refgraph, but a regression could not
+    // replace the host's /dev/stdout symlink.
+    for (output, to_stdout) in [(null.as_str(), false), ("/dev/fd/1", true), ("-", true)] {
+        let out = run_in(&dir, &["report", "s.rgsnap", "-o", output]);
+        assert_eq!(out.status.code(), Some(0), "{output}: {}", stderr(&out));
         let html = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(html.contains("</html>"), null != "/dev/null", "{null}");
+        assert_eq!(html.contains("</html>"), to_stdout, "{output}");
     }
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::metadata("/dev/null")
+    assert!(std::fs::metadata(&null)
         .unwrap()
         .file_type()
         .is_char_device());
-    assert!(
-        run_in(&dir, &["report", "s.rgsnap", "-o", "/dev/full"])
-            .status
-            .code()
-            == Some(2)
-    );
     assert_refused(
-        &run_in(&dir, &["report", "s.rgsnap", "-o", "/dev/full"]),
-        "/dev/full: cannot write: no space left on device",
+        &run_in(&dir, &["report", "s.rgsnap", "-o", &full]),
+        &format!("{full}: cannot write: no space left on device"),
     );
+    assert!(std::fs::metadata(&full)
+        .unwrap()
+        .file_type()
+        .is_char_device());
 
     // A FIFO with a reader gets the page; the FIFO stays a FIFO.
     let fifo = w.path("page.html");

@@ -1110,6 +1110,36 @@ mod tests {
         assert_eq!(batches_of(one_long.as_bytes())[0].1.len(), one_long.len());
     }
 
+    /// A file truncated, cut or rewritten in place after it was opened: one line, never a
+    /// signal (a memory map of it would SIGBUS) and never a half-loaded snapshot.
+    #[test]
+    fn a_file_changed_after_it_was_opened_is_said_so() {
+        let text = format!("{HEADER}\n{SMALL}");
+        let changes: [(&str, &dyn Fn(&std::fs::File)); 4] = [
+            ("to nothing", &|f| f.set_len(0).unwrap()),
+            ("to half", &|f| f.set_len(text.len() as u64 / 2).unwrap()),
+            ("by a byte", &|f| f.set_len(text.len() as u64 - 1).unwrap()),
+            ("in place, same size", &|f| {
+                std::os::unix::fs::FileExt::write_all_at(f, b"{}", 0).unwrap()
+            }),
+        ];
+        for (how, change) in changes {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.rgsnap");
+            std::fs::write(&path, &text).unwrap();
+            let input = Input::open(&path).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            change(&std::fs::OpenOptions::new().write(true).open(&path).unwrap());
+            let (parsed, read) = input.parse(&path);
+            let checked = input.check_unchanged(&path, parsed.is_ok().then_some(read));
+            assert_eq!(
+                checked.unwrap_err().to_string(),
+                format!("{}: the file changed while it was read", path.display()),
+                "{how}"
+            );
+        }
+    }
+
     #[test]
     fn a_line_of_control_bytes_is_refused_before_it_is_buffered() {
         let zeros = std::io::repeat(0).take(64 * BATCH_BYTES as u64);
