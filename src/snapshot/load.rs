@@ -1115,7 +1115,8 @@ mod tests {
     #[test]
     fn a_file_changed_after_it_was_opened_is_said_so() {
         let text = format!("{HEADER}\n{SMALL}");
-        let changes: [(&str, &dyn Fn(&std::fs::File)); 4] = [
+        type Change<'a> = (&'a str, &'a dyn Fn(&std::fs::File));
+        let changes: [Change<'_>; 4] = [
             ("to nothing", &|f| f.set_len(0).unwrap()),
             ("to half", &|f| f.set_len(text.len() as u64 / 2).unwrap()),
             ("by a byte", &|f| f.set_len(text.len() as u64 - 1).unwrap()),
