@@ -502,7 +502,10 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     use crate::render::html::write_html;
     let snap = s.snapshot(&a.snapshot)?;
     let baseline = a.baseline.as_deref().map(|b| s.snapshot(b)).transpose()?;
-    let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
+    let output = match a.output {
+        Some(output) => output,
+        None => report_path(&a.snapshot)?,
+    };
     refuse_inputs(Some(&output))?;
     let opts = ReportOptions {
         largest: a.top,
@@ -539,14 +542,21 @@ pub(crate) fn cycle_svg(
     String::from_utf8(bytes).ok()
 }
 
-/// `app.rgsnap` → `app.html`, `app.rgsnap.gz` → `app.html`, next to the snapshot.
-fn report_path(snapshot: &Path) -> std::path::PathBuf {
+/// `app.rgsnap` → `app.html`, `app.rgsnap.gz` → `app.html`, next to the snapshot. A snapshot
+/// read from a pipe (`/dev/stdin`, `<(…)`) has no place beside it: the page must be named.
+fn report_path(snapshot: &Path) -> anyhow::Result<std::path::PathBuf> {
+    if std::fs::metadata(snapshot).is_ok_and(|m| !m.is_file()) {
+        anyhow::bail!(
+            "{}: the snapshot is read from a pipe; name the page with -o FILE (or -o - for stdout)",
+            snapshot.display()
+        );
+    }
     let mut path = snapshot.to_path_buf();
     if path.extension().is_some_and(|e| e == "gz") {
         path.set_extension("");
     }
     path.set_extension("html");
-    path
+    Ok(path)
 }
 
 fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {

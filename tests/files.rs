@@ -350,6 +350,26 @@ fn devices_are_refused_and_pipes_read_as_streams() {
     assert_eq!(gz.status.code(), Some(0), "{}", stderr(&gz));
     assert_eq!(out.stdout, gz.stdout);
 
+    // A report of a pipe must be named: nothing is created beside /dev/stdin.
+    let out = run_within(
+        &dir,
+        &["report", "/dev/stdin"],
+        Some(TINY.as_bytes()),
+        limit,
+    );
+    assert_refused(
+        &out,
+        "/dev/stdin: the snapshot is read from a pipe; name the page with -o FILE (or -o - for stdout)",
+    );
+    assert!(!Path::new("/dev/stdin.html").exists());
+    let out = run_within(
+        &dir,
+        &["report", "/dev/stdin", "-o", "-"],
+        Some(TINY.as_bytes()),
+        limit,
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("</html>"));
+
     // A FIFO with a writer streams; with none it reads as empty, never a hang.
     let fifo = w.path("f.rgsnap");
     mkfifo(&fifo);
