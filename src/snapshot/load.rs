@@ -1,4 +1,5 @@
-//! The snapshot reader: bytes → validated records (in parallel over lines) → [`Snapshot`].
+//! The snapshot parser: lines (from [`super::read`]) → validated records (in parallel over
+//! lines) → [`Snapshot`].
 //!
 //! Everything in the file is untrusted: every count, index and length is checked against the
 //! data actually present before it is used, so a lying file gives a one-line error, not a panic
@@ -12,6 +13,9 @@ use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
 use super::index::Index;
+use super::read::{
+    describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
+};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -41,14 +45,14 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    fn file(path: &Path, message: impl Into<String>) -> Self {
+    pub(super) fn file(path: &Path, message: impl Into<String>) -> Self {
         LoadError {
             path: path.to_path_buf(),
             line: None,
             message: message.into(),
         }
     }
-    fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
+    pub(super) fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
         LoadError {
             path: path.to_path_buf(),
             line: Some(line),
@@ -81,211 +85,19 @@ pub(super) fn load_using(path: &Path, index: Option<&Index>) -> Result<Snapshot,
 /// memory map: a map of a file truncated underneath kills the process with SIGBUS.)
 fn read_snapshot(path: &Path) -> Result<Snapshot, LoadError> {
     let input = Input::open(path)?;
-    let (parsed, bytes_read) = input.parse(path);
-    input.check_unchanged(path, parsed.is_ok().then_some(bytes_read))?;
+    let parsed = parse_input(path, &input);
+    input.check_unchanged(path, parsed.is_ok())?;
     parsed
 }
 
-/// What kind of file a snapshot path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InputKind {
-    /// A regular file: its size, times and inode are checked again after the read.
-    Regular(Stamp),
-    /// A pipe (`<(…)`, `/dev/stdin` from a pipe, a FIFO): read once, as a stream.
-    Pipe,
-}
-
-/// What identifies a regular file's content, without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    len: u64,
-    mtime: Option<std::time::SystemTime>,
-    ctime_ns: i128,
-    ino: u64,
-}
-
-impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
-        #[cfg(unix)]
-        let (ctime_ns, ino) = {
-            use std::os::unix::fs::MetadataExt;
-            (
-                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-                meta.ino(),
-            )
-        };
-        #[cfg(not(unix))]
-        let (ctime_ns, ino) = (0, 0);
-        Stamp {
-            len: meta.len(),
-            mtime: meta.modified().ok(),
-            ctime_ns,
-            ino,
-        }
-    }
-}
-
-const EMPTY_FILE: &str = "empty file, not a snapshot";
-
-/// The message for what cannot be read as a stream of bytes from start to end.
-const NOT_REGULAR: &str =
-    "not a regular file (a pipe or device); save the snapshot to a file first";
-
-/// An opened snapshot.
-struct Input {
-    file: std::fs::File,
-    kind: InputKind,
-}
-
-impl Input {
-    /// Check the file type before opening (a device is refused, a FIFO opened without
-    /// blocking), and again on what was opened.
-    fn open(path: &Path) -> Result<Input, LoadError> {
-        let io_err = |e: std::io::Error| LoadError::file(path, describe_io(&e));
-        input_kind(path, &std::fs::metadata(path).map_err(io_err)?)?;
-        let file = crate::open::open_read(path).map_err(io_err)?;
-        let kind = input_kind(path, &file.metadata().map_err(io_err)?)?;
-        if matches!(kind, InputKind::Regular(s) if s.len == 0) {
-            return Err(LoadError::file(path, EMPTY_FILE));
-        }
-        Ok(Input { file, kind })
-    }
-
-    /// Parse the whole input; also returns how many bytes were read from the file.
-    fn parse(&self, path: &Path) -> (Result<Snapshot, LoadError>, u64) {
-        let mut counted = Counted {
-            inner: &self.file,
-            count: 0,
-        };
-        let result = parse_input(path, &mut counted, &self.file, self.kind);
-        (result, counted.count)
-    }
-
-    /// A regular file must still be what was opened; after a complete parse, every byte of
-    /// it must have been read (`bytes_read`).
-    fn check_unchanged(&self, path: &Path, bytes_read: Option<u64>) -> Result<(), LoadError> {
-        let InputKind::Regular(before) = self.kind else {
-            return Ok(());
-        };
-        let now = self.file.metadata().map(|m| Stamp::of(&m));
-        let shrank_or_grew = bytes_read.is_some_and(|n| n != before.len);
-        if now.ok() != Some(before) || shrank_or_grew {
-            return Err(LoadError::file(path, "the file changed while it was read"));
-        }
-        Ok(())
-    }
-}
-
-/// Regular files and pipes are read; a directory, a device or a socket is refused.
-fn input_kind(path: &Path, meta: &std::fs::Metadata) -> Result<InputKind, LoadError> {
-    if meta.is_dir() {
-        return Err(LoadError::file(path, "is a directory, not a snapshot file"));
-    }
-    if meta.is_file() {
-        return Ok(InputKind::Regular(Stamp::of(meta)));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if meta.file_type().is_fifo() {
-            return Ok(InputKind::Pipe);
-        }
-    }
-    Err(LoadError::file(path, NOT_REGULAR))
-}
-
-/// A reader that counts the bytes it hands out.
-struct Counted<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// gzip's magic bytes.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// Parse plain or gzip-compressed snapshot text from `reader` (reading `file`).
-fn parse_input(
-    path: &Path,
-    reader: &mut dyn Read,
-    file: &std::fs::File,
-    kind: InputKind,
-) -> Result<Snapshot, LoadError> {
-    let mut magic = Vec::with_capacity(2);
-    reader
-        .take(2)
-        .read_to_end(&mut magic)
+fn parse_input(path: &Path, input: &Input) -> Result<Snapshot, LoadError> {
+    let text = input
+        .text()
         .map_err(|e| LoadError::file(path, describe_io(&e)))?;
-    let is_gzip = magic == GZIP_MAGIC;
-    let whole = std::io::Cursor::new(magic).chain(reader);
-    if is_gzip {
-        let buffered = std::io::BufReader::with_capacity(1 << 20, whole);
-        let decoder = flate2::read::MultiGzDecoder::new(buffered);
-        return parse_stream(
-            path,
-            decoder,
-            None,
-            Some("corrupt gzip data"),
-            empty_message(kind),
-        );
-    }
-    let end_hint = match kind {
-        InputKind::Regular(stamp) => tail_line(file, stamp.len).map(|t| (t, stamp.len)),
-        InputKind::Pipe => None,
-    };
-    parse_stream(path, whole, end_hint, None, empty_message(kind))
+    let read_error = text.gzip.then_some("corrupt gzip data");
+    let empty = input.empty_message();
+    parse_stream(path, text.reader, text.end_hint, read_error, empty)
 }
-
-fn empty_message(kind: InputKind) -> &'static str {
-    match kind {
-        InputKind::Regular(_) => EMPTY_FILE,
-        InputKind::Pipe => "empty pipe, not a snapshot",
-    }
-}
-
-/// The last non-empty line of the file's last 4 KiB (the end record, in a whole snapshot).
-fn tail_line(file: &std::fs::File, len: u64) -> Option<Vec<u8>> {
-    let n = len.min(4096);
-    let mut tail = vec![0; n as usize];
-    read_exact_at(file, &mut tail, len - n).ok()?;
-    split_lines(&tail, 1).last().map(|&(_, l)| l.to_vec())
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
-}
-
-fn describe_io(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Lines parsed at once, in bytes of text. Parsed records take about as much memory as their
-/// text, and only one batch of them exists at a time, so this bounds the parse's own memory.
-/// A dumper line is about 1 MB, so a batch still gives both cores several lines; 8 MB rather
-/// than 32 took the cold-load peak of a 1.6M-object snapshot from 230 to 167 MB, no slower.
-const BATCH_BYTES: usize = 8 << 20;
-
-/// Longest line read. The dumper writes 8192 objects a line, so a line is about 1 MB; only
-/// an object with tens of millions of references (a dict of 20M keys) comes near this. It
-/// bounds the memory a line with no end (a decompression bomb) can take.
-const MAX_LINE_BYTES: usize = 1 << 30;
 
 /// Parse snapshot text already in memory. `path` is used in messages only.
 pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> {
@@ -386,108 +198,6 @@ fn add_batch(
     Ok(())
 }
 
-/// Why the next batch of lines could not be read.
-#[derive(Debug)]
-enum LineError {
-    Io(std::io::Error),
-    /// The line (1-based) grew past [`MAX_LINE_BYTES`].
-    TooLong(usize),
-    /// The line holds a byte below 0x20 other than tab and CR.
-    Control(usize),
-}
-
-/// Whole lines of about [`BATCH_BYTES`] at a time, read from a stream.
-struct LineBatches<R> {
-    reader: R,
-    /// Read but not yet handed out: the start of an unfinished line.
-    pending: Vec<u8>,
-    /// How much of `pending` is known to hold no newline and no control byte.
-    scanned: usize,
-    /// The 1-based number of the line `pending` starts.
-    line: usize,
-    eof: bool,
-}
-
-/// A run of whole lines.
-struct Batch {
-    text: Vec<u8>,
-    /// The number of the batch's first line.
-    first_line: usize,
-    /// The text ends the input without a final newline.
-    unterminated: bool,
-}
-
-impl<R: Read> LineBatches<R> {
-    fn new(reader: R) -> Self {
-        LineBatches {
-            reader,
-            pending: Vec::new(),
-            scanned: 0,
-            line: 1,
-            eof: false,
-        }
-    }
-
-    /// The next batch, or `None` at the end of the input.
-    fn next_batch(&mut self) -> Result<Option<Batch>, LineError> {
-        let mut target = BATCH_BYTES;
-        loop {
-            self.fill(target)?;
-            let cut = match memchr::memrchr(b'\n', &self.pending[self.scanned..]) {
-                Some(i) => self.scanned + i + 1,
-                None if self.eof => self.pending.len(),
-                None => {
-                    self.check_unfinished_line()?;
-                    target = self.pending.len() + BATCH_BYTES;
-                    continue;
-                }
-            };
-            if cut == 0 {
-                return Ok(None);
-            }
-            let rest = self.pending.split_off(cut);
-            let text = std::mem::replace(&mut self.pending, rest);
-            self.scanned = 0;
-            let first_line = self.line;
-            self.line += memchr::memchr_iter(b'\n', &text).count();
-            let unterminated = self.eof && self.pending.is_empty() && text.last() != Some(&b'\n');
-            return Ok(Some(Batch {
-                text,
-                first_line,
-                unterminated,
-            }));
-        }
-    }
-
-    /// Read until `pending` holds `target` bytes or the input ends.
-    fn fill(&mut self, target: usize) -> Result<(), LineError> {
-        if self.eof || self.pending.len() >= target {
-            return Ok(());
-        }
-        let want = (target - self.pending.len()) as u64;
-        let got = (&mut self.reader)
-            .take(want)
-            .read_to_end(&mut self.pending)
-            .map_err(LineError::Io)?;
-        self.eof = (got as u64) < want;
-        Ok(())
-    }
-
-    /// `pending` is one unfinished line: refuse it early when it cannot be JSON (control
-    /// bytes: a run of zeros) or has grown too long, rather than buffering it to the end.
-    fn check_unfinished_line(&mut self) -> Result<(), LineError> {
-        let fresh = &self.pending[self.scanned..];
-        if fresh.iter().any(|&b| b < 0x20 && b != b'\t' && b != b'\r') {
-            return Err(LineError::Control(self.line));
-        }
-        self.scanned = self.pending.len();
-        if self.pending.len() > MAX_LINE_BYTES {
-            return Err(LineError::TooLong(self.line));
-        }
-        Ok(())
-    }
-}
-
 fn record_error(e: &RecordError, line: &[u8]) -> String {
     match e {
         RecordError::Json(e) => json_error(e, line),
@@ -512,33 +222,6 @@ fn json_error(e: &serde_json::Error, line: &[u8]) -> String {
         Some(word) => format!("{word} is not JSON (column {})", e.column()),
         None => format!("{message} (column {})", e.column()),
     }
-}
-
-/// Non-empty lines with their numbers, counting from `first` (the number of the first).
-fn split_lines(bytes: &[u8], first: usize) -> Vec<(usize, &[u8])> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-    for (index, end) in ends.enumerate() {
-        let line = trim_ascii(&bytes[start..end]);
-        if !line.is_empty() {
-            lines.push((first + index, line));
-        }
-        start = end + 1;
-    }
-    lines
-}
-
-fn trim_ascii(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &s[start..end]
 }
 
 fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, LoadError> {
@@ -1085,31 +768,6 @@ mod tests {
         }
     }
 
-    /// Every line once, numbered, in whole-line batches of about `BATCH_BYTES`.
-    fn batches_of(text: &[u8]) -> Vec<(usize, Vec<u8>, bool)> {
-        let mut batches = LineBatches::new(text);
-        let mut all = Vec::new();
-        while let Some(b) = batches.next_batch().unwrap() {
-            for (no, line) in split_lines(&b.text, b.first_line) {
-                all.push((no, line.to_vec(), b.unterminated));
-            }
-        }
-        all
-    }
-
-    #[test]
-    fn batches_cover_every_line_once_with_its_number() {
-        let big = "x".repeat(BATCH_BYTES / 3 + 1);
-        let text = format!("{big}\n\n{big}\n{big}\n{big}\n{big}\nlast");
-        let lines = batches_of(text.as_bytes());
-        let numbers: Vec<usize> = lines.iter().map(|l| l.0).collect();
-        assert_eq!(numbers, [1, 3, 4, 5, 6, 7]);
-        assert!(lines[..5].iter().all(|l| l.1.len() == big.len() && !l.2));
-        assert_eq!((lines[5].1.as_slice(), lines[5].2), (&b"last"[..], true));
-        let one_long = "y".repeat(3 * BATCH_BYTES);
-        assert_eq!(batches_of(one_long.as_bytes())[0].1.len(), one_long.len());
-    }
-
     /// A file truncated, cut or rewritten in place after it was opened: one line, never a
     /// signal (a memory map of it would SIGBUS) and never a half-loaded snapshot.
     #[test]
@@ -1131,8 +789,8 @@ mod tests {
             let input = Input::open(&path).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(10));
             change(&std::fs::OpenOptions::new().write(true).open(&path).unwrap());
-            let (parsed, read) = input.parse(&path);
-            let checked = input.check_unchanged(&path, parsed.is_ok().then_some(read));
+            let parsed = parse_input(&path, &input);
+            let checked = input.check_unchanged(&path, parsed.is_ok());
             assert_eq!(
                 checked.unwrap_err().to_string(),
                 format!("{}: the file changed while it was read", path.display()),
@@ -1143,6 +801,7 @@ mod tests {
 
     #[test]
     fn a_line_of_control_bytes_is_refused_before_it_is_buffered() {
+        use crate::snapshot::read::BATCH_BYTES;
         let zeros = std::io::repeat(0).take(64 * BATCH_BYTES as u64);
         let header = std::io::Cursor::new(format!("{HEADER}\n"));
         let e =
