@@ -86,6 +86,20 @@ fn refuse_inputs(output: Option<&Path>) -> Result<(), OutputError> {
     output.map_or(Ok(()), check_not_an_input)
 }
 
+/// The dumper writes its snapshot to a temp file renamed over the path: over a device, a pipe
+/// or a socket that would replace it (as root, the host's `/dev/null`), so such a path is
+/// refused before the program starts.
+fn refuse_special_snapshot_path(output: &Path) -> anyhow::Result<()> {
+    let special = std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        anyhow::bail!(
+            "{}: not a regular file; capture writes its snapshot to a file (name one with -o)",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
 /// The error says "the selector matched nothing" (exit 1), not that something failed.
 pub fn is_nothing_found(err: &anyhow::Error) -> bool {
     err.chain()
@@ -569,6 +583,7 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         note_input(Path::new(arg), "a file named on the program's command line");
     }
     refuse_inputs(Some(&output))?;
+    refuse_special_snapshot_path(&output)?;
     let opts = CaptureOptions {
         command: a.command,
         output,

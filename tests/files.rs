@@ -218,6 +218,30 @@ fn capture_never_replaces_a_file_the_program_is_run_with() {
 }
 
 #[test]
+fn capture_never_renames_a_snapshot_over_a_device_or_pipe() {
+    let w = Workdir::new();
+    std::fs::write(w.path("app.py"), "x = 1\n").unwrap();
+    let null = char_device(&w, "null", 3);
+    mkfifo(&w.path("fifo.rgsnap"));
+    use std::os::unix::fs::FileTypeExt;
+    for output in [null.as_str(), "fifo.rgsnap"] {
+        let args = ["capture", "-o", output, "--", "python3", "app.py"];
+        let out = run_within(&w.path(""), &args, None, Duration::from_secs(60));
+        assert_refused(
+            &out,
+            &format!("{output}: not a regular file; capture writes its snapshot to a file (name one with -o)"),
+        );
+        let kind = std::fs::metadata(w.path("").join(output))
+            .unwrap()
+            .file_type();
+        assert!(
+            kind.is_char_device() || kind.is_fifo(),
+            "{output} was replaced"
+        );
+    }
+}
+
+#[test]
 fn devices_pipes_sockets_and_stdout_are_written_in_place() {
     let w = Workdir::new();
     tiny(&w, "s.rgsnap");
