@@ -6,7 +6,7 @@ use crate::cli::{
     CaptureArgs, ChainArgs, Command, CyclesArgs, DiffArgs, FindArgs, GraphArgs, OrphansArgs,
     ShowArgs, SummaryArgs, TypesArgs,
 };
-use crate::output::write_to;
+use crate::output::{check_not_an_input, note_input, write_to, OutputError};
 use crate::query::chain::ChainView;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{self, CyclesQuery};
@@ -80,6 +80,26 @@ fn answer<T: serde::Serialize>(
     Ok(())
 }
 
+/// Refuse, before any work, an output that would replace a file this run reads (the
+/// snapshot, the baseline, an index, the program's files): every write checks it again.
+fn refuse_inputs(output: Option<&Path>) -> Result<(), OutputError> {
+    output.map_or(Ok(()), check_not_an_input)
+}
+
+/// The dumper writes its snapshot to a temp file renamed over the path: over a device, a pipe
+/// or a socket that would replace it (as root, the host's `/dev/null`), so such a path is
+/// refused before the program starts.
+fn refuse_special_snapshot_path(output: &Path) -> anyhow::Result<()> {
+    let special = std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        anyhow::bail!(
+            "{}: not a regular file; capture writes its snapshot to a file (name one with -o)",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
 /// The error says "the selector matched nothing" (exit 1), not that something failed.
 pub fn is_nothing_found(err: &anyhow::Error) -> bool {
     err.chain()
@@ -90,8 +110,10 @@ pub fn is_nothing_found(err: &anyhow::Error) -> bool {
 /// Stdout was closed (`refgraph types snap | head`): end quietly.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        let io = e.downcast_ref::<std::io::Error>();
+        let output = e.downcast_ref::<OutputError>();
+        io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || output.is_some_and(OutputError::is_broken_pipe)
     })
 }
 
@@ -127,6 +149,7 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         None => None,
     };
     let snap = s.snapshot(&a.snapshot)?;
+    refuse_inputs(a.output.as_deref())?;
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
     let to_types = a.to.as_deref().map(|t| types_named(&snap, t)).transpose()?;
@@ -306,6 +329,7 @@ fn write_graph(
 fn run_graph(a: GraphArgs, dir: SubgraphDirection, s: &mut Session) -> anyhow::Result<Outcome> {
     let format = graph_format(a.output.as_deref(), a.json)?;
     let snap = s.snapshot(&a.snapshot)?;
+    refuse_inputs(a.output.as_deref())?;
     let starts = resolve_all(&snap, &a.objects, a.limit)?;
     let opts = SubgraphOptions {
         max_depth: a.max_depth,
@@ -338,9 +362,22 @@ fn run_cycles(a: CyclesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     };
     let (tree, components) = s.retained_with(&snap, || cycles::components(&snap, &q));
     let found = cycles::ranked(&snap, &q, components, &tree);
+    let pictures = a
+        .render
+        .as_deref()
+        .map(|dir| cycle_paths(dir, found.cycles.len(), a.render_format))
+        .unwrap_or_default();
+    pictures.iter().try_for_each(|p| refuse_inputs(Some(p)))?;
     answer("cycles", a.json, &found, text::write_cycles)?;
     if let Some(dir) = &a.render {
-        draw_cycles(&snap, &found.cycles, dir, a.render_format, a.renderer)?;
+        draw_cycles(
+            &snap,
+            &found.cycles,
+            dir,
+            &pictures,
+            a.render_format,
+            a.renderer,
+        )?;
     }
     Ok(found_if(!found.cycles.is_empty()))
 }
@@ -367,21 +404,28 @@ pub(crate) fn draw_cycle(
     Ok(render_image_with_legend(&view, &legend, format, renderer)?)
 }
 
-/// `cycles --render DIR`: one picture per cycle shown, `cycle-1.svg`, … numbered as listed.
+/// `cycle-1.svg`, … in `dir`: the pictures of `count` cycles, numbered as listed.
+fn cycle_paths(dir: &Path, count: usize, format: ImageFormat) -> Vec<std::path::PathBuf> {
+    (1..=count)
+        .map(|i| dir.join(format!("cycle-{i}.{}", format.extension())))
+        .collect()
+}
+
+/// `cycles --render DIR`: one picture per cycle shown, to `paths` (see [`cycle_paths`]).
 fn draw_cycles(
     snap: &Snapshot,
     found: &[crate::query::cycles::CycleInfo],
     dir: &Path,
+    paths: &[std::path::PathBuf],
     format: ImageFormat,
     renderer: Option<Renderer>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
     let renderer = renderer.unwrap_or_else(Renderer::detect);
-    for (i, c) in found.iter().enumerate() {
+    for ((i, c), path) in found.iter().enumerate().zip(paths) {
         let bytes = draw_cycle(snap, i + 1, c, format, renderer)?;
-        let path = dir.join(format!("cycle-{}.{}", i + 1, format.extension()));
-        crate::output::write_atomically(&path, |w| w.write_all(&bytes))?;
+        crate::output::write_atomically(path, |w| w.write_all(&bytes))?;
     }
     eprintln!(
         "refgraph: drew {} into {} (cycle-N.{}, drawn with {})",
@@ -472,6 +516,11 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     use crate::render::html::write_html;
     let snap = s.snapshot(&a.snapshot)?;
     let baseline = a.baseline.as_deref().map(|b| s.snapshot(b)).transpose()?;
+    let output = match a.output {
+        Some(output) => output,
+        None => report_path(&a.snapshot)?,
+    };
+    refuse_inputs(Some(&output))?;
     let opts = ReportOptions {
         largest: a.top,
         cycles: a.cycles,
@@ -482,7 +531,6 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     let picture = |c: &crate::query::cycles::CycleInfo| cycle_svg(&snap, c, renderer);
     let tree = s.retained(&snap);
     let report = build_report(&snap, &tree, baseline.as_deref(), &opts, &picture);
-    let output = a.output.unwrap_or_else(|| report_path(&a.snapshot));
     write_to(Some(&output), |w| write_html(w, &report))?;
     if output != Path::new("-") {
         eprintln!(
@@ -508,14 +556,21 @@ pub(crate) fn cycle_svg(
     String::from_utf8(bytes).ok()
 }
 
-/// `app.rgsnap` → `app.html`, `app.rgsnap.gz` → `app.html`, next to the snapshot.
-fn report_path(snapshot: &Path) -> std::path::PathBuf {
+/// `app.rgsnap` → `app.html`, `app.rgsnap.gz` → `app.html`, next to the snapshot. A snapshot
+/// read from a pipe (`/dev/stdin`, `<(…)`) has no place beside it: the page must be named.
+fn report_path(snapshot: &Path) -> anyhow::Result<std::path::PathBuf> {
+    if std::fs::metadata(snapshot).is_ok_and(|m| !m.is_file()) {
+        anyhow::bail!(
+            "{}: the snapshot is read from a pipe; name the page with -o FILE (or -o - for stdout)",
+            snapshot.display()
+        );
+    }
     let mut path = snapshot.to_path_buf();
     if path.extension().is_some_and(|e| e == "gz") {
         path.set_extension("");
     }
     path.set_extension("html");
-    path
+    Ok(path)
 }
 
 fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
@@ -524,6 +579,11 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         .output
         .clone()
         .unwrap_or_else(|| capture::default_output(&command));
+    for arg in &a.command {
+        note_input(Path::new(arg), "a file named on the program's command line");
+    }
+    refuse_inputs(Some(&output))?;
+    refuse_special_snapshot_path(&output)?;
     let opts = CaptureOptions {
         command,
         output,

@@ -1,6 +1,7 @@
-//! Transparent huge pages for the big flat arrays (CSR, dominator-tree columns): random access
-//! over hundreds of MB misses the TLB on every step with 4 KiB pages; measured, it halved
-//! index re-open and shortened the dominator DFS.
+//! Transparent huge pages for the dominator tree's columns: random access over hundreds of MB
+//! misses the TLB on every step with 4 KiB pages; measured, it shortened the dominator DFS.
+//! (The index reader no longer asks: right after a cold load, huge pages made the first
+//! re-open two to three times slower; see `snapshot::index`.)
 
 /// Ask the kernel to back `bytes` bytes at `addr` with huge pages (advice only).
 #[cfg(target_os = "linux")]

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod demo;
 mod hugepages;
 pub mod interrupt;
+mod open;
 pub mod output;
 pub mod query;
 pub mod render;

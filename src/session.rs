@@ -33,6 +33,7 @@ impl Session {
             return Ok(Arc::clone(&o.snap));
         }
         let snap = Arc::new(load(path)?);
+        note_inputs(path);
         self.open.push(Opened {
             path: path.to_path_buf(),
             snap: Arc::clone(&snap),
@@ -62,6 +63,15 @@ impl Session {
             o.retained = Some(Arc::clone(&r));
         }
         (r, other)
+    }
+}
+
+/// Record the snapshot and its index files as read by this run, so that no output replaces
+/// them (see [`crate::output::check_not_an_input`]).
+fn note_inputs(path: &Path) {
+    crate::output::note_input(path, "the snapshot being read");
+    for place in crate::snapshot::index::places(path) {
+        crate::output::note_input(&place, "the index of the snapshot being read");
     }
 }
 
@@ -136,6 +146,21 @@ mod tests {
         assert!(Arc::ptr_eq(&r1, &r2));
         assert_eq!(also, 7);
         assert_eq!(r1.total_size(), 72 + 56);
+    }
+
+    #[test]
+    fn a_loaded_snapshot_and_its_index_are_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = tiny_snapshot(dir.path());
+        let index = crate::snapshot::index::places(&path)[0].clone();
+        std::fs::write(&index, "an old index").unwrap();
+        let mut s = Session::new();
+        s.snapshot(&path).unwrap();
+        for (output, what) in [(&path, "snapshot"), (&index, "index of the snapshot")] {
+            let e = crate::output::write_to(Some(output), |w| w.write_all(b"x")).unwrap_err();
+            let expected = format!("the output is the {what} being read; not overwritten");
+            assert!(e.to_string().ends_with(&expected), "{e}");
+        }
     }
 
     #[test]

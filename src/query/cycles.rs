@@ -16,7 +16,7 @@ use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
 use super::retained::Retained;
 use super::scc::{edge_mask, snapshot_sccs, Sccs};
-use crate::snapshot::{EdgeLabel, NodeIx, RootKind, Snapshot};
+use crate::snapshot::{sum_sizes, EdgeLabel, NodeIx, RootKind, Snapshot};
 use fixedbitset::FixedBitSet;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -344,7 +344,7 @@ fn candidate(
     r: &Retained,
 ) -> Option<Candidate> {
     let members = sccs.members(comp);
-    let size: u64 = members.iter().map(|&n| snap.size(n)).sum();
+    let size = sum_sizes(members.iter().map(|&n| snap.size(n)));
     if size < q.min_size {
         return None;
     }
@@ -400,7 +400,7 @@ fn describe(
     let examples = examples(snap, sccs, mask, entry);
     CycleInfo {
         members: members.len() as u64,
-        size: members.iter().map(|&n| snap.size(n)).sum(),
+        size: sum_sizes(members.iter().map(|&n| snap.size(n))),
         retained: c.retained,
         types: type_counts(snap, members),
         garbage,
@@ -426,7 +426,7 @@ fn type_counts(snap: &Snapshot, members: &[NodeIx]) -> Vec<TypeCount> {
     for &n in members {
         let e = by_type.entry(snap.type_index(n)).or_default();
         e.0 += 1;
-        e.1 += snap.size(n);
+        e.1 = e.1.saturating_add(snap.size(n));
     }
     let mut counts: Vec<TypeCount> = by_type
         .into_iter()

@@ -86,14 +86,14 @@ pub fn diff(
     for n in old.nodes() {
         let r = row(&mut rows, name(old, n));
         r.old_count += 1;
-        r.old_size += old.size(n);
+        r.old_size = r.old_size.saturating_add(old.size(n));
     }
     let mut only_new = Vec::new();
     for n in new.nodes() {
         let is_new = !old_keys.contains(&key(new, n));
         let r = row(&mut rows, name(new, n));
         r.new_count += 1;
-        r.new_size += new.size(n);
+        r.new_size = r.new_size.saturating_add(new.size(n));
         if is_new {
             r.new_objects += 1;
             if new_type.is_some_and(|t| crate::select::type_matches(new, new.type_index(n), t))
@@ -107,7 +107,9 @@ pub fn diff(
         .into_values()
         .map(|mut r| {
             r.delta = r.new_count as i64 - r.old_count as i64;
-            r.size_delta = r.new_size as i64 - r.old_size as i64;
+            r.size_delta = (i128::from(r.new_size) - i128::from(r.old_size))
+                .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
+                as i64;
             r
         })
         .filter(|r| r.delta != 0 || r.size_delta != 0 || r.new_objects != 0)

@@ -220,7 +220,8 @@ fn type_rows(snap: &Snapshot, retained: Option<&Retained>, limit: usize) -> (u64
 fn retained_by_name(snap: &Snapshot, r: &Retained) -> FxHashMap<String, u64> {
     let mut by_name: FxHashMap<String, u64> = FxHashMap::default();
     for (t, bytes) in r.by_type(snap).into_iter().enumerate() {
-        *by_name.entry(snap.types()[t].long()).or_default() += bytes;
+        let sum = by_name.entry(snap.types()[t].long()).or_default();
+        *sum = sum.saturating_add(bytes);
     }
     by_name
 }

@@ -18,7 +18,7 @@
 use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::dominators::{dominator_tree, DominatorTree, SUPER_ROOT};
 use super::object::ObjectInfo;
-use crate::snapshot::{NodeIx, Snapshot};
+use crate::snapshot::{sum_sizes, NodeIx, Snapshot};
 use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -57,18 +57,18 @@ impl Retained {
         let (idom, preorder, reachable) = tree.into_parts();
         let n = idom.len();
         let mut retained: Vec<u64> = (0..n as NodeIx).map(&size).collect();
-        let total = retained.iter().sum();
+        let total = sum_sizes(retained.iter().copied());
         let mut unreachable = FixedBitSet::with_capacity(n);
         let mut unreachable_total = 0;
         for &v in &preorder[reachable..] {
             unreachable.insert(v as usize);
-            unreachable_total += retained[v as usize];
+            unreachable_total = u64::saturating_add(unreachable_total, retained[v as usize]);
         }
         // Reverse preorder: every node is complete before its dominator (a DFS ancestor).
         for &v in preorder.iter().rev() {
             let d = idom[v as usize];
             if d != SUPER_ROOT {
-                retained[d as usize] += retained[v as usize];
+                retained[d as usize] = retained[d as usize].saturating_add(retained[v as usize]);
             }
         }
         drop(preorder);
@@ -110,11 +110,12 @@ impl Retained {
     /// counted, so this is a lower bound of what removing the whole group frees. Meaningless
     /// for a group that is not strongly connected.
     pub fn retained_by_group(&self, members: &[NodeIx], is_member: impl Fn(NodeIx) -> bool) -> u64 {
-        members
-            .iter()
-            .filter(|&&m| self.idom(m).is_none_or(|d| !is_member(d)))
-            .map(|&m| self.retained(m))
-            .sum()
+        sum_sizes(
+            members
+                .iter()
+                .filter(|&&m| self.idom(m).is_none_or(|d| !is_member(d)))
+                .map(|&m| self.retained(m)),
+        )
     }
 
     /// The dominators of `n` from its immediate dominator up to the top level.
@@ -175,7 +176,7 @@ impl Retained {
         let mut enter = |n: NodeIx, stack: &mut Vec<(NodeIx, u32, u32)>, open: &mut [u32]| {
             let c = class_of(n);
             if open[c as usize] == 0 {
-                sums[c as usize] += self.retained(n);
+                sums[c as usize] = sums[c as usize].saturating_add(self.retained(n));
             }
             open[c as usize] += 1;
             stack.push((n, 0, c));
@@ -470,7 +471,7 @@ fn accumulation(snap: &Snapshot, r: &Retained, suspect: NodeIx, q: &TopQuery) ->
         percent: r.percent(at),
         depth: descent.depth,
         children: children.len() as u64,
-        children_retained: children.iter().map(|&c| r.retained(c)).sum(),
+        children_retained: sum_sizes(children.iter().map(|&c| r.retained(c))),
         children_by_type: type_shares(snap, r, children),
         linked_run: descent.linked_run,
         chain: if at == suspect {
@@ -530,7 +531,7 @@ fn type_shares(snap: &Snapshot, r: &Retained, nodes: &[NodeIx]) -> Vec<TypeShare
     for &n in nodes {
         let e = by_type.entry(snap.type_index(n)).or_default();
         e.0 += 1;
-        e.1 += r.retained(n);
+        e.1 = e.1.saturating_add(r.retained(n));
     }
     let mut shares: Vec<(u32, (u64, u64))> = by_type.into_iter().collect();
     shares.sort_unstable_by_key(|&(t, (count, bytes))| (Reverse(bytes), Reverse(count), t));

@@ -65,11 +65,14 @@ pub fn type_stats_retained(
         };
         let e = merged.entry(key).or_default();
         e.0 += count;
-        e.1 += size;
-        e.2 += retained_by_type
-            .and_then(|r| r.get(t))
-            .copied()
-            .unwrap_or(0);
+        e.1 = u64::saturating_add(e.1, size);
+        e.2 = u64::saturating_add(
+            e.2,
+            retained_by_type
+                .and_then(|r| r.get(t))
+                .copied()
+                .unwrap_or(0),
+        );
     }
     let mut stats: Vec<TypeStat> = merged
         .into_iter()

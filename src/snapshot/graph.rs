@@ -218,7 +218,7 @@ impl Snapshot {
         for n in nodes {
             let slot = &mut totals[self.type_of[n as usize] as usize];
             slot.0 += 1;
-            slot.1 += self.sizes[n as usize];
+            slot.1 = slot.1.saturating_add(self.sizes[n as usize]);
         }
         totals
     }
@@ -356,8 +356,14 @@ impl Snapshot {
     }
     /// Total shallow size of all objects.
     pub fn total_size(&self) -> u64 {
-        self.sizes.iter().sum()
+        sum_sizes(self.sizes.iter().copied())
     }
+}
+
+/// Sizes added up, saturating: each object is at most 2^48 bytes, but 2^31 of them are
+/// not, and a lying file must not wrap a total (or panic a debug build).
+pub fn sum_sizes(sizes: impl IntoIterator<Item = u64>) -> u64 {
+    sizes.into_iter().fold(0, u64::saturating_add)
 }
 
 impl GraphBase for Snapshot {

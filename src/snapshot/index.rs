@@ -17,8 +17,11 @@
 //! variable `REFGRAPH_NO_INDEX=1` ([`DISABLE_VAR`]) disables reading and writing it.
 //!
 //! **Validation: a stale or corrupt index is never trusted.** Its header holds a magic, the
-//! index format version, the refgraph version, and the snapshot's fingerprint (size, mtime in
-//! nanoseconds, a hash of its first and last 64 KiB); any mismatch means stale. Every byte of
+//! index format version, the refgraph version, and the snapshot's fingerprint (size, mtime and
+//! ctime in nanoseconds, device and inode, a hash of its first and last 64 KiB); any mismatch
+//! means stale. A rewrite that keeps the size and mtime (`cp -p`, `rsync -a`) changes the ctime
+//! (in place) or the inode (by rename). An index place that is not a regular file (a FIFO or a
+//! device planted there) is neither opened nor replaced. Every byte of
 //! the file is covered by a checksum (the header's own, and one per section), and after
 //! reading, the structure is checked as the JSON loader would guarantee it (CSR offsets
 //! non-decreasing and ending at their target count, every node, type and edge-label index in
@@ -54,8 +57,8 @@ pub const DISABLE_VAR: &str = "REFGRAPH_NO_INDEX";
 
 const MAGIC: [u8; 8] = *b"RGIDX\0\r\n";
 /// Bump on any change of layout or meaning. 2: object labels kept up to 1 KiB (1 cut them at
-/// 200 bytes).
-const FORMAT_VERSION: u64 = 2;
+/// 200 bytes). 3: the fingerprint holds the ctime, device and inode.
+const FORMAT_VERSION: u64 = 3;
 const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
 const VERSION_BYTES: usize = 32;
 const _: () = assert!(CRATE_VERSION.len() <= VERSION_BYTES);
@@ -86,9 +89,9 @@ const SECTION_ELEM: [usize; SECTIONS] = [
     4, // by_id
 ];
 const SECTIONS: usize = 18;
-/// Magic, version, refgraph version (4 words), fingerprint (4), then per section length and
+/// Magic, version, refgraph version (4 words), fingerprint (8), then per section length and
 /// checksum, then the header checksum.
-const FIXED_WORDS: usize = 10;
+const FIXED_WORDS: usize = 14;
 const HEADER_WORDS: usize = FIXED_WORDS + 2 * SECTIONS + 1;
 const HEADER_BYTES: usize = HEADER_WORDS * 8;
 
@@ -111,26 +114,56 @@ fn ensure(condition: bool, why: &'static str) -> Check<()> {
 struct Fingerprint {
     size: u64,
     mtime_ns: u128,
+    ctime_ns: u64,
+    dev: u64,
+    ino: u64,
     sample: u64,
 }
 
 impl Fingerprint {
     fn of(path: &Path) -> io::Result<Fingerprint> {
-        let mut file = File::open(path)?;
+        // A pipe or a device: nothing to fingerprint, and opening or reading it could block
+        // or consume it. Checked before opening, and again on what was opened.
+        regular_file(&std::fs::metadata(path)?)?;
+        let mut file = crate::open::open_read(path)?;
         let meta = file.metadata()?;
-        if !meta.is_file() {
-            // A pipe or a device: nothing to fingerprint, and reading would consume it.
-            return Err(io::ErrorKind::InvalidInput.into());
-        }
+        regular_file(&meta)?;
         let since_epoch = meta.modified()?.duration_since(std::time::UNIX_EPOCH);
         let mtime_ns = since_epoch.map_err(io::Error::other)?.as_nanos();
+        let (ctime_ns, dev, ino) = identity(&meta);
         let sample = sample_hash(&mut file, meta.len())?;
         Ok(Fingerprint {
             size: meta.len(),
             mtime_ns,
+            ctime_ns,
+            dev,
+            ino,
             sample,
         })
     }
+}
+
+fn regular_file(meta: &std::fs::Metadata) -> io::Result<()> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(io::ErrorKind::InvalidInput.into())
+    }
+}
+
+/// The status-change time in nanoseconds, the device and the inode.
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let ctime_ns = (meta.ctime() as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(meta.ctime_nsec() as u64);
+    (ctime_ns, meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> (u64, u64, u64) {
+    (0, 0, 0)
 }
 
 /// Hash of the first and last [`SAMPLE_BYTES`] of the file: catches a rewrite that kept the
@@ -168,17 +201,10 @@ impl Index {
 
     fn new(snapshot: &Path) -> Option<Index> {
         let fingerprint = Fingerprint::of(snapshot).ok()?;
-        let mut places = vec![beside(snapshot)];
-        let canonical = std::fs::canonicalize(snapshot).ok();
-        places.extend(
-            canonical
-                .zip(cache_dir())
-                .map(|(c, dir)| cache_file(&dir, &c)),
-        );
         Some(Index {
             snapshot: snapshot.to_path_buf(),
             fingerprint,
-            places,
+            places: places(snapshot),
             min_objects: MIN_OBJECTS,
             min_bytes: MIN_FILE_BYTES,
         })
@@ -217,6 +243,9 @@ impl Index {
     fn store(&self, snap: &Snapshot) -> io::Result<PathBuf> {
         let mut last = io::Error::other("no place for the index");
         for (i, place) in self.places.iter().enumerate() {
+            if std::fs::metadata(place).is_ok_and(|m| !m.is_file()) {
+                continue;
+            }
             match write_index(place, snap, &self.fingerprint) {
                 Ok(()) => {
                     if i > 0 {
@@ -229,6 +258,19 @@ impl Index {
         }
         Err(last)
     }
+}
+
+/// Where the index of `snapshot` may be, in the order tried: beside it, then in the cache
+/// directory.
+pub(crate) fn places(snapshot: &Path) -> Vec<PathBuf> {
+    let mut places = vec![beside(snapshot)];
+    let canonical = std::fs::canonicalize(snapshot).ok();
+    places.extend(
+        canonical
+            .zip(cache_dir())
+            .map(|(c, dir)| cache_file(&dir, &c)),
+    );
+    places
 }
 
 /// Cached indexes not used for this long (a read renews the modification time) are deleted
@@ -428,6 +470,10 @@ impl IndexHeader {
             f.size,
             f.mtime_ns as u64,
             (f.mtime_ns >> 64) as u64,
+            f.ctime_ns,
+            f.dev,
+            f.ino,
+            0,
             f.sample,
         ]);
         words.extend(
@@ -456,7 +502,10 @@ impl IndexHeader {
         let fingerprint = Fingerprint {
             size: words[6],
             mtime_ns: u128::from(words[7]) | u128::from(words[8]) << 64,
-            sample: words[9],
+            ctime_ns: words[9],
+            dev: words[10],
+            ino: words[11],
+            sample: words[13],
         };
         ensure(fingerprint == *expected, "stale")?;
         let table = &words[FIXED_WORDS..FIXED_WORDS + 2 * SECTIONS];
@@ -542,8 +591,12 @@ fn write_index(path: &Path, snap: &Snapshot, fingerprint: &Fingerprint) -> io::R
 /// Read and check the index at `path`; `snapshot` becomes the result's path.
 fn read_index(path: &Path, snapshot: &Path, fingerprint: &Fingerprint) -> Check<Snapshot> {
     let unreadable = |_| Invalid("unreadable");
-    let mut file = File::open(path).map_err(unreadable)?;
-    let file_len = file.metadata().map_err(unreadable)?.len();
+    // A FIFO or device planted at the index's place is ignored, never opened (it could block).
+    regular_file(&std::fs::metadata(path).map_err(unreadable)?).map_err(unreadable)?;
+    let mut file = crate::open::open_read(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    regular_file(&meta).map_err(unreadable)?;
+    let file_len = meta.len();
     let mut bytes = [0u8; HEADER_BYTES];
     file.read_exact(&mut bytes)
         .map_err(|_| Invalid("short header"))?;
@@ -629,13 +682,13 @@ struct Raw {
     by_id: Vec<u32>,
 }
 
-/// A zeroed vector of `bytes / size_of::<T>()` elements. A large zeroed allocation is fresh
-/// untouched memory, so the read that fills it is its first touch: asking for huge pages
-/// first turns ~250k page faults per GB into ~500 (measured: half the CPU time of a re-open).
+/// A zeroed vector of `bytes / size_of::<T>()` elements, in ordinary pages. Huge pages
+/// (`MADV_HUGEPAGE`) were tried here: they made a warm re-open of 1.6M objects 0.10 → 0.07 s,
+/// but the first re-open right after a cold load 0.12 → 0.26–0.36 s (the kernel hands out
+/// 2 MiB blocks just freed by the loading process, slow to touch again: 0.22 s of system time
+/// against 0.06, with no compaction counted). Never slower than without them wins.
 fn zeroed<T: bytemuck::Zeroable + Clone>(bytes: u64) -> Vec<T> {
-    let v = vec![T::zeroed(); bytes as usize / std::mem::size_of::<T>()];
-    crate::hugepages::advise_huge_pages(v.as_ptr() as usize, bytes as usize);
-    v
+    vec![T::zeroed(); bytes as usize / std::mem::size_of::<T>()]
 }
 
 impl Raw {

@@ -1,4 +1,5 @@
-//! The snapshot reader: bytes → validated records (in parallel over lines) → [`Snapshot`].
+//! The snapshot parser: lines (from [`super::read`]) → validated records (in parallel over
+//! lines) → [`Snapshot`].
 //!
 //! Everything in the file is untrusted: every count, index and length is checked against the
 //! data actually present before it is used, so a lying file gives a one-line error, not a panic
@@ -12,6 +13,9 @@ use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
 use super::index::Index;
+use super::read::{
+    describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
+};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -41,14 +45,14 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    fn file(path: &Path, message: impl Into<String>) -> Self {
+    pub(super) fn file(path: &Path, message: impl Into<String>) -> Self {
         LoadError {
             path: path.to_path_buf(),
             line: None,
             message: message.into(),
         }
     }
-    fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
+    pub(super) fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
         LoadError {
             path: path.to_path_buf(),
             line: Some(line),
@@ -57,8 +61,8 @@ impl LoadError {
     }
 }
 
-/// Load a snapshot file (plain or gzip-compressed JSON lines), from its binary index when
-/// it has a valid one (see [`super::index`]).
+/// Load a snapshot file (plain or gzip-compressed JSON lines, or a pipe streaming them), from
+/// its binary index when it has a valid one (see [`super::index`]).
 pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
     load_using(path, Index::for_snapshot(path).as_ref())
 }
@@ -68,193 +72,171 @@ pub(super) fn load_using(path: &Path, index: Option<&Index>) -> Result<Snapshot,
     if let Some(snap) = index.and_then(Index::read) {
         return Ok(snap);
     }
-    let bytes = read_bytes(path)?;
-    let snap = parse_lines(path, &bytes, |done| bytes.release(done))?;
+    let snap = read_snapshot(path)?;
     if let Some(index) = index {
         index.save(&snap);
     }
     Ok(snap)
 }
 
-/// The file's bytes: memory-mapped when plain, decompressed when gzip.
-enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
+/// Parse the snapshot at `path`, streamed in batches: neither the file nor its gzip
+/// expansion is ever held whole. A file that changes while it is read (rewritten in place,
+/// truncated) is reported as such, whatever the parse made of the mix. (Plain `read`s, not a
+/// memory map: a map of a file truncated underneath kills the process with SIGBUS.)
+fn read_snapshot(path: &Path) -> Result<Snapshot, LoadError> {
+    let input = Input::open(path)?;
+    let parsed = parse_input(path, &input);
+    input.check_unchanged(path, parsed.is_ok())?;
+    parsed
 }
 
-impl Bytes {
-    /// Done with the first `done` bytes: a memory map gives their pages back (they are the
-    /// file's, clean: dropping them costs nothing, and a 1 GB snapshot no longer stays
-    /// resident while the graph is built).
-    fn release(&self, done: usize) {
-        if let Bytes::Mapped(m) = self {
-            let len = done.min(m.len()) & !(RELEASE_ALIGN - 1);
-            if len > 0 {
-                // SAFETY: the map is a read-only file mapping: MADV_DONTNEED only drops its
-                // pages, and any later read faults them back in from the file unchanged.
-                let _ =
-                    unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
-            }
-        }
-    }
+fn parse_input(path: &Path, input: &Input) -> Result<Snapshot, LoadError> {
+    let text = input
+        .text()
+        .map_err(|e| LoadError::file(path, describe_io(&e)))?;
+    let read_error = text.gzip.then_some("corrupt gzip data");
+    let empty = input.empty_message();
+    parse_stream(path, text.reader, text.end_hint, read_error, empty)
 }
-
-/// Released ranges are whole pages (of any size up to 64 KiB).
-const RELEASE_ALIGN: usize = 64 << 10;
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}
-
-fn read_bytes(path: &Path) -> Result<Bytes, LoadError> {
-    let io_err = |e: std::io::Error| LoadError::file(path, describe_io(&e));
-    let meta = std::fs::metadata(path).map_err(io_err)?;
-    if meta.is_dir() {
-        return Err(LoadError::file(path, "is a directory, not a snapshot file"));
-    }
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    if meta.len() == 0 {
-        return Err(LoadError::file(path, "empty file, not a snapshot"));
-    }
-    // SAFETY: the map is read-only and private to this process; a snapshot being rewritten
-    // underneath us is replaced by rename (new inode), never modified in place by refgraph.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-    if map.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&map[..])
-            .read_to_end(&mut out)
-            .map_err(|e| LoadError::file(path, format!("corrupt gzip data: {e}")))?;
-        return Ok(Bytes::Owned(out));
-    }
-    Ok(Bytes::Mapped(map))
-}
-
-fn describe_io(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Lines parsed at once, in bytes of text. Parsed records take about as much memory as their
-/// text, and only one batch of them exists at a time, so this bounds the parse's own memory.
-/// A dumper line is about 1 MB, so a batch still gives both cores several lines; 8 MB rather
-/// than 32 took the cold-load peak of a 1.6M-object snapshot from 230 to 167 MB, no slower.
-const BATCH_BYTES: usize = 8 << 20;
 
 /// Parse snapshot text already in memory. `path` is used in messages only.
 pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> {
-    parse_lines(path, bytes, |_| {})
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    let end_hint = split_lines(tail, 1)
+        .last()
+        .map(|&(_, l)| (l.to_vec(), bytes.len() as u64));
+    parse_stream(path, bytes, end_hint, None, EMPTY_FILE)
 }
 
-/// [`parse_snapshot`], calling `done(n)` when the first `n` bytes are no longer needed.
-fn parse_lines(
+/// Parse the snapshot text `reader` yields, batch by batch. `end_hint`: the file's last line
+/// and its length, to reserve the columns the end record announces. `read_error` prefixes
+/// read errors (a gzip stream's "corrupt gzip data"); `empty` says there was nothing.
+fn parse_stream(
     path: &Path,
-    bytes: &[u8],
-    mut done: impl FnMut(usize),
+    reader: impl Read,
+    end_hint: Option<(Vec<u8>, u64)>,
+    read_error: Option<&str>,
+    empty: &str,
 ) -> Result<Snapshot, LoadError> {
-    let lines = split_lines(bytes);
-    let Some(&(first_no, first)) = lines.first() else {
-        return Err(LoadError::file(path, "empty file, not a snapshot"));
-    };
-    let header = parse_header(path, first_no, first)?;
-    let ends_with_newline = bytes.last() == Some(&b'\n');
-    let mut builder = Builder::new(path, header);
-    builder.reserve(&lines[1..], bytes.len());
-    let last = lines.len() - 1;
-    let mut at = 1;
-    while at < lines.len() {
-        let batch = batch_at(&lines, at);
-        let parsed: Vec<Result<Record<'_>, String>> = batch
-            .par_iter()
-            .map(|&(_, line)| Record::parse(line).map_err(|e| record_error(&e)))
-            .collect();
-        for (record, &(line_no, _)) in parsed.into_iter().zip(batch) {
-            match record {
-                Ok(r) => builder.add(line_no, r)?,
-                Err(e) if at == last && !ends_with_newline => {
-                    builder.warn(format!(
-                        "line {line_no}: the last record is cut short ({e}); loaded what came before"
-                    ));
-                    builder.report.truncated = true;
+    let read_err = |e: LineError| line_error(path, e, read_error);
+    let mut batches = LineBatches::new(reader);
+    let mut builder: Option<Builder<'_>> = None;
+    while let Some(batch) = batches.next_batch().map_err(read_err)? {
+        let lines = split_lines(&batch.text, batch.first_line);
+        let mut rest = &lines[..];
+        let b = match &mut builder {
+            Some(b) => b,
+            None => {
+                let Some((&(no, first), after)) = rest.split_first() else {
+                    continue;
+                };
+                let mut b = Builder::new(path, parse_header(path, no, first)?);
+                if let Some((line, len)) = &end_hint {
+                    b.reserve(line, *len);
                 }
-                Err(e) => return Err(LoadError::at(path, line_no, e)),
+                rest = after;
+                builder.insert(b)
             }
-            at += 1;
-        }
-        if let Some(&(_, line)) = batch.last() {
-            done(line.as_ptr() as usize - bytes.as_ptr() as usize + line.len());
-        }
+        };
+        add_batch(b, rest, batch.unterminated)?;
     }
-    builder.finish()
+    match builder {
+        Some(b) => b.finish(),
+        None => Err(LoadError::file(path, empty)),
+    }
 }
 
-/// The lines from `at` on that make up about [`BATCH_BYTES`] of text (at least one line).
-fn batch_at<'a, 'b>(lines: &'b [(usize, &'a [u8])], at: usize) -> &'b [(usize, &'a [u8])] {
-    let mut bytes = 0;
-    let mut end = at;
-    while end < lines.len() && (end == at || bytes < BATCH_BYTES) {
-        bytes += lines[end].1.len();
-        end += 1;
-    }
-    &lines[at..end]
-}
-
-fn record_error(e: &RecordError) -> String {
+fn line_error(path: &Path, e: LineError, read_error: Option<&str>) -> LoadError {
     match e {
-        RecordError::Json(e) => json_error(e),
+        LineError::Io(e) => LoadError::file(
+            path,
+            match read_error {
+                Some(what) => format!("{what}: {e}"),
+                None => describe_io(&e),
+            },
+        ),
+        LineError::TooLong(line) => LoadError::at(
+            path,
+            line,
+            format!(
+                "a line longer than {} MiB; not a snapshot line",
+                MAX_LINE_BYTES >> 20
+            ),
+        ),
+        LineError::Control(line) => LoadError::at(
+            path,
+            line,
+            "holds control bytes that JSON text never has; not a snapshot",
+        ),
+    }
+}
+
+/// Parse a batch of lines on all cores, then add the records in file order. `unterminated`:
+/// the last line ends the input without a newline, so a parse error there is a cut, not a lie.
+fn add_batch(
+    b: &mut Builder<'_>,
+    lines: &[(usize, &[u8])],
+    unterminated: bool,
+) -> Result<(), LoadError> {
+    let parsed: Vec<Result<Record<'_>, String>> = lines
+        .par_iter()
+        .map(|&(_, line)| Record::parse(line).map_err(|e| record_error(&e, line)))
+        .collect();
+    let last = lines.len().saturating_sub(1);
+    for (i, (record, &(line_no, _))) in parsed.into_iter().zip(lines).enumerate() {
+        match record {
+            Ok(r) => b.add(line_no, r)?,
+            Err(e) if i == last && unterminated => {
+                b.warn(format!(
+                    "line {line_no}: the last record is cut short ({e}); loaded what came before"
+                ));
+                b.report.truncated = true;
+            }
+            Err(e) => return Err(LoadError::at(b.path, line_no, e)),
+        }
+    }
+    Ok(())
+}
+
+fn record_error(e: &RecordError, line: &[u8]) -> String {
+    match e {
+        RecordError::Json(e) => json_error(e, line),
         RecordError::UnknownKind(kind) => format!("unknown record kind '{kind}'"),
     }
 }
 
 /// serde_json's message with its position made file-relative: every record is one line, so
-/// "at line 1 column 56" becomes "(column 56)".
-fn json_error(e: &serde_json::Error) -> String {
+/// "at line 1 column 56" becomes "(column 56)". What Python's json writes but JSON has no
+/// word for (`NaN`, `Infinity`) is named.
+fn json_error(e: &serde_json::Error, line: &[u8]) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    match text.strip_suffix(&suffix) {
-        Some(message) => format!("{message} (column {})", e.column()),
-        None => text,
+    let Some(message) = text.strip_suffix(&suffix) else {
+        return text;
+    };
+    let at = line.get(e.column().saturating_sub(1)..).unwrap_or_default();
+    let not_json = ["NaN", "Infinity", "-Infinity"]
+        .into_iter()
+        .find(|word| at.starts_with(word.as_bytes()));
+    match not_json {
+        Some(word) => format!("{word} is not JSON (column {})", e.column()),
+        None => format!("{message} (column {})", e.column()),
     }
-}
-
-/// Non-empty lines with their 1-based numbers.
-fn split_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-    for (index, end) in ends.enumerate() {
-        let line = trim_ascii(&bytes[start..end]);
-        if !line.is_empty() {
-            lines.push((index + 1, line));
-        }
-        start = end + 1;
-    }
-    lines
-}
-
-fn trim_ascii(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &s[start..end]
 }
 
 fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, LoadError> {
     let not_snapshot = || LoadError::file(path, "not a refgraph snapshot (no header line)");
-    let value: serde_json::Value = serde_json::from_slice(line).map_err(|_| not_snapshot())?;
+    if let Some(problem) = encoding_problem(line) {
+        return Err(LoadError::at(path, line_no, problem));
+    }
+    let value: serde_json::Value = match serde_json::from_slice(line) {
+        Ok(value) => value,
+        Err(e) if looks_like_header(line) => {
+            let why = json_error(&e, line);
+            return Err(LoadError::at(path, line_no, format!("bad header: {why}")));
+        }
+        Err(_) => return Err(not_snapshot()),
+    };
     let obj = value.as_object().ok_or_else(not_snapshot)?;
     if obj.get("kind").and_then(|k| k.as_str()) != Some("header")
         || obj.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME)
@@ -273,6 +255,24 @@ fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, Load
         ));
     }
     Ok(header)
+}
+
+/// A first line in an encoding other than plain UTF-8 JSON text.
+fn encoding_problem(line: &[u8]) -> Option<&'static str> {
+    if line.starts_with(b"\xef\xbb\xbf") {
+        Some("starts with a byte-order mark")
+    } else if line.starts_with(b"\xff\xfe") || line.starts_with(b"\xfe\xff") {
+        Some("is UTF-16 text; a snapshot is UTF-8")
+    } else {
+        None
+    }
+}
+
+/// A line meant as the header (an object naming the format or the header kind) that does not
+/// parse gets the parser's reason; anything else is simply not a snapshot.
+fn looks_like_header(line: &[u8]) -> bool {
+    let finder = |word: &str| memchr::memmem::find(line, word.as_bytes()).is_some();
+    line.starts_with(b"{") && (finder(FORMAT_NAME) || finder("\"header\""))
 }
 
 /// Accumulates records in file order, checking each, then builds the [`Snapshot`].
@@ -318,10 +318,8 @@ impl<'p> Builder<'p> {
     /// file is big enough to hold them: a lying count must not allocate (an object takes at
     /// least 12 bytes of text, a reference 2). Growing by doubling instead would cost up to
     /// twice the memory at the peak.
-    fn reserve(&mut self, lines: &[(usize, &[u8])], file_len: usize) {
-        let Some(&(_, last)) = lines.last() else {
-            return;
-        };
+    fn reserve(&mut self, last: &[u8], file_len: u64) {
+        let file_len = usize::try_from(file_len).unwrap_or(usize::MAX);
         let Ok(Record::End(end)) = Record::parse(last) else {
             return;
         };
@@ -770,35 +768,64 @@ mod tests {
         }
     }
 
+    /// A file truncated, cut or rewritten in place after it was opened: one line, never a
+    /// signal (a memory map of it would SIGBUS) and never a half-loaded snapshot.
     #[test]
-    fn batches_cover_every_line_once() {
-        let big = vec![b'x'; BATCH_BYTES / 3 + 1];
-        let lines: Vec<(usize, &[u8])> = (1..=10).map(|i| (i, &big[..])).collect();
-        let mut at = 1;
-        let mut sizes = Vec::new();
-        while at < lines.len() {
-            let batch = batch_at(&lines, at);
-            sizes.push(batch.len());
-            at += batch.len();
+    fn a_file_changed_after_it_was_opened_is_said_so() {
+        let text = format!("{HEADER}\n{SMALL}");
+        type Change<'a> = (&'a str, &'a dyn Fn(&std::fs::File));
+        let changes: [Change<'_>; 4] = [
+            ("to nothing", &|f| f.set_len(0).unwrap()),
+            ("to half", &|f| f.set_len(text.len() as u64 / 2).unwrap()),
+            ("by a byte", &|f| f.set_len(text.len() as u64 - 1).unwrap()),
+            ("in place, same size", &|f| {
+                std::os::unix::fs::FileExt::write_all_at(f, b"{}", 0).unwrap()
+            }),
+        ];
+        for (how, change) in changes {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.rgsnap");
+            std::fs::write(&path, &text).unwrap();
+            let input = Input::open(&path).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            change(&std::fs::OpenOptions::new().write(true).open(&path).unwrap());
+            let parsed = parse_input(&path, &input);
+            let checked = input.check_unchanged(&path, parsed.is_ok());
+            assert_eq!(
+                checked.unwrap_err().to_string(),
+                format!("{}: the file changed while it was read", path.display()),
+                "{how}"
+            );
         }
-        assert_eq!(sizes, [3, 3, 3], "three lines make a batch");
-        assert_eq!(batch_at(&lines[..2], 1).len(), 1);
+    }
+
+    #[test]
+    fn a_line_of_control_bytes_is_refused_before_it_is_buffered() {
+        use crate::snapshot::read::BATCH_BYTES;
+        let zeros = std::io::repeat(0).take(64 * BATCH_BYTES as u64);
+        let header = std::io::Cursor::new(format!("{HEADER}\n"));
+        let e =
+            parse_stream(Path::new("z"), header.chain(zeros), None, None, EMPTY_FILE).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z:2: holds control bytes that JSON text never has; not a snapshot"
+        );
     }
 
     #[test]
     fn an_end_record_that_claims_too_much_reserves_nothing() {
         let body = "{\"kind\":\"end\",\"objects\":1000000000000,\"edges\":5}";
-        let lines = [(2usize, body.as_bytes())];
+        let last = body.as_bytes();
         let header: Header = serde_json::from_str(
             r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0]}"#,
         )
         .unwrap();
         let path = Path::new("t");
         let mut b = Builder::new(path, header);
-        b.reserve(&lines, 4096);
+        b.reserve(last, 4096);
         assert_eq!(b.snap.ids.capacity(), 0);
         let honest = "{\"kind\":\"end\",\"objects\":100,\"edges\":300}";
-        b.reserve(&[(2, honest.as_bytes())], 4096);
+        b.reserve(honest.as_bytes(), 4096);
         assert!(b.snap.ids.capacity() >= 100 && b.raw_refs.capacity() >= 300);
     }
 

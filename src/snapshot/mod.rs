@@ -4,6 +4,7 @@ pub mod format;
 pub mod graph;
 pub mod index;
 pub mod load;
+mod read;
 
-pub use graph::{EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};
+pub use graph::{sum_sizes, EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};
 pub use load::{load, parse_snapshot, LoadError};

@@ -317,6 +317,73 @@ fn an_index_of_a_changed_snapshot_is_stale() {
     );
 }
 
+/// A rewrite that keeps the size, the mtime and the first and last 64 KiB (`cp -p` in place,
+/// `rsync -a` by rename) changes the ctime or the inode: the index is stale.
+#[test]
+fn a_rewrite_keeping_size_mtime_and_ends_makes_the_index_stale() {
+    let f = Fixture::new(3000);
+    let text = std::fs::read(&f.path).unwrap();
+    assert!(
+        text.len() > 3 * SAMPLE_BYTES as usize,
+        "the middle is not sampled"
+    );
+    let mtime = std::fs::metadata(&f.path).unwrap().modified().unwrap();
+    let mut changed = text.clone();
+    let middle = changed.len() / 2;
+    let digit = changed[middle..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .unwrap()
+        + middle;
+    changed[digit] = if changed[digit] == b'1' { b'2' } else { b'1' };
+    let keep_mtime = |path: &Path| {
+        File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap()
+    };
+    for how in ["in place", "by rename"] {
+        let good = f.write_index();
+        assert!(f.read().is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if how == "in place" {
+            std::fs::write(&f.path, &changed).unwrap();
+            keep_mtime(&f.path);
+        } else {
+            let other = f.dir.path().join("other");
+            std::fs::write(&other, &changed).unwrap();
+            keep_mtime(&other);
+            std::fs::rename(&other, &f.path).unwrap();
+        }
+        let fresh = Index::new(&f.path).unwrap();
+        assert_eq!(fresh.fingerprint.size, f.index().fingerprint.size);
+        std::fs::write(f.index_path(), &good).unwrap();
+        let read = read_index(&f.index_path(), &f.path, &fresh.fingerprint);
+        assert_eq!(read.err(), Some(Invalid("stale")), "{how}");
+        std::fs::write(&f.path, &text).unwrap();
+    }
+}
+
+/// A FIFO planted where the index goes is neither opened (it would block) nor replaced.
+#[test]
+fn a_fifo_at_the_index_place_is_ignored() {
+    let f = Fixture::new(300);
+    let status = std::process::Command::new("mkfifo")
+        .arg(f.index_path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(f.read().err(), Some(Invalid("unreadable")));
+    let loaded = load_using(&f.path, Some(&f.index())).unwrap();
+    same_snapshot(&loaded, &f.json).unwrap();
+    let kind = std::fs::symlink_metadata(f.index_path())
+        .unwrap()
+        .file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind));
+}
+
 /// The byte offset of each section in an index file.
 fn section_offsets(index: &[u8]) -> Vec<usize> {
     let lens = (0..SECTIONS).map(|s| word(&index[(FIXED_WORDS + 2 * s) * 8..][..8]) as usize);
