@@ -582,6 +582,9 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
     for arg in &a.command {
         note_input(Path::new(arg), "a file named on the program's command line");
     }
+    for script in command.input_files() {
+        note_input(&script, "the program's script");
+    }
     refuse_inputs(Some(&output))?;
     refuse_special_snapshot_path(&output)?;
     let opts = CaptureOptions {

@@ -21,6 +21,34 @@ pub(crate) fn open_write(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// How long a FIFO opened for reading waits for a writer to connect (`mkfifo f; refgraph
+/// summary f & gzip -dc s.gz > f` may start in either order).
+pub(crate) const FIFO_WRITER_WAIT_MS: i32 = 2000;
+
+/// Wait until `file` (a FIFO opened for reading) has data or its writer came and went, at most
+/// `timeout_ms`; false when nothing arrived (no writer connected): reading would find it empty.
+#[cfg(unix)]
+pub(crate) fn wait_for_writer(file: &File, timeout_ms: i32) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd {
+        fd: file.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one pollfd on the stack, for a descriptor `file` keeps open during the call.
+        let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
+        if ready >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return ready > 0;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn wait_for_writer(_: &File, _: i32) -> bool {
+    true
+}
+
 #[cfg(unix)]
 fn options() -> std::fs::OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;

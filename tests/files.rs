@@ -405,7 +405,10 @@ fn devices_are_refused_and_pipes_read_as_streams() {
     writer.join().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run_within(&dir, &["summary", "f.rgsnap"], None, limit);
-    assert_refused(&out, "f.rgsnap: empty pipe, not a snapshot");
+    assert_refused(
+        &out,
+        "f.rgsnap: empty pipe, not a snapshot (nothing came through it in 2 s)",
+    );
 }
 
 #[test]

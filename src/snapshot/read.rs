@@ -79,9 +79,20 @@ impl Input {
         let io_err = |e: std::io::Error| LoadError::file(path, describe_io(&e));
         input_kind(path, &std::fs::metadata(path).map_err(io_err)?)?;
         let file = crate::open::open_read(path).map_err(io_err)?;
-        let kind = input_kind(path, &file.metadata().map_err(io_err)?)?;
+        let meta = file.metadata().map_err(io_err)?;
+        let kind = input_kind(path, &meta)?;
         if matches!(kind, InputKind::Regular(s) if s.len == 0) {
             return Err(LoadError::file(path, EMPTY_FILE));
+        }
+        // A named FIFO may have no writer yet (and never one): wait a little for data rather
+        // than read it as empty at once, and never forever. An anonymous pipe (`<(…)`,
+        // /dev/stdin) has its writer, however slow: reads just wait.
+        let named_fifo = std::fs::symlink_metadata(path).is_ok_and(|m| is_fifo(&m));
+        if named_fifo && !crate::open::wait_for_writer(&file, crate::open::FIFO_WRITER_WAIT_MS) {
+            return Err(LoadError::file(
+                path,
+                "empty pipe, not a snapshot (nothing came through it in 2 s)",
+            ));
         }
         Ok(Input {
             file,
@@ -148,14 +159,23 @@ fn input_kind(path: &Path, meta: &std::fs::Metadata) -> Result<InputKind, LoadEr
     if meta.is_file() {
         return Ok(InputKind::Regular(Stamp::of(meta)));
     }
+    if is_fifo(meta) {
+        return Ok(InputKind::Pipe);
+    }
+    Err(LoadError::file(path, NOT_REGULAR))
+}
+
+fn is_fifo(meta: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        if meta.file_type().is_fifo() {
-            return Ok(InputKind::Pipe);
-        }
+        meta.file_type().is_fifo()
     }
-    Err(LoadError::file(path, NOT_REGULAR))
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }
 
 /// The input's file, counting the bytes read.
