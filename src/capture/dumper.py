@@ -59,6 +59,7 @@ _FLAG_TRACKED = 2
 _FLAG_INDEXED = 4
 
 _TPFLAGS_HEAPTYPE = 1 << 9
+_TPFLAGS_READY = 1 << 12
 _TPFLAGS_HAVE_GC = 1 << 14
 _CO_OPTIMIZED = 0x1
 _MISSING = object()
@@ -236,8 +237,19 @@ def _str_key_get(d, key, default=None):
     return default
 
 
+def _is_ready(cls):
+    """Whether PyType_Ready ran for a class. A static type of an extension that never readied
+    it (unicodedata.UCD on 3.8/3.9, _testcapi's test types up to 3.11) has NULL tp_bases,
+    tp_mro and tp_dict: `type`'s __bases__ getter dereferences them and crashes the process.
+    Such a type is read through __flags__ (a plain field), __qualname__ and __module__ (from
+    tp_name for a static type) only."""
+    return bool(_type_flags(cls) & _TPFLAGS_READY)
+
+
 def _class_dict(cls):
-    """The real dict behind a class's __dict__ mapping proxy."""
+    """The real dict behind a class's __dict__ mapping proxy ({} for a type not readied)."""
+    if not _is_ready(cls):
+        return {}
     refs = gc.get_referents(_type_dictproxy(cls))
     if refs and type(refs[0]) is dict:
         return refs[0]
@@ -696,7 +708,7 @@ def _own_parts(o, g):
         return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
     if t is _CodeType:
         return [c for c in _co_consts(o) if type(c) is _CodeType]
-    if _is_subclass(type, t):
+    if _is_subclass(type, t) and _is_ready(o):
         parts = [_class_dict(o), _type_mro(o), _type_bases(o)]
         parts.extend(v for v in dict.values(_class_dict(o))
                      if type(v) in (_FunctionType, _GetSetType, _MemberType, staticmethod,
@@ -736,10 +748,10 @@ def _dict_getter(cls):
     """The C getter of instances' __dict__ (a getset_descriptor of the class or a base), or
     None. A property or other Python-level `__dict__` is never used."""
     try:
-        mro = _type_mro(cls)
+        mro = _type_mro(cls) if _is_ready(cls) else None
     except Exception:
         return None
-    for klass in mro:
+    for klass in mro or ():
         desc = dict.get(_class_dict(klass), "__dict__")
         if type(desc) is _GetSetType:
             return desc.__get__
@@ -909,7 +921,7 @@ class _Dumper:
         self.type_count += 1
         self.new_types.append(_type_name(cls))
         try:
-            mro = _type_mro(cls) or (cls,)
+            mro = (_type_mro(cls) if _is_ready(cls) else None) or (cls,)
         except Exception:
             mro = (cls, object)
         flags = _type_flags(cls)
@@ -1353,9 +1365,10 @@ class _Dumper:
 
     def edges_type(self, plan, cls):
         refs = gc.get_referents(cls)
-        named = [(".__class__", type(cls)), (".__dict__", _class_dict(cls)),
-                 (".__mro__", _type_mro(cls)), (".__bases__", _type_bases(cls)),
-                 (".__base__", _type_base(cls))]
+        named = [(".__class__", type(cls))]
+        if _is_ready(cls):      # else its __bases__ getter would crash the process
+            named += [(".__dict__", _class_dict(cls)), (".__mro__", _type_mro(cls)),
+                      (".__bases__", _type_bases(cls)), (".__base__", _type_base(cls))]
         self.read_named(plan, cls, named)
         return refs, _identity_labels(refs, named)
 
