@@ -139,6 +139,31 @@ _bf_name = _BuiltinFunctionType.__dict__["__name__"].__get__
 _bf_self = _BuiltinFunctionType.__dict__["__self__"].__get__
 _module_dict = _ModuleType.__dict__["__dict__"].__get__
 
+# Version-specific CPython hazards: things the dumper must not do on an interpreter with a
+# known bug, each with its test in tests/versions.rs (run on every CPython the machine has).
+# (Not version-specific, so not here: a static type never readied must not have its
+# __bases__/__mro__/__dict__ read, see _is_ready; observed on 3.8-3.11.)
+_VERSION = tuple(sys.version_info[:3])
+_HAZARDS = {
+    # gh-122695, fixed in 3.12.5: gc.get_referents on the _asyncio module reports objects of
+    # its free list, which are then freed twice (the program hangs at its next collection).
+    # A module's references are read from its __dict__ instead (versions_asyncio_module).
+    "module_referents": (3, 12, 0) <= _VERSION < (3, 12, 5),
+}
+
+
+def _module_referents(m):
+    """What a module refers to, from its __dict__ only (see _HAZARDS)."""
+    md = _module_dict(m)
+    return [md] if md is not None else []
+
+
+def _any_referents(o):
+    """gc.get_referents of any object, but never of a module where that is unsafe."""
+    if _HAZARDS["module_referents"] and _is_subclass(_ModuleType, type(o)):
+        return _module_referents(o)
+    return gc.get_referents(o)
+
 _exc_set_traceback = BaseException.__dict__["__traceback__"].__set__
 _HEAD = slice(0, _LABEL_CHARS)
 
@@ -901,7 +926,7 @@ class _Dumper:
         """References from the dumper's own objects are not the program's: count them as held."""
         excluded = self.excluded
         for o in objs:
-            refs = _dict_pairs(o) if type(o) is dict else gc.get_referents(o)
+            refs = _dict_pairs(o) if type(o) is dict else _any_referents(o)
             self.count_held(r for r in refs if id(r) not in excluded)
 
     # -- type plans ----------------------------------------------------------------------------
@@ -972,6 +997,8 @@ class _Dumper:
             plan.edges, plan.each = self.edges_each, self.edges_type
         elif kind == "frame":
             plan.edges, plan.each = self.edges_each, self.edges_frame
+        elif kind == "module" and _HAZARDS["module_referents"]:
+            plan.edges, plan.each = self.edges_each, self.edges_module
         elif plan.heap and builtin_bases == [object] and not plan.readers:
             plan.edges = self.edges_instances
         else:
@@ -1265,7 +1292,7 @@ class _Dumper:
                 r, lab = each(plan, o)
             except Exception:
                 try:
-                    r = gc.get_referents(o)
+                    r = _any_referents(o)
                 except Exception:
                     r = []
                 lab = [None] * len(r)
@@ -1316,6 +1343,11 @@ class _Dumper:
                 refs[start:] = items
                 labels[start:] = map(_INDEX_LABEL.__getitem__, range(len(items)))
         return refs, labels
+
+    def edges_module(self, plan, m):
+        """A module where the collector's visit is unsafe (_HAZARDS): its __dict__ only."""
+        refs = _module_referents(m)
+        return refs, [".__dict__"] * len(refs)
 
     def edges_dict_one(self, plan, d):
         pairs = _dict_pairs(d)
