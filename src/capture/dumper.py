@@ -134,6 +134,18 @@ _fr_locals = _FrameType.__dict__["f_locals"].__get__
 _fr_lineno = _FrameType.__dict__["f_lineno"].__get__
 _fr_trace = _FrameType.__dict__["f_trace"].__get__
 
+
+
+def _sample_locals():
+    here = 0
+    return sys._getframe().f_locals, here
+
+
+# 3.13+ (PEP 667): a running function's f_locals is a FrameLocalsProxy, read through its own
+# C `items` (it reads the frame's variables; no program code runs). Before: a dict.
+_FrameLocalsType = type(_sample_locals()[0])
+_flp_items = None if _FrameLocalsType is dict else _FrameLocalsType.__dict__["items"]
+
 _m_func = _MethodType.__dict__["__func__"].__get__
 _bf_name = _BuiltinFunctionType.__dict__["__name__"].__get__
 _bf_self = _BuiltinFunctionType.__dict__["__self__"].__get__
@@ -1415,7 +1427,11 @@ class _Dumper:
         except Exception:
             flocals = None
         optimized = bool(_co_flags(code) & _CO_OPTIMIZED)
-        local_pairs = _dict_pairs(flocals) if optimized and type(flocals) is dict else []
+        local_pairs = []
+        if optimized and type(flocals) is dict:
+            local_pairs = _dict_pairs(flocals)
+        elif optimized and _flp_items is not None and type(flocals) is _FrameLocalsType:
+            local_pairs = list(chain.from_iterable(_flp_items(flocals)))
         named = [(".f_back", back), (".f_trace", trace), (".f_code", code),
                  (".f_globals", fglobals), (".f_builtins", fbuiltins)]
         for i in range(0, len(local_pairs), 2):
