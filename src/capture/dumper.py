@@ -1291,7 +1291,16 @@ class _Dumper:
                     '".__dict__",".__class__"', n)
             found = _inline_values(cls, dicts, refs, n)
             if found is not None:
-                return found
+                # 3.13+: a __dict__ the program made (vars(), cached_property, copy ...) exists
+                # beside the inline values, which the instance still reports itself. Recorded
+                # once, through the dict (instance -> .__dict__ -> dict -> values); dicts the
+                # dumper just made by reading __dict__ are not written.
+                made = list(map(self.seen.__contains__, _keys(list(map(id, dicts)))))
+                if not any(made):
+                    return found
+                if all(made):
+                    return 2, _Shaped(n, 2, {1: cls}, [(0, dicts)]), _repeat(
+                        '".__dict__",".__class__"', n)
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
             return 1, _Shaped(n, 1, {0: cls}, []), _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
@@ -1344,7 +1353,12 @@ class _Dumper:
         if type(attrs) is dict and not any(map(is_, refs, repeat(attrs))):
             # the instance reports its attribute values itself (inline values, 3.13+)
             pairs = _dict_pairs(attrs)
-            named.extend(("." + _text(pairs[i]), pairs[i + 1]) for i in range(0, len(pairs), 2))
+            if _key_of(attrs) in self.seen:
+                # ... and the program made its __dict__: recorded once, through the dict
+                refs = [attrs] + _without(refs, pairs[1::2])
+            else:
+                named.extend(("." + _text(pairs[i]), pairs[i + 1])
+                             for i in range(0, len(pairs), 2))
         labels = _identity_labels(refs, named)
         if base is list or base is tuple:
             # the items come last (after the instance's own slots, __dict__ and class), last
