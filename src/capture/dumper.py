@@ -738,7 +738,8 @@ def _own_parts(o, g):
     if t is _FunctionType:
         parts = [_f_code(o)]
         parts.extend(r for r in gc.get_referents(o)
-                     if type(r) in (tuple, dict, _CellType) and r is not _f_globals(o)
+                     if type(r) in (tuple, dict, _CellType) and not _is_shared(r)
+                     and r is not _f_globals(o)
                      and (_f_builtins is None or r is not _f_builtins(o)))
         return parts
     if t is _CellType or t in (staticmethod, classmethod, property):
@@ -763,10 +764,17 @@ def _own_parts(o, g):
     return []
 
 
+def _is_shared(o):
+    """An object the interpreter shares between all its users (the empty tuple, and the empty
+    frozenset on 3.8/3.9): never the dumper's own, whoever refers to it."""
+    t = type(o)
+    return (t is tuple or t is frozenset) and not len(o)
+
+
 def _is_own_value(v, g):
     t = type(v)
     if t in (dict, list, tuple, set, frozenset, _CellType, _CodeType):
-        return True
+        return not _is_shared(v)
     if t is _FunctionType:
         return _f_globals(v) is g
     if t in (_MethodType, _MethodWrapperType):
@@ -1939,7 +1947,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d = _Dumper(out, values, garbage)
     own = _own_objects()
     d.excluded.update(map(id, own))
-    d.excluded.add(id(garbage))
+    if not _is_shared(garbage):
+        d.excluded.add(id(garbage))
     d.excluded.update(_CAPTURE.get("boot_objects", ()))
     boot_functions = _CAPTURE.get("boot_functions", ())
     d.excluded.update(map(id, boot_functions))
@@ -1950,7 +1959,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.excluded.update(own_codes)
     d.count_refs_of_excluded(own)
     own = None
-    d.excluded.add(id(held))        # a tuple of the dumper's: what it holds is counted as held
+    if not _is_shared(held):        # a tuple of the dumper's: what it holds is counted as held
+        d.excluded.add(id(held))
     d.count_held(held)
     d.count_held(_bootstrap_held())
 
