@@ -161,6 +161,11 @@ _HAZARDS = {
     # its free list, which are then freed twice (the program hangs at its next collection).
     # A module's references are read from its __dict__ instead (versions_asyncio_module).
     "module_referents": (3, 12, 0) <= _VERSION < (3, 12, 5),
+    # 3.12+: a BytesIO reports its buffer (a bytes object) to the collector, so the buffer is
+    # an object of the snapshot; BytesIO.__sizeof__ counts it too unless something else holds
+    # it (the dumper does, while it writes). A BytesIO's size is then the object alone, so the
+    # buffer is counted once, in the bytes object (versions_bytesio_size). Not a CPython bug.
+    "buffer_referent": _VERSION >= (3, 12),
 }
 
 
@@ -928,6 +933,9 @@ class _Dumper:
         deque = sys.modules.get("_collections")
         self.deque = getattr(deque, "deque", None) if type(deque) is _ModuleType else None
         self.last_refs = None
+        io = sys.modules.get("_io")
+        self.bytesio = _str_key_get(_module_dict(io), "BytesIO") if type(io) is _ModuleType \
+            else None
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -989,6 +997,8 @@ class _Dumper:
         kind = plan.label_kind
 
         plan.size = _sizeof_of(mro)     # decided on the first group (see sizes_text)
+        if _HAZARDS["buffer_referent"] and self.bytesio is not None and self.bytesio in mro:
+            plan.size = None    # the object alone: its buffer is a referent, sized on its own
         plan.size_extra = None
         if plan.size is not None:
             self.hold(plan.size)
