@@ -28,6 +28,7 @@ import gc
 import os
 import sys
 import _thread
+import _weakref
 from itertools import accumulate, chain, compress, cycle, repeat
 from _operator import add, and_, is_, mul, not_, rshift
 # Bound once, at import: a program that patches these (mock.patch, freezegun, pyfakefs) must
@@ -57,6 +58,7 @@ _WRITE_BUFFER = 1 << 20
 _FLAG_GARBAGE = 1
 _FLAG_TRACKED = 2
 _FLAG_INDEXED = 4
+_FLAG_INTERNAL = 16
 
 _TPFLAGS_HEAPTYPE = 1 << 9
 _TPFLAGS_READY = 1 << 12
@@ -104,6 +106,9 @@ _type_flags = type.__dict__["__flags__"].__get__
 _type_dictproxy = type.__dict__["__dict__"].__get__
 _type_base = type.__dict__["__base__"].__get__
 _type_bases = type.__dict__["__bases__"].__get__
+_type_subclasses = type.__dict__["__subclasses__"]
+_WeakrefType = _weakref.ref
+_weakref_call = _WeakrefType.__call__
 _is_subclass = type.__subclasscheck__          # _is_subclass(Base, T), C-level for real types
 
 _fd = _FunctionType.__dict__
@@ -750,7 +755,9 @@ def _own_parts(o, g):
     if t is _CellType or t in (staticmethod, classmethod, property):
         return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
     if t is _CodeType:
-        return [c for c in _co_consts(o) if type(c) is _CodeType]
+        consts = _co_consts(o)
+        parts = [c for c in consts if type(c) is _CodeType]
+        return parts + [consts] if type(consts) is tuple and not _is_shared(consts) else parts
     if _is_subclass(type, t) and _is_ready(o):
         parts = [_class_dict(o), _type_mro(o), _type_bases(o)]
         parts.extend(v for v in dict.values(_class_dict(o))
@@ -933,6 +940,8 @@ class _Dumper:
         deque = sys.modules.get("_collections")
         self.deque = getattr(deque, "deque", None) if type(deque) is _ModuleType else None
         self.last_refs = None
+        self.static_type_dicts = _static_type_dicts()
+        self.modules = None               # _modules_by_name(), when first needed
         io = sys.modules.get("_io")
         self.bytesio = _str_key_get(_module_dict(io), "BytesIO") if type(io) is _ModuleType \
             else None
@@ -1131,13 +1140,17 @@ class _Dumper:
     def flags_text(self, plan, group, indexed):
         base = _FLAG_INDEXED if indexed else 0
         objs = group.objs
-        if group.special and self.garbage and not self.garbage.isdisjoint(group.ids):
+        internal = self.internal_dicts(group) if plan.type is dict else None
+        if internal or (group.special and self.garbage
+                        and not self.garbage.isdisjoint(group.ids)):
             garbage = self.garbage
             flags = [base | (_FLAG_TRACKED if gc.is_tracked(o) else 0) for o in objs]
             for i, x in enumerate(group.ids):
                 if x in garbage:
                     flags[i] |= _FLAG_GARBAGE
                     self.garbage_written += 1
+            for i in internal or ():
+                flags[i] |= _FLAG_INTERNAL
             return _small_ints(flags)
         if not plan.gc:
             return _repeat(str(base), len(objs))
@@ -1147,6 +1160,27 @@ class _Dumper:
         if not any(tracked):
             return _repeat(str(base), len(objs))
         return ",".join(map(_FLAG_TEXT[base].__getitem__, tracked))
+
+    def internal_dicts(self, group):
+        """Positions in a group of exact dicts of those the interpreter itself holds and no
+        object reports (flag 16): static types' __dict__, class subclass registries
+        ({id(cls): weakref(cls)}), the import system's copies of extension modules' dicts."""
+        objs, found = group.objs, []
+        if not self.static_type_dicts.isdisjoint(group.ids):
+            found = [i for i, x in enumerate(group.ids) if x in self.static_type_dicts]
+        try:
+            firsts = list(map(next, map(iter, objs), repeat(None)))
+        except RuntimeError:         # resized by another thread: not flagged
+            return found
+        for i in compress(range(len(objs)), map(is_, map(type, firsts), repeat(int))):
+            if _is_subclass_registry(objs[i]):
+                found.append(i)
+        for i in compress(range(len(objs)), map(is_, firsts, repeat("__name__"))):
+            if self.modules is None:
+                self.modules = _modules_by_name()
+            if _is_module_dict_copy(objs[i], self.modules):
+                found.append(i)
+        return found
 
     # -- dict keys -----------------------------------------------------------------------------
 
@@ -1760,6 +1794,80 @@ def _inline_values(cls, dicts, refs, n):
         return None
     labels = _json_items(["." + key for key in row] + [".__class__"])
     return width, _Shaped(n, width, {k: cls}, columns), _repeat(labels, n)
+
+
+def _static_type_dicts():
+    """ids of the __dict__s of static (C) types, all classes being found through
+    type.__subclasses__ from object: the interpreter holds these dicts, no object reports
+    them."""
+    found, done, stack = set(), set(), [object]
+    while stack:
+        cls = stack.pop()
+        if id(cls) in done:
+            continue
+        done.add(id(cls))
+        if not _is_ready(cls):
+            continue
+        try:
+            stack.extend(_type_subclasses(cls))
+        except Exception:
+            pass
+        if not _type_flags(cls) & _TPFLAGS_HEAPTYPE:
+            found.add(id(_class_dict(cls)))
+    return found
+
+
+def _is_subclass_registry(d):
+    """A class's registry of its subclasses (tp_subclasses): {id(cls): weakref to cls}."""
+    pairs = _dict_pairs(d)
+    if not pairs:
+        return False
+    for k, w in zip(pairs[0::2], pairs[1::2]):
+        if type(k) is not int or type(w) is not _WeakrefType:
+            return False
+        target = _weakref_call(w)          # C: no callback, no program code
+        if target is not None and (id(target) != k or not _is_subclass(type, type(target))):
+            return False
+    return True
+
+
+def _is_module_dict_copy(d, modules):
+    """The import system's copy of an extension module's dict (kept to re-initialize it):
+    named like a live module, taken before the import system set its __spec__ (None in the
+    copy, a spec in the module), at least half its values that module's dict's very objects.
+    A copy the program makes (dict(vars(module))) has the module's __spec__."""
+    pairs = _dict_pairs(d)
+    name = pairs[1] if pairs else None
+    module = modules.get(name) if type(name) is str else None
+    if module is None:
+        return False
+    md = _module_dict(module)
+    if md is d or type(md) is not dict:
+        return False
+    live = _str_keyed(_dict_pairs(md))      # lookups compare exact strs only
+    if _str_keyed(pairs).get("__spec__", _MISSING) is not None or live.get("__spec__") is None:
+        return False
+    same = 0
+    for k, v in zip(pairs[0::2], pairs[1::2]):
+        if type(k) is str and live.get(k, _MISSING) is v:
+            same += 1
+    return same * 4 >= len(pairs)        # half of the keys (pairs holds keys and values)
+
+
+def _str_keyed(pairs):
+    """{key: value} of the exact-str keys of [k0, v0, k1, v1, ...]: looking a str up in it
+    can only compare it with exact strs (never a program's __eq__)."""
+    return dict(compress(zip(pairs[0::2], pairs[1::2]),
+                         map(is_, map(type, pairs[0::2]), repeat(str))))
+
+
+def _modules_by_name():
+    """sys.modules' modules by exact-str name."""
+    modules = sys.modules
+    if type(modules) is not dict:
+        return {}
+    named = _str_keyed(_dict_pairs(modules))
+    return {k: m for k, m in named.items() if _is_subclass(_ModuleType, type(m))}
 
 
 def _kept_references(keep, nrefs, refs, labels):
