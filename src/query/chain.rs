@@ -144,8 +144,6 @@ pub fn backref_chains(
         .collect();
     // Shortest first; of equally short chains, the one from the better root (a module
     // before a thread's frame that sees the same globals through `.f_globals`).
-    // Shortest first; of equally short chains, the one from the better root (a module
-    // before a thread's frame that sees the same globals through `.f_globals`).
     chains.sort_by_key(|c| (c.len(), q.rank(snap, c[0]).unwrap_or(u32::MAX)));
     chains.truncate(limit);
     chains
