@@ -38,6 +38,30 @@ from os import unlink as _unlink, write as _write
 from time import gmtime as _gmtime, perf_counter as _perf_counter, strftime as _strftime
 from time import time as _time
 _writev = getattr(os, "writev", None)      # POSIX only
+from os import fspath as _fspath, getcwd as _getcwd
+from os.path import abspath as _abspath, join as _path_join, split as _path_split
+from gc import collect as _gc_collect, disable as _gc_disable, enable as _gc_enable
+from gc import get_debug as _gc_get_debug, get_objects as _gc_get_objects
+from gc import get_referents as _gc_get_referents, is_tracked as _gc_is_tracked
+from gc import isenabled as _gc_isenabled, set_debug as _gc_set_debug
+from sys import getrefcount as _getrefcount, getsizeof as _getsizeof
+from sys import _current_frames as _sys_current_frames, _getframe as _sys_getframe
+from sys import getprofile as _getprofile, gettrace as _gettrace
+from sys import setprofile as _setprofile, settrace as _settrace
+from _thread import get_ident as _get_ident
+_monitoring = getattr(sys, "monitoring", None)      # 3.12+ (PEP 669)
+_mon_get_events = getattr(_monitoring, "get_events", None)
+_mon_set_events = getattr(_monitoring, "set_events", None)
+# The builtins too, as this module's globals: a program that replaces builtins.id, len, map,
+# isinstance, open, dict, list, type, str ... (mock.patch("builtins.open")) changes nothing a
+# dump calls. Under `refgraph capture` this runs before any code of the program.
+from builtins import (
+    BaseException, Exception, ImportError, KeyboardInterrupt, OSError, RuntimeError,
+    SystemExit, TypeError, UnicodeEncodeError, ValueError, all, any, bool, bytearray, bytes,
+    classmethod, compile, complex, dict, enumerate, exec, filter, float, frozenset, getattr,
+    globals, id, int, isinstance, iter, len, list, map, max, memoryview, next, object, open,
+    ord, property, range, reversed, round, set, slice, staticmethod, str, sum, tuple, type,
+    zip)
 
 try:
     import zlib
@@ -84,6 +108,13 @@ def _sample_generator():
     yield
 
 
+def _sample_error():
+    try:
+        raise ValueError
+    except ValueError as e:
+        return e
+
+
 _FunctionType = type(_sample_function)
 _CodeType = type(_sample_function.__code__)
 _CellType = type((lambda x: (lambda: x))(0).__closure__[0])
@@ -91,7 +122,7 @@ _MethodType = type(_sample_function.__get__(0))
 _BuiltinFunctionType = type(len)
 _MethodWrapperType = type(object().__str__)
 _ModuleType = type(sys)
-_FrameType = type(sys._getframe())
+_FrameType = type(_sys_getframe())
 _GeneratorType = type(_sample_generator())
 _GetSetType = type(_FunctionType.__dict__["__code__"])
 _MemberType = type(_FunctionType.__dict__["__globals__"])
@@ -143,7 +174,7 @@ _fr_trace = _FrameType.__dict__["f_trace"].__get__
 
 def _sample_locals():
     here = 0
-    return sys._getframe().f_locals, here
+    return _sys_getframe().f_locals, here
 
 
 # 3.13+ (PEP 667): a running function's f_locals is a FrameLocalsProxy, read through its own
@@ -184,9 +215,13 @@ def _any_referents(o):
     """gc.get_referents of any object, but never of a module where that is unsafe."""
     if _HAZARDS["module_referents"] and _is_subclass(_ModuleType, type(o)):
         return _module_referents(o)
-    return gc.get_referents(o)
+    return _gc_get_referents(o)
 
 _exc_set_traceback = BaseException.__dict__["__traceback__"].__set__
+_exc_traceback = BaseException.__dict__["__traceback__"].__get__
+_TracebackType = type(_exc_traceback(_sample_error()))
+_tb_next = _TracebackType.__dict__["tb_next"].__get__
+_tb_frame = _TracebackType.__dict__["tb_frame"].__get__
 _HEAD = slice(0, _LABEL_CHARS)
 
 # Getsets of builtin types that only read a stored field (no object is created, no code runs):
@@ -243,7 +278,7 @@ _FLAG_TEXT = {base: (str(base), str(base | _FLAG_TRACKED)) for base in (0, _FLAG
 _PAIR_TEXT = '"key \'%s\'","[\'%s\']"'     # edge labels of a plain str dict key
 _INT_PAIR_TEXT = '"key %d","[%d]"'                # ... of an int dict key
 _HIDDEN_PAIR_TEXT = _Memo(lambda n: '"key <str %d chars>","[<str %d chars>]"' % (n, n))
-_GC_HEADER = sys.getsizeof([]) - [].__sizeof__()
+_GC_HEADER = _getsizeof([]) - [].__sizeof__()
 # Every object starts with a header of at least this many bytes, so no two live objects have
 # the same id() >> _KEY_SHIFT. The `seen` set is keyed by that: ids are multiples of 16, and a
 # set of them collides much more (and runs much slower) than one of the shifted keys.
@@ -297,7 +332,7 @@ def _class_dict(cls):
     """The real dict behind a class's __dict__ mapping proxy ({} for a type not readied)."""
     if not _is_ready(cls):
         return {}
-    refs = gc.get_referents(_type_dictproxy(cls))
+    refs = _gc_get_referents(_type_dictproxy(cls))
     if refs and type(refs[0]) is dict:
         return refs[0]
     return {}
@@ -653,7 +688,7 @@ def _str_copy(s):
 def _measure(group):
     """Refcounts of a group of objects. Calibrated by _refcount_offset, which must call it the
     same way: at that moment each object is held by the dumper only through `group`."""
-    return list(map(sys.getrefcount, group))
+    return list(map(_getrefcount, group))
 
 
 def _group_by_type(objs):
@@ -744,16 +779,16 @@ def _own_parts(o, g):
         values = [v for k, v in list(dict.items(o)) if not (o is g and k == "__builtins__")]
         return [v for v in values if _is_own_value(v, g)]
     if t in (list, tuple, set, frozenset):
-        return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
+        return [v for v in _gc_get_referents(o) if _is_own_value(v, g)]
     if t is _FunctionType:
         parts = [_f_code(o)]
-        parts.extend(r for r in gc.get_referents(o)
+        parts.extend(r for r in _gc_get_referents(o)
                      if type(r) in (tuple, dict, _CellType) and not _is_shared(r)
                      and r is not _f_globals(o)
                      and (_f_builtins is None or r is not _f_builtins(o)))
         return parts
     if t is _CellType or t in (staticmethod, classmethod, property):
-        return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
+        return [v for v in _gc_get_referents(o) if _is_own_value(v, g)]
     if t is _CodeType:
         consts = _co_consts(o)
         parts = [c for c in consts if type(c) is _CodeType]
@@ -770,9 +805,9 @@ def _own_parts(o, g):
             pass
         return parts
     if type(t) is type and _type_flags(t) & _TPFLAGS_HEAPTYPE and _is_own_class(t):
-        return _instance_dict_of(o) + [v for v in gc.get_referents(o) if _is_own_value(v, g)]
+        return _instance_dict_of(o) + [v for v in _gc_get_referents(o) if _is_own_value(v, g)]
     if t in (_MethodType, _MethodWrapperType, _BuiltinFunctionType):
-        return [r for r in gc.get_referents(o) if _is_own_value(r, g)]
+        return [r for r in _gc_get_referents(o) if _is_own_value(r, g)]
     return []
 
 
@@ -1084,7 +1119,7 @@ class _Dumper:
     def size_extra(plan, sample):
         if plan.size is not None and plan.label_kind != "type":
             try:
-                return sys.getsizeof(sample) - plan.size(sample)
+                return _getsizeof(sample) - plan.size(sample)
             except Exception:
                 pass
         return _GC_HEADER if plan.gc else 0
@@ -1144,7 +1179,7 @@ class _Dumper:
         if internal or (group.special and self.garbage
                         and not self.garbage.isdisjoint(group.ids)):
             garbage = self.garbage
-            flags = [base | (_FLAG_TRACKED if gc.is_tracked(o) else 0) for o in objs]
+            flags = [base | (_FLAG_TRACKED if _gc_is_tracked(o) else 0) for o in objs]
             for i, x in enumerate(group.ids):
                 if x in garbage:
                     flags[i] |= _FLAG_GARBAGE
@@ -1154,7 +1189,7 @@ class _Dumper:
             return _small_ints(flags)
         if not plan.gc:
             return _repeat(str(base), len(objs))
-        tracked = list(map(gc.is_tracked, objs))
+        tracked = list(map(_gc_is_tracked, objs))
         if all(tracked):
             return _repeat(str(base | _FLAG_TRACKED), len(objs))
         if not any(tracked):
@@ -1335,7 +1370,7 @@ class _Dumper:
                 dicts = list(map(get_dict, objs))
             except Exception:
                 return self.edges_each(plan, objs)
-        refs = list(chain.from_iterable(map(gc.get_referents, objs)))
+        refs = list(chain.from_iterable(map(_gc_get_referents, objs)))
         if dicts is not None:
             if (len(refs) == 2 * n and all(map(is_, refs[0::2], dicts))
                     and all(map(is_, refs[1::2], repeat(cls)))):
@@ -1399,9 +1434,9 @@ class _Dumper:
         base = plan.base
         if base is dict:
             pairs = _dict_pairs(o)
-            rest = _without(gc.get_referents(o), pairs)
+            rest = _without(_gc_get_referents(o), pairs)
             return pairs + rest, self.pair_labels(pairs) + _identity_labels(rest, named)
-        refs = gc.get_referents(o)
+        refs = _gc_get_referents(o)
         if type(attrs) is dict and not any(map(is_, refs, repeat(attrs))):
             # the instance reports its attribute values itself (inline values, 3.13+)
             pairs = _dict_pairs(attrs)
@@ -1435,7 +1470,7 @@ class _Dumper:
         """A function's references, named. Usually they are exactly its code, globals,
         builtins, module, defaults, kwdefaults, doc, name, closure and qualname (those that
         are set), in that order: checked by identity, else named one by one."""
-        refs = gc.get_referents(f)
+        refs = _gc_get_referents(f)
         if _FUNCTION_FIELDS is not None:
             expected, labels = [], []
             for label, read in _FUNCTION_FIELDS:
@@ -1474,7 +1509,7 @@ class _Dumper:
         return refs, labels
 
     def edges_type(self, plan, cls):
-        refs = gc.get_referents(cls)
+        refs = _gc_get_referents(cls)
         named = [(".__class__", type(cls))]
         if _is_ready(cls):      # else its __bases__ getter would crash the process
             named += [(".__dict__", _class_dict(cls)), (".__mro__", _type_mro(cls)),
@@ -1485,7 +1520,7 @@ class _Dumper:
     def edges_frame(self, plan, f):
         """A frame's locals by name. A running frame reports (almost) nothing to the collector,
         so its code, globals, builtins, caller and locals are added as references."""
-        refs = gc.get_referents(f)
+        refs = _gc_get_referents(f)
         code, back = _fr_code(f), _fr_back(f)
         fglobals, fbuiltins, trace = _fr_globals(f), _fr_builtins(f), _fr_trace(f)
         try:
@@ -1888,7 +1923,7 @@ def _kept_references(keep, nrefs, refs, labels):
 
 def _safe_getsizeof(o):
     try:
-        return sys.getsizeof(o)
+        return _getsizeof(o)
     except Exception:
         return 0
 
@@ -1908,7 +1943,7 @@ def _function_fields():
         return fields
 
     sample.__qualname__ = "sample.qualname"
-    refs = gc.get_referents(sample)
+    refs = _gc_get_referents(sample)
     values = [read(sample) for _label, read in fields]
     if len(refs) == len(values) and all(map(is_, refs, values)):
         return fields
@@ -1959,13 +1994,17 @@ def dump(path, marks=None, values=True, collect=True):
     unreachable as garbage.
     Returns {"path", "objects", "edges", "garbage", "seconds"}; raises DumpError on failure.
     """
-    path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
-    return _dump(path, marks, values, collect, "api")
+    tracers = _pause_tracers()      # before anything else runs (see _dump)
+    try:
+        path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
+        return _dump(path, marks, values, collect, "api")
+    finally:
+        _resume_tracers(tracers)
 
 
 def _path_copy(path):
     try:
-        path = os.fspath(path)
+        path = _fspath(path)
     except Exception:
         raise DumpError("heap snapshot path of type %s: not a str or os.PathLike"
                         % _type_name(type(path))[1]) from None
@@ -1974,7 +2013,53 @@ def _path_copy(path):
     return "".join((path, ""))
 
 
+def _pause_tracers():
+    """Clear the program's tracer and profiler (sys.settrace/setprofile: debuggers, coverage,
+    profilers) and, on 3.12+, the global sys.monitoring events of its tools, so that none of
+    them runs for the dump's million lines (nor raises into it). Returns what to restore.
+    threading's hooks (threading.settrace/setprofile) are left as they are: they only apply
+    to threads started later, and the dumper starts none."""
+    trace, profile = _gettrace(), _getprofile()
+    if trace is not None:
+        _settrace(None)
+    if profile is not None:
+        _setprofile(None)
+    events = []
+    if _mon_get_events is not None:
+        for tool in range(6):
+            try:
+                found = _mon_get_events(tool)
+                if found:
+                    _mon_set_events(tool, 0)
+                    events.append((tool, found))
+            except Exception:
+                continue
+    return trace, profile, events
+
+
+def _resume_tracers(saved):
+    trace, profile, events = saved
+    for tool, found in events:
+        try:
+            _mon_set_events(tool, found)
+        except Exception:
+            pass
+    if profile is not None:
+        _setprofile(profile)
+    if trace is not None:
+        _settrace(trace)
+
+
 def _dump(path, marks, values, collect, trigger, held=()):
+    """A dump with the program's tracers paused (see _pause_tracers)."""
+    tracers = _pause_tracers()
+    try:
+        return _dump_untraced(path, marks, values, collect, trigger, held)
+    finally:
+        _resume_tracers(tracers)
+
+
+def _dump_untraced(path, marks, values, collect, trigger, held):
     started = _perf_counter()
     wall = _time()
     if marks is not None and not _is_subclass(dict, type(marks)):
@@ -1982,15 +2067,13 @@ def _dump(path, marks, values, collect, trigger, held=()):
     if not (_is_flag(values) and _is_flag(collect)):
         raise DumpError("heap snapshot %s: values and collect must be bools" % path)
     tmp = fd = failure = heap = None
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    gc_was_enabled = _gc_isenabled()
+    _gc_disable()
     try:
-        directory, name = os.path.split(os.path.abspath(path))
-        tmp = os.path.join(directory, ".%s.tmp-%d" % (name, _getpid()))
-        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                     0o666)
+        tmp = _temp_path(path)
+        fd = _open(tmp, _O_CREATE, 0o666)
         garbage = _collect_garbage() if collect else frozenset()
-        heap = gc.get_objects()
+        heap = _gc_get_objects()
         result = _write_snapshot(fd, path, heap, garbage, marks, bool(values), bool(collect),
                                  trigger, started, wall, held)
         heap = None
@@ -2000,19 +2083,42 @@ def _dump(path, marks, values, collect, trigger, held=()):
         return result
     except Exception as error:
         heap = None                  # the DumpError's traceback holds this frame
-        failure = "cannot write heap snapshot %s: %s" % (path, _describe(error))
+        failure = "cannot write heap snapshot %s: %s%s" % (path, _refused_by(error),
+                                                          _describe(error))
         _remove_temp(fd, tmp)
     except BaseException:            # KeyboardInterrupt, SystemExit: not ours to swallow
         _remove_temp(fd, tmp)
         raise
     finally:
         if collect:
-            gc.collect()             # free the cyclic garbage, as the next collection would
+            _gc_collect()             # free the cyclic garbage, as the next collection would
         if gc_was_enabled:
-            gc.enable()
+            _gc_enable()
     # Raised here, not in the except clause: the DumpError must not carry the original error,
     # whose traceback holds the dump's state (and so the whole heap list) alive.
     raise DumpError(failure)
+
+
+_O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
+def _temp_path(path):
+    """The temp file next to `path`: DIR/.NAME.tmp-PID. On POSIX computed here with str
+    methods (os.path's functions look up isinstance, bytes and os.getcwd when called, and a
+    program may have replaced those)."""
+    if os.sep != "/" or os.altsep:
+        directory, name = _path_split(_abspath(path))
+        return _path_join(directory, ".%s.tmp-%d" % (name, _getpid()))
+    if not str.startswith(path, "/"):
+        path = _getcwd() + "/" + path
+    parts = []
+    for part in str.split(path, "/"):
+        if part == ".." and parts:
+            parts.pop()
+        elif part not in ("", ".", ".."):
+            parts.append(part)
+    name = parts.pop() if parts else ""
+    return "/%s%s.%s.tmp-%d" % ("/".join(parts), "/" if parts else "", name, _getpid())
 
 
 def _remove_temp(fd, tmp):
@@ -2026,6 +2132,22 @@ def _remove_temp(fd, tmp):
             _unlink(tmp)
         except OSError:
             pass
+
+
+def _refused_by(error):
+    """'refused by an audit hook: ' when the error was raised by code that is not the
+    dumper's: no other code of the program runs inside a dump (finalizers and gc callbacks run
+    in the collection, which reports their errors itself), so it came from a hook added with
+    sys.addaudithook refusing one of the dump's operations (open, gc.get_objects, ...)."""
+    tb = _exc_traceback(error)
+    while tb is not None and _tb_next(tb) is not None:
+        tb = _tb_next(tb)
+    if tb is None:
+        return ""
+    code = _fr_code(_tb_frame(tb))
+    if _text(_co_filename(code)) == _text(_co_filename(_f_code(_refused_by))):
+        return ""
+    return "refused by an audit hook: "
 
 
 def _is_flag(value):
@@ -2047,12 +2169,12 @@ def _collect_garbage():
     if type(garbage) is not list:
         return frozenset()
     before = list.__len__(garbage)
-    flags = gc.get_debug()
-    gc.set_debug(flags | gc.DEBUG_SAVEALL)
+    flags = _gc_get_debug()
+    _gc_set_debug(flags | gc.DEBUG_SAVEALL)
     try:
-        gc.collect()
+        _gc_collect()
     finally:
-        gc.set_debug(flags)
+        _gc_set_debug(flags)
     found = garbage[before:]
     del garbage[before:]
     return frozenset(map(id, found))
@@ -2151,7 +2273,7 @@ def _thread_stacks(d, own_codes):
     names = _thread_names()
     main_ident = _main_thread_ident()
     lines, frames = [], []
-    for ident, top in list(dict.items(sys._current_frames())):
+    for ident, top in list(dict.items(_sys_current_frames())):
         stack = []
         f = top
         while f is not None:
@@ -2222,7 +2344,7 @@ def _main_thread_ident():
         state = _instance_dict_of(main) if main is not None else []
         if state and type(state[0]) is dict:
             return _str_key_get(state[0], "_ident")
-    return _thread.get_ident()
+    return _get_ident()
 
 
 # ---------------------------------------------------------------------------------------------
