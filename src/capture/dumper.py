@@ -606,8 +606,34 @@ def _method_label(m):
 
 def _frame_label(f):
     code = _fr_code(f)
-    return _clip("%s() %s:%s" % (_text(_co_name(code)), _basename(_text(_co_filename(code))),
+    return _clip("%s() %s:%s" % (_text(_co_name(code)), _short_path(_text(_co_filename(code))),
                                  _fr_lineno(f)))
+
+
+# The sys.path directories (absolute, "/"-terminated, longest first) a frame's file is shown
+# relative to; set for each dump by _note_path_prefixes.
+_PATH_PREFIXES = []
+
+
+def _note_path_prefixes():
+    """sys.path's absolute directories, longest first: the program's directory, the standard
+    library, site-packages ... A file is shown relative to the longest one holding it."""
+    entries = sys.path if type(sys.path) is list else []
+    found = set()
+    for entry in list(entries):
+        if type(entry) is str and str.startswith(entry, os.sep) and len(entry) > 1:
+            # copies: a list of the dumper's must not hold (and count in) program strings
+            found.add(_str_copy(entry if str.endswith(entry, os.sep) else entry + os.sep))
+    _PATH_PREFIXES[:] = sorted(found, key=len, reverse=True)
+
+
+def _short_path(filename):
+    """A frame's file as a path that tells files apart: relative to the sys.path directory
+    holding it (`flask/app.py`, `json/decoder.py`, the program's own `app.py`), else whole."""
+    for prefix in _PATH_PREFIXES:
+        if str.startswith(filename, prefix):
+            return filename[len(prefix):]
+    return filename
 
 
 def _module_label(m):
@@ -2205,6 +2231,7 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.count_held(_bootstrap_held())
 
     out.write(_dumps(_header(path, values, collect, trigger, wall, len(heap))) + "\n")
+    _note_path_prefixes()
     threads, frames = _thread_stacks(d, own_codes)
     mark_objects = _write_marks(d, marks) if marks is not None else []
     _write_roots(d)
