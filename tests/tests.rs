@@ -9,3 +9,4 @@ mod queries;
 mod render;
 mod report;
 mod util;
+mod versions;
