@@ -551,11 +551,17 @@ fn patched_builtins_gc_sys_tracers_and_an_open_mock_are_never_called_by_the_dump
     let snap = w.arg("builtins.rgsnap");
     capture_like_plain(&w, "hostile_builtins.py", &snap, &[], &[]);
     assert_loads(&snap);
-    assert!(garbage_written(&snap) >= 1, "a no-op gc.collect hid the garbage");
+    assert!(
+        garbage_written(&snap) >= 1,
+        "a no-op gc.collect hid the garbage"
+    );
     let api = w.arg("builtins_api.rgsnap");
     api_like_plain(&w, "hostile_builtins.py", &api, &[]);
     assert_loads(&api);
-    assert!(garbage_written(&api) >= 1, "a no-op gc.collect hid the garbage");
+    assert!(
+        garbage_written(&api) >= 1,
+        "a no-op gc.collect hid the garbage"
+    );
 }
 
 #[test]
@@ -571,5 +577,7 @@ fn an_audit_hook_refusing_the_dump_is_named_and_the_exit_code_kept() {
         "{said}"
     );
     assert!(!w.path("audit.rgsnap").exists());
-    assert!(listing(w.path("").as_path()).iter().all(|f| !f.contains(".tmp")));
+    assert!(listing(w.path("").as_path())
+        .iter()
+        .all(|f| !f.contains(".tmp")));
 }

@@ -221,11 +221,7 @@ fn check_chain(r: &Run, name: &str, id: &str) {
         .chains
         .first()
         .unwrap_or_else(|| panic!("{}: no chain holds {name}", r.what));
-    let steps: Vec<&str> = chain
-        .steps
-        .iter()
-        .map(|s| s.object.id.as_str())
-        .collect();
+    let steps: Vec<&str> = chain.steps.iter().map(|s| s.object.id.as_str()).collect();
     assert_eq!(
         chain.steps[0].object.root.as_deref(),
         Some("module __main__"),
@@ -334,7 +330,10 @@ fn running_frames_locals_hold_their_objects_and_frames_name_their_package() {
 fn patched_builtins_tracers_and_mocks_change_nothing_on_every_version() {
     let w = Workdir::new();
     for (label, python) in pythons() {
-        let snap = w.arg(&format!("builtins-{}.rgsnap", label.replace([' ', '.'], "_")));
+        let snap = w.arg(&format!(
+            "builtins-{}.rgsnap",
+            label.replace([' ', '.'], "_")
+        ));
         let mut c = Command::new(&python);
         c.arg(script("hostile_builtins.py"))
             .args([&w.dumper_dir(), &snap]);
