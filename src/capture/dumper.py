@@ -190,17 +190,20 @@ _module_dict = _ModuleType.__dict__["__dict__"].__get__
 # Version-specific CPython hazards: things the dumper must not do on an interpreter with a
 # known bug, each with its test in tests/versions.rs (run on every CPython the machine has).
 # (Not version-specific, so not here: a static type never readied must not have its
-# __bases__/__mro__/__dict__ read, see _is_ready; observed on 3.8-3.11.)
+# __bases__/__mro__/__dict__ read, see _is_ready; observed on 3.8-3.11; tests/versions.rs:
+# static_types_never_readied_are_dumped_without_a_crash.)
 _VERSION = tuple(sys.version_info[:3])
 _HAZARDS = {
     # gh-122695, fixed in 3.12.5: gc.get_referents on the _asyncio module reports objects of
     # its free list, which are then freed twice (the program hangs at its next collection).
-    # A module's references are read from its __dict__ instead (versions_asyncio_module).
+    # A module's references are read from its __dict__ instead (tests/versions.rs:
+    # asyncio_programs_do_not_hang_after_a_dump).
     "module_referents": (3, 12, 0) <= _VERSION < (3, 12, 5),
     # 3.12+: a BytesIO reports its buffer (a bytes object) to the collector, so the buffer is
     # an object of the snapshot; BytesIO.__sizeof__ counts it too unless something else holds
     # it (the dumper does, while it writes). A BytesIO's size is then the object alone, so the
-    # buffer is counted once, in the bytes object (versions_bytesio_size). Not a CPython bug.
+    # buffer is counted once, in the bytes object (tests/versions.rs:
+    # a_bytesio_is_sized_alone_and_retains_its_buffer). Not a CPython bug.
     "buffer_referent": _VERSION >= (3, 12),
 }
 
