@@ -536,3 +536,48 @@ fn no_values_keeps_planted_secrets_out_of_the_snapshot() {
         "argv is shown by length: {summary}"
     );
 }
+
+/// The `garbage` count of a snapshot's `end` line.
+fn garbage_written(snap: &str) -> u64 {
+    let text = std::fs::read_to_string(snap).expect("snapshot");
+    let end: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("an end line")).expect("JSON");
+    end["garbage"].as_u64().expect("garbage count")
+}
+
+#[test]
+fn patched_builtins_gc_sys_tracers_and_an_open_mock_are_never_called_by_the_dump() {
+    let w = Workdir::new();
+    let snap = w.arg("builtins.rgsnap");
+    capture_like_plain(&w, "hostile_builtins.py", &snap, &[], &[]);
+    assert_loads(&snap);
+    assert!(
+        garbage_written(&snap) >= 1,
+        "a no-op gc.collect hid the garbage"
+    );
+    let api = w.arg("builtins_api.rgsnap");
+    api_like_plain(&w, "hostile_builtins.py", &api, &[]);
+    assert_loads(&api);
+    assert!(
+        garbage_written(&api) >= 1,
+        "a no-op gc.collect hid the garbage"
+    );
+}
+
+#[test]
+fn an_audit_hook_refusing_the_dump_is_named_and_the_exit_code_kept() {
+    let w = Workdir::new();
+    let snap = w.arg("audit.rgsnap");
+    let out = w.capture_output("hostile_audit.py", &snap, &[], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "audited\n");
+    let said = refgraph_lines(&out).join("\n");
+    assert!(
+        said.contains("refused by an audit hook: PermissionError: no heap walks here"),
+        "{said}"
+    );
+    assert!(!w.path("audit.rgsnap").exists());
+    assert!(listing(w.path("").as_path())
+        .iter()
+        .all(|f| !f.contains(".tmp")));
+}

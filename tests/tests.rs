@@ -11,3 +11,4 @@ mod queries;
 mod render;
 mod report;
 mod util;
+mod versions;

@@ -28,6 +28,7 @@ import gc
 import os
 import sys
 import _thread
+import _weakref
 from itertools import accumulate, chain, compress, cycle, repeat
 from _operator import add, and_, is_, mul, not_, rshift
 # Bound once, at import: a program that patches these (mock.patch, freezegun, pyfakefs) must
@@ -37,6 +38,30 @@ from os import unlink as _unlink, write as _write
 from time import gmtime as _gmtime, perf_counter as _perf_counter, strftime as _strftime
 from time import time as _time
 _writev = getattr(os, "writev", None)      # POSIX only
+from os import fspath as _fspath, getcwd as _getcwd
+from os.path import abspath as _abspath, join as _path_join, split as _path_split
+from gc import collect as _gc_collect, disable as _gc_disable, enable as _gc_enable
+from gc import get_debug as _gc_get_debug, get_objects as _gc_get_objects
+from gc import get_referents as _gc_get_referents, is_tracked as _gc_is_tracked
+from gc import isenabled as _gc_isenabled, set_debug as _gc_set_debug
+from sys import getrefcount as _getrefcount, getsizeof as _getsizeof
+from sys import _current_frames as _sys_current_frames, _getframe as _sys_getframe
+from sys import getprofile as _getprofile, gettrace as _gettrace
+from sys import setprofile as _setprofile, settrace as _settrace
+from _thread import get_ident as _get_ident
+_monitoring = getattr(sys, "monitoring", None)      # 3.12+ (PEP 669)
+_mon_get_events = getattr(_monitoring, "get_events", None)
+_mon_set_events = getattr(_monitoring, "set_events", None)
+# The builtins too, as this module's globals: a program that replaces builtins.id, len, map,
+# isinstance, open, dict, list, type, str ... (mock.patch("builtins.open")) changes nothing a
+# dump calls. Under `refgraph capture` this runs before any code of the program.
+from builtins import (
+    BaseException, Exception, ImportError, KeyboardInterrupt, OSError, RuntimeError,
+    SystemExit, TypeError, UnicodeEncodeError, ValueError, all, any, bool, bytearray, bytes,
+    classmethod, compile, complex, dict, enumerate, exec, filter, float, frozenset, getattr,
+    globals, id, int, isinstance, iter, len, list, map, max, memoryview, next, object, open,
+    ord, property, range, reversed, round, set, slice, staticmethod, str, sum, tuple, type,
+    zip)
 
 try:
     import zlib
@@ -57,8 +82,10 @@ _WRITE_BUFFER = 1 << 20
 _FLAG_GARBAGE = 1
 _FLAG_TRACKED = 2
 _FLAG_INDEXED = 4
+_FLAG_INTERNAL = 16
 
 _TPFLAGS_HEAPTYPE = 1 << 9
+_TPFLAGS_READY = 1 << 12
 _TPFLAGS_HAVE_GC = 1 << 14
 _CO_OPTIMIZED = 0x1
 _MISSING = object()
@@ -81,6 +108,13 @@ def _sample_generator():
     yield
 
 
+def _sample_error():
+    try:
+        raise ValueError
+    except ValueError as e:
+        return e
+
+
 _FunctionType = type(_sample_function)
 _CodeType = type(_sample_function.__code__)
 _CellType = type((lambda x: (lambda: x))(0).__closure__[0])
@@ -88,7 +122,7 @@ _MethodType = type(_sample_function.__get__(0))
 _BuiltinFunctionType = type(len)
 _MethodWrapperType = type(object().__str__)
 _ModuleType = type(sys)
-_FrameType = type(sys._getframe())
+_FrameType = type(_sys_getframe())
 _GeneratorType = type(_sample_generator())
 _GetSetType = type(_FunctionType.__dict__["__code__"])
 _MemberType = type(_FunctionType.__dict__["__globals__"])
@@ -103,6 +137,9 @@ _type_flags = type.__dict__["__flags__"].__get__
 _type_dictproxy = type.__dict__["__dict__"].__get__
 _type_base = type.__dict__["__base__"].__get__
 _type_bases = type.__dict__["__bases__"].__get__
+_type_subclasses = type.__dict__["__subclasses__"]
+_WeakrefType = _weakref.ref
+_weakref_call = _WeakrefType.__call__
 _is_subclass = type.__subclasscheck__          # _is_subclass(Base, T), C-level for real types
 
 _fd = _FunctionType.__dict__
@@ -133,12 +170,61 @@ _fr_locals = _FrameType.__dict__["f_locals"].__get__
 _fr_lineno = _FrameType.__dict__["f_lineno"].__get__
 _fr_trace = _FrameType.__dict__["f_trace"].__get__
 
+
+
+def _sample_locals():
+    here = 0
+    return _sys_getframe().f_locals, here
+
+
+# 3.13+ (PEP 667): a running function's f_locals is a FrameLocalsProxy, read through its own
+# C `items` (it reads the frame's variables; no program code runs). Before: a dict.
+_FrameLocalsType = type(_sample_locals()[0])
+_flp_items = None if _FrameLocalsType is dict else _FrameLocalsType.__dict__["items"]
+
 _m_func = _MethodType.__dict__["__func__"].__get__
 _bf_name = _BuiltinFunctionType.__dict__["__name__"].__get__
 _bf_self = _BuiltinFunctionType.__dict__["__self__"].__get__
 _module_dict = _ModuleType.__dict__["__dict__"].__get__
 
+# Version-specific CPython hazards: things the dumper must not do on an interpreter with a
+# known bug, each with its test in tests/versions.rs (run on every CPython the machine has).
+# (Not version-specific, so not here: a static type never readied must not have its
+# __bases__/__mro__/__dict__ read, see _is_ready; observed on 3.8-3.11; tests/versions.rs:
+# static_types_never_readied_are_dumped_without_a_crash.)
+_VERSION = tuple(sys.version_info[:3])
+_HAZARDS = {
+    # gh-122695, fixed in 3.12.5: gc.get_referents on the _asyncio module reports objects of
+    # its free list, which are then freed twice (the program hangs at its next collection).
+    # A module's references are read from its __dict__ instead (tests/versions.rs:
+    # asyncio_programs_do_not_hang_after_a_dump).
+    "module_referents": (3, 12, 0) <= _VERSION < (3, 12, 5),
+    # 3.12+: a BytesIO reports its buffer (a bytes object) to the collector, so the buffer is
+    # an object of the snapshot; BytesIO.__sizeof__ counts it too unless something else holds
+    # it (the dumper does, while it writes). A BytesIO's size is then the object alone, so the
+    # buffer is counted once, in the bytes object (tests/versions.rs:
+    # a_bytesio_is_sized_alone_and_retains_its_buffer). Not a CPython bug.
+    "buffer_referent": _VERSION >= (3, 12),
+}
+
+
+def _module_referents(m):
+    """What a module refers to, from its __dict__ only (see _HAZARDS)."""
+    md = _module_dict(m)
+    return [md] if md is not None else []
+
+
+def _any_referents(o):
+    """gc.get_referents of any object, but never of a module where that is unsafe."""
+    if _HAZARDS["module_referents"] and _is_subclass(_ModuleType, type(o)):
+        return _module_referents(o)
+    return _gc_get_referents(o)
+
 _exc_set_traceback = BaseException.__dict__["__traceback__"].__set__
+_exc_traceback = BaseException.__dict__["__traceback__"].__get__
+_TracebackType = type(_exc_traceback(_sample_error()))
+_tb_next = _TracebackType.__dict__["tb_next"].__get__
+_tb_frame = _TracebackType.__dict__["tb_frame"].__get__
 _HEAD = slice(0, _LABEL_CHARS)
 
 # Getsets of builtin types that only read a stored field (no object is created, no code runs):
@@ -195,7 +281,7 @@ _FLAG_TEXT = {base: (str(base), str(base | _FLAG_TRACKED)) for base in (0, _FLAG
 _PAIR_TEXT = '"key \'%s\'","[\'%s\']"'     # edge labels of a plain str dict key
 _INT_PAIR_TEXT = '"key %d","[%d]"'                # ... of an int dict key
 _HIDDEN_PAIR_TEXT = _Memo(lambda n: '"key <str %d chars>","[<str %d chars>]"' % (n, n))
-_GC_HEADER = sys.getsizeof([]) - [].__sizeof__()
+_GC_HEADER = _getsizeof([]) - [].__sizeof__()
 # Every object starts with a header of at least this many bytes, so no two live objects have
 # the same id() >> _KEY_SHIFT. The `seen` set is keyed by that: ids are multiples of 16, and a
 # set of them collides much more (and runs much slower) than one of the shifted keys.
@@ -236,9 +322,20 @@ def _str_key_get(d, key, default=None):
     return default
 
 
+def _is_ready(cls):
+    """Whether PyType_Ready ran for a class. A static type of an extension that never readied
+    it (unicodedata.UCD on 3.8/3.9, _testcapi's test types up to 3.11) has NULL tp_bases,
+    tp_mro and tp_dict: `type`'s __bases__ getter dereferences them and crashes the process.
+    Such a type is read through __flags__ (a plain field), __qualname__ and __module__ (from
+    tp_name for a static type) only."""
+    return bool(_type_flags(cls) & _TPFLAGS_READY)
+
+
 def _class_dict(cls):
-    """The real dict behind a class's __dict__ mapping proxy."""
-    refs = gc.get_referents(_type_dictproxy(cls))
+    """The real dict behind a class's __dict__ mapping proxy ({} for a type not readied)."""
+    if not _is_ready(cls):
+        return {}
+    refs = _gc_get_referents(_type_dictproxy(cls))
     if refs and type(refs[0]) is dict:
         return refs[0]
     return {}
@@ -512,8 +609,34 @@ def _method_label(m):
 
 def _frame_label(f):
     code = _fr_code(f)
-    return _clip("%s() %s:%s" % (_text(_co_name(code)), _basename(_text(_co_filename(code))),
+    return _clip("%s() %s:%s" % (_text(_co_name(code)), _short_path(_text(_co_filename(code))),
                                  _fr_lineno(f)))
+
+
+# The sys.path directories (absolute, "/"-terminated, longest first) a frame's file is shown
+# relative to; set for each dump by _note_path_prefixes.
+_PATH_PREFIXES = []
+
+
+def _note_path_prefixes():
+    """sys.path's absolute directories, longest first: the program's directory, the standard
+    library, site-packages ... A file is shown relative to the longest one holding it."""
+    entries = sys.path if type(sys.path) is list else []
+    found = set()
+    for entry in list(entries):
+        if type(entry) is str and str.startswith(entry, os.sep) and len(entry) > 1:
+            # copies: a list of the dumper's must not hold (and count in) program strings
+            found.add(_str_copy(entry if str.endswith(entry, os.sep) else entry + os.sep))
+    _PATH_PREFIXES[:] = sorted(found, key=len, reverse=True)
+
+
+def _short_path(filename):
+    """A frame's file as a path that tells files apart: relative to the sys.path directory
+    holding it (`flask/app.py`, `json/decoder.py`, the program's own `app.py`), else whole."""
+    for prefix in _PATH_PREFIXES:
+        if str.startswith(filename, prefix):
+            return filename[len(prefix):]
+    return filename
 
 
 def _module_label(m):
@@ -594,7 +717,7 @@ def _str_copy(s):
 def _measure(group):
     """Refcounts of a group of objects. Calibrated by _refcount_offset, which must call it the
     same way: at that moment each object is held by the dumper only through `group`."""
-    return list(map(sys.getrefcount, group))
+    return list(map(_getrefcount, group))
 
 
 def _group_by_type(objs):
@@ -685,18 +808,21 @@ def _own_parts(o, g):
         values = [v for k, v in list(dict.items(o)) if not (o is g and k == "__builtins__")]
         return [v for v in values if _is_own_value(v, g)]
     if t in (list, tuple, set, frozenset):
-        return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
+        return [v for v in _gc_get_referents(o) if _is_own_value(v, g)]
     if t is _FunctionType:
         parts = [_f_code(o)]
-        parts.extend(r for r in gc.get_referents(o)
-                     if type(r) in (tuple, dict, _CellType) and r is not _f_globals(o)
+        parts.extend(r for r in _gc_get_referents(o)
+                     if type(r) in (tuple, dict, _CellType) and not _is_shared(r)
+                     and r is not _f_globals(o)
                      and (_f_builtins is None or r is not _f_builtins(o)))
         return parts
     if t is _CellType or t in (staticmethod, classmethod, property):
-        return [v for v in gc.get_referents(o) if _is_own_value(v, g)]
+        return [v for v in _gc_get_referents(o) if _is_own_value(v, g)]
     if t is _CodeType:
-        return [c for c in _co_consts(o) if type(c) is _CodeType]
-    if _is_subclass(type, t):
+        consts = _co_consts(o)
+        parts = [c for c in consts if type(c) is _CodeType]
+        return parts + [consts] if type(consts) is tuple and not _is_shared(consts) else parts
+    if _is_subclass(type, t) and _is_ready(o):
         parts = [_class_dict(o), _type_mro(o), _type_bases(o)]
         parts.extend(v for v in dict.values(_class_dict(o))
                      if type(v) in (_FunctionType, _GetSetType, _MemberType, staticmethod,
@@ -708,16 +834,23 @@ def _own_parts(o, g):
             pass
         return parts
     if type(t) is type and _type_flags(t) & _TPFLAGS_HEAPTYPE and _is_own_class(t):
-        return _instance_dict_of(o) + [v for v in gc.get_referents(o) if _is_own_value(v, g)]
+        return _instance_dict_of(o) + [v for v in _gc_get_referents(o) if _is_own_value(v, g)]
     if t in (_MethodType, _MethodWrapperType, _BuiltinFunctionType):
-        return [r for r in gc.get_referents(o) if _is_own_value(r, g)]
+        return [r for r in _gc_get_referents(o) if _is_own_value(r, g)]
     return []
+
+
+def _is_shared(o):
+    """An object the interpreter shares between all its users (the empty tuple, and the empty
+    frozenset on 3.8/3.9): never the dumper's own, whoever refers to it."""
+    t = type(o)
+    return (t is tuple or t is frozenset) and not len(o)
 
 
 def _is_own_value(v, g):
     t = type(v)
     if t in (dict, list, tuple, set, frozenset, _CellType, _CodeType):
-        return True
+        return not _is_shared(v)
     if t is _FunctionType:
         return _f_globals(v) is g
     if t in (_MethodType, _MethodWrapperType):
@@ -736,10 +869,10 @@ def _dict_getter(cls):
     """The C getter of instances' __dict__ (a getset_descriptor of the class or a base), or
     None. A property or other Python-level `__dict__` is never used."""
     try:
-        mro = _type_mro(cls)
+        mro = _type_mro(cls) if _is_ready(cls) else None
     except Exception:
         return None
-    for klass in mro:
+    for klass in mro or ():
         desc = dict.get(_class_dict(klass), "__dict__")
         if type(desc) is _GetSetType:
             return desc.__get__
@@ -871,6 +1004,11 @@ class _Dumper:
         deque = sys.modules.get("_collections")
         self.deque = getattr(deque, "deque", None) if type(deque) is _ModuleType else None
         self.last_refs = None
+        self.static_type_dicts = _static_type_dicts()
+        self.modules = None               # _modules_by_name(), when first needed
+        io = sys.modules.get("_io")
+        self.bytesio = _str_key_get(_module_dict(io), "BytesIO") if type(io) is _ModuleType \
+            else None
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -889,7 +1027,7 @@ class _Dumper:
         """References from the dumper's own objects are not the program's: count them as held."""
         excluded = self.excluded
         for o in objs:
-            refs = _dict_pairs(o) if type(o) is dict else gc.get_referents(o)
+            refs = _dict_pairs(o) if type(o) is dict else _any_referents(o)
             self.count_held(r for r in refs if id(r) not in excluded)
 
     # -- type plans ----------------------------------------------------------------------------
@@ -909,7 +1047,7 @@ class _Dumper:
         self.type_count += 1
         self.new_types.append(_type_name(cls))
         try:
-            mro = _type_mro(cls) or (cls,)
+            mro = (_type_mro(cls) if _is_ready(cls) else None) or (cls,)
         except Exception:
             mro = (cls, object)
         flags = _type_flags(cls)
@@ -932,6 +1070,8 @@ class _Dumper:
         kind = plan.label_kind
 
         plan.size = _sizeof_of(mro)     # decided on the first group (see sizes_text)
+        if _HAZARDS["buffer_referent"] and self.bytesio is not None and self.bytesio in mro:
+            plan.size = None    # the object alone: its buffer is a referent, sized on its own
         plan.size_extra = None
         if plan.size is not None:
             self.hold(plan.size)
@@ -960,6 +1100,8 @@ class _Dumper:
             plan.edges, plan.each = self.edges_each, self.edges_type
         elif kind == "frame":
             plan.edges, plan.each = self.edges_each, self.edges_frame
+        elif kind == "module" and _HAZARDS["module_referents"]:
+            plan.edges, plan.each = self.edges_each, self.edges_module
         elif plan.heap and builtin_bases == [object] and not plan.readers:
             plan.edges = self.edges_instances
         else:
@@ -1006,7 +1148,7 @@ class _Dumper:
     def size_extra(plan, sample):
         if plan.size is not None and plan.label_kind != "type":
             try:
-                return sys.getsizeof(sample) - plan.size(sample)
+                return _getsizeof(sample) - plan.size(sample)
             except Exception:
                 pass
         return _GC_HEADER if plan.gc else 0
@@ -1062,22 +1204,47 @@ class _Dumper:
     def flags_text(self, plan, group, indexed):
         base = _FLAG_INDEXED if indexed else 0
         objs = group.objs
-        if group.special and self.garbage and not self.garbage.isdisjoint(group.ids):
+        internal = self.internal_dicts(group) if plan.type is dict else None
+        if internal or (group.special and self.garbage
+                        and not self.garbage.isdisjoint(group.ids)):
             garbage = self.garbage
-            flags = [base | (_FLAG_TRACKED if gc.is_tracked(o) else 0) for o in objs]
+            flags = [base | (_FLAG_TRACKED if _gc_is_tracked(o) else 0) for o in objs]
             for i, x in enumerate(group.ids):
                 if x in garbage:
                     flags[i] |= _FLAG_GARBAGE
                     self.garbage_written += 1
+            for i in internal or ():
+                flags[i] |= _FLAG_INTERNAL
             return _small_ints(flags)
         if not plan.gc:
             return _repeat(str(base), len(objs))
-        tracked = list(map(gc.is_tracked, objs))
+        tracked = list(map(_gc_is_tracked, objs))
         if all(tracked):
             return _repeat(str(base | _FLAG_TRACKED), len(objs))
         if not any(tracked):
             return _repeat(str(base), len(objs))
         return ",".join(map(_FLAG_TEXT[base].__getitem__, tracked))
+
+    def internal_dicts(self, group):
+        """Positions in a group of exact dicts of those the interpreter itself holds and no
+        object reports (flag 16): static types' __dict__, class subclass registries
+        ({id(cls): weakref(cls)}), the import system's copies of extension modules' dicts."""
+        objs, found = group.objs, []
+        if not self.static_type_dicts.isdisjoint(group.ids):
+            found = [i for i, x in enumerate(group.ids) if x in self.static_type_dicts]
+        try:
+            firsts = list(map(next, map(iter, objs), repeat(None)))
+        except RuntimeError:         # resized by another thread: not flagged
+            return found
+        for i in compress(range(len(objs)), map(is_, map(type, firsts), repeat(int))):
+            if _is_subclass_registry(objs[i]):
+                found.append(i)
+        for i in compress(range(len(objs)), map(is_, firsts, repeat("__name__"))):
+            if self.modules is None:
+                self.modules = _modules_by_name()
+            if _is_module_dict_copy(objs[i], self.modules):
+                found.append(i)
+        return found
 
     # -- dict keys -----------------------------------------------------------------------------
 
@@ -1232,7 +1399,7 @@ class _Dumper:
                 dicts = list(map(get_dict, objs))
             except Exception:
                 return self.edges_each(plan, objs)
-        refs = list(chain.from_iterable(map(gc.get_referents, objs)))
+        refs = list(chain.from_iterable(map(_gc_get_referents, objs)))
         if dicts is not None:
             if (len(refs) == 2 * n and all(map(is_, refs[0::2], dicts))
                     and all(map(is_, refs[1::2], repeat(cls)))):
@@ -1240,7 +1407,16 @@ class _Dumper:
                     '".__dict__",".__class__"', n)
             found = _inline_values(cls, dicts, refs, n)
             if found is not None:
-                return found
+                # 3.13+: a __dict__ the program made (vars(), cached_property, copy ...) exists
+                # beside the inline values, which the instance still reports itself. Recorded
+                # once, through the dict (instance -> .__dict__ -> dict -> values); dicts the
+                # dumper just made by reading __dict__ are not written.
+                made = list(map(self.seen.__contains__, _keys(list(map(id, dicts)))))
+                if not any(made):
+                    return found
+                if all(made):
+                    return 2, _Shaped(n, 2, {1: cls}, [(0, dicts)]), _repeat(
+                        '".__dict__",".__class__"', n)
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
             return 1, _Shaped(n, 1, {0: cls}, []), _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
@@ -1253,7 +1429,7 @@ class _Dumper:
                 r, lab = each(plan, o)
             except Exception:
                 try:
-                    r = gc.get_referents(o)
+                    r = _any_referents(o)
                 except Exception:
                     r = []
                 lab = [None] * len(r)
@@ -1287,13 +1463,18 @@ class _Dumper:
         base = plan.base
         if base is dict:
             pairs = _dict_pairs(o)
-            rest = _without(gc.get_referents(o), pairs)
+            rest = _without(_gc_get_referents(o), pairs)
             return pairs + rest, self.pair_labels(pairs) + _identity_labels(rest, named)
-        refs = gc.get_referents(o)
+        refs = _gc_get_referents(o)
         if type(attrs) is dict and not any(map(is_, refs, repeat(attrs))):
             # the instance reports its attribute values itself (inline values, 3.13+)
             pairs = _dict_pairs(attrs)
-            named.extend(("." + _text(pairs[i]), pairs[i + 1]) for i in range(0, len(pairs), 2))
+            if _key_of(attrs) in self.seen:
+                # ... and the program made its __dict__: recorded once, through the dict
+                refs = [attrs] + _without(refs, pairs[1::2])
+            else:
+                named.extend(("." + _text(pairs[i]), pairs[i + 1])
+                             for i in range(0, len(pairs), 2))
         labels = _identity_labels(refs, named)
         if base is list or base is tuple:
             # the items come last (after the instance's own slots, __dict__ and class), last
@@ -1305,6 +1486,11 @@ class _Dumper:
                 labels[start:] = map(_INDEX_LABEL.__getitem__, range(len(items)))
         return refs, labels
 
+    def edges_module(self, plan, m):
+        """A module where the collector's visit is unsafe (_HAZARDS): its __dict__ only."""
+        refs = _module_referents(m)
+        return refs, [".__dict__"] * len(refs)
+
     def edges_dict_one(self, plan, d):
         pairs = _dict_pairs(d)
         return pairs, self.pair_labels(pairs)
@@ -1313,7 +1499,7 @@ class _Dumper:
         """A function's references, named. Usually they are exactly its code, globals,
         builtins, module, defaults, kwdefaults, doc, name, closure and qualname (those that
         are set), in that order: checked by identity, else named one by one."""
-        refs = gc.get_referents(f)
+        refs = _gc_get_referents(f)
         if _FUNCTION_FIELDS is not None:
             expected, labels = [], []
             for label, read in _FUNCTION_FIELDS:
@@ -1352,17 +1538,18 @@ class _Dumper:
         return refs, labels
 
     def edges_type(self, plan, cls):
-        refs = gc.get_referents(cls)
-        named = [(".__class__", type(cls)), (".__dict__", _class_dict(cls)),
-                 (".__mro__", _type_mro(cls)), (".__bases__", _type_bases(cls)),
-                 (".__base__", _type_base(cls))]
+        refs = _gc_get_referents(cls)
+        named = [(".__class__", type(cls))]
+        if _is_ready(cls):      # else its __bases__ getter would crash the process
+            named += [(".__dict__", _class_dict(cls)), (".__mro__", _type_mro(cls)),
+                      (".__bases__", _type_bases(cls)), (".__base__", _type_base(cls))]
         self.read_named(plan, cls, named)
         return refs, _identity_labels(refs, named)
 
     def edges_frame(self, plan, f):
         """A frame's locals by name. A running frame reports (almost) nothing to the collector,
         so its code, globals, builtins, caller and locals are added as references."""
-        refs = gc.get_referents(f)
+        refs = _gc_get_referents(f)
         code, back = _fr_code(f), _fr_back(f)
         fglobals, fbuiltins, trace = _fr_globals(f), _fr_builtins(f), _fr_trace(f)
         try:
@@ -1370,7 +1557,11 @@ class _Dumper:
         except Exception:
             flocals = None
         optimized = bool(_co_flags(code) & _CO_OPTIMIZED)
-        local_pairs = _dict_pairs(flocals) if optimized and type(flocals) is dict else []
+        local_pairs = []
+        if optimized and type(flocals) is dict:
+            local_pairs = _dict_pairs(flocals)
+        elif optimized and _flp_items is not None and type(flocals) is _FrameLocalsType:
+            local_pairs = list(chain.from_iterable(_flp_items(flocals)))
         named = [(".f_back", back), (".f_trace", trace), (".f_code", code),
                  (".f_globals", fglobals), (".f_builtins", fbuiltins)]
         for i in range(0, len(local_pairs), 2):
@@ -1669,6 +1860,80 @@ def _inline_values(cls, dicts, refs, n):
     return width, _Shaped(n, width, {k: cls}, columns), _repeat(labels, n)
 
 
+def _static_type_dicts():
+    """ids of the __dict__s of static (C) types, all classes being found through
+    type.__subclasses__ from object: the interpreter holds these dicts, no object reports
+    them."""
+    found, done, stack = set(), set(), [object]
+    while stack:
+        cls = stack.pop()
+        if id(cls) in done:
+            continue
+        done.add(id(cls))
+        if not _is_ready(cls):
+            continue
+        try:
+            stack.extend(_type_subclasses(cls))
+        except Exception:
+            pass
+        if not _type_flags(cls) & _TPFLAGS_HEAPTYPE:
+            found.add(id(_class_dict(cls)))
+    return found
+
+
+def _is_subclass_registry(d):
+    """A class's registry of its subclasses (tp_subclasses): {id(cls): weakref to cls}."""
+    pairs = _dict_pairs(d)
+    if not pairs:
+        return False
+    for k, w in zip(pairs[0::2], pairs[1::2]):
+        if type(k) is not int or type(w) is not _WeakrefType:
+            return False
+        target = _weakref_call(w)          # C: no callback, no program code
+        if target is not None and (id(target) != k or not _is_subclass(type, type(target))):
+            return False
+    return True
+
+
+def _is_module_dict_copy(d, modules):
+    """The import system's copy of an extension module's dict (kept to re-initialize it):
+    named like a live module, taken before the import system set its __spec__ (None in the
+    copy, a spec in the module), at least half its values that module's dict's very objects.
+    A copy the program makes (dict(vars(module))) has the module's __spec__."""
+    pairs = _dict_pairs(d)
+    name = pairs[1] if pairs else None
+    module = modules.get(name) if type(name) is str else None
+    if module is None:
+        return False
+    md = _module_dict(module)
+    if md is d or type(md) is not dict:
+        return False
+    live = _str_keyed(_dict_pairs(md))      # lookups compare exact strs only
+    if _str_keyed(pairs).get("__spec__", _MISSING) is not None or live.get("__spec__") is None:
+        return False
+    same = 0
+    for k, v in zip(pairs[0::2], pairs[1::2]):
+        if type(k) is str and live.get(k, _MISSING) is v:
+            same += 1
+    return same * 4 >= len(pairs)        # half of the keys (pairs holds keys and values)
+
+
+def _str_keyed(pairs):
+    """{key: value} of the exact-str keys of [k0, v0, k1, v1, ...]: looking a str up in it
+    can only compare it with exact strs (never a program's __eq__)."""
+    return dict(compress(zip(pairs[0::2], pairs[1::2]),
+                         map(is_, map(type, pairs[0::2]), repeat(str))))
+
+
+def _modules_by_name():
+    """sys.modules' modules by exact-str name."""
+    modules = sys.modules
+    if type(modules) is not dict:
+        return {}
+    named = _str_keyed(_dict_pairs(modules))
+    return {k: m for k, m in named.items() if _is_subclass(_ModuleType, type(m))}
+
+
 def _kept_references(keep, nrefs, refs, labels):
     """(nrefs, references (or their ids), edge labels) of the objects of a group with a true
     `keep`, from those of the whole group; None if the labels cannot be split that way."""
@@ -1687,7 +1952,7 @@ def _kept_references(keep, nrefs, refs, labels):
 
 def _safe_getsizeof(o):
     try:
-        return sys.getsizeof(o)
+        return _getsizeof(o)
     except Exception:
         return 0
 
@@ -1707,7 +1972,7 @@ def _function_fields():
         return fields
 
     sample.__qualname__ = "sample.qualname"
-    refs = gc.get_referents(sample)
+    refs = _gc_get_referents(sample)
     values = [read(sample) for _label, read in fields]
     if len(refs) == len(values) and all(map(is_, refs, values)):
         return fields
@@ -1758,13 +2023,17 @@ def dump(path, marks=None, values=True, collect=True):
     unreachable as garbage.
     Returns {"path", "objects", "edges", "garbage", "seconds"}; raises DumpError on failure.
     """
-    path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
-    return _dump(path, marks, values, collect, "api")
+    tracers = _pause_tracers()      # before anything else runs (see _dump)
+    try:
+        path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
+        return _dump(path, marks, values, collect, "api")
+    finally:
+        _resume_tracers(tracers)
 
 
 def _path_copy(path):
     try:
-        path = os.fspath(path)
+        path = _fspath(path)
     except Exception:
         raise DumpError("heap snapshot path of type %s: not a str or os.PathLike"
                         % _type_name(type(path))[1]) from None
@@ -1773,7 +2042,53 @@ def _path_copy(path):
     return "".join((path, ""))
 
 
+def _pause_tracers():
+    """Clear the program's tracer and profiler (sys.settrace/setprofile: debuggers, coverage,
+    profilers) and, on 3.12+, the global sys.monitoring events of its tools, so that none of
+    them runs for the dump's million lines (nor raises into it). Returns what to restore.
+    threading's hooks (threading.settrace/setprofile) are left as they are: they only apply
+    to threads started later, and the dumper starts none."""
+    trace, profile = _gettrace(), _getprofile()
+    if trace is not None:
+        _settrace(None)
+    if profile is not None:
+        _setprofile(None)
+    events = []
+    if _mon_get_events is not None:
+        for tool in range(6):
+            try:
+                found = _mon_get_events(tool)
+                if found:
+                    _mon_set_events(tool, 0)
+                    events.append((tool, found))
+            except Exception:
+                continue
+    return trace, profile, events
+
+
+def _resume_tracers(saved):
+    trace, profile, events = saved
+    for tool, found in events:
+        try:
+            _mon_set_events(tool, found)
+        except Exception:
+            pass
+    if profile is not None:
+        _setprofile(profile)
+    if trace is not None:
+        _settrace(trace)
+
+
 def _dump(path, marks, values, collect, trigger, held=()):
+    """A dump with the program's tracers paused (see _pause_tracers)."""
+    tracers = _pause_tracers()
+    try:
+        return _dump_untraced(path, marks, values, collect, trigger, held)
+    finally:
+        _resume_tracers(tracers)
+
+
+def _dump_untraced(path, marks, values, collect, trigger, held):
     started = _perf_counter()
     wall = _time()
     if marks is not None and not _is_subclass(dict, type(marks)):
@@ -1781,15 +2096,13 @@ def _dump(path, marks, values, collect, trigger, held=()):
     if not (_is_flag(values) and _is_flag(collect)):
         raise DumpError("heap snapshot %s: values and collect must be bools" % path)
     tmp = fd = failure = heap = None
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    gc_was_enabled = _gc_isenabled()
+    _gc_disable()
     try:
-        directory, name = os.path.split(os.path.abspath(path))
-        tmp = os.path.join(directory, ".%s.tmp-%d" % (name, _getpid()))
-        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                     0o666)
+        tmp = _temp_path(path)
+        fd = _open(tmp, _O_CREATE, 0o666)
         garbage = _collect_garbage() if collect else frozenset()
-        heap = gc.get_objects()
+        heap = _gc_get_objects()
         result = _write_snapshot(fd, path, heap, garbage, marks, bool(values), bool(collect),
                                  trigger, started, wall, held)
         heap = None
@@ -1799,19 +2112,42 @@ def _dump(path, marks, values, collect, trigger, held=()):
         return result
     except Exception as error:
         heap = None                  # the DumpError's traceback holds this frame
-        failure = "cannot write heap snapshot %s: %s" % (path, _describe(error))
+        failure = "cannot write heap snapshot %s: %s%s" % (path, _refused_by(error),
+                                                          _describe(error))
         _remove_temp(fd, tmp)
     except BaseException:            # KeyboardInterrupt, SystemExit: not ours to swallow
         _remove_temp(fd, tmp)
         raise
     finally:
         if collect:
-            gc.collect()             # free the cyclic garbage, as the next collection would
+            _gc_collect()             # free the cyclic garbage, as the next collection would
         if gc_was_enabled:
-            gc.enable()
+            _gc_enable()
     # Raised here, not in the except clause: the DumpError must not carry the original error,
     # whose traceback holds the dump's state (and so the whole heap list) alive.
     raise DumpError(failure)
+
+
+_O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
+def _temp_path(path):
+    """The temp file next to `path`: DIR/.NAME.tmp-PID. On POSIX computed here with str
+    methods (os.path's functions look up isinstance, bytes and os.getcwd when called, and a
+    program may have replaced those)."""
+    if os.sep != "/" or os.altsep:
+        directory, name = _path_split(_abspath(path))
+        return _path_join(directory, ".%s.tmp-%d" % (name, _getpid()))
+    if not str.startswith(path, "/"):
+        path = _getcwd() + "/" + path
+    parts = []
+    for part in str.split(path, "/"):
+        if part == ".." and parts:
+            parts.pop()
+        elif part not in ("", ".", ".."):
+            parts.append(part)
+    name = parts.pop() if parts else ""
+    return "/%s%s.%s.tmp-%d" % ("/".join(parts), "/" if parts else "", name, _getpid())
 
 
 def _remove_temp(fd, tmp):
@@ -1825,6 +2161,22 @@ def _remove_temp(fd, tmp):
             _unlink(tmp)
         except OSError:
             pass
+
+
+def _refused_by(error):
+    """'refused by an audit hook: ' when the error was raised by code that is not the
+    dumper's: no other code of the program runs inside a dump (finalizers and gc callbacks run
+    in the collection, which reports their errors itself), so it came from a hook added with
+    sys.addaudithook refusing one of the dump's operations (open, gc.get_objects, ...)."""
+    tb = _exc_traceback(error)
+    while tb is not None and _tb_next(tb) is not None:
+        tb = _tb_next(tb)
+    if tb is None:
+        return ""
+    code = _fr_code(_tb_frame(tb))
+    if _text(_co_filename(code)) == _text(_co_filename(_f_code(_refused_by))):
+        return ""
+    return "refused by an audit hook: "
 
 
 def _is_flag(value):
@@ -1846,12 +2198,12 @@ def _collect_garbage():
     if type(garbage) is not list:
         return frozenset()
     before = list.__len__(garbage)
-    flags = gc.get_debug()
-    gc.set_debug(flags | gc.DEBUG_SAVEALL)
+    flags = _gc_get_debug()
+    _gc_set_debug(flags | gc.DEBUG_SAVEALL)
     try:
-        gc.collect()
+        _gc_collect()
     finally:
-        gc.set_debug(flags)
+        _gc_set_debug(flags)
     found = garbage[before:]
     del garbage[before:]
     return frozenset(map(id, found))
@@ -1864,7 +2216,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d = _Dumper(out, values, garbage)
     own = _own_objects()
     d.excluded.update(map(id, own))
-    d.excluded.add(id(garbage))
+    if not _is_shared(garbage):
+        d.excluded.add(id(garbage))
     d.excluded.update(_CAPTURE.get("boot_objects", ()))
     boot_functions = _CAPTURE.get("boot_functions", ())
     d.excluded.update(map(id, boot_functions))
@@ -1875,11 +2228,13 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.excluded.update(own_codes)
     d.count_refs_of_excluded(own)
     own = None
-    d.excluded.add(id(held))        # a tuple of the dumper's: what it holds is counted as held
+    if not _is_shared(held):        # a tuple of the dumper's: what it holds is counted as held
+        d.excluded.add(id(held))
     d.count_held(held)
     d.count_held(_bootstrap_held())
 
     out.write(_dumps(_header(path, values, collect, trigger, wall, len(heap))) + "\n")
+    _note_path_prefixes()
     threads, frames = _thread_stacks(d, own_codes)
     mark_objects = _write_marks(d, marks) if marks is not None else []
     _write_roots(d)
@@ -2040,7 +2395,7 @@ def _thread_stacks(d, own_codes):
     names = _thread_names()
     main_ident = _main_thread_ident()
     lines, frames = [], []
-    for ident, top in list(dict.items(sys._current_frames())):
+    for ident, top in list(dict.items(_sys_current_frames())):
         stack = []
         f = top
         while f is not None:
@@ -2111,7 +2466,7 @@ def _main_thread_ident():
         state = _instance_dict_of(main) if main is not None else []
         if state and type(state[0]) is dict:
             return _str_key_get(state[0], "_ident")
-    return _thread.get_ident()
+    return _get_ident()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -142,7 +142,9 @@ pub fn backref_chains(
             Some(c)
         })
         .collect();
-    chains.sort_by_key(|c| c.len());
+    // Shortest first; of equally short chains, the one from the better root (a module
+    // before a thread's frame that sees the same globals through `.f_globals`).
+    chains.sort_by_key(|c| (c.len(), q.rank(snap, c[0]).unwrap_or(u32::MAX)));
     chains.truncate(limit);
     chains
 }
@@ -535,6 +537,52 @@ mod tests {
             }
         }
         dist
+    }
+
+    /// `__main__`'s globals (id 3) hold SEEN (10) and a frame's locals dict (4) holds it
+    /// too; the module (1) owns the globals, the main thread's frame (2) sees them through
+    /// `.f_globals` and owns the locals dict. Every chain is three objects long.
+    fn main_globals_snapshot() -> Snapshot {
+        let lines = [
+            r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0]}"#,
+            r#"{"kind":"types","base":0,"names":[["builtins","module"],["builtins","frame"],["builtins","dict"],["builtins","set"]]}"#,
+            r#"{"kind":"root","root":"module","name":"__main__","id":1}"#,
+            r#"{"kind":"thread","name":"MainThread","ident":7,"daemon":false,"main":true,"frames":[2]}"#,
+            r#"{"kind":"objects","id":[2,4,1,3,10],"type":[1,2,0,2,3],"size":[1,1,1,1,1],"refcount":[1,1,1,2,2],"flags":[2,2,2,2,2],"label":[null,null,null,null,null],"nrefs":[2,2,1,2,0],"refs":[3,4,10,10,3,10,10],"edge_labels":[".f_globals",".f_locals","key 'x'","['x']",".__dict__","key 'SEEN'","['SEEN']"]}"#,
+        ];
+        crate::snapshot::parse_snapshot(std::path::Path::new("t"), lines.join("\n").as_bytes())
+            .expect("valid snapshot")
+    }
+
+    #[test]
+    fn a_module_is_preferred_to_a_frame_on_a_tie() {
+        let snap = main_globals_snapshot();
+        let seen = snap
+            .node_by_id(crate::snapshot::ObjectId(10))
+            .expect("SEEN");
+        let q = ChainQuery {
+            max_depth: usize::MAX,
+            ..Default::default()
+        };
+        let chains = backref_chains(&snap, seen, &q, 5);
+        assert_eq!(chains.len(), 2);
+        let first: Vec<u64> = chains[0].iter().map(|&n| snap.id(n).0).collect();
+        assert_eq!(
+            first,
+            [1, 3, 10],
+            "module __main__ → .__dict__['SEEN'] first"
+        );
+        let held: Vec<u64> = backref_chain(
+            &snap,
+            snap.node_by_id(crate::snapshot::ObjectId(3))
+                .expect("globals"),
+            &q,
+        )
+        .expect("rooted")
+        .iter()
+        .map(|&n| snap.id(n).0)
+        .collect();
+        assert_eq!(held, [1, 3]);
     }
 
     /// Node count, edges, which nodes are goals, which are blocked, backward or forward.

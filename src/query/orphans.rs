@@ -26,8 +26,12 @@ pub struct SuspectGroup {
 pub struct Orphans {
     /// Only gc-tracked objects were considered (as objgraph does).
     pub tracked_only: bool,
-    /// Not roots, and no recorded object refers to them.
+    /// Not roots, and no recorded object refers to them (the program's own: interpreter
+    /// internals are in `interpreter_internal`).
     pub unreferenced: SuspectGroup,
+    /// Unreferenced objects the dumper flagged as held by the interpreter itself (static
+    /// types' dicts, subclass registries, …): listed after the program's, never suspects.
+    pub interpreter_internal: SuspectGroup,
     /// Refcount exceeds the recorded referrers.
     pub held_from_outside: SuspectGroup,
 }
@@ -38,39 +42,54 @@ pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans 
     // Blocks of nodes on both cores; in each, the cheapest tests first, and a root lookup (a
     // hash probe) only for the few objects that pass them.
     const BLOCK: usize = 1 << 16;
-    let blocks: Vec<(Vec<NodeIx>, Vec<NodeIx>)> = (0..snap.node_count().div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let (mut unreferenced, mut outside) = (Vec::new(), Vec::new());
-            for n in (b * BLOCK)..((b + 1) * BLOCK).min(snap.node_count()) {
-                let n = n as NodeIx;
-                if (tracked_only && !snap.is_tracked(n))
-                    || type_objects[snap.type_index(n) as usize]
-                {
-                    continue;
-                }
-                let referrers = snap.referrers(n).len();
-                let none = referrers == 0;
-                let more = snap.refcount(n) as usize > referrers;
-                if (none || more) && snap.root(n).is_none() {
-                    if none {
-                        unreferenced.push(n);
+    let blocks: Vec<(Vec<NodeIx>, Vec<NodeIx>, Vec<NodeIx>)> =
+        (0..snap.node_count().div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let (mut unreferenced, mut outside, mut internal) =
+                    (Vec::new(), Vec::new(), Vec::new());
+                for n in (b * BLOCK)..((b + 1) * BLOCK).min(snap.node_count()) {
+                    let n = n as NodeIx;
+                    if (tracked_only && !snap.is_tracked(n))
+                        || type_objects[snap.type_index(n) as usize]
+                    {
+                        continue;
                     }
-                    if more {
-                        outside.push(n);
+                    let referrers = snap.referrers(n).len();
+                    let none = referrers == 0;
+                    let more = snap.refcount(n) as usize > referrers;
+                    if (none || more) && snap.root(n).is_none() {
+                        if none && is_internal(snap, n) {
+                            internal.push(n);
+                        } else if none {
+                            unreferenced.push(n);
+                        }
+                        if more {
+                            outside.push(n);
+                        }
                     }
                 }
-            }
-            (unreferenced, outside)
-        })
-        .collect();
+                (unreferenced, outside, internal)
+            })
+            .collect();
     let unreferenced = blocks.iter().flat_map(|b| b.0.iter().copied()).collect();
     let outside = blocks.iter().flat_map(|b| b.1.iter().copied()).collect();
+    let internal = blocks.iter().flat_map(|b| b.2.iter().copied()).collect();
     Orphans {
         tracked_only,
         unreferenced: group(snap, unreferenced, examples),
+        interpreter_internal: group(snap, internal, examples),
         held_from_outside: group(snap, outside, examples),
     }
+}
+
+/// Flag 16 of the snapshot format (docs/FORMAT.md): the dumper recognized an object the
+/// interpreter itself holds (a static type's `__dict__`, a subclass registry, …). The dumper
+/// knows this for certain in the process; guessing it from a dict's contents here could not.
+const FLAG_INTERNAL: u8 = 16;
+
+fn is_internal(snap: &Snapshot, n: NodeIx) -> bool {
+    snap.flags[n as usize] & FLAG_INTERNAL != 0
 }
 
 /// Type objects are referenced from C everywhere (static types, caches): never suspects.
@@ -90,5 +109,37 @@ fn group(snap: &Snapshot, mut nodes: Vec<NodeIx>, examples: usize) -> SuspectGro
             .take(examples)
             .map(|&n| ObjectInfo::of(snap, n))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Four unreferenced tracked dicts, the middle two flagged internal (16) by the dumper.
+    fn snapshot() -> Snapshot {
+        let text = concat!(
+            r#"{"kind":"header","format":"refgraph-snapshot","version":[1,0]}"#,
+            "\n",
+            r#"{"kind":"types","base":0,"names":[["builtins","dict"]]}"#,
+            "\n",
+            r#"{"kind":"objects","id":[1,2,3,4],"type":[0,0,0,0],"size":[400,300,200,100],"#,
+            r#""refcount":[1,1,1,1],"flags":[2,18,18,2],"label":[null,null,null,null],"#,
+            r#""nrefs":[0,0,0,0],"refs":[],"edge_labels":[]}"#,
+            "\n"
+        );
+        crate::snapshot::parse_snapshot(Path::new("t"), text.as_bytes()).expect("valid")
+    }
+
+    #[test]
+    fn interpreter_internals_are_listed_apart_from_the_programs_orphans() {
+        let snap = snapshot();
+        let o = orphans(&snap, true, 10);
+        let ids = |g: &SuspectGroup| g.examples.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+        assert_eq!(o.unreferenced.count, 2);
+        assert_eq!(ids(&o.unreferenced), ["0x1", "0x4"]);
+        assert_eq!(o.interpreter_internal.count, 2);
+        assert_eq!(ids(&o.interpreter_internal), ["0x2", "0x3"]);
     }
 }
