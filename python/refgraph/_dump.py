@@ -2024,10 +2024,13 @@ def dump(path, marks=None, values=True, collect=True):
     Returns {"path", "objects", "edges", "garbage", "seconds"}; raises DumpError on failure.
     """
     tracers = _pause_tracers()      # before anything else runs (see _dump)
+    lock = _dump_lock()             # one dump at a time; a dump signal meanwhile is noted
+    lock.acquire()
     try:
         path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
         return _dump(path, marks, values, collect, "api")
     finally:
+        lock.release()
         _resume_tracers(tracers)
 
 
@@ -2800,16 +2803,20 @@ def _capture_dump(path, trigger, held=()):
     """A dump under capture: never raises, never prints; the outcome goes to the status file."""
     # A failure names its trigger too: refgraph then knows the exit dump was attempted, and
     # prints this one error (it names the path itself) rather than "ended without a snapshot".
-    failed = {"path": path, "trigger": trigger, "pid": _getpid()}
-    lock = _dump_lock()
-    if not lock.acquire(trigger != "signal"):
-        _status({"note": "dump already in progress: signal ignored", "trigger": trigger,
-                 "pid": _getpid()})
-        return
+    tracers = _pause_tracers()      # the program's tracer sees none of the dump's calls
     try:
-        _capture_dump_locked(path, trigger, held, failed)
+        failed = {"path": path, "trigger": trigger, "pid": _getpid()}
+        lock = _dump_lock()
+        if not lock.acquire(trigger != "signal"):
+            _status({"note": "dump already in progress: signal ignored", "trigger": trigger,
+                     "pid": _getpid()})
+            return
+        try:
+            _capture_dump_locked(path, trigger, held, failed)
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        _resume_tracers(tracers)
 
 
 def _capture_dump_locked(path, trigger, held, failed):
