@@ -2527,9 +2527,12 @@ def _capture_main(argv):
     except BaseException as e:
         outcome = (e,)
     target = namespace = None       # not to be counted in the refcounts of __main__'s dict
+    tracers = _pause_tracers()      # the program's tracer sees none of the exit dump's calls
     path = _own_path(config["output"])
     if path:
         _capture_dump(path, "exit", held=outcome)
+    _resume_tracers(tracers)
+    tracers = None
     if not outcome:
         return
     error = outcome[0]
@@ -2770,6 +2773,14 @@ def _on_signal(signum, frame):
     """Dump to a numbered file; the interrupted frames are recorded through the main thread's
     stack (this handler's own frame is left out)."""
     del frame
+    tracers = _pause_tracers()      # the program's tracer sees none of the dump's calls
+    try:
+        _on_signal_untraced(signum)
+    finally:
+        _resume_tracers(tracers)
+
+
+def _on_signal_untraced(signum):
     output = _own_path(_CAPTURE.get("output"))
     if not output:
         return
