@@ -295,9 +295,9 @@ fn write_graph(
             .map(|r| format!(", drawn with {r}"))
             .unwrap_or_default();
         eprintln!(
-            "refgraph: wrote {} ({} objects{how})",
+            "refgraph: wrote {} ({}{how})",
             path.display(),
-            view.nodes.len()
+            text::plural(view.nodes.len() as u64, "object")
         );
     }
     Ok(())
@@ -486,11 +486,11 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     write_to(Some(&output), |w| write_html(w, &report))?;
     if output != Path::new("-") {
         eprintln!(
-            "refgraph: wrote {} ({} types, {}, {} objects in detail) — open it in a browser",
+            "refgraph: wrote {} ({}, {}, {} in detail) — open it in a browser",
             output.display(),
-            text::thousands(report.types_total),
+            text::plural(report.types_total, "type"),
             text::plural(report.cycles.total_found, "cycle"),
-            report.details.len()
+            text::plural(report.details.len() as u64, "object")
         );
     }
     Ok(Outcome::Found)

@@ -68,6 +68,21 @@ pub struct LargeObject {
     pub retained: u64,
     /// The shortest chain from a root; `None` when nothing rooted holds it.
     pub held_by: Option<ChainView>,
+    /// Objects that would have been listed after this one but are kept alive by it (it
+    /// dominates them), counted by type, most first: listed, they would hide other suspects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inside: Vec<TypeCount>,
+}
+
+/// How many objects of one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeCount {
+    /// Short type name.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// How many.
+    pub count: u64,
 }
 
 /// The `summary` answer.
@@ -145,29 +160,100 @@ fn namespaces(snap: &Snapshot) -> FxHashSet<NodeIx> {
     set
 }
 
-/// The `top` objects retaining the most, with their holder chains.
+/// The `top` objects retaining the most, with their holder chains. An object kept alive by
+/// one listed above it (dominated by it) is not listed again but counted in that row's
+/// `inside`, so that one leak's nested parts do not fill the list.
 fn largest_objects(snap: &Snapshot, retained: &Retained, top: usize) -> Vec<LargeObject> {
-    let skip = namespaces(snap);
-    let mut nodes: Vec<NodeIx> = snap.nodes().filter(|n| !skip.contains(n)).collect();
-    let k = top.min(nodes.len());
-    if k == 0 {
+    if top == 0 {
         return Vec::new();
     }
+    let skip = namespaces(snap);
+    let candidates: Vec<NodeIx> = snap.nodes().filter(|n| !skip.contains(n)).collect();
     let key = |n: NodeIx| (retained.retained(n), snap.size(n));
-    let by_size_desc = |a: &NodeIx, b: &NodeIx| key(*b).cmp(&key(*a)).then(a.cmp(b));
-    nodes.select_nth_unstable_by(k - 1, by_size_desc);
-    nodes.truncate(k);
-    nodes.sort_by(by_size_desc);
+    let mut pool = top.saturating_mul(64);
+    let (rows, inside) = loop {
+        let ranked = largest_by(&candidates, pool, |a, b| key(b).cmp(&key(a)).then(a.cmp(&b)));
+        let (rows, inside) = collapse_dominated(&ranked, top, retained);
+        if rows.len() >= top || pool >= candidates.len() {
+            break (rows, inside);
+        }
+        pool = pool.saturating_mul(8);
+    };
     let q = ChainQuery {
         max_depth: SUMMARY_CHAIN_DEPTH,
         ..Default::default()
     };
-    nodes
-        .into_iter()
-        .map(|n| LargeObject {
+    rows.into_iter()
+        .zip(inside)
+        .map(|(n, inside)| LargeObject {
             object: ObjectInfo::of(snap, n),
             retained: retained.retained(n),
             held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
+            inside: type_counts(snap, &inside),
         })
         .collect()
+}
+
+/// The first `k` of `nodes` in the order `cmp`, sorted.
+fn largest_by(
+    nodes: &[NodeIx],
+    k: usize,
+    cmp: impl Fn(NodeIx, NodeIx) -> std::cmp::Ordering,
+) -> Vec<NodeIx> {
+    let mut nodes = nodes.to_vec();
+    let k = k.min(nodes.len());
+    if k == 0 {
+        return nodes;
+    }
+    nodes.select_nth_unstable_by(k - 1, |a, b| cmp(*a, *b));
+    nodes.truncate(k);
+    nodes.sort_by(|a, b| cmp(*a, *b));
+    nodes
+}
+
+/// Walks `ranked` (largest retained first) and keeps up to `top` rows, each object that a
+/// kept row dominates going into that row's list instead.
+fn collapse_dominated(
+    ranked: &[NodeIx],
+    top: usize,
+    retained: &Retained,
+) -> (Vec<NodeIx>, Vec<Vec<NodeIx>>) {
+    let mut rows: Vec<NodeIx> = Vec::new();
+    let mut inside: Vec<Vec<NodeIx>> = Vec::new();
+    let mut row_of: rustc_hash::FxHashMap<NodeIx, usize> = Default::default();
+    for &n in ranked {
+        // Retained sizes only grow going up the dominator tree: past the largest row's
+        // size no dominator can be a row.
+        let ceiling = rows.first().map_or(0, |&r| retained.retained(r));
+        let holder = retained
+            .dominators(n)
+            .take_while(|&d| retained.retained(d) <= ceiling)
+            .find_map(|d| row_of.get(&d).copied());
+        match holder {
+            Some(row) => inside[row].push(n),
+            None if rows.len() < top => {
+                row_of.insert(n, rows.len());
+                rows.push(n);
+                inside.push(Vec::new());
+            }
+            None => {}
+        }
+    }
+    (rows, inside)
+}
+
+/// `nodes` counted by short type name, most first (then by name).
+fn type_counts(snap: &Snapshot, nodes: &[NodeIx]) -> Vec<TypeCount> {
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    for &n in nodes {
+        *counts
+            .entry(snap.type_name(n).short().to_string())
+            .or_default() += 1;
+    }
+    let mut out: Vec<TypeCount> = counts
+        .into_iter()
+        .map(|(type_name, count)| TypeCount { type_name, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
+    out
 }

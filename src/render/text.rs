@@ -9,7 +9,7 @@ use crate::query::object::ObjectInfo;
 use crate::query::orphans::{Orphans, SuspectGroup};
 use crate::query::retained::{Accumulation, TopAnswer};
 use crate::query::show::{Neighbour, Shown};
-use crate::query::summary::Summary;
+use crate::query::summary::{Summary, TypeCount};
 use crate::query::types::TypeStat;
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -116,19 +116,41 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     for large in &s.largest {
         let holder = match &large.held_by {
             Some(chain) => format!("← {}", chain.path),
-            None if large.object.garbage => "← nothing: cyclic garbage".to_string(),
-            None => "← nothing rooted".to_string(),
+            None => format!("← {}", unrooted_holder(&large.object)),
         };
         writeln!(
             w,
-            "  {:>9} / {:>9}  {}  {}",
+            "  {:>9} / {:>9}  {}  {}{}",
             human_size(large.retained),
             human_size(large.object.size),
             object_line(&large.object),
-            term_safe(&holder)
+            term_safe(&holder),
+            inside_note(&large.inside)
         )?;
     }
     Ok(())
+}
+
+/// What holds an object no rooted chain reaches, the same words in `summary` and `top`.
+pub fn unrooted_holder(o: &ObjectInfo) -> String {
+    match &o.root {
+        Some(root) => format!("itself: a root ({root})"),
+        None if o.garbage => "nothing: cyclic garbage (the cycle collector flagged it)".into(),
+        None => "nothing rooted: garbage the collector did not flag, or held from C".into(),
+    }
+}
+
+/// ` (and 20 ValueError, 1 list inside it)`: the rows left out because this one keeps them
+/// alive; empty when none were.
+pub fn inside_note(inside: &[TypeCount]) -> String {
+    if inside.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = inside
+        .iter()
+        .map(|t| format!("{} {}", thousands(t.count), term_safe(&t.type_name)))
+        .collect();
+    format!("  (and {} inside it)", parts.join(", "))
 }
 
 fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
@@ -148,11 +170,11 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     }
     writeln!(
         w,
-        "Objects   {}   references {}   roots: {} modules, {} thread frames",
+        "Objects   {}   references {}   roots: {}, {}",
         thousands(s.objects),
         thousands(s.references),
-        thousands(s.modules),
-        thousands(s.thread_frames)
+        plural(s.modules, "module"),
+        plural(s.thread_frames, "thread frame")
     )?;
     writeln!(w, "Size      {} shallow in all", human_size(s.total_size))?;
     let collector = if f.collect {
@@ -162,9 +184,9 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     };
     writeln!(
         w,
-        "Garbage   {} objects {collector}; {} objects unreachable from any root",
-        thousands(s.garbage),
-        thousands(s.unreachable)
+        "Garbage   {} {collector}; {} unreachable from any root",
+        plural(s.garbage, "object"),
+        plural(s.unreachable, "object")
     )?;
     if !f.values {
         writeln!(w, "Values    left out (dumped with values=False)")?;
@@ -238,7 +260,7 @@ fn write_unrooted(w: &mut dyn Write, why: &Unrooted) -> io::Result<()> {
     };
     match why {
         Unrooted::Cycle { collector_flagged, members } => {
-            writeln!(w, "  nothing rooted holds it: it is part of a reference cycle of {} objects that no root reaches (cyclic garbage).{}", members.len(), flagged(*collector_flagged))?;
+            writeln!(w, "  nothing rooted holds it: it is part of a reference cycle of {} that no root reaches (cyclic garbage).{}", plural(members.len() as u64, "object"), flagged(*collector_flagged))?;
             write_members(w, members)
         }
         Unrooted::HeldByUnrooted { cycle_members, collector_flagged } => {
@@ -297,12 +319,15 @@ pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
 pub fn write_found(w: &mut dyn Write, found: &Found) -> io::Result<()> {
     writeln!(
         w,
-        "{} instances of {}, {} in all{}",
-        thousands(found.total),
+        "{} of {}, {} in all{}",
+        plural(found.total, "instance"),
         term_safe(&found.type_name),
         human_size(found.total_size),
         if (found.objects.len() as u64) < found.total {
-            format!("; the first {}:", found.objects.len())
+            match found.objects.len() {
+                1 => "; the first:".to_string(),
+                n => format!("; the first {}:", thousands(n as u64)),
+            }
         } else {
             ":".into()
         }
@@ -403,11 +428,11 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
     for t in &g.types {
         writeln!(
             w,
-            "{:<width$}  {:>10}  {:>10}  {:>+9}  {:>11}  {:>9}",
+            "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}",
             term_safe(&t.type_name),
             thousands(t.old_count),
             thousands(t.new_count),
-            t.delta,
+            signed_thousands(t.delta),
             signed_size(t.size_delta),
             thousands(t.new_objects)
         )?;
@@ -419,6 +444,12 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `+1,000`, `-12`, `+0`.
+pub fn signed_thousands(delta: i64) -> String {
+    let sign = if delta < 0 { "-" } else { "+" };
+    format!("{sign}{}", thousands(delta.unsigned_abs()))
 }
 
 fn signed_size(delta: i64) -> String {
@@ -478,8 +509,8 @@ pub fn write_cycles(w: &mut dyn Write, c: &Cycles) -> io::Result<()> {
         "all references kept".to_string()
     } else {
         format!(
-            "{} references to classes/modules/namespaces left out; --all-edges keeps them",
-            thousands(c.references_left_out)
+            "{} to classes/modules/namespaces left out; --all-edges keeps them",
+            plural(c.references_left_out, "reference")
         )
     };
     writeln!(
@@ -522,11 +553,12 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
         writeln!(w, "    held by  {}", term_safe(&chain.text))?;
     }
     for e in &c.edges {
+        // The type and label (a function's or class's name, as the picture shows it).
         let name = |id: &str| {
             c.examples
                 .iter()
                 .find(|o| o.id == id)
-                .map_or(id.to_string(), |o| format!("{} {id}", o.type_name))
+                .map_or(id.to_string(), object_line)
         };
         writeln!(
             w,
@@ -548,8 +580,8 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
 pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
     writeln!(
         w,
-        "{} objects, {} in all ({} unreachable from any root)",
-        thousands(t.objects),
+        "{}, {} in all ({} unreachable from any root)",
+        plural(t.objects, "object"),
         human_size(t.total_size),
         human_size(t.unreachable_size)
     )?;
@@ -569,10 +601,9 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
             human_size(s.retained),
             s.percent
         )?;
-        match (&s.chain, s.unreachable) {
-            (Some(c), _) => writeln!(w, "  held by   {}", term_safe(&c.text))?,
-            (None, true) => writeln!(w, "  held by   nothing rooted (garbage or held from C)")?,
-            (None, false) => {}
+        match &s.chain {
+            Some(c) => writeln!(w, "  held by   {}", term_safe(&c.text))?,
+            None => writeln!(w, "  held by   {}", unrooted_holder(&s.object))?,
         }
         write_accumulation(w, &s.accumulation)?;
     }
@@ -598,9 +629,9 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
     };
     writeln!(
         w,
-        "  bytes accumulate {place}: {} with {} children retaining {}",
+        "  bytes accumulate {place}: {}, which alone keeps {} alive (its children in the dominator tree) retaining {}",
         object_line(&a.object),
-        thousands(a.children),
+        plural(a.children, "object"),
         human_size(a.children_retained)
     )?;
     if let Some(run) = a.linked_run {
