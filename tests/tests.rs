@@ -6,6 +6,7 @@ mod capture;
 mod hostile;
 mod interrupt;
 mod queries;
+mod readme;
 mod render;
 mod report;
 mod util;
