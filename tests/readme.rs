@@ -153,9 +153,9 @@ fn tokens(line: &str) -> Vec<Token> {
     let mut previous: Option<char> = None;
     while let Some(c) = rest.chars().next() {
         let word_goes_on = previous.is_some_and(|p| p.is_alphanumeric() || p == '_');
-        let hex = rest.strip_prefix("0x").map(|h| {
-            h.len() - h.trim_start_matches(|c: char| c.is_ascii_hexdigit()).len()
-        });
+        let hex = rest
+            .strip_prefix("0x")
+            .map(|h| h.len() - h.trim_start_matches(|c: char| c.is_ascii_hexdigit()).len());
         if let (false, Some(n @ 1..)) = (word_goes_on, hex) {
             text.push_str("0x…");
             rest = &rest[2 + n..];
@@ -172,7 +172,13 @@ fn tokens(line: &str) -> Vec<Token> {
                 (Token::Time, u)
             } else if let Some((factor, u)) = size_unit(after) {
                 let value = value * factor;
-                (Token::Number { value, decimal: false }, u)
+                (
+                    Token::Number {
+                        value,
+                        decimal: false,
+                    },
+                    u,
+                )
             } else {
                 let decimal = literal.contains('.');
                 (Token::Number { value, decimal }, 0)
@@ -235,10 +241,9 @@ fn repo() -> &'static Path {
 fn sh(dir: &Path, command: &str) -> (Option<i32>, Vec<String>) {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_refgraph"));
     let bin_dir = bin.parent().expect("the binary is in a directory");
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .expect("PATH joins");
     let out = Command::new("sh")
         .arg("-c")
@@ -358,12 +363,18 @@ fn what_varies_between_runs_matches_and_what_is_stale_does_not() {
     let same = "   7.3 MB / 801.0 kB  list 100,001 items (0x7f00deadbeef)  ← __main__.a";
     assert!(line_matches(shown, same));
     assert!(!line_matches(shown, &same.replace("7.3 MB", "9.0 MB")));
-    assert!(!line_matches(shown, &same.replace("__main__.a", "__main__.b")));
+    assert!(!line_matches(
+        shown,
+        &same.replace("__main__.a", "__main__.b")
+    ));
     assert!(!line_matches(shown, &same.replace("100,001", "150,001")));
     assert!(!line_matches("rc    1  Session", "rc    2  Session"));
     assert!(line_matches("open (0.18 s)", "open (12.5 s)"));
     assert!(line_matches("answered in 0.473 ms", "answered in 3.1 ms"));
-    assert!(!line_matches("answered in 0.473 ms", "answered in 0.473 MB"));
+    assert!(!line_matches(
+        "answered in 0.473 ms",
+        "answered in 0.473 MB"
+    ));
     assert!(line_matches("46.6% of the heap", "46.5% of the heap"));
     assert!(!line_matches("dict['user:0']", "dict['user:1']"));
     assert!(line_matches("dict 19 items", "dict 19 items"));

@@ -5,6 +5,7 @@ mod bad_input;
 mod capture;
 mod hostile;
 mod interrupt;
+mod newuser;
 mod queries;
 mod readme;
 mod render;

@@ -172,7 +172,9 @@ fn largest_objects(snap: &Snapshot, retained: &Retained, top: usize) -> Vec<Larg
     let key = |n: NodeIx| (retained.retained(n), snap.size(n));
     let mut pool = top.saturating_mul(64);
     let (rows, inside) = loop {
-        let ranked = largest_by(&candidates, pool, |a, b| key(b).cmp(&key(a)).then(a.cmp(&b)));
+        let ranked = largest_by(&candidates, pool, |a, b| {
+            key(b).cmp(&key(a)).then(a.cmp(&b))
+        });
         let (rows, inside) = collapse_dominated(&ranked, top, retained);
         if rows.len() >= top || pool >= candidates.len() {
             break (rows, inside);
