@@ -127,3 +127,152 @@ fn one_instance_and_type_selectors_everywhere() {
     let both = stdout(&["types", &snap, "--top", "2"]);
     assert_eq!(both, stdout(&["types", &snap, "--limit", "2"]));
 }
+
+/// A tmux server of its own (its socket in the test's directory), killed when dropped.
+struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new("tmux");
+        c.arg("-S").arg(&self.socket).env("TERM", "xterm-256color");
+        c
+    }
+
+    /// Start `shell_command` in a new 120×40 window.
+    fn start(socket: std::path::PathBuf, shell_command: &str) -> Tmux {
+        let t = Tmux { socket };
+        let ok = t
+            .command()
+            .args(["new-session", "-d", "-x", "120", "-y", "40", shell_command])
+            .status()
+            .expect("tmux runs");
+        assert!(ok.success(), "tmux new-session");
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = self
+            .command()
+            .arg("send-keys")
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(ok.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .command()
+            .args(["capture-pane", "-p", "-S", "-200"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen once `text` shows on it `times` times (20 s at most).
+    fn wait_for(&self, text: &str, times: usize) -> String {
+        for _ in 0..200 {
+            let screen = self.screen();
+            if screen.matches(text).count() >= times {
+                return screen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("`{text}` never showed:\n{}", self.screen());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(has_tmux),
+    ignore = "`tmux` is not on PATH: the shell was not tried in a terminal"
+)]
+fn the_shell_in_a_terminal_completes_clears_remembers_and_leaves() {
+    crate::util::tool("tmux").expect("`tmux` was on PATH when the tests were built, and is gone");
+    let w = Workdir::new();
+    let snap = w.capture("nested_leak.py", &[]);
+    let home = w.path("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let shell = format!(
+        "env -u XDG_STATE_HOME HOME='{}' NO_COLOR=1 '{}' shell '{snap}'; echo SHELL-EXITED; sleep 60",
+        home.display(),
+        env!("CARGO_BIN_EXE_refgraph"),
+    );
+    let first = Tmux::start(w.path("tmux-1"), &shell);
+    first.wait_for("`help` lists the commands", 1);
+    first.keys(&["fi", "Tab"]);
+    first.keys(&[" bytea", "Tab"]);
+    first.keys(&[" --li", "Tab"]);
+    first.keys(&[" 1", "Enter"]);
+    let screen = first.wait_for("1 instance of bytearray", 1);
+    assert!(
+        screen.contains("refgraph> find bytearray --limit 1"),
+        "{screen}"
+    );
+    first.keys(&["show type:Value", "C-c"]);
+    first.keys(&["chian", "Enter"]);
+    let screen = first.wait_for("did you mean `chain`?", 1);
+    assert!(
+        !screen.contains("held by"),
+        "Ctrl-C dropped the line: {screen}"
+    );
+    first.keys(&["C-d"]);
+    let screen = first.wait_for("SHELL-EXITED", 1);
+    let before: Vec<&str> = screen
+        .lines()
+        .take_while(|l| !l.contains("SHELL-EXITED"))
+        .collect();
+    assert_eq!(
+        before.last().map(|l| l.trim_end()),
+        Some("refgraph>"),
+        "Ctrl-D ends the prompt's line: {screen}"
+    );
+    drop(first);
+
+    let second = Tmux::start(w.path("tmux-2"), &shell);
+    second.wait_for("`help` lists the commands", 1);
+    second.keys(&["Up", "Up", "Enter"]);
+    second.wait_for("1 instance of bytearray", 1);
+    let history = std::fs::read_to_string(home.join(".local/state/refgraph/history"))
+        .expect("the history file");
+    assert!(history.contains("find bytearray --limit 1"), "{history}");
+    assert!(!history.contains("show type:Value"), "{history}");
+}
+
+#[test]
+fn a_piped_line_that_is_not_utf8_is_named_and_the_shell_goes_on() {
+    use std::io::Write;
+    let w = Workdir::new();
+    let snap = w.capture("nested_leak.py", &[]);
+    let mut child = refgraph()
+        .args(["shell", &snap])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the shell starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"types --limit 1\nfind \xff\xfe\ntypes --limit 1\n")
+        .expect("input");
+    let out = child.wait_with_output().expect("the shell ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refgraph: <stdin>:2: not UTF-8"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "a failed line fails the script");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("count").count(), 2, "both answers: {stdout}");
+}
