@@ -364,7 +364,8 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later snapshot of the same process.
     pub new: PathBuf,
-    /// How many types (0: all that changed).
+    /// How many types (0: all that changed). Those that grew come first: the program's and its
+    /// libraries' types before builtins, each by bytes grown.
     #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
     /// Also list the instances of TYPE present only in NEW (objgraph's get_new_ids).

@@ -454,6 +454,20 @@ fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     if a.limit > 0 {
         growth.types.truncate(a.limit);
     }
+    if let Some(why) = &growth.different_processes {
+        eprintln!(
+            "refgraph: warning: {} and {} come from different processes ({}): counts and sizes \
+             are compared, objects are not matched by id (no `new objs`{})",
+            a.old.display(),
+            a.new.display(),
+            text::term_safe(why),
+            if a.new_type.is_some() {
+                ", no --new list"
+            } else {
+                ""
+            }
+        );
+    }
     answer("diff", a.json, &growth, text::write_growth)?;
     Ok(found_if(!growth.types.is_empty()))
 }

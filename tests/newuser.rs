@@ -276,3 +276,37 @@ fn a_piped_line_that_is_not_utf8_is_named_and_the_shell_goes_on() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches("count").count(), 2, "both answers: {stdout}");
 }
+
+#[test]
+fn diff_ranks_program_types_first_and_warns_across_processes() {
+    let w = Workdir::new();
+    let dir = w.dumper_dir();
+    let (old, new) = (w.arg("old.rgsnap"), w.arg("new.rgsnap"));
+    w.python("grow.py", &[&dir, &old, &new]);
+    let text = stdout(&["diff", &old, &new, "--limit", "3"]);
+    let first = text.lines().nth(2).unwrap_or_default();
+    assert!(
+        first.starts_with("Leaked "),
+        "the program's type first: {text}"
+    );
+    assert!(first.contains("+1,000"), "thousands separators: {text}");
+    assert!(text.contains("new objs"), "{text}");
+
+    let a = w.capture("nested_leak.py", &[]);
+    let b = w.arg("b.rgsnap");
+    let out = w.capture_output("nested_leak.py", &b, &[], &[]);
+    assert!(out.status.success());
+    let out = crate::util::run(&["diff", &a, &b, "--new", "ValueError"]);
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(err.contains("come from different processes (pid "), "{err}");
+    assert!(
+        !text.contains("new objs") && !text.contains("Only in NEW"),
+        "{text}"
+    );
+    let growth: refgraph::query::diff::Growth = crate::util::json(&["diff", &a, &b]);
+    assert!(growth.different_processes.is_some());
+    assert!(growth.types.iter().all(|t| t.new_objects == 0));
+}

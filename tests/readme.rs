@@ -131,8 +131,7 @@ fn number_len(s: &str) -> usize {
     let mut seen_point = false;
     while i < b.len() {
         let digit_at = |j: usize| b.get(j).is_some_and(u8::is_ascii_digit);
-        let thousands_comma =
-            b[i] == b',' && (1..=3).all(|k| digit_at(i + k)) && !digit_at(i + 4);
+        let thousands_comma = b[i] == b',' && (1..=3).all(|k| digit_at(i + k)) && !digit_at(i + 4);
         if b[i].is_ascii_digit() || thousands_comma {
             i += 1;
         } else if b[i] == b'.' && !seen_point && digit_at(i + 1) {

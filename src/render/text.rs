@@ -420,21 +420,35 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
         .max()
         .unwrap_or(4)
         .clamp(4, 60);
+    // Matching objects by id needs one process: the column is left out otherwise.
+    let identity = g.different_processes.is_none();
+    let new_objs = |v: String| {
+        if identity {
+            format!("  {v:>9}")
+        } else {
+            String::new()
+        }
+    };
     writeln!(
         w,
-        "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}",
-        "type", "old", "new", "delta", "size delta", "new objs"
+        "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}{}",
+        "type",
+        "old",
+        "new",
+        "delta",
+        "size delta",
+        new_objs("new objs".into())
     )?;
     for t in &g.types {
         writeln!(
             w,
-            "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}",
+            "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}{}",
             term_safe(&t.type_name),
             thousands(t.old_count),
             thousands(t.new_count),
             signed_thousands(t.delta),
             signed_size(t.size_delta),
-            thousands(t.new_objects)
+            new_objs(thousands(t.new_objects))
         )?;
     }
     if !g.only_in_new.is_empty() {
