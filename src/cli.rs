@@ -169,9 +169,14 @@ pub struct ChainArgs {
     /// Never pass through this object (repeatable): "ignore this retainer" and search again.
     #[arg(long, value_parser = parse_selector, value_name = "OBJ")]
     pub ignore: Vec<Selector>,
-    /// Search along references from OBJ (needs --to).
+    /// Search along references from OBJ (needs --to). Like `cycles`, it does not pass through
+    /// classes, modules or module dicts (`__class__` → class → method → `__globals__` …)
+    /// unless --all-edges.
     #[arg(long, requires = "to")]
     pub forward: bool,
+    /// With --forward: follow every reference, through classes and modules too.
+    #[arg(long, requires = "forward")]
+    pub all_edges: bool,
     /// Longest chain searched, in references [default: no limit].
     #[arg(long)]
     pub max_depth: Option<usize>,

@@ -134,7 +134,9 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         to_types,
         ignore,
         max_depth: a.max_depth.unwrap_or(usize::MAX),
+        infrastructure: (a.forward && !a.all_edges).then(|| cycles::infrastructure(&snap)),
     };
+    let objects_left_out = selected_beyond(&snap, &a.objects, targets.len());
     let mode = match (a.forward, a.all) {
         (true, _) => ChainMode::Forward,
         (false, true) => ChainMode::Distinct(a.limit),
@@ -152,6 +154,14 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
             }
             text::write_chains(w, c)?;
         }
+        if objects_left_out > 0 {
+            writeln!(
+                w,
+                "\n… {} not shown (--limit {} shows them all)",
+                text::plural(objects_left_out, "more object"),
+                targets.len() as u64 + objects_left_out
+            )?;
+        }
         Ok(())
     })?;
     if let Some((path, format)) = picture {
@@ -164,6 +174,22 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         draw_chains(&snap, &chains, dir, path, format, a.renderer)?;
     }
     Ok(found_if(any))
+}
+
+/// How many objects the `type:` selectors among `selectors` match beyond the `shown` ones.
+fn selected_beyond(snap: &Snapshot, selectors: &[Selector], shown: usize) -> u64 {
+    let totals = snap.type_totals();
+    let matched: u64 = selectors
+        .iter()
+        .map(|sel| match sel {
+            Selector::Type(name) => matching_types(snap, name)
+                .iter()
+                .map(|&t| totals[t as usize].0)
+                .sum(),
+            _ => 1,
+        })
+        .sum();
+    matched.saturating_sub(shown as u64)
 }
 
 /// `chain -o`: the chains as one picture (objgraph's show_chain).

@@ -50,14 +50,16 @@ fn the_demo_prints_next_commands_that_run_as_printed() {
 fn rows_kept_alive_by_a_row_above_are_counted_in_it_not_listed() {
     let w = Workdir::new();
     let snap = w.capture("nested_leak.py", &[]);
-    let text = stdout(&["summary", &snap, "--limit", "3"]);
+    // Listed one by one, the leak's 10 inner lists and 20 ValueErrors (each retaining more
+    // than `other`) would fill the 10 rows.
+    let text = stdout(&["summary", &snap, "--limit", "10"]);
     let rows: Vec<&str> = text
         .split("what holds them\n")
         .nth(1)
         .expect("the largest objects")
         .lines()
         .collect();
-    assert_eq!(rows.len(), 3, "{text}");
+    assert_eq!(rows.len(), 10, "{text}");
     assert!(rows[0].contains("← __main__.leak"), "{text}");
     assert!(
         rows[0].contains("10 list")
@@ -70,7 +72,7 @@ fn rows_kept_alive_by_a_row_above_are_counted_in_it_not_listed() {
         "the other suspect shows: {text}"
     );
     let json: refgraph::query::summary::Summary =
-        crate::util::json(&["summary", &snap, "--top", "3"]);
+        crate::util::json(&["summary", &snap, "--top", "10"]);
     let inside = &json.largest[0].inside;
     assert_eq!(
         inside
@@ -81,7 +83,7 @@ fn rows_kept_alive_by_a_row_above_are_counted_in_it_not_listed() {
     );
 
     let html = w.arg("r.html");
-    stdout(&["report", &snap, "--limit", "3", "-o", &html]);
+    stdout(&["report", &snap, "--limit", "10", "-o", &html]);
     let page = std::fs::read_to_string(&html).expect("the report");
     assert!(
         page.contains("By retained size"),
@@ -309,4 +311,52 @@ fn diff_ranks_program_types_first_and_warns_across_processes() {
     let growth: refgraph::query::diff::Growth = crate::util::json(&["diff", &a, &b]);
     assert!(growth.different_processes.is_some());
     assert!(growth.types.iter().all(|t| t.new_objects == 0));
+}
+
+#[test]
+fn chains_that_read_the_same_say_what_tells_them_apart_and_truncation_is_said() {
+    let w = Workdir::new();
+    let snap = w.capture("twin_chains.py", &[]);
+    let text = stdout(&["chain", &snap, "type:Item", "--all", "--limit", "4"]);
+    let through_set: Vec<&str> = text.lines().filter(|l| l.contains("set")).collect();
+    assert_eq!(through_set.len(), 3, "{text}");
+    let mut vias: Vec<&str> = through_set
+        .iter()
+        .map(|l| l.split("(via ").nth(1).expect("a via note"))
+        .collect();
+    vias.dedup();
+    assert_eq!(vias.len(), 3, "each names its own tuple: {text}");
+    assert!(
+        text.contains("… 2 more chains through other holders not shown"),
+        "{text}"
+    );
+    let answers: Vec<refgraph::query::chain::ChainAnswer> =
+        crate::util::json(&["chain", &snap, "type:Item", "--all", "--limit", "4"]);
+    assert_eq!(answers[0].more_holders, 2);
+
+    let many = stdout(&["chain", &snap, "type:tuple", "--limit", "2"]);
+    assert!(many.contains(" more objects not shown (--limit "), "{many}");
+}
+
+#[test]
+fn forward_chains_do_not_wander_through_classes_unless_asked() {
+    let w = Workdir::new();
+    let snap = w.capture("twin_chains.py", &[]);
+    let forward = |extra: &[&str]| {
+        let mut args = vec!["chain", &snap, "type:Item", "--forward", "--to", "function"];
+        args.extend_from_slice(extra);
+        let answers: Vec<refgraph::query::chain::ChainAnswer> = crate::util::json(&args);
+        let chain = answers[0].chains[0].clone();
+        chain.steps.last().expect("a step").object.label.clone()
+    };
+    assert_eq!(
+        forward(&[]).as_deref(),
+        Some("handler"),
+        "through its own data"
+    );
+    assert_eq!(
+        forward(&["--all-edges"]).as_deref(),
+        Some("Item.method"),
+        "through its class when asked"
+    );
 }

@@ -162,86 +162,72 @@ fn namespaces(snap: &Snapshot) -> FxHashSet<NodeIx> {
 
 /// The `top` objects retaining the most, with their holder chains. An object kept alive by
 /// one listed above it (dominated by it) is not listed again but counted in that row's
-/// `inside`, so that one leak's nested parts do not fill the list.
+/// `inside` (the objects it dominates that retain as much as the last row), so that one
+/// leak's nested parts do not fill the list.
 fn largest_objects(snap: &Snapshot, retained: &Retained, top: usize) -> Vec<LargeObject> {
-    if top == 0 {
+    let rows = top_rows(snap, retained, &namespaces(snap), top);
+    let Some(&last) = rows.last() else {
         return Vec::new();
-    }
-    let skip = namespaces(snap);
-    let candidates: Vec<NodeIx> = snap.nodes().filter(|n| !skip.contains(n)).collect();
-    let key = |n: NodeIx| (retained.retained(n), snap.size(n));
-    let mut pool = top.saturating_mul(64);
-    let (rows, inside) = loop {
-        let ranked = largest_by(&candidates, pool, |a, b| {
-            key(b).cmp(&key(a)).then(a.cmp(&b))
-        });
-        let (rows, inside) = collapse_dominated(&ranked, top, retained);
-        if rows.len() >= top || pool >= candidates.len() {
-            break (rows, inside);
-        }
-        pool = pool.saturating_mul(8);
     };
+    let threshold = retained.retained(last);
     let q = ChainQuery {
         max_depth: SUMMARY_CHAIN_DEPTH,
         ..Default::default()
     };
     rows.into_iter()
-        .zip(inside)
-        .map(|(n, inside)| LargeObject {
+        .map(|n| LargeObject {
             object: ObjectInfo::of(snap, n),
             retained: retained.retained(n),
             held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
-            inside: type_counts(snap, &inside),
+            inside: type_counts(snap, &dominated_at_least(retained, n, threshold)),
         })
         .collect()
 }
 
-/// The first `k` of `nodes` in the order `cmp`, sorted.
-fn largest_by(
-    nodes: &[NodeIx],
-    k: usize,
-    cmp: impl Fn(NodeIx, NodeIx) -> std::cmp::Ordering,
-) -> Vec<NodeIx> {
-    let mut nodes = nodes.to_vec();
-    let k = k.min(nodes.len());
-    if k == 0 {
-        return nodes;
-    }
-    nodes.select_nth_unstable_by(k - 1, |a, b| cmp(*a, *b));
-    nodes.truncate(k);
-    nodes.sort_by(|a, b| cmp(*a, *b));
-    nodes
-}
-
-/// Walks `ranked` (largest retained first) and keeps up to `top` rows, each object that a
-/// kept row dominates going into that row's list instead.
-fn collapse_dominated(
-    ranked: &[NodeIx],
-    top: usize,
+/// The `top` objects retaining the most that no other of them dominates, largest first.
+///
+/// An object's dominators retain more than it does, so these are found from the top of the
+/// dominator tree down: take the largest node of the frontier; a module or its namespace is
+/// never a row, its children join the frontier instead.
+fn top_rows(
+    snap: &Snapshot,
     retained: &Retained,
-) -> (Vec<NodeIx>, Vec<Vec<NodeIx>>) {
-    let mut rows: Vec<NodeIx> = Vec::new();
-    let mut inside: Vec<Vec<NodeIx>> = Vec::new();
-    let mut row_of: rustc_hash::FxHashMap<NodeIx, usize> = Default::default();
-    for &n in ranked {
-        // Retained sizes only grow going up the dominator tree: past the largest row's
-        // size no dominator can be a row.
-        let ceiling = rows.first().map_or(0, |&r| retained.retained(r));
-        let holder = retained
-            .dominators(n)
-            .take_while(|&d| retained.retained(d) <= ceiling)
-            .find_map(|d| row_of.get(&d).copied());
-        match holder {
-            Some(row) => inside[row].push(n),
-            None if rows.len() < top => {
-                row_of.insert(n, rows.len());
-                rows.push(n);
-                inside.push(Vec::new());
-            }
-            None => {}
+    skip: &FxHashSet<NodeIx>,
+    top: usize,
+) -> Vec<NodeIx> {
+    use std::cmp::Reverse;
+    let key = |n: NodeIx| (retained.retained(n), snap.size(n), Reverse(n));
+    let mut frontier: std::collections::BinaryHeap<_> =
+        retained.top_level().iter().map(|&n| key(n)).collect();
+    let mut rows = Vec::new();
+    while rows.len() < top {
+        let Some((_, _, Reverse(n))) = frontier.pop() else {
+            break;
+        };
+        if skip.contains(&n) {
+            frontier.extend(retained.children(n).iter().map(|&c| key(c)));
+        } else {
+            rows.push(n);
         }
     }
-    (rows, inside)
+    rows
+}
+
+/// The objects `row` dominates that retain at least `threshold` bytes: those the list would
+/// have shown next to it. (Children are sorted largest first, so the walk stops early.)
+fn dominated_at_least(retained: &Retained, row: NodeIx, threshold: u64) -> Vec<NodeIx> {
+    let mut out = Vec::new();
+    let mut stack = vec![row];
+    while let Some(n) = stack.pop() {
+        for &c in retained.children(n) {
+            if retained.retained(c) < threshold {
+                break;
+            }
+            out.push(c);
+            stack.push(c);
+        }
+    }
+    out
 }
 
 /// `nodes` counted by short type name, most first (then by name).

@@ -230,8 +230,15 @@ pub fn write_chain(w: &mut dyn Write, chain: &ChainView) -> io::Result<()> {
 /// `chain` for one object: its chains, or why it has none.
 pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
     writeln!(w, "{}", object_line(&answer.object))?;
-    for chain in &answer.chains {
-        writeln!(w, "  {}", term_safe(&chain.text))?;
+    for line in chain_lines(&answer.chains) {
+        writeln!(w, "  {line}")?;
+    }
+    if answer.more_holders > 0 {
+        writeln!(
+            w,
+            "  … {} through other holders not shown (--limit)",
+            plural(answer.more_holders, "more chain")
+        )?;
     }
     if let Some(why) = &answer.unrooted {
         write_unrooted(w, why)?;
@@ -241,6 +248,12 @@ pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
             w,
             "  a root holds it, through a chain longer than --max-depth"
         )?;
+    } else if answer.chains.is_empty() && answer.forward {
+        writeln!(
+            w,
+            "  no object of that type is reachable from it (classes and modules are not passed \
+             through; --all-edges passes them)"
+        )?;
     } else if answer.chains.is_empty() && answer.unrooted.is_none() {
         writeln!(
             w,
@@ -248,6 +261,31 @@ pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The chains' texts; chains that read the same get what tells them apart: the holder
+/// that differs (type, label and id).
+fn chain_lines(chains: &[ChainView]) -> Vec<String> {
+    chains
+        .iter()
+        .map(|c| {
+            let text = term_safe(&c.text).into_owned();
+            let twins: Vec<&ChainView> = chains.iter().filter(|o| o.text == c.text).collect();
+            if twins.len() < 2 {
+                return text;
+            }
+            // The first step at which the twins are different objects.
+            let differs = (0..c.steps.len()).find(|&i| {
+                twins
+                    .iter()
+                    .any(|o| o.steps.get(i).map(|s| &s.object.id) != Some(&c.steps[i].object.id))
+            });
+            match differs.and_then(|i| c.steps.get(i)) {
+                Some(step) => format!("{text}   (via {})", object_line(&step.object)),
+                None => text,
+            }
+        })
+        .collect()
 }
 
 fn write_unrooted(w: &mut dyn Write, why: &Unrooted) -> io::Result<()> {
