@@ -3,6 +3,7 @@
 use crate::query::find::FindSort;
 use crate::query::types::TypeSort;
 use crate::render::image::{ImageFormat, Renderer};
+use crate::render::paint::ColorChoice;
 use crate::select::{SelectError, Selector};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -23,6 +24,9 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 /// Every subcommand.

@@ -482,8 +482,9 @@ fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     }
     if let Some(why) = &growth.different_processes {
         eprintln!(
-            "refgraph: warning: {} and {} come from different processes ({}): counts and sizes \
+            "refgraph: {} {} and {} come from different processes ({}): counts and sizes \
              are compared, objects are not matched by id (no `new objs`{})",
+            crate::render::paint::warning_stderr("warning:"),
             a.old.display(),
             a.new.display(),
             text::term_safe(why),

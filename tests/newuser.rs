@@ -360,3 +360,72 @@ fn forward_chains_do_not_wander_through_classes_unless_asked() {
         "through its class when asked"
     );
 }
+
+/// The output with ANSI colour sequences taken out.
+fn without_colours(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('\x1b') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let end = after.find('m').map_or(after.len(), |e| e + 1);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn colours_only_when_asked_or_on_a_terminal_and_columns_stay_aligned() {
+    let w = Workdir::new();
+    let snap = w.capture("nested_leak.py", &[]);
+    for command in [
+        &["summary", &snap][..],
+        &["top", &snap],
+        &["types", &snap, "--retained"],
+        &["find", &snap, "ValueError"],
+        &["show", &snap, "type:ValueError"],
+        &["chain", &snap, "type:ValueError", "--all"],
+        &["cycles", &snap, "--limit", "3"],
+    ] {
+        let plain = stdout(command);
+        assert!(!plain.contains('\x1b'), "no colours in a pipe: {command:?}");
+        let never = stdout(&[command, &["--color", "never"]].concat());
+        assert_eq!(never, plain);
+        let out = refgraph()
+            .args(command)
+            .args(["--color", "always"])
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("runs");
+        let coloured = String::from_utf8_lossy(&out.stdout);
+        assert!(coloured.contains("\x1b[36m"), "types in cyan: {command:?}");
+        assert_eq!(without_colours(&coloured), plain, "{command:?}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(has_tmux),
+    ignore = "`tmux` is not on PATH: colours on a terminal were not checked"
+)]
+fn colours_on_a_terminal_unless_no_color() {
+    crate::util::tool("tmux").expect("`tmux` was on PATH when the tests were built, and is gone");
+    let w = Workdir::new();
+    let snap = w.capture("nested_leak.py", &[]);
+    let bin = env!("CARGO_BIN_EXE_refgraph");
+    for (env, coloured) in [("env -u NO_COLOR", true), ("env NO_COLOR=1", false)] {
+        let t = Tmux::start(
+            w.path(&format!("tmux-{coloured}")),
+            &format!("{env} '{bin}' types '{snap}' --limit 2; echo DONE; sleep 60"),
+        );
+        t.wait_for("DONE", 1);
+        let out = t
+            .command()
+            .args(["capture-pane", "-p", "-e"])
+            .output()
+            .expect("capture-pane");
+        let screen = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(screen.contains("\x1b["), coloured, "{env}: {screen:?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Text output for people: aligned tables, human sizes, and heap text made safe for a
 //! terminal (control characters from the snapshot are shown escaped, never sent raw).
 
+use super::paint;
 use crate::query::chain::{ChainAnswer, ChainView, Unrooted};
 use crate::query::cycles::{CycleInfo, Cycles};
 use crate::query::diff::Growth;
@@ -74,13 +75,27 @@ pub fn thousands(n: u64) -> String {
 
 /// `list 1,000,000 items 0x7f…` — type, label and id of an object on one line.
 pub fn object_line(o: &ObjectInfo) -> String {
-    let mut s = o.type_name.clone();
+    let mut s = paint::type_name(&term_safe(&o.type_name));
     if let Some(l) = &o.label {
         s.push(' ');
-        s.push_str(&pretty_label(l));
+        s.push_str(&term_safe(&pretty_label(l)));
     }
-    s.push_str(&format!(" ({})", o.id));
-    term_safe(&s).into_owned()
+    s.push_str(&format!(" ({})", paint::id(&term_safe(&o.id))));
+    s
+}
+
+/// A chain's text, made safe, its root (the part before the first arrow) coloured.
+pub fn chain_text(text: &str) -> String {
+    let text = term_safe(text);
+    match text.split_once(" → ") {
+        Some((root, rest)) => format!("{} → {rest}", paint::root(root)),
+        None => paint::root(&text),
+    }
+}
+
+/// `{:>width$}` of a size, coloured.
+fn size_column(bytes: u64, width: usize) -> String {
+    paint::size(&format!("{:>width$}", human_size(bytes)))
 }
 
 /// Longest label shown on a text line, in characters.
@@ -115,16 +130,16 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     )?;
     for large in &s.largest {
         let holder = match &large.held_by {
-            Some(chain) => format!("← {}", chain.path),
-            None => format!("← {}", unrooted_holder(&large.object)),
+            Some(chain) => paint::root(&term_safe(&chain.path)),
+            None => unrooted_holder(&large.object),
         };
         writeln!(
             w,
-            "  {:>9} / {:>9}  {}  {}{}",
-            human_size(large.retained),
-            human_size(large.object.size),
+            "  {} / {}  {}  ← {}{}",
+            size_column(large.retained, 9),
+            size_column(large.object.size, 9),
             object_line(&large.object),
-            term_safe(&holder),
+            holder,
             inside_note(&large.inside)
         )?;
     }
@@ -192,7 +207,7 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         writeln!(w, "Values    left out (dumped with values=False)")?;
     }
     for warning in &f.warnings {
-        writeln!(w, "Warning   {}", term_safe(warning))?;
+        writeln!(w, "{}   {}", paint::warning("Warning"), term_safe(warning))?;
     }
     Ok(())
 }
@@ -214,11 +229,14 @@ pub fn write_type_table(w: &mut dyn Write, title: &str, stats: &[TypeStat]) -> i
 
 /// `name  count  size`, the name padded to `width`: one row of the type tables.
 fn type_row(s: &TypeStat, width: usize) -> String {
+    let name = term_safe(&s.type_name);
+    let pad = width.saturating_sub(name.chars().count());
     format!(
-        "{:<width$}  {:>12}  {:>10}",
-        term_safe(&s.type_name),
+        "{}{:pad$}  {:>12}  {}",
+        paint::type_name(&name),
+        "",
         thousands(s.count),
-        human_size(s.size)
+        size_column(s.size, 10)
     )
 }
 
@@ -269,7 +287,7 @@ fn chain_lines(chains: &[ChainView]) -> Vec<String> {
     chains
         .iter()
         .map(|c| {
-            let text = term_safe(&c.text).into_owned();
+            let text = chain_text(&c.text);
             let twins: Vec<&ChainView> = chains.iter().filter(|o| o.text == c.text).collect();
             if twins.len() < 2 {
                 return text;
@@ -346,7 +364,7 @@ pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
         write!(w, "{}", type_row(s, width))?;
         let column = s
             .retained
-            .map(|r| format!("  {:>10}", human_size(r)))
+            .map(|r| format!("  {}", size_column(r, 10)))
             .unwrap_or_default();
         writeln!(w, "{column}")?;
     }
@@ -373,8 +391,8 @@ pub fn write_found(w: &mut dyn Write, found: &Found) -> io::Result<()> {
     for o in &found.objects {
         writeln!(
             w,
-            "  {:>10}  rc {:>4}  {}",
-            human_size(o.size),
+            "  {}  rc {:>4}  {}",
+            size_column(o.size, 10),
             o.refcount,
             object_line(o)
         )?;
@@ -412,7 +430,7 @@ pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
         writeln!(w, "  flags     {}", term_safe(&flags.join(", ")))?;
     }
     if let Some(chain) = &s.held_by {
-        writeln!(w, "  held by   {}", term_safe(&chain.text))?;
+        writeln!(w, "  held by   {}", chain_text(&chain.text))?;
     }
     write_neighbours(w, "references", s.referents_total, &s.referents, "→")?;
     write_neighbours(w, "referrers", s.referrers_total, &s.referrers, "←")
@@ -602,7 +620,7 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
         .collect();
     writeln!(w, "    types    {}", term_safe(&types.join(", ")))?;
     if let Some(chain) = &c.held_by {
-        writeln!(w, "    held by  {}", term_safe(&chain.text))?;
+        writeln!(w, "    held by  {}", chain_text(&chain.text))?;
     }
     for e in &c.edges {
         // The type and label (a function's or class's name, as the picture shows it).
@@ -610,14 +628,14 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
             c.examples
                 .iter()
                 .find(|o| o.id == id)
-                .map_or(id.to_string(), object_line)
+                .map_or_else(|| term_safe(id).into_owned(), object_line)
         };
         writeln!(
             w,
             "    {} ─{}→ {}",
-            term_safe(&name(&e.from)),
+            name(&e.from),
             term_safe(e.label.as_deref().unwrap_or("?")),
-            term_safe(&name(&e.to))
+            name(&e.to)
         )?;
     }
     if c.edges.is_empty() {
@@ -654,7 +672,7 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
             s.percent
         )?;
         match &s.chain {
-            Some(c) => writeln!(w, "  held by   {}", term_safe(&c.text))?,
+            Some(c) => writeln!(w, "  held by   {}", chain_text(&c.text))?,
             None => writeln!(w, "  held by   {}", unrooted_holder(&s.object))?,
         }
         write_accumulation(w, &s.accumulation)?;
@@ -664,8 +682,8 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
         let note = if e.unreachable { "  (unreachable)" } else { "" };
         writeln!(
             w,
-            "  {:>9}  {:>5.1}%  {}{note}",
-            human_size(e.retained),
+            "  {}  {:>5.1}%  {}{note}",
+            size_column(e.retained, 9),
             e.percent,
             object_line(&e.object)
         )?;
@@ -703,7 +721,7 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
         )?;
     }
     if let Some(c) = &a.chain {
-        writeln!(w, "  reached by {}", term_safe(&c.text))?;
+        writeln!(w, "  reached by {}", chain_text(&c.text))?;
     }
     Ok(())
 }

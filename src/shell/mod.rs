@@ -12,6 +12,7 @@ mod words;
 
 use crate::cli::{Cli, Command, ShellArgs};
 use crate::commands::{self, Outcome};
+use crate::render::paint;
 use crate::render::text::term_safe;
 use crate::session::Session;
 use clap::Parser;
@@ -171,18 +172,25 @@ fn answer_line(line: &str, args: &ShellArgs, session: &mut Session) -> Step {
         Line::Command(argv) => argv,
     };
     let command = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli.command,
+        Ok(cli) => (cli.command, cli.color),
         Err(e) => {
             let is_help = !e.use_stderr();
             let _ = e.print();
             return Step::Go(is_help);
         }
     };
+    let (command, color) = command;
     if matches!(command, Command::Shell(_)) {
         return Step::Go(true);
     }
+    // `--color` on a line holds for that line; the shell's own choice stays.
+    let colors = paint::current();
+    if color != paint::ColorChoice::Auto {
+        paint::configure(color);
+    }
     let asked = Instant::now();
     let result = commands::run(command, session);
+    paint::restore(colors);
     if args.timings {
         eprintln!(
             "refgraph: answered in {:.3} ms",
