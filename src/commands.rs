@@ -429,7 +429,11 @@ fn run_top(a: crate::cli::TopArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         ..TopQuery::default()
     };
     let answer_data = top(&snap, &retained, &q);
-    answer("top", a.json, &answer_data, text::write_top)?;
+    let more = (retained.top_level().len() - answer_data.top.len()) as u64;
+    answer("top", a.json, &answer_data, |w, t| {
+        text::write_top(w, t)?;
+        text::write_left_out(w, more, "more object", "--limit")
+    })?;
     Ok(found_if(!answer_data.top.is_empty()))
 }
 
@@ -444,10 +448,15 @@ fn run_types(a: TypesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         a.sort,
         by_type.as_deref(),
     );
+    let all = stats.len();
     if a.limit > 0 {
         stats.truncate(a.limit);
     }
-    answer("types", a.json, &stats, |w, s| text::write_types(w, s))?;
+    let more = (all - stats.len()) as u64;
+    answer("types", a.json, &stats, |w, s| {
+        text::write_types(w, s)?;
+        text::write_left_out(w, more, "more type", "--limit 0 shows them all")
+    })?;
     Ok(found_if(!stats.is_empty()))
 }
 
@@ -477,9 +486,11 @@ fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         a.new_type.as_deref(),
         a.limit.max(1),
     );
+    let all = growth.types.len();
     if a.limit > 0 {
         growth.types.truncate(a.limit);
     }
+    let more = (all - growth.types.len()) as u64;
     if let Some(why) = &growth.different_processes {
         eprintln!(
             "refgraph: {} {} and {} come from different processes ({}): counts and sizes \
@@ -495,7 +506,10 @@ fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
             }
         );
     }
-    answer("diff", a.json, &growth, text::write_growth)?;
+    answer("diff", a.json, &growth, |w, g| {
+        text::write_growth(w, g)?;
+        text::write_left_out(w, more, "more type", "--limit 0 shows them all")
+    })?;
     Ok(found_if(!growth.types.is_empty()))
 }
 

@@ -116,6 +116,14 @@ fn pretty_label(label: &str) -> Cow<'_, str> {
     Cow::Borrowed(label)
 }
 
+/// `… 40 more types not shown (HOW)` under a list cut short; nothing when `more` is 0.
+pub fn write_left_out(w: &mut dyn Write, more: u64, noun: &str, how: &str) -> io::Result<()> {
+    if more > 0 {
+        writeln!(w, "… {} not shown ({how})", plural(more, noun))?;
+    }
+    Ok(())
+}
+
 /// The `summary` answer as text.
 pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     write_facts(w, s)?;
