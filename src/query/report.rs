@@ -112,7 +112,7 @@ pub struct LargeRow {
     pub retained: Option<u64>,
     /// Objects left out of the table because this row keeps them alive, by type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inside: Vec<super::summary::TypeCount>,
+    pub inside: Vec<super::summary::InsideCount>,
 }
 
 /// The whole report.

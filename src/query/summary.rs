@@ -71,13 +71,13 @@ pub struct LargeObject {
     /// Objects that would have been listed after this one but are kept alive by it (it
     /// dominates them), counted by type, most first: listed, they would hide other suspects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inside: Vec<TypeCount>,
+    pub inside: Vec<InsideCount>,
 }
 
-/// How many objects of one type.
+/// How many objects of one type a row of the largest objects keeps alive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TypeCount {
+pub struct InsideCount {
     /// Short type name.
     #[serde(rename = "type")]
     pub type_name: String,
@@ -231,16 +231,16 @@ fn dominated_at_least(retained: &Retained, row: NodeIx, threshold: u64) -> Vec<N
 }
 
 /// `nodes` counted by short type name, most first (then by name).
-fn type_counts(snap: &Snapshot, nodes: &[NodeIx]) -> Vec<TypeCount> {
+fn type_counts(snap: &Snapshot, nodes: &[NodeIx]) -> Vec<InsideCount> {
     let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
     for &n in nodes {
         *counts
             .entry(snap.type_name(n).short().to_string())
             .or_default() += 1;
     }
-    let mut out: Vec<TypeCount> = counts
+    let mut out: Vec<InsideCount> = counts
         .into_iter()
-        .map(|(type_name, count)| TypeCount { type_name, count })
+        .map(|(type_name, count)| InsideCount { type_name, count })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
     out

@@ -10,7 +10,7 @@ use crate::query::object::ObjectInfo;
 use crate::query::orphans::{Orphans, SuspectGroup};
 use crate::query::retained::{Accumulation, TopAnswer};
 use crate::query::show::{Neighbour, Shown};
-use crate::query::summary::{Summary, TypeCount};
+use crate::query::summary::{InsideCount, Summary};
 use crate::query::types::TypeStat;
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -165,7 +165,7 @@ pub fn unrooted_holder(o: &ObjectInfo) -> String {
 
 /// ` (and 20 ValueError, 1 list inside it)`: the rows left out because this one keeps them
 /// alive; empty when none were.
-pub fn inside_note(inside: &[TypeCount]) -> String {
+pub fn inside_note(inside: &[InsideCount]) -> String {
     if inside.is_empty() {
         return String::new();
     }
