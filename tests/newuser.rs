@@ -429,3 +429,18 @@ fn colours_on_a_terminal_unless_no_color() {
         assert_eq!(screen.contains("\x1b["), coloured, "{env}: {screen:?}");
     }
 }
+
+#[test]
+fn cycles_text_names_functions_as_the_picture_does() {
+    let w = Workdir::new();
+    let snap = w.capture("function_cycle.py", &[]);
+    let text = stdout(&["cycles", &snap, "--type", "function", "--limit", "100"]);
+    let edge = text
+        .lines()
+        .find(|l| l.contains("─['self']→"))
+        .unwrap_or_else(|| panic!("the cycle's closing reference: {text}"));
+    assert!(
+        edge.trim_end().ends_with(")") && edge.contains("→ function on_message (0x"),
+        "{edge}"
+    );
+}
