@@ -3,6 +3,7 @@
 use crate::query::find::FindSort;
 use crate::query::types::TypeSort;
 use crate::render::image::{ImageFormat, Renderer};
+use crate::render::paint::ColorChoice;
 use crate::select::{SelectError, Selector};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -23,6 +24,9 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 /// Every subcommand.
@@ -121,7 +125,7 @@ pub struct SummaryArgs {
     /// The snapshot file.
     pub snapshot: PathBuf,
     /// How many types and objects each list shows.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, visible_alias = "limit", default_value_t = 10)]
     pub top: usize,
     /// Print JSON (schema: docs/JSON.md).
     #[arg(long)]
@@ -145,6 +149,16 @@ fn parse_signal(s: &str) -> Result<String, String> {
     }
 }
 
+/// A type name, given as `Session`, `app.models.Session` or, as selectors spell it,
+/// `type:Session`.
+fn parse_type_name(s: &str) -> Result<String, String> {
+    let name = s.strip_prefix("type:").unwrap_or(s);
+    if name.is_empty() {
+        return Err("empty type name".into());
+    }
+    Ok(name.to_string())
+}
+
 fn parse_selector(s: &str) -> Result<Selector, SelectError> {
     s.parse()
 }
@@ -159,20 +173,25 @@ pub struct ChainArgs {
     pub objects: Vec<Selector>,
     /// Stop at an object of this type instead of at a root (with --forward: search forward
     /// from OBJ to the nearest object of this type, objgraph's find_ref_chain).
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", value_parser = parse_type_name)]
     pub to: Option<String>,
     /// Up to --limit chains, each through a different direct holder, shortest first.
     #[arg(long)]
     pub all: bool,
     /// How many chains with --all, and how many objects a type: selector picks.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, visible_alias = "top", default_value_t = 10)]
     pub limit: usize,
     /// Never pass through this object (repeatable): "ignore this retainer" and search again.
     #[arg(long, value_parser = parse_selector, value_name = "OBJ")]
     pub ignore: Vec<Selector>,
-    /// Search along references from OBJ (needs --to).
+    /// Search along references from OBJ (needs --to). Like `cycles`, it does not pass through
+    /// classes, modules or module dicts (`__class__` → class → method → `__globals__` …)
+    /// unless --all-edges.
     #[arg(long, requires = "to")]
     pub forward: bool,
+    /// With --forward: follow every reference, through classes and modules too.
+    #[arg(long, requires = "forward")]
+    pub all_edges: bool,
     /// Longest chain searched, in references [default: no limit].
     #[arg(long)]
     pub max_depth: Option<usize>,
@@ -204,16 +223,16 @@ pub struct GraphArgs {
     #[arg(long, default_value_t = 300)]
     pub max_nodes: usize,
     /// Keep only neighbours of this type (repeatable; never applied to the start objects).
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", value_parser = parse_type_name)]
     pub filter: Vec<String>,
     /// Never draw or pass through this object (repeatable).
     #[arg(long, value_parser = parse_selector, value_name = "OBJ")]
     pub ignore: Vec<Selector>,
     /// Draw objects of this type in blue (repeatable).
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", value_parser = parse_type_name)]
     pub highlight: Vec<String>,
     /// How many start objects a type: selector picks.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, visible_alias = "top", default_value_t = 10)]
     pub limit: usize,
     /// Write to FILE; the format comes from the extension: .dot, .json, .svg or .png
     /// [default: DOT on stdout].
@@ -259,10 +278,10 @@ pub struct CyclesArgs {
     #[arg(long, default_value_t = 0)]
     pub min_size: u64,
     /// How many cycles to show.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
     /// Only cycles that contain an object of this type (repeatable).
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type_name)]
     pub type_names: Vec<String>,
     /// Print JSON.
     #[arg(long)]
@@ -283,7 +302,7 @@ pub struct TopArgs {
     /// The snapshot file.
     pub snapshot: PathBuf,
     /// How many top-level objects to list.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
     /// An object retaining at least this percentage of the heap is a leak suspect.
     #[arg(long, default_value_t = 10.0)]
@@ -302,7 +321,7 @@ pub struct TypesArgs {
     #[arg(long, value_enum, default_value_t = TypeSort::Count)]
     pub sort: TypeSort,
     /// How many types (0: all).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, visible_alias = "top", default_value_t = 10)]
     pub limit: usize,
     /// Qualified names (app.models.Session) instead of short ones (Session).
     #[arg(long = "longnames", alias = "long-names")]
@@ -329,13 +348,13 @@ pub struct FindArgs {
     /// The snapshot file.
     pub snapshot: PathBuf,
     /// Short (Session) or qualified (app.models.Session) type name.
-    #[arg(value_name = "TYPE")]
+    #[arg(value_name = "TYPE", value_parser = parse_type_name)]
     pub type_name: String,
     /// Order of the objects.
     #[arg(long, value_enum, default_value_t = FindSort::Order)]
     pub sort: FindSort,
     /// How many objects.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]
@@ -351,7 +370,7 @@ pub struct ShowArgs {
     #[arg(value_parser = parse_selector, value_name = "OBJ")]
     pub object: Selector,
     /// How many references each way.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]
@@ -365,11 +384,12 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later snapshot of the same process.
     pub new: PathBuf,
-    /// How many types (0: all that changed).
-    #[arg(long, default_value_t = 20)]
+    /// How many types (0: all that changed). Those that grew come first: the program's and its
+    /// libraries' types before builtins, each by bytes grown.
+    #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
     /// Also list the instances of TYPE present only in NEW (objgraph's get_new_ids).
-    #[arg(long = "new", value_name = "TYPE")]
+    #[arg(long = "new", value_name = "TYPE", value_parser = parse_type_name)]
     pub new_type: Option<String>,
     /// Qualified type names.
     #[arg(long = "longnames", alias = "long-names")]
@@ -389,7 +409,7 @@ pub struct OrphansArgs {
     #[arg(long)]
     pub all: bool,
     /// How many types and examples per group.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, visible_alias = "top", default_value_t = 10)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]
@@ -408,7 +428,7 @@ pub struct ReportArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// How many of the largest objects to list.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, visible_alias = "limit", default_value_t = 25)]
     pub top: usize,
     /// How many cycles to describe and draw.
     #[arg(long, default_value_t = 20)]

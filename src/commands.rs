@@ -157,7 +157,9 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         to_types,
         ignore,
         max_depth: a.max_depth.unwrap_or(usize::MAX),
+        infrastructure: (a.forward && !a.all_edges).then(|| cycles::infrastructure(&snap)),
     };
+    let objects_left_out = selected_beyond(&snap, &a.objects, targets.len());
     let mode = match (a.forward, a.all) {
         (true, _) => ChainMode::Forward,
         (false, true) => ChainMode::Distinct(a.limit),
@@ -175,6 +177,14 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
             }
             text::write_chains(w, c)?;
         }
+        if objects_left_out > 0 {
+            writeln!(
+                w,
+                "\n… {} not shown (--limit {} shows them all)",
+                text::plural(objects_left_out, "more object"),
+                targets.len() as u64 + objects_left_out
+            )?;
+        }
         Ok(())
     })?;
     if let Some((path, format)) = picture {
@@ -187,6 +197,22 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         draw_chains(&snap, &chains, dir, path, format, a.renderer)?;
     }
     Ok(found_if(any))
+}
+
+/// How many objects the `type:` selectors among `selectors` match beyond the `shown` ones.
+fn selected_beyond(snap: &Snapshot, selectors: &[Selector], shown: usize) -> u64 {
+    let totals = snap.type_totals();
+    let matched: u64 = selectors
+        .iter()
+        .map(|sel| match sel {
+            Selector::Type(name) => matching_types(snap, name)
+                .iter()
+                .map(|&t| totals[t as usize].0)
+                .sum(),
+            _ => 1,
+        })
+        .sum();
+    matched.saturating_sub(shown as u64)
 }
 
 /// `chain -o`: the chains as one picture (objgraph's show_chain).
@@ -318,9 +344,9 @@ fn write_graph(
             .map(|r| format!(", drawn with {r}"))
             .unwrap_or_default();
         eprintln!(
-            "refgraph: wrote {} ({} objects{how})",
+            "refgraph: wrote {} ({}{how})",
             path.display(),
-            view.nodes.len()
+            text::plural(view.nodes.len() as u64, "object")
         );
     }
     Ok(())
@@ -447,7 +473,11 @@ fn run_top(a: crate::cli::TopArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         ..TopQuery::default()
     };
     let answer_data = top(&snap, &retained, &q);
-    answer("top", a.json, &answer_data, text::write_top)?;
+    let more = (retained.top_level().len() - answer_data.top.len()) as u64;
+    answer("top", a.json, &answer_data, |w, t| {
+        text::write_top(w, t)?;
+        text::write_left_out(w, more, "more object", "--limit")
+    })?;
     Ok(found_if(!answer_data.top.is_empty()))
 }
 
@@ -462,10 +492,15 @@ fn run_types(a: TypesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         a.sort,
         by_type.as_deref(),
     );
+    let all = stats.len();
     if a.limit > 0 {
         stats.truncate(a.limit);
     }
-    answer("types", a.json, &stats, |w, s| text::write_types(w, s))?;
+    let more = (all - stats.len()) as u64;
+    answer("types", a.json, &stats, |w, s| {
+        text::write_types(w, s)?;
+        text::write_left_out(w, more, "more type", "--limit 0 shows them all")
+    })?;
     Ok(found_if(!stats.is_empty()))
 }
 
@@ -495,10 +530,30 @@ fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         a.new_type.as_deref(),
         a.limit.max(1),
     );
+    let all = growth.types.len();
     if a.limit > 0 {
         growth.types.truncate(a.limit);
     }
-    answer("diff", a.json, &growth, text::write_growth)?;
+    let more = (all - growth.types.len()) as u64;
+    if let Some(why) = &growth.different_processes {
+        eprintln!(
+            "refgraph: {} {} and {} come from different processes ({}): counts and sizes \
+             are compared, objects are not matched by id (no `new objs`{})",
+            crate::render::paint::warning_stderr("warning:"),
+            a.old.display(),
+            a.new.display(),
+            text::term_safe(why),
+            if a.new_type.is_some() {
+                ", no --new list"
+            } else {
+                ""
+            }
+        );
+    }
+    answer("diff", a.json, &growth, |w, g| {
+        text::write_growth(w, g)?;
+        text::write_left_out(w, more, "more type", "--limit 0 shows them all")
+    })?;
     Ok(found_if(!growth.types.is_empty()))
 }
 
@@ -534,11 +589,11 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
     write_to(Some(&output), |w| write_html(w, &report))?;
     if output != Path::new("-") {
         eprintln!(
-            "refgraph: wrote {} ({} types, {}, {} objects in detail) — open it in a browser",
+            "refgraph: wrote {} ({}, {}, {} in detail) — open it in a browser",
             output.display(),
-            text::thousands(report.types_total),
+            text::plural(report.types_total, "type"),
             text::plural(report.cycles.total_found, "cycle"),
-            report.details.len()
+            text::plural(report.details.len() as u64, "object")
         );
     }
     Ok(Outcome::Found)
@@ -688,10 +743,12 @@ fn report_dump(d: &DumpStatus) {
     match &d.error {
         Some(e) => eprintln!("refgraph: could not write {path}: {}", text::term_safe(e)),
         None => eprintln!(
-            "refgraph: wrote {path} ({} objects, {} references, {:.2} s) — try: refgraph summary {path}",
+            "refgraph: wrote {path} ({} objects, {} references, {:.2} s) — try: {} summary {}",
             text::thousands(d.objects.unwrap_or(0)),
             text::thousands(d.edges.unwrap_or(0)),
             d.seconds.unwrap_or(0.0),
+            crate::demo::invocation(),
+            shlex::try_quote(path).unwrap_or(std::borrow::Cow::Borrowed(path)),
         ),
     }
 }

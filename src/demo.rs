@@ -28,7 +28,9 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
     let tree = Retained::compute(&snap);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    writeln!(out, "$ refgraph summary {}", snap_path.display())?;
+    let me = invocation();
+    let path = quoted(&snap_path);
+    writeln!(out, "$ {me} summary {path}")?;
     text::write_summary(&mut out, &summarize(&snap, 8, &tree))?;
     write_session_holder(&mut out, &snap, &snap_path)?;
     let first_cycle = cycles(
@@ -39,15 +41,47 @@ pub fn run(dir: &Path, python: &OsStr) -> anyhow::Result<()> {
         },
         Some(&tree),
     );
-    writeln!(out, "\n$ refgraph cycles {} --limit 1", snap_path.display())?;
+    writeln!(out, "\n$ {me} cycles {path} --limit 1")?;
     text::write_cycles(&mut out, &first_cycle)?;
     let pictures = write_pictures(&snap, &tree, &first_cycle, dir)?;
     writeln!(out, "\nPictures and report (open them in a browser):")?;
     for p in &pictures {
         writeln!(out, "  {}", p.display())?;
     }
-    write_next_steps(&mut out, &snap_path)?;
+    write_next_steps(&mut out, &me, &path)?;
     Ok(())
+}
+
+/// How the user runs this refgraph: `refgraph` when that name on PATH is this very binary,
+/// else the binary's own path (after `cargo run`, refgraph is not on PATH yet).
+pub fn invocation() -> String {
+    let Ok(me) = std::env::current_exe() else {
+        return "refgraph".into();
+    };
+    invocation_from(&me, std::env::var_os("PATH").as_deref())
+}
+
+/// [`invocation`] for the binary `me` and the search path `path`.
+fn invocation_from(me: &Path, path: Option<&OsStr>) -> String {
+    let on_path = path
+        .into_iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("refgraph"))
+        .find(|candidate| candidate.is_file());
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    match on_path {
+        Some(found) if same(&found, me) => "refgraph".into(),
+        _ => quoted(me),
+    }
+}
+
+/// `path` as a shell word (quoted when it has spaces or quotes).
+fn quoted(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    shlex::try_quote(&text).map_or_else(|_| text.to_string(), |q| q.into_owned())
 }
 
 /// The global `name` of module `module`: module → `.__dict__` → `['name']`.
@@ -123,9 +157,10 @@ fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
         follow_forks: false,
     };
     eprintln!(
-        "$ refgraph capture -o {} -- python3 {}",
-        snap_path.display(),
-        script.display()
+        "$ {} capture -o {} -- python3 {}",
+        invocation(),
+        quoted(&snap_path),
+        quoted(&script)
     );
     let outcome = capture::capture(&opts, |_| {}, |_| {})?;
     if let Some(err) = outcome.dumps.iter().find_map(|d| d.error.as_ref()) {
@@ -147,8 +182,9 @@ fn write_session_holder(
 ) -> anyhow::Result<()> {
     writeln!(
         w,
-        "\n$ refgraph chain {} type:Session --limit 1",
-        path.display()
+        "\n$ {} chain {} type:Session --limit 1",
+        invocation(),
+        quoted(path)
     )?;
     let sessions = resolve(snap, &Selector::Type("Session".into()), 1)?;
     let q = ChainQuery {
@@ -160,22 +196,50 @@ fn write_session_holder(
     Ok(())
 }
 
-fn write_next_steps(w: &mut dyn Write, snap: &Path) -> std::io::Result<()> {
-    let s = snap.display();
+fn write_next_steps(w: &mut dyn Write, me: &str, s: &str) -> std::io::Result<()> {
     writeln!(w, "\nNext, try:")?;
     writeln!(
         w,
-        "  refgraph show {s} type:Session          # one object, both directions"
+        "  {me} show {s} type:Session          # one object, both directions"
     )?;
     writeln!(
         w,
-        "  refgraph backrefs {s} type:Session --limit 1 -o session.svg"
+        "  {me} backrefs {s} type:Session --limit 1 -o session.svg"
     )?;
-    writeln!(w, "  refgraph types {s} --sort size")?;
+    writeln!(w, "  {me} types {s} --sort size")?;
     writeln!(
         w,
-        "  refgraph shell {s}                      # load once, ask many questions"
+        "  {me} shell {s}                      # load once, ask many questions"
     )?;
-    writeln!(w, "  refgraph capture -o app.rgsnap -- python3 your_app.py")?;
+    writeln!(w, "  {me} capture -o app.rgsnap -- python3 your_app.py")?;
+    if me != "refgraph" {
+        writeln!(
+            w,
+            "(`cargo install --path .` in the refgraph checkout puts `refgraph` on PATH)"
+        )?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binary_is_named_as_the_user_can_run_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = dir.path().join("my bin").join("refgraph");
+        std::fs::create_dir_all(me.parent().unwrap()).unwrap();
+        std::fs::write(&me, "").unwrap();
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("refgraph"), "").unwrap();
+        let path = |dirs: &[&Path]| std::env::join_paths(dirs).unwrap();
+        let mine = me.parent().unwrap();
+        assert_eq!(invocation_from(&me, Some(&path(&[mine]))), "refgraph");
+        let spelled = format!("'{}'", me.display());
+        assert_eq!(invocation_from(&me, Some(&path(&[&other, mine]))), spelled);
+        assert_eq!(invocation_from(&me, Some(&path(&[&other]))), spelled);
+        assert_eq!(invocation_from(&me, None), spelled);
+    }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    refgraph::render::paint::configure(cli.color);
     if let Err(err) = refgraph::interrupt::install() {
         eprintln!("refgraph: warning: cannot handle Ctrl-C cleanly: {err}");
     }

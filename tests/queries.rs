@@ -202,7 +202,7 @@ fn diff_shows_a_thousand_leaked_instances() {
     );
     assert_eq!(growth.only_in_new.len(), 20);
     let text = stdout(&["diff", &a, &b]);
-    assert!(text.contains("+1000"), "{text}");
+    assert!(text.contains("+1,000"), "{text}");
 }
 
 #[test]

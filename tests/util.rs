@@ -17,6 +17,20 @@ pub fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `tool` on PATH, or `None`. Under CI (`CI=true`), which installs every tool the tests use,
+/// a missing tool fails the test instead: a green CI run ran everything.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("`{name}` is not on PATH, and CI must run the tests that need it");
+    }
+    found
+}
+
 /// The binary under test, with a clean environment for its behaviour.
 pub fn refgraph() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_refgraph"));

@@ -79,6 +79,9 @@ pub struct ChainQuery {
     pub ignore: Vec<NodeIx>,
     /// Longest chain searched, in references.
     pub max_depth: usize,
+    /// Objects a forward search does not pass through unless they are what it looks for:
+    /// classes, modules and module dicts, as `cycles` leaves them out (`None`: no such rule).
+    pub infrastructure: Option<FixedBitSet>,
 }
 
 impl ChainQuery {
@@ -118,15 +121,15 @@ pub fn backref_chain(snap: &Snapshot, target: NodeIx, q: &ChainQuery) -> Option<
 }
 
 /// Up to `limit` chains, each through a different direct holder of `target`, shortest first:
-/// a second holder is never hidden behind the first.
+/// a second holder is never hidden behind the first. Also how many more were found.
 pub fn backref_chains(
     snap: &Snapshot,
     target: NodeIx,
     q: &ChainQuery,
     limit: usize,
-) -> Vec<Vec<NodeIx>> {
+) -> (Vec<Vec<NodeIx>>, u64) {
     if q.rank(snap, target).is_some() && q.to_types.is_none() {
-        return vec![vec![target]];
+        return (vec![vec![target]], 0);
     }
     let mut holders: Vec<NodeIx> = snap.referrers(target).to_vec();
     holders.dedup();
@@ -145,21 +148,39 @@ pub fn backref_chains(
     // Shortest first; of equally short chains, the one from the better root (a module
     // before a thread's frame that sees the same globals through `.f_globals`).
     chains.sort_by_key(|c| (c.len(), q.rank(snap, c[0]).unwrap_or(u32::MAX)));
+    let more = chains.len().saturating_sub(limit) as u64;
     chains.truncate(limit);
-    chains
+    (chains, more)
 }
 
 /// The shortest chain of references from `start` to an object of one of `to_types`
 /// (objgraph's `find_ref_chain`), `start` first.
+///
+/// With [`ChainQuery::infrastructure`], the search does not wander through `__class__` → class
+/// → method → `__globals__` → module: it enters no class, module or module dict (but the
+/// start's own `__dict__`) unless that is what it looks for.
 pub fn forward_chain(snap: &Snapshot, start: NodeIx, q: &ChainQuery) -> Option<Vec<NodeIx>> {
     let types = q.to_types.as_deref().unwrap_or(&[]);
     let ignore: FxHashSet<NodeIx> = q.ignore.iter().copied().collect();
+    let is_goal = |n: NodeIx| types.contains(&snap.type_index(n));
+    let own_dict: Vec<NodeIx> = snap
+        .labelled_referents(start)
+        .filter(|(_, l)| l.to_string() == ".__dict__")
+        .map(|(n, _)| n)
+        .collect();
+    let infrastructure = |n: NodeIx| {
+        q.infrastructure
+            .as_ref()
+            .is_some_and(|set| set.contains(n as usize))
+            && !is_goal(n)
+            && !own_dict.contains(&n)
+    };
     shortest_path(
         snap,
         start,
         Direction::Outgoing,
-        |n| types.contains(&snap.type_index(n)).then_some(0),
-        |n| ignore.contains(&n),
+        |n| is_goal(n).then_some(0),
+        |n| ignore.contains(&n) || infrastructure(n),
         q.max_depth,
     )
 }
@@ -475,6 +496,16 @@ pub struct ChainAnswer {
     /// A root does hold it, through a chain longer than the depth searched.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub beyond_depth: bool,
+    /// The search went forward (`--forward --to TYPE`), from the object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forward: bool,
+    /// With `--all`: chains through further direct holders that the limit left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_holders: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How `chain` searches.
@@ -495,10 +526,10 @@ pub fn answer_chain(
     q: &ChainQuery,
     mode: ChainMode,
 ) -> ChainAnswer {
-    let chains: Vec<Vec<NodeIx>> = match mode {
-        ChainMode::Shortest => backref_chain(snap, target, q).into_iter().collect(),
+    let (chains, more_holders): (Vec<Vec<NodeIx>>, u64) = match mode {
+        ChainMode::Shortest => (backref_chain(snap, target, q).into_iter().collect(), 0),
         ChainMode::Distinct(limit) => backref_chains(snap, target, q, limit),
-        ChainMode::Forward => forward_chain(snap, target, q).into_iter().collect(),
+        ChainMode::Forward => (forward_chain(snap, target, q).into_iter().collect(), 0),
     };
     let backward = chains.is_empty() && mode != ChainMode::Forward && q.to_types.is_none();
     let rooted = backward && super::reach::reachable_from_roots(snap).contains(target as usize);
@@ -508,6 +539,8 @@ pub fn answer_chain(
         chains: chains.iter().map(|c| ChainView::of(snap, c)).collect(),
         unrooted: explain.then(|| why_unrooted(snap, target)),
         beyond_depth: rooted && q.ignore.is_empty(),
+        forward: mode == ChainMode::Forward,
+        more_holders,
     }
 }
 

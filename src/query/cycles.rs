@@ -238,7 +238,7 @@ pub fn default_edge_mask(snap: &Snapshot) -> FixedBitSet {
 }
 
 /// The objects no reference may enter: classes, modules and module dicts.
-fn infrastructure(snap: &Snapshot) -> FixedBitSet {
+pub(crate) fn infrastructure(snap: &Snapshot) -> FixedBitSet {
     let mut set = FixedBitSet::with_capacity(snap.node_count());
     let class_types = metaclasses(snap);
     let module_type = type_flags(snap, |m, q| m == "builtins" && q == "module");

@@ -6,6 +6,13 @@
 //! `tuple`, `frozenset`), whose size never changes — the same size. CPython reuses freed
 //! addresses, so the id alone proves nothing; mutable containers resize in place, so their size
 //! may differ for the same object.
+//!
+//! Ids only mean something within one process: when the headers show two processes (another
+//! pid, executable or argv), nothing is matched and the answer says why.
+//!
+//! Order: the types that grew first, those of the program and its libraries (not `builtins`)
+//! before the builtins, each by bytes grown: a leak of the program's own objects shows above
+//! the churn of `dict`, `tuple` and `str` that any work leaves behind.
 
 use super::object::ObjectInfo;
 use crate::snapshot::{NodeIx, Snapshot};
@@ -47,8 +54,12 @@ pub struct Growth {
     pub old_objects: u64,
     /// Objects in NEW.
     pub new_objects: u64,
-    /// Per type, most grown first; unchanged types left out.
+    /// Per type, most grown first (see the module's order); unchanged types left out.
     pub types: Vec<TypeGrowth>,
+    /// Why OLD and NEW are not one process (`pid 12 vs 34`), when they are not: then no
+    /// object is matched by id, and `new_objects` and `only_in_new` are left empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub different_processes: Option<String>,
     /// With `--new TYPE`: instances present only in NEW.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only_in_new: Vec<ObjectInfo>,
@@ -72,8 +83,13 @@ pub fn diff(
     new_type: Option<&str>,
     limit: usize,
 ) -> Growth {
-    let old_keys: rustc_hash::FxHashSet<(u64, String, u64)> =
-        old.nodes().map(|n| key(old, n)).collect();
+    let different_processes = different_processes(old, new);
+    let identity = different_processes.is_none();
+    let old_keys: rustc_hash::FxHashSet<(u64, String, u64)> = if identity {
+        old.nodes().map(|n| key(old, n)).collect()
+    } else {
+        Default::default()
+    };
     let name = |s: &Snapshot, n: NodeIx| {
         let t = s.type_name(n);
         if long_names {
@@ -90,7 +106,7 @@ pub fn diff(
     }
     let mut only_new = Vec::new();
     for n in new.nodes() {
-        let is_new = !old_keys.contains(&key(new, n));
+        let is_new = identity && !old_keys.contains(&key(new, n));
         let r = row(&mut rows, name(new, n));
         r.new_count += 1;
         r.new_size = r.new_size.saturating_add(new.size(n));
@@ -103,6 +119,19 @@ pub fn diff(
             }
         }
     }
+    let builtin: rustc_hash::FxHashSet<String> = old
+        .types()
+        .iter()
+        .chain(new.types())
+        .filter(|t| &*t.module == "builtins")
+        .map(|t| {
+            if long_names {
+                t.long()
+            } else {
+                t.short().to_string()
+            }
+        })
+        .collect();
     let mut types: Vec<TypeGrowth> = rows
         .into_values()
         .map(|mut r| {
@@ -114,9 +143,18 @@ pub fn diff(
         })
         .filter(|r| r.delta != 0 || r.size_delta != 0 || r.new_objects != 0)
         .collect();
+    let rank = |r: &TypeGrowth| {
+        let grew = r.delta > 0 || r.size_delta > 0;
+        (
+            !grew,
+            builtin.contains(&r.type_name),
+            std::cmp::Reverse(r.size_delta),
+            std::cmp::Reverse(r.delta),
+        )
+    };
     types.sort_by(|a, b| {
-        (b.delta, b.size_delta, b.new_objects)
-            .cmp(&(a.delta, a.size_delta, a.new_objects))
+        rank(a)
+            .cmp(&rank(b))
             .then_with(|| a.type_name.cmp(&b.type_name))
     });
     Growth {
@@ -125,8 +163,25 @@ pub fn diff(
         old_objects: old.node_count() as u64,
         new_objects: new.node_count() as u64,
         types,
+        different_processes,
         only_in_new: only_new,
     }
+}
+
+/// How the headers show OLD and NEW to come from two processes, if they do.
+fn different_processes(old: &Snapshot, new: &Snapshot) -> Option<String> {
+    let (o, n) = (old.header(), new.header());
+    if let (Some(a), Some(b)) = (o.pid, n.pid) {
+        if a != b {
+            return Some(format!("pid {a} vs {b}"));
+        }
+    }
+    if let (Some(a), Some(b)) = (&o.executable, &n.executable) {
+        if a != b {
+            return Some(format!("executable {a} vs {b}"));
+        }
+    }
+    (o.argv != n.argv).then(|| format!("argv {:?} vs {:?}", o.argv, n.argv))
 }
 
 fn row(rows: &mut FxHashMap<String, TypeGrowth>, type_name: String) -> &mut TypeGrowth {

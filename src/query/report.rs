@@ -110,6 +110,9 @@ pub struct LargeRow {
     /// Bytes freed if this object went away (its dominator subtree); `None` when retained
     /// sizes were not computed.
     pub retained: Option<u64>,
+    /// Objects left out of the table because this row keeps them alive, by type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inside: Vec<super::summary::InsideCount>,
 }
 
 /// The whole report.
@@ -191,6 +194,7 @@ fn large_row(
         retained: retained.zip(node).map(|(r, n)| r.retained(n)),
         object: large.object,
         held_by: large.held_by,
+        inside: large.inside,
     }
 }
 

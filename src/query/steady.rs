@@ -87,6 +87,7 @@ pub fn steady_leak(a: &Snapshot, b: &Snapshot, c: &Snapshot, limit: usize) -> St
         to_types: None,
         ignore: Vec::new(),
         max_depth: usize::MAX,
+        infrastructure: None,
     };
     let types = ranked[..shown]
         .iter()

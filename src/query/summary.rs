@@ -68,6 +68,21 @@ pub struct LargeObject {
     pub retained: u64,
     /// The shortest chain from a root; `None` when nothing rooted holds it.
     pub held_by: Option<ChainView>,
+    /// Objects that would have been listed after this one but are kept alive by it (it
+    /// dominates them), counted by type, most first: listed, they would hide other suspects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inside: Vec<InsideCount>,
+}
+
+/// How many objects of one type a row of the largest objects keeps alive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsideCount {
+    /// Short type name.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// How many.
+    pub count: u64,
 }
 
 /// The `summary` answer.
@@ -145,29 +160,88 @@ fn namespaces(snap: &Snapshot) -> FxHashSet<NodeIx> {
     set
 }
 
-/// The `top` objects retaining the most, with their holder chains.
+/// The `top` objects retaining the most, with their holder chains. An object kept alive by
+/// one listed above it (dominated by it) is not listed again but counted in that row's
+/// `inside` (the objects it dominates that retain as much as the last row), so that one
+/// leak's nested parts do not fill the list.
 fn largest_objects(snap: &Snapshot, retained: &Retained, top: usize) -> Vec<LargeObject> {
-    let skip = namespaces(snap);
-    let mut nodes: Vec<NodeIx> = snap.nodes().filter(|n| !skip.contains(n)).collect();
-    let k = top.min(nodes.len());
-    if k == 0 {
+    let rows = top_rows(snap, retained, &namespaces(snap), top);
+    let Some(&last) = rows.last() else {
         return Vec::new();
-    }
-    let key = |n: NodeIx| (retained.retained(n), snap.size(n));
-    let by_size_desc = |a: &NodeIx, b: &NodeIx| key(*b).cmp(&key(*a)).then(a.cmp(b));
-    nodes.select_nth_unstable_by(k - 1, by_size_desc);
-    nodes.truncate(k);
-    nodes.sort_by(by_size_desc);
+    };
+    let threshold = retained.retained(last);
     let q = ChainQuery {
         max_depth: SUMMARY_CHAIN_DEPTH,
         ..Default::default()
     };
-    nodes
-        .into_iter()
+    rows.into_iter()
         .map(|n| LargeObject {
             object: ObjectInfo::of(snap, n),
             retained: retained.retained(n),
             held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
+            inside: type_counts(snap, &dominated_at_least(retained, n, threshold)),
         })
         .collect()
+}
+
+/// The `top` objects retaining the most that no other of them dominates, largest first.
+///
+/// An object's dominators retain more than it does, so these are found from the top of the
+/// dominator tree down: take the largest node of the frontier; a module or its namespace is
+/// never a row, its children join the frontier instead.
+fn top_rows(
+    snap: &Snapshot,
+    retained: &Retained,
+    skip: &FxHashSet<NodeIx>,
+    top: usize,
+) -> Vec<NodeIx> {
+    use std::cmp::Reverse;
+    let key = |n: NodeIx| (retained.retained(n), snap.size(n), Reverse(n));
+    let mut frontier: std::collections::BinaryHeap<_> =
+        retained.top_level().iter().map(|&n| key(n)).collect();
+    let mut rows = Vec::new();
+    while rows.len() < top {
+        let Some((_, _, Reverse(n))) = frontier.pop() else {
+            break;
+        };
+        if skip.contains(&n) {
+            frontier.extend(retained.children(n).iter().map(|&c| key(c)));
+        } else {
+            rows.push(n);
+        }
+    }
+    rows
+}
+
+/// The objects `row` dominates that retain at least `threshold` bytes: those the list would
+/// have shown next to it. (Children are sorted largest first, so the walk stops early.)
+fn dominated_at_least(retained: &Retained, row: NodeIx, threshold: u64) -> Vec<NodeIx> {
+    let mut out = Vec::new();
+    let mut stack = vec![row];
+    while let Some(n) = stack.pop() {
+        for &c in retained.children(n) {
+            if retained.retained(c) < threshold {
+                break;
+            }
+            out.push(c);
+            stack.push(c);
+        }
+    }
+    out
+}
+
+/// `nodes` counted by short type name, most first (then by name).
+fn type_counts(snap: &Snapshot, nodes: &[NodeIx]) -> Vec<InsideCount> {
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    for &n in nodes {
+        *counts
+            .entry(snap.type_name(n).short().to_string())
+            .or_default() += 1;
+    }
+    let mut out: Vec<InsideCount> = counts
+        .into_iter()
+        .map(|(type_name, count)| InsideCount { type_name, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
+    out
 }

@@ -1,6 +1,7 @@
 //! Text output for people: aligned tables, human sizes, and heap text made safe for a
 //! terminal (control characters from the snapshot are shown escaped, never sent raw).
 
+use super::paint;
 use crate::query::chain::{ChainAnswer, ChainView, Unrooted};
 use crate::query::cycles::{CycleInfo, Cycles};
 use crate::query::diff::Growth;
@@ -9,7 +10,7 @@ use crate::query::object::ObjectInfo;
 use crate::query::orphans::{Orphans, SuspectGroup};
 use crate::query::retained::{Accumulation, TopAnswer};
 use crate::query::show::{Neighbour, Shown};
-use crate::query::summary::Summary;
+use crate::query::summary::{InsideCount, Summary};
 use crate::query::types::TypeStat;
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -74,13 +75,27 @@ pub fn thousands(n: u64) -> String {
 
 /// `list 1,000,000 items 0x7f…` — type, label and id of an object on one line.
 pub fn object_line(o: &ObjectInfo) -> String {
-    let mut s = o.type_name.clone();
+    let mut s = paint::type_name(&term_safe(&o.type_name));
     if let Some(l) = &o.label {
         s.push(' ');
-        s.push_str(&pretty_label(l));
+        s.push_str(&term_safe(&pretty_label(l)));
     }
-    s.push_str(&format!(" ({})", o.id));
-    term_safe(&s).into_owned()
+    s.push_str(&format!(" ({})", paint::id(&term_safe(&o.id))));
+    s
+}
+
+/// A chain's text, made safe, its root (the part before the first arrow) coloured.
+pub fn chain_text(text: &str) -> String {
+    let text = term_safe(text);
+    match text.split_once(" → ") {
+        Some((root, rest)) => format!("{} → {rest}", paint::root(root)),
+        None => paint::root(&text),
+    }
+}
+
+/// `{:>width$}` of a size, coloured.
+fn size_column(bytes: u64, width: usize) -> String {
+    paint::size(&format!("{:>width$}", human_size(bytes)))
 }
 
 /// Longest label shown on a text line, in characters.
@@ -101,6 +116,14 @@ fn pretty_label(label: &str) -> Cow<'_, str> {
     Cow::Borrowed(label)
 }
 
+/// `… 40 more types not shown (HOW)` under a list cut short; nothing when `more` is 0.
+pub fn write_left_out(w: &mut dyn Write, more: u64, noun: &str, how: &str) -> io::Result<()> {
+    if more > 0 {
+        writeln!(w, "… {} not shown ({how})", plural(more, noun))?;
+    }
+    Ok(())
+}
+
 /// The `summary` answer as text.
 pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     write_facts(w, s)?;
@@ -115,20 +138,42 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     )?;
     for large in &s.largest {
         let holder = match &large.held_by {
-            Some(chain) => format!("← {}", chain.path),
-            None if large.object.garbage => "← nothing: cyclic garbage".to_string(),
-            None => "← nothing rooted".to_string(),
+            Some(chain) => paint::root(&term_safe(&chain.path)),
+            None => unrooted_holder(&large.object),
         };
         writeln!(
             w,
-            "  {:>9} / {:>9}  {}  {}",
-            human_size(large.retained),
-            human_size(large.object.size),
+            "  {} / {}  {}  ← {}{}",
+            size_column(large.retained, 9),
+            size_column(large.object.size, 9),
             object_line(&large.object),
-            term_safe(&holder)
+            holder,
+            inside_note(&large.inside)
         )?;
     }
     Ok(())
+}
+
+/// What holds an object no rooted chain reaches, the same words in `summary` and `top`.
+pub fn unrooted_holder(o: &ObjectInfo) -> String {
+    match &o.root {
+        Some(root) => format!("itself: a root ({root})"),
+        None if o.garbage => "nothing: cyclic garbage (the cycle collector flagged it)".into(),
+        None => "nothing rooted: garbage the collector did not flag, or held from C".into(),
+    }
+}
+
+/// ` (and 20 ValueError, 1 list inside it)`: the rows left out because this one keeps them
+/// alive; empty when none were.
+pub fn inside_note(inside: &[InsideCount]) -> String {
+    if inside.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = inside
+        .iter()
+        .map(|t| format!("{} {}", thousands(t.count), term_safe(&t.type_name)))
+        .collect();
+    format!("  (and {} inside it)", parts.join(", "))
 }
 
 fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
@@ -148,11 +193,11 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     }
     writeln!(
         w,
-        "Objects   {}   references {}   roots: {} modules, {} thread frames",
+        "Objects   {}   references {}   roots: {}, {}",
         thousands(s.objects),
         thousands(s.references),
-        thousands(s.modules),
-        thousands(s.thread_frames)
+        plural(s.modules, "module"),
+        plural(s.thread_frames, "thread frame")
     )?;
     writeln!(w, "Size      {} shallow in all", human_size(s.total_size))?;
     let collector = if f.collect {
@@ -162,15 +207,15 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     };
     writeln!(
         w,
-        "Garbage   {} objects {collector}; {} objects unreachable from any root",
-        thousands(s.garbage),
-        thousands(s.unreachable)
+        "Garbage   {} {collector}; {} unreachable from any root",
+        plural(s.garbage, "object"),
+        plural(s.unreachable, "object")
     )?;
     if !f.values {
         writeln!(w, "Values    left out (dumped with values=False)")?;
     }
     for warning in &f.warnings {
-        writeln!(w, "Warning   {}", term_safe(warning))?;
+        writeln!(w, "{}   {}", paint::warning("Warning"), term_safe(warning))?;
     }
     Ok(())
 }
@@ -192,11 +237,14 @@ pub fn write_type_table(w: &mut dyn Write, title: &str, stats: &[TypeStat]) -> i
 
 /// `name  count  size`, the name padded to `width`: one row of the type tables.
 fn type_row(s: &TypeStat, width: usize) -> String {
+    let name = term_safe(&s.type_name);
+    let pad = width.saturating_sub(name.chars().count());
     format!(
-        "{:<width$}  {:>12}  {:>10}",
-        term_safe(&s.type_name),
+        "{}{:pad$}  {:>12}  {}",
+        paint::type_name(&name),
+        "",
         thousands(s.count),
-        human_size(s.size)
+        size_column(s.size, 10)
     )
 }
 
@@ -208,8 +256,15 @@ pub fn write_chain(w: &mut dyn Write, chain: &ChainView) -> io::Result<()> {
 /// `chain` for one object: its chains, or why it has none.
 pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
     writeln!(w, "{}", object_line(&answer.object))?;
-    for chain in &answer.chains {
-        writeln!(w, "  {}", term_safe(&chain.text))?;
+    for line in chain_lines(&answer.chains) {
+        writeln!(w, "  {line}")?;
+    }
+    if answer.more_holders > 0 {
+        writeln!(
+            w,
+            "  … {} through other holders not shown (--limit)",
+            plural(answer.more_holders, "more chain")
+        )?;
     }
     if let Some(why) = &answer.unrooted {
         write_unrooted(w, why)?;
@@ -219,6 +274,12 @@ pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
             w,
             "  a root holds it, through a chain longer than --max-depth"
         )?;
+    } else if answer.chains.is_empty() && answer.forward {
+        writeln!(
+            w,
+            "  no object of that type is reachable from it (classes and modules are not passed \
+             through; --all-edges passes them)"
+        )?;
     } else if answer.chains.is_empty() && answer.unrooted.is_none() {
         writeln!(
             w,
@@ -226,6 +287,31 @@ pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The chains' texts; chains that read the same get what tells them apart: the holder
+/// that differs (type, label and id).
+fn chain_lines(chains: &[ChainView]) -> Vec<String> {
+    chains
+        .iter()
+        .map(|c| {
+            let text = chain_text(&c.text);
+            let twins: Vec<&ChainView> = chains.iter().filter(|o| o.text == c.text).collect();
+            if twins.len() < 2 {
+                return text;
+            }
+            // The first step at which the twins are different objects.
+            let differs = (0..c.steps.len()).find(|&i| {
+                twins
+                    .iter()
+                    .any(|o| o.steps.get(i).map(|s| &s.object.id) != Some(&c.steps[i].object.id))
+            });
+            match differs.and_then(|i| c.steps.get(i)) {
+                Some(step) => format!("{text}   (via {})", object_line(&step.object)),
+                None => text,
+            }
+        })
+        .collect()
 }
 
 fn write_unrooted(w: &mut dyn Write, why: &Unrooted) -> io::Result<()> {
@@ -238,7 +324,7 @@ fn write_unrooted(w: &mut dyn Write, why: &Unrooted) -> io::Result<()> {
     };
     match why {
         Unrooted::Cycle { collector_flagged, members } => {
-            writeln!(w, "  nothing rooted holds it: it is part of a reference cycle of {} objects that no root reaches (cyclic garbage).{}", members.len(), flagged(*collector_flagged))?;
+            writeln!(w, "  nothing rooted holds it: it is part of a reference cycle of {} that no root reaches (cyclic garbage).{}", plural(members.len() as u64, "object"), flagged(*collector_flagged))?;
             write_members(w, members)
         }
         Unrooted::HeldByUnrooted { cycle_members, collector_flagged } => {
@@ -286,7 +372,7 @@ pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
         write!(w, "{}", type_row(s, width))?;
         let column = s
             .retained
-            .map(|r| format!("  {:>10}", human_size(r)))
+            .map(|r| format!("  {}", size_column(r, 10)))
             .unwrap_or_default();
         writeln!(w, "{column}")?;
     }
@@ -297,12 +383,15 @@ pub fn write_types(w: &mut dyn Write, stats: &[TypeStat]) -> io::Result<()> {
 pub fn write_found(w: &mut dyn Write, found: &Found) -> io::Result<()> {
     writeln!(
         w,
-        "{} instances of {}, {} in all{}",
-        thousands(found.total),
+        "{} of {}, {} in all{}",
+        plural(found.total, "instance"),
         term_safe(&found.type_name),
         human_size(found.total_size),
         if (found.objects.len() as u64) < found.total {
-            format!("; the first {}:", found.objects.len())
+            match found.objects.len() {
+                1 => "; the first:".to_string(),
+                n => format!("; the first {}:", thousands(n as u64)),
+            }
         } else {
             ":".into()
         }
@@ -310,8 +399,8 @@ pub fn write_found(w: &mut dyn Write, found: &Found) -> io::Result<()> {
     for o in &found.objects {
         writeln!(
             w,
-            "  {:>10}  rc {:>4}  {}",
-            human_size(o.size),
+            "  {}  rc {:>4}  {}",
+            size_column(o.size, 10),
             o.refcount,
             object_line(o)
         )?;
@@ -349,7 +438,7 @@ pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
         writeln!(w, "  flags     {}", term_safe(&flags.join(", ")))?;
     }
     if let Some(chain) = &s.held_by {
-        writeln!(w, "  held by   {}", term_safe(&chain.text))?;
+        writeln!(w, "  held by   {}", chain_text(&chain.text))?;
     }
     write_neighbours(w, "references", s.referents_total, &s.referents, "→")?;
     write_neighbours(w, "referrers", s.referrers_total, &s.referrers, "←")
@@ -395,21 +484,35 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
         .max()
         .unwrap_or(4)
         .clamp(4, 60);
+    // Matching objects by id needs one process: the column is left out otherwise.
+    let identity = g.different_processes.is_none();
+    let new_objs = |v: String| {
+        if identity {
+            format!("  {v:>9}")
+        } else {
+            String::new()
+        }
+    };
     writeln!(
         w,
-        "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}  {:>9}",
-        "type", "old", "new", "delta", "size delta", "new objs"
+        "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}{}",
+        "type",
+        "old",
+        "new",
+        "delta",
+        "size delta",
+        new_objs("new objs".into())
     )?;
     for t in &g.types {
         writeln!(
             w,
-            "{:<width$}  {:>10}  {:>10}  {:>+9}  {:>11}  {:>9}",
+            "{:<width$}  {:>10}  {:>10}  {:>9}  {:>11}{}",
             term_safe(&t.type_name),
             thousands(t.old_count),
             thousands(t.new_count),
-            t.delta,
+            signed_thousands(t.delta),
             signed_size(t.size_delta),
-            thousands(t.new_objects)
+            new_objs(thousands(t.new_objects))
         )?;
     }
     if !g.only_in_new.is_empty() {
@@ -419,6 +522,12 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `+1,000`, `-12`, `+0`.
+pub fn signed_thousands(delta: i64) -> String {
+    let sign = if delta < 0 { "-" } else { "+" };
+    format!("{sign}{}", thousands(delta.unsigned_abs()))
 }
 
 fn signed_size(delta: i64) -> String {
@@ -478,8 +587,8 @@ pub fn write_cycles(w: &mut dyn Write, c: &Cycles) -> io::Result<()> {
         "all references kept".to_string()
     } else {
         format!(
-            "{} references to classes/modules/namespaces left out; --all-edges keeps them",
-            thousands(c.references_left_out)
+            "{} to classes/modules/namespaces left out; --all-edges keeps them",
+            plural(c.references_left_out, "reference")
         )
     };
     writeln!(
@@ -519,21 +628,22 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
         .collect();
     writeln!(w, "    types    {}", term_safe(&types.join(", ")))?;
     if let Some(chain) = &c.held_by {
-        writeln!(w, "    held by  {}", term_safe(&chain.text))?;
+        writeln!(w, "    held by  {}", chain_text(&chain.text))?;
     }
     for e in &c.edges {
+        // The type and label (a function's or class's name, as the picture shows it).
         let name = |id: &str| {
             c.examples
                 .iter()
                 .find(|o| o.id == id)
-                .map_or(id.to_string(), |o| format!("{} {id}", o.type_name))
+                .map_or_else(|| term_safe(id).into_owned(), object_line)
         };
         writeln!(
             w,
             "    {} ─{}→ {}",
-            term_safe(&name(&e.from)),
+            name(&e.from),
             term_safe(e.label.as_deref().unwrap_or("?")),
-            term_safe(&name(&e.to))
+            name(&e.to)
         )?;
     }
     if c.edges.is_empty() {
@@ -548,8 +658,8 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
 pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
     writeln!(
         w,
-        "{} objects, {} in all ({} unreachable from any root)",
-        thousands(t.objects),
+        "{}, {} in all ({} unreachable from any root)",
+        plural(t.objects, "object"),
         human_size(t.total_size),
         human_size(t.unreachable_size)
     )?;
@@ -569,10 +679,9 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
             human_size(s.retained),
             s.percent
         )?;
-        match (&s.chain, s.unreachable) {
-            (Some(c), _) => writeln!(w, "  held by   {}", term_safe(&c.text))?,
-            (None, true) => writeln!(w, "  held by   nothing rooted (garbage or held from C)")?,
-            (None, false) => {}
+        match &s.chain {
+            Some(c) => writeln!(w, "  held by   {}", chain_text(&c.text))?,
+            None => writeln!(w, "  held by   {}", unrooted_holder(&s.object))?,
         }
         write_accumulation(w, &s.accumulation)?;
     }
@@ -581,8 +690,8 @@ pub fn write_top(w: &mut dyn Write, t: &TopAnswer) -> io::Result<()> {
         let note = if e.unreachable { "  (unreachable)" } else { "" };
         writeln!(
             w,
-            "  {:>9}  {:>5.1}%  {}{note}",
-            human_size(e.retained),
+            "  {}  {:>5.1}%  {}{note}",
+            size_column(e.retained, 9),
             e.percent,
             object_line(&e.object)
         )?;
@@ -598,9 +707,9 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
     };
     writeln!(
         w,
-        "  bytes accumulate {place}: {} with {} children retaining {}",
+        "  bytes accumulate {place}: {}, which alone keeps {} alive (its children in the dominator tree) retaining {}",
         object_line(&a.object),
-        thousands(a.children),
+        plural(a.children, "object"),
         human_size(a.children_retained)
     )?;
     if let Some(run) = a.linked_run {
@@ -620,7 +729,7 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
         )?;
     }
     if let Some(c) = &a.chain {
-        writeln!(w, "  reached by {}", term_safe(&c.text))?;
+        writeln!(w, "  reached by {}", chain_text(&c.text))?;
     }
     Ok(())
 }

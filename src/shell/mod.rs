@@ -7,21 +7,21 @@
 //! as the first argument (`diff OLD` gets it as the new snapshot). A failed command prints its
 //! one-line error and the shell goes on.
 
+mod input;
+mod words;
+
 use crate::cli::{Cli, Command, ShellArgs};
 use crate::commands::{self, Outcome};
+use crate::render::paint;
 use crate::render::text::term_safe;
 use crate::session::Session;
 use clap::Parser;
+use input::{Input, Read};
 use std::ffi::OsString;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
-
-/// Commands that take the snapshot as their first argument.
-const SNAPSHOT_COMMANDS: [&str; 11] = [
-    "summary", "chain", "refs", "backrefs", "cycles", "top", "types", "find", "show", "orphans",
-    "report",
-];
+use words::SNAPSHOT_COMMANDS;
 
 /// What one line asks for.
 #[derive(Debug, PartialEq)]
@@ -44,10 +44,12 @@ fn parse_line(line: &str, snapshot: &Path) -> Result<Line, String> {
     };
     let rest = || words[1..].iter().map(OsString::from);
     let program = OsString::from("refgraph");
+    let asks_help = words[1..].iter().any(|w| w == "--help" || w == "-h");
     Ok(match first.as_str() {
         c if c.starts_with('#') => Line::Nothing,
         "quit" | "exit" => Line::Quit,
         "help" | "?" => Line::Help(words.get(1).cloned()),
+        c if asks_help && words::command_help(c).is_some() => Line::Help(Some(c.to_string())),
         "diff" => Line::Command(
             [program, first.into()]
                 .into_iter()
@@ -66,7 +68,12 @@ fn parse_line(line: &str, snapshot: &Path) -> Result<Line, String> {
                 "`{first}` does not work inside the shell; run it as `refgraph {first}`"
             ))
         }
-        other => return Err(format!("unknown command `{other}` (`help` lists them)")),
+        other => {
+            return Err(match words::did_you_mean(other) {
+                Some(near) => format!("unknown command `{other}`; did you mean `{near}`?"),
+                None => format!("unknown command `{other}` (`help` lists them)"),
+            })
+        }
     })
 }
 
@@ -74,7 +81,8 @@ fn parse_line(line: &str, snapshot: &Path) -> Result<Line, String> {
 fn help_text() -> String {
     format!(
         "commands (the snapshot is implied): {}, diff OLD\n\
-         `help COMMAND` or `COMMAND --help` for its options; `quit` or end of input to leave",
+         `help COMMAND` or `COMMAND --help` for its options; Tab completes commands, options, \
+         types and marks; `quit` or Ctrl-D to leave",
         SNAPSHOT_COMMANDS.join(", ")
     )
 }
@@ -89,10 +97,10 @@ pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
     let interactive = io::stdin().is_terminal();
     if interactive || args.timings {
         eprintln!(
-            "refgraph: {} open: {} objects, {} references ({:.2} s){}",
+            "refgraph: {} open: {}, {} ({:.2} s){}",
             args.snapshot.display(),
-            crate::render::text::thousands(snap.node_count() as u64),
-            crate::render::text::thousands(snap.edge_count() as u64),
+            crate::render::text::plural(snap.node_count() as u64, "object"),
+            crate::render::text::plural(snap.edge_count() as u64, "reference"),
             start.elapsed().as_secs_f64(),
             if interactive {
                 "; `help` lists the commands"
@@ -101,73 +109,28 @@ pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
             }
         );
     }
+    let mut input = if interactive {
+        Input::terminal(words::Completions::of(&snap))?
+    } else {
+        Input::piped()
+    };
     drop(snap);
     let mut failed = false;
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
-    let mut line = String::new();
     loop {
-        if interactive {
-            eprint!("refgraph> ");
-            let _ = io::stderr().flush();
-        }
-        line.clear();
-        if input.read_line(&mut line)? == 0 {
-            break;
-        }
-        let parsed = match parse_line(&line, &args.snapshot) {
-            Ok(parsed) => parsed,
-            Err(why) => {
+        let line = match input.read()? {
+            Read::Line(line) => line,
+            Read::Bad(why) => {
                 eprintln!("refgraph: {}", term_safe(&why));
                 failed = true;
                 continue;
             }
+            Read::Cleared => continue,
+            // On Ctrl-D the line editor has already ended the prompt's line.
+            Read::End => break,
         };
-        let argv = match parsed {
-            Line::Nothing => continue,
-            Line::Quit => break,
-            Line::Help(None) => {
-                println!("{}", help_text());
-                continue;
-            }
-            Line::Help(Some(command)) => {
-                match parse_line(&format!("{command} --help"), &args.snapshot) {
-                    Ok(Line::Command(argv)) => argv,
-                    _ => {
-                        println!("{}", help_text());
-                        continue;
-                    }
-                }
-            }
-            Line::Command(argv) => argv,
-        };
-        let command = match Cli::try_parse_from(argv) {
-            Ok(cli) => cli.command,
-            Err(e) => {
-                let is_help = !e.use_stderr();
-                let _ = e.print();
-                failed |= !is_help;
-                continue;
-            }
-        };
-        if matches!(command, Command::Shell(_)) {
-            continue;
-        }
-        let asked = Instant::now();
-        let result = commands::run(command, session);
-        if args.timings {
-            eprintln!(
-                "refgraph: answered in {:.3} ms",
-                asked.elapsed().as_secs_f64() * 1000.0
-            );
-        }
-        match result {
-            Ok(_) => {}
-            Err(e) if commands::is_broken_pipe(&e) => break,
-            Err(e) => {
-                eprintln!("refgraph: {}", term_safe(&format!("{e:#}")));
-                failed |= !crate::commands::is_nothing_found(&e);
-            }
+        match answer_line(&line, args, session) {
+            Step::Go(ok) => failed |= !ok,
+            Step::Quit => break,
         }
     }
     Ok(if failed && !interactive {
@@ -175,6 +138,73 @@ pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Found
     })
+}
+
+/// What to do after a line.
+enum Step {
+    /// Read the next line; `false` when this one failed.
+    Go(bool),
+    /// Leave the shell.
+    Quit,
+}
+
+/// Answer one line of input.
+fn answer_line(line: &str, args: &ShellArgs, session: &mut Session) -> Step {
+    let parsed = match parse_line(line, &args.snapshot) {
+        Ok(parsed) => parsed,
+        Err(why) => {
+            eprintln!("refgraph: {}", term_safe(&why));
+            return Step::Go(false);
+        }
+    };
+    let argv = match parsed {
+        Line::Nothing => return Step::Go(true),
+        Line::Quit => return Step::Quit,
+        Line::Help(command) => {
+            let text = command.as_deref().and_then(words::command_help);
+            let mut out = io::stdout().lock();
+            // A closed stdout (`… | head`) ends the shell quietly, as it does for answers.
+            return match writeln!(out, "{}", text.unwrap_or_else(help_text)) {
+                Ok(()) => Step::Go(true),
+                Err(_) => Step::Quit,
+            };
+        }
+        Line::Command(argv) => argv,
+    };
+    let command = match Cli::try_parse_from(argv) {
+        Ok(cli) => (cli.command, cli.color),
+        Err(e) => {
+            let is_help = !e.use_stderr();
+            let _ = e.print();
+            return Step::Go(is_help);
+        }
+    };
+    let (command, color) = command;
+    if matches!(command, Command::Shell(_)) {
+        return Step::Go(true);
+    }
+    // `--color` on a line holds for that line; the shell's own choice stays.
+    let colors = paint::current();
+    if color != paint::ColorChoice::Auto {
+        paint::configure(color);
+    }
+    let asked = Instant::now();
+    let result = commands::run(command, session);
+    paint::restore(colors);
+    if args.timings {
+        eprintln!(
+            "refgraph: answered in {:.3} ms",
+            asked.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    match result {
+        Ok(_) => Step::Go(true),
+        Err(e) if commands::is_broken_pipe(&e) => Step::Quit,
+        Err(e) => {
+            eprintln!("refgraph: {}", term_safe(&format!("{e:#}")));
+            Step::Go(crate::commands::is_nothing_found(&e))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -233,6 +263,14 @@ mod tests {
         assert!(parse_line("frobnicate", snap)
             .unwrap_err()
             .contains("unknown command"));
+        assert_eq!(
+            parse_line("chian 0x10", snap).unwrap_err(),
+            "unknown command `chian`; did you mean `chain`?"
+        );
+        assert_eq!(
+            parse_line("chain 0x10 --help", snap),
+            Ok(Line::Help(Some("chain".into())))
+        );
         assert!(parse_line("capture -- python3 x.py", snap)
             .unwrap_err()
             .contains("inside the shell"));
