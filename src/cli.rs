@@ -67,7 +67,8 @@ pub enum Command {
     Find(FindArgs),
     /// One object in detail: facts, flags, references both ways, what holds it.
     Show(ShowArgs),
-    /// What grew between two snapshots of the same process (objgraph's show_growth).
+    /// What grew between two snapshots of the same process (objgraph's show_growth); with
+    /// three (A B C), the steady leak: what B added that C still has.
     Diff(DiffArgs),
     /// Objects nothing recorded refers to, and objects held from outside the recorded heap
     /// (refcount higher than the references found: C extensions, interpreter internals).
@@ -384,6 +385,10 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later snapshot of the same process.
     pub new: PathBuf,
+    /// A third, latest snapshot: then `diff A B C` shows the steady leak — the objects new in B
+    /// that C still has (B ∩ C ∖ A: a burst B made and C freed is not a leak), by type with
+    /// the chain that holds them, and the types that grew at every step.
+    pub latest: Option<PathBuf>,
     /// How many types (0: all that changed). Those that grew come first: the program's and its
     /// libraries' types before builtins, each by bytes grown.
     #[arg(long, visible_alias = "top", default_value_t = 20)]

@@ -521,6 +521,9 @@ fn run_show(a: ShowArgs, s: &mut Session) -> anyhow::Result<Outcome> {
 }
 
 fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    if let Some(latest) = &a.latest {
+        return run_steady_leak(&a, latest, s);
+    }
     let old = s.snapshot(&a.old)?;
     let new = s.snapshot(&a.new)?;
     let mut growth = diff::diff(
@@ -555,6 +558,30 @@ fn run_diff(a: DiffArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         text::write_left_out(w, more, "more type", "--limit 0 shows them all")
     })?;
     Ok(found_if(!growth.types.is_empty()))
+}
+
+/// `diff A B C`: the steady leak. Snapshots of different processes share no identities: then
+/// only the types that grew at every step are shown, with a warning.
+fn run_steady_leak(a: &DiffArgs, latest: &Path, s: &mut Session) -> anyhow::Result<Outcome> {
+    let first = s.snapshot(&a.old)?;
+    let middle = s.snapshot(&a.new)?;
+    let last = s.snapshot(latest)?;
+    let mut leak = crate::query::steady::steady_leak(&first, &middle, &last, a.limit);
+    let apart = diff::different_processes(&first, &middle)
+        .or_else(|| diff::different_processes(&middle, &last));
+    if let Some(why) = &apart {
+        eprintln!(
+            "refgraph: warning: these snapshots come from different processes ({}): objects \
+             cannot be matched, only counts are compared",
+            text::term_safe(why)
+        );
+        leak.types.clear();
+        leak.more_types = 0;
+    }
+    answer("diff", a.json, &leak, text::write_steady_leak)?;
+    Ok(found_if(
+        !leak.types.is_empty() || !leak.grew_every_step.is_empty(),
+    ))
 }
 
 fn run_orphans(a: OrphansArgs, s: &mut Session) -> anyhow::Result<Outcome> {

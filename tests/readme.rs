@@ -74,7 +74,7 @@ fn examples(blocks: &[Block]) -> Vec<Example> {
     out
 }
 
-/// The command lines of the `sh` blocks, in order, but `cargo …` (the README's build steps,
+/// The command lines of the `sh` blocks, in order, but `cargo …` and `pip …` (the README's build and install steps,
 /// which this very test runs under).
 fn sh_commands(blocks: &[Block]) -> Vec<String> {
     blocks
@@ -82,7 +82,12 @@ fn sh_commands(blocks: &[Block]) -> Vec<String> {
         .filter(|b| b.lang == "sh")
         .flat_map(|b| &b.lines)
         .map(|l| l.trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("cargo "))
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('#')
+                && !l.starts_with("cargo ")
+                && !l.starts_with("pip ")
+        })
         .map(str::to_string)
         .collect()
 }
@@ -240,7 +245,8 @@ fn repo() -> &'static Path {
 fn sh(dir: &Path, command: &str) -> (Option<i32>, Vec<String>) {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_refgraph"));
     let bin_dir = bin.parent().expect("the binary is in a directory");
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+    // The README's console scripts (`gunicorn`) are stand-ins in the work dir's bin/.
+    let path = std::env::join_paths([bin_dir.to_path_buf(), dir.join("bin")].into_iter().chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .expect("PATH joins");
@@ -261,8 +267,13 @@ fn sh(dir: &Path, command: &str) -> (Option<i32>, Vec<String>) {
     (out.status.code(), lines)
 }
 
-/// `app.py` and `server.py`, the README's stand-ins for the reader's program.
-const STAND_IN: &str = "import sys\ncache = {n: str(n) for n in range(100)}\nprint(sys.argv[1:])\n";
+/// `app.py`, `server.py`, `mypackage.server`, `./manage.py` and `gunicorn`: the README's
+/// stand-ins for the reader's programs, started the ways the README shows.
+const STAND_IN: &str = "import sys\ncache = {n: str(n) for n in range(100)}\nprint(sys.argv[1:])\n\
+                        def main():\n    return cache\n";
+
+/// A stand-in started through its `#!` line (`./manage.py`, a console script).
+const SHEBANG_STAND_IN: &str = "#!/usr/bin/env python3\nimport sys\nprint(sys.argv[1:])\n";
 
 /// The directory the README's commands run in: the bundled example captured as the README
 /// says, `examples/` and `tests/scripts/` as in the repository, and the stand-ins.
@@ -273,14 +284,28 @@ fn readme_workdir() -> Workdir {
         ("examples/leaky_app.py", example),
         ("app.py", STAND_IN.as_bytes().to_vec()),
         ("server.py", STAND_IN.as_bytes().to_vec()),
+        ("mypackage/__init__.py", Vec::new()),
+        ("mypackage/server.py", STAND_IN.as_bytes().to_vec()),
+        ("manage.py", SHEBANG_STAND_IN.as_bytes().to_vec()),
+        ("bin/gunicorn", SHEBANG_STAND_IN.as_bytes().to_vec()),
         (
             "tests/scripts/grow.py",
             std::fs::read(repo().join("tests/scripts/grow.py")).expect("grow.py"),
         ),
+        (
+            "tests/scripts/steady.py",
+            std::fs::read(repo().join("tests/scripts/steady.py")).expect("steady.py"),
+        ),
     ] {
         let path = w.path(name);
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        std::fs::write(path, source).expect("write");
+        let executable = source.starts_with(b"#!");
+        std::fs::write(&path, source).expect("write");
+        if executable {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(&path, mode).expect("chmod");
+        }
     }
     let capture = "refgraph capture -o leaky.rgsnap -- python3 examples/leaky_app.py";
     let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");

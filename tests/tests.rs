@@ -12,5 +12,6 @@ mod queries;
 mod readme;
 mod render;
 mod report;
+mod steady;
 mod util;
 mod versions;

@@ -169,7 +169,7 @@ pub fn diff(
 }
 
 /// How the headers show OLD and NEW to come from two processes, if they do.
-fn different_processes(old: &Snapshot, new: &Snapshot) -> Option<String> {
+pub fn different_processes(old: &Snapshot, new: &Snapshot) -> Option<String> {
     let (o, n) = (old.header(), new.header());
     if let (Some(a), Some(b)) = (o.pid, n.pid) {
         if a != b {

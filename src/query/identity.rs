@@ -17,6 +17,7 @@ const IMMUTABLE: [&str; 6] = ["str", "bytes", "int", "float", "tuple", "frozense
 /// The qualified type names of several snapshots, numbered once for all of them.
 pub struct TypeNumbers {
     names: Vec<String>,
+    builtin: Vec<bool>,
     /// Per snapshot: its type index → the shared number, and whether the type is immutable.
     maps: Vec<Vec<(u32, bool)>>,
 }
@@ -26,6 +27,7 @@ impl TypeNumbers {
     pub fn new(snaps: &[&Snapshot]) -> Self {
         let mut by_name: FxHashMap<String, u32> = FxHashMap::default();
         let mut names = Vec::new();
+        let mut builtin = Vec::new();
         let maps = snaps
             .iter()
             .map(|s| {
@@ -38,6 +40,7 @@ impl TypeNumbers {
                         let next = names.len() as u32;
                         let number = *by_name.entry(long.clone()).or_insert_with(|| {
                             names.push(long);
+                            builtin.push(&*t.module == "builtins");
                             next
                         });
                         (number, immutable)
@@ -45,7 +48,11 @@ impl TypeNumbers {
                     .collect()
             })
             .collect();
-        TypeNumbers { names, maps }
+        TypeNumbers {
+            names,
+            builtin,
+            maps,
+        }
     }
 
     /// How many distinct types.
@@ -61,6 +68,12 @@ impl TypeNumbers {
     /// The qualified name of type number `number`.
     pub fn name(&self, number: u32) -> &str {
         &self.names[number as usize]
+    }
+
+    /// Whether type number `number` is a builtin (`dict`, `list`: churn more often than a
+    /// leak's own type).
+    pub fn is_builtin(&self, number: u32) -> bool {
+        self.builtin[number as usize]
     }
 
     /// The shared number of object `n`'s type in snapshot number `which`.

@@ -48,7 +48,12 @@ pub struct SteadyLeak {
     pub snapshots: [String; 3],
     /// Objects in A, B and C.
     pub objects: [u64; 3],
-    /// Objects new in B that C still has, per type, most bytes first.
+    /// How many objects new in B are still alive in C, of every type.
+    pub count: u64,
+    /// Their total size in C.
+    pub size: u64,
+    /// Objects new in B that C still has, per type: the program's types before builtins, each
+    /// by bytes.
     pub types: Vec<SteadyType>,
     /// How many types `types` left out (past the limit).
     pub more_types: u64,
@@ -77,7 +82,17 @@ pub fn steady_leak(a: &Snapshot, b: &Snapshot, c: &Snapshot, limit: usize) -> St
         }
     }
     let mut ranked: Vec<(u32, (u64, u64, NodeIx))> = per_type.into_iter().collect();
-    ranked.sort_by(|x, y| (y.1 .1, y.1 .0, x.0).cmp(&(x.1 .1, x.1 .0, y.0)));
+    let count = ranked.iter().map(|r| r.1 .0).sum();
+    let size = ranked.iter().fold(0u64, |s, r| s.saturating_add(r.1 .1));
+    // The program's (and its libraries') types first, then builtins; each by bytes, count.
+    ranked.sort_by_key(|&(number, (count, size, _))| {
+        (
+            numbers.is_builtin(number),
+            std::cmp::Reverse(size),
+            std::cmp::Reverse(count),
+            number,
+        )
+    });
     let shown = if limit == 0 {
         ranked.len()
     } else {
@@ -105,6 +120,8 @@ pub fn steady_leak(a: &Snapshot, b: &Snapshot, c: &Snapshot, limit: usize) -> St
     SteadyLeak {
         snapshots: [a, b, c].map(|s| s.path().display().to_string()),
         objects: [a, b, c].map(|s| s.node_count() as u64),
+        count,
+        size,
         types,
         more_types: (ranked.len() - shown) as u64,
         grew_every_step: grew_every_step(&numbers, [a, b, c]),

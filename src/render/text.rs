@@ -10,6 +10,7 @@ use crate::query::object::ObjectInfo;
 use crate::query::orphans::{Orphans, SuspectGroup};
 use crate::query::retained::{Accumulation, TopAnswer};
 use crate::query::show::{Neighbour, Shown};
+use crate::query::steady::SteadyLeak;
 use crate::query::summary::{InsideCount, Summary};
 use crate::query::types::TypeStat;
 use std::borrow::Cow;
@@ -522,6 +523,93 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `diff A B C`: the steady leak, then the types that grew at every step.
+pub fn write_steady_leak(w: &mut dyn Write, l: &SteadyLeak) -> io::Result<()> {
+    let [a, b, c] = &l.snapshots;
+    writeln!(
+        w,
+        "{} → {} → {}: {} → {} → {} objects",
+        term_safe(a),
+        term_safe(b),
+        term_safe(c),
+        thousands(l.objects[0]),
+        thousands(l.objects[1]),
+        thousands(l.objects[2])
+    )?;
+    if l.types.is_empty() {
+        writeln!(
+            w,
+            "No steady leak: nothing new in {} is still alive in {}",
+            term_safe(b),
+            term_safe(c)
+        )?;
+    } else {
+        writeln!(
+            w,
+            "Steady leak: {} new in {} and still alive in {} ({}):",
+            plural(l.count, "object"),
+            term_safe(b),
+            term_safe(c),
+            human_size(l.size)
+        )?;
+        let width = name_width(l.types.iter().map(|t| t.type_name.as_str()));
+        writeln!(
+            w,
+            "{:<width$}  {:>9}  {:>10}  held by",
+            "type", "count", "size"
+        )?;
+        for t in &l.types {
+            let held = t
+                .held_by
+                .as_deref()
+                .unwrap_or("nothing rooted (garbage, or held from C)");
+            writeln!(
+                w,
+                "{:<width$}  {:>9}  {:>10}  {}",
+                term_safe(&t.type_name),
+                thousands(t.count),
+                human_size(t.size),
+                term_safe(held)
+            )?;
+        }
+        if l.more_types > 0 {
+            writeln!(
+                w,
+                "… {} more (--limit 0 shows all)",
+                plural(l.more_types, "type")
+            )?;
+        }
+    }
+    if !l.grew_every_step.is_empty() {
+        writeln!(w, "\nTypes that grew at every step:")?;
+        let width = name_width(l.grew_every_step.iter().map(|g| g.type_name.as_str()));
+        writeln!(
+            w,
+            "{:<width$}  {:>10}  {:>10}  {:>10}",
+            "type", "A", "B", "C"
+        )?;
+        for g in &l.grew_every_step {
+            writeln!(
+                w,
+                "{:<width$}  {:>10}  {:>10}  {:>10}",
+                term_safe(&g.type_name),
+                thousands(g.counts[0]),
+                thousands(g.counts[1]),
+                thousands(g.counts[2])
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60)
 }
 
 /// `+1,000`, `-12`, `+0`.

@@ -9,11 +9,17 @@ import refgraph_dump  # noqa: E402
 
 
 class Leak:
-    pass
+    __slots__ = ("n",)      # no instance dict: the counts do not depend on the CPython version
+
+    def __init__(self, n=0):
+        self.n = n
 
 
 class Burst:
-    pass
+    __slots__ = ("n",)
+
+    def __init__(self, n=0):
+        self.n = n
 
 
 leaks = []
