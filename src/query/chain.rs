@@ -597,7 +597,7 @@ mod tests {
             max_depth: usize::MAX,
             ..Default::default()
         };
-        let chains = backref_chains(&snap, seen, &q, 5);
+        let (chains, _) = backref_chains(&snap, seen, &q, 5);
         assert_eq!(chains.len(), 2);
         let first: Vec<u64> = chains[0].iter().map(|&n| snap.id(n).0).collect();
         assert_eq!(
