@@ -80,7 +80,7 @@ fn parse_line(line: &str, snapshot: &Path) -> Result<Line, String> {
 /// The list `help` prints.
 fn help_text() -> String {
     format!(
-        "commands (the snapshot is implied): {}, diff OLD\n\
+        "commands (the snapshot is implied): {}, diff OLD (or diff A B: the steady leak A → B → this one)\n\
          `help COMMAND` or `COMMAND --help` for its options; Tab completes commands, options, \
          types and marks; `quit` or Ctrl-D to leave",
         SNAPSHOT_COMMANDS.join(", ")

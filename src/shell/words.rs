@@ -35,7 +35,14 @@ pub fn command_help(command: &str) -> Option<String> {
     }
     let mut cli = Cli::command();
     let sub = cli.find_subcommand_mut(command)?.clone();
-    let sub = sub.mut_arg(implied_argument(command), |a| a.hide(true));
+    let mut sub = sub.mut_arg(implied_argument(command), |a| a.hide(true));
+    if command == "diff" {
+        // `diff A [B]` in the shell: the open snapshot is appended as NEW, or as the latest
+        // of three; the usage names what the user types.
+        sub = sub
+            .mut_arg("new", |a| a.required(false))
+            .mut_arg("latest", |a| a.hide(true));
+    }
     // clap's usage line keeps hidden positionals: spell it without the implied one.
     let positionals: Vec<String> = sub
         .get_positionals()
