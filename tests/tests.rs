@@ -7,6 +7,7 @@ mod files;
 mod hostile;
 mod interrupt;
 mod launch;
+mod memory;
 mod newuser;
 mod queries;
 mod readme;

@@ -6,6 +6,7 @@ use super::object::ObjectInfo;
 use super::reach::reachable_from_roots;
 use super::retained::Retained;
 use super::types::{type_stats_retained, TypeSort, TypeStat};
+use crate::snapshot::format::Memory;
 use crate::snapshot::{EdgeLabel, NodeIx, RootKind, Snapshot};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,9 @@ pub struct SnapshotFacts {
     pub collect: bool,
     /// Warnings from loading (truncation, dangling references).
     pub warnings: Vec<String>,
+    /// The process's memory when the dump started (RSS, allocators), when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
 }
 
 impl SnapshotFacts {
@@ -54,6 +58,7 @@ impl SnapshotFacts {
             values: h.values,
             collect: h.collect,
             warnings: snap.load_report().warnings.clone(),
+            memory: h.memory.clone(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::query::show::{Neighbour, Shown};
 use crate::query::steady::SteadyLeak;
 use crate::query::summary::{InsideCount, Summary};
 use crate::query::types::TypeStat;
+use crate::snapshot::format::Memory;
 use std::borrow::Cow;
 use std::io::{self, Write};
 
@@ -179,6 +180,9 @@ pub fn inside_note(inside: &[InsideCount]) -> String {
 
 fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     let f = &s.snapshot;
+    if let Some(memory) = &f.memory {
+        writeln!(w, "Memory    {}", memory_answer(s.total_size, memory))?;
+    }
     writeln!(w, "Snapshot  {}", term_safe(&f.path))?;
     let python = f.python.as_deref().unwrap_or("?");
     let pid = f.pid.map_or("?".into(), |p| p.to_string());
@@ -523,6 +527,31 @@ pub fn write_growth(w: &mut dyn Write, g: &Growth) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// "Is it Python objects or the allocator?" in one line: `Python objects 40.6 MB of 120.0 MB
+/// RSS (34%); peak RSS 130.0 MB; C allocator 70.0 MB in use; 1,234,567 allocated blocks`.
+pub fn memory_answer(python_bytes: u64, m: &Memory) -> String {
+    let mut parts = Vec::new();
+    match m.rss {
+        Some(rss) if rss > 0 => parts.push(format!(
+            "Python objects {} of {} RSS ({:.0}%)",
+            human_size(python_bytes),
+            human_size(rss),
+            python_bytes as f64 * 100.0 / rss as f64
+        )),
+        _ => parts.push(format!("Python objects {}", human_size(python_bytes))),
+    }
+    if let Some(peak) = m.peak_rss {
+        parts.push(format!("peak RSS {}", human_size(peak)));
+    }
+    if let Some(c) = &m.c_allocator {
+        parts.push(format!("C allocator {} in use", human_size(c.in_use)));
+    }
+    if let Some(blocks) = m.allocated_blocks {
+        parts.push(format!("{} allocated blocks", thousands(blocks)));
+    }
+    parts.join("; ")
 }
 
 /// `diff A B C`: the steady leak, then the types that grew at every step.

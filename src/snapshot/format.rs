@@ -134,6 +134,42 @@ pub struct Header {
     /// gc-tracked objects when the dump started.
     #[serde(default)]
     pub objects_hint: Option<u64>,
+    /// The process's memory when the dump started (format 1.1).
+    #[serde(default)]
+    pub memory: Option<Memory>,
+}
+
+/// The process's memory as the OS and the allocators saw it (header `memory`, format 1.1);
+/// each figure absent when the dumper could not know it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    /// Resident set size, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss: Option<u64>,
+    /// Peak resident set size, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss: Option<u64>,
+    /// `sys.getallocatedblocks()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated_blocks: Option<u64>,
+    /// glibc's heap (`malloc_info`), when the program had ctypes loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_allocator: Option<CAllocator>,
+}
+
+/// glibc's heap totals, bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CAllocator {
+    /// In use: the arena less its free chunks, plus mmapped chunks.
+    pub in_use: u64,
+    /// Free chunks kept in the arena.
+    pub free: u64,
+    /// Chunks allocated with mmap.
+    pub mmap: u64,
+    /// The arena's size.
+    pub arena: u64,
 }
 
 fn default_true() -> bool {
