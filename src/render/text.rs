@@ -670,7 +670,17 @@ pub fn write_orphans(w: &mut dyn Write, o: &Orphans) -> io::Result<()> {
         w,
         "refcount higher than the references recorded: held from C code or interpreter internals",
         &o.held_from_outside,
-    )
+    )?;
+    if o.interpreter_internal.count > 0 {
+        writeln!(w)?;
+        write_group(
+            w,
+            "interpreter internals (static types' dicts, subclass registries): held by the \
+             interpreter itself, not leaks",
+            &o.interpreter_internal,
+        )?;
+    }
+    Ok(())
 }
 
 fn write_group(w: &mut dyn Write, title: &str, g: &SuspectGroup) -> io::Result<()> {
