@@ -1,11 +1,10 @@
 //! `diff`: what grew between two snapshots of the same process (objgraph's `show_growth` and
 //! `get_new_ids`), robust to address reuse.
 //!
-//! Matching rule: an object of NEW is "the same" as one of OLD when both have the same id and
-//! the same qualified type name, and — for immutable builtins (`str`, `bytes`, `int`, `float`,
-//! `tuple`, `frozenset`), whose size never changes — the same size. CPython reuses freed
-//! addresses, so the id alone proves nothing; mutable containers resize in place, so their size
-//! may differ for the same object.
+//! Matching rule (`identity.rs`): an object of NEW is "the same" as one of OLD when both have
+//! the same id and the same qualified type name, and — for immutable builtins (`str`, `bytes`,
+//! `int`, `float`, `tuple`, `frozenset`), whose size never changes — the same size; compared on
+//! integers, with no string built per object.
 //!
 //! Ids only mean something within one process: when the headers show two processes (another
 //! pid, executable or argv), nothing is matched and the answer says why.
@@ -14,9 +13,10 @@
 //! before the builtins, each by bytes grown: a leak of the program's own objects shows above
 //! the churn of `dict`, `tuple` and `str` that any work leaves behind.
 
+use super::identity::{Key, TypeNumbers};
 use super::object::ObjectInfo;
-use crate::snapshot::{NodeIx, Snapshot};
-use rustc_hash::FxHashMap;
+use crate::snapshot::Snapshot;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 /// Growth of one type.
@@ -65,14 +65,14 @@ pub struct Growth {
     pub only_in_new: Vec<ObjectInfo>,
 }
 
-/// Types whose instances never change size.
-const IMMUTABLE: [&str; 6] = ["str", "bytes", "int", "float", "tuple", "frozenset"];
-
-/// The identity of an object across snapshots.
-fn key(snap: &Snapshot, n: NodeIx) -> (u64, String, u64) {
-    let t = snap.type_name(n);
-    let fixed = &*t.module == "builtins" && IMMUTABLE.contains(&&*t.qualname);
-    (snap.id(n).0, t.long(), if fixed { snap.size(n) } else { 0 })
+/// One type's counts in OLD and NEW.
+#[derive(Debug, Clone, Default)]
+struct Counters {
+    old_count: u64,
+    new_count: u64,
+    old_size: u64,
+    new_size: u64,
+    new_objects: u64,
 }
 
 /// Compare OLD with NEW; `new_type` lists up to `limit` NEW-only instances of that type.
@@ -85,33 +85,28 @@ pub fn diff(
 ) -> Growth {
     let different_processes = different_processes(old, new);
     let identity = different_processes.is_none();
-    let old_keys: rustc_hash::FxHashSet<(u64, String, u64)> = if identity {
-        old.nodes().map(|n| key(old, n)).collect()
+    // Everything per object is integers (`identity.rs`): one counter row per shared type
+    // number, named once at the end.
+    let numbers = TypeNumbers::new(&[old, new]);
+    let old_keys: FxHashSet<Key> = if identity {
+        old.nodes().map(|n| numbers.key(0, old, n)).collect()
     } else {
-        Default::default()
+        FxHashSet::default()
     };
-    let name = |s: &Snapshot, n: NodeIx| {
-        let t = s.type_name(n);
-        if long_names {
-            t.long()
-        } else {
-            t.short().to_string()
-        }
-    };
-    let mut rows: FxHashMap<String, TypeGrowth> = FxHashMap::default();
+    let mut counters = vec![Counters::default(); numbers.len()];
     for n in old.nodes() {
-        let r = row(&mut rows, name(old, n));
-        r.old_count += 1;
-        r.old_size = r.old_size.saturating_add(old.size(n));
+        let c = &mut counters[numbers.number(0, old, n) as usize];
+        c.old_count += 1;
+        c.old_size = c.old_size.saturating_add(old.size(n));
     }
     let mut only_new = Vec::new();
     for n in new.nodes() {
-        let is_new = identity && !old_keys.contains(&key(new, n));
-        let r = row(&mut rows, name(new, n));
-        r.new_count += 1;
-        r.new_size = r.new_size.saturating_add(new.size(n));
-        if is_new {
-            r.new_objects += 1;
+        let key = numbers.key(1, new, n);
+        let c = &mut counters[key.1 as usize];
+        c.new_count += 1;
+        c.new_size = c.new_size.saturating_add(new.size(n));
+        if identity && !old_keys.contains(&key) {
+            c.new_objects += 1;
             if new_type.is_some_and(|t| crate::select::type_matches(new, new.type_index(n), t))
                 && only_new.len() < limit
             {
@@ -119,19 +114,28 @@ pub fn diff(
             }
         }
     }
-    let builtin: rustc_hash::FxHashSet<String> = old
-        .types()
-        .iter()
-        .chain(new.types())
-        .filter(|t| &*t.module == "builtins")
-        .map(|t| {
-            if long_names {
-                t.long()
-            } else {
-                t.short().to_string()
-            }
-        })
-        .collect();
+    drop(old_keys);
+    let name = |number: u32| {
+        if long_names {
+            numbers.name(number)
+        } else {
+            numbers.short_name(number)
+        }
+    };
+    let mut rows: FxHashMap<String, TypeGrowth> = FxHashMap::default();
+    let mut builtin: FxHashSet<String> = FxHashSet::default();
+    for (number, c) in counters.iter().enumerate() {
+        let number = number as u32;
+        let r = row(&mut rows, name(number).to_string());
+        r.old_count += c.old_count;
+        r.new_count += c.new_count;
+        r.old_size = r.old_size.saturating_add(c.old_size);
+        r.new_size = r.new_size.saturating_add(c.new_size);
+        r.new_objects += c.new_objects;
+        if numbers.is_builtin(number) {
+            builtin.insert(name(number).to_string());
+        }
+    }
     let mut types: Vec<TypeGrowth> = rows
         .into_values()
         .map(|mut r| {

@@ -17,6 +17,7 @@ const IMMUTABLE: [&str; 6] = ["str", "bytes", "int", "float", "tuple", "frozense
 /// The qualified type names of several snapshots, numbered once for all of them.
 pub struct TypeNumbers {
     names: Vec<String>,
+    short: Vec<String>,
     builtin: Vec<bool>,
     /// Per snapshot: its type index → the shared number, and whether the type is immutable.
     maps: Vec<Vec<(u32, bool)>>,
@@ -27,6 +28,7 @@ impl TypeNumbers {
     pub fn new(snaps: &[&Snapshot]) -> Self {
         let mut by_name: FxHashMap<String, u32> = FxHashMap::default();
         let mut names = Vec::new();
+        let mut short = Vec::new();
         let mut builtin = Vec::new();
         let maps = snaps
             .iter()
@@ -40,6 +42,7 @@ impl TypeNumbers {
                         let next = names.len() as u32;
                         let number = *by_name.entry(long.clone()).or_insert_with(|| {
                             names.push(long);
+                            short.push(t.short().to_string());
                             builtin.push(&*t.module == "builtins");
                             next
                         });
@@ -50,6 +53,7 @@ impl TypeNumbers {
             .collect();
         TypeNumbers {
             names,
+            short,
             builtin,
             maps,
         }
@@ -68,6 +72,11 @@ impl TypeNumbers {
     /// The qualified name of type number `number`.
     pub fn name(&self, number: u32) -> &str {
         &self.names[number as usize]
+    }
+
+    /// The short name (`Session`) of type number `number`.
+    pub fn short_name(&self, number: u32) -> &str {
+        &self.short[number as usize]
     }
 
     /// Whether type number `number` is a builtin (`dict`, `list`: churn more often than a
