@@ -255,3 +255,91 @@ fn unknown_picture_formats_fail_before_the_search() {
     );
     assert!(res.stdout.is_empty(), "nothing searched or printed");
 }
+
+/// `a = []; a.extend([a] * n)` and the like (issue 11.12): `cycles` lists each pair of
+/// members once with `×N`, and every picture of such objects (cycle, refs, backrefs) draws
+/// one arrow per pair, whatever N is.
+#[test]
+fn parallel_references_are_listed_and_drawn_once_per_pair() {
+    let w = Workdir::new();
+    let snap = w.capture("parallel_refs.py", &["200000"]);
+    let listing = stdout(&["cycles", &snap, "--type", "Hoard"]);
+    assert!(
+        listing.lines().count() < 20,
+        "{} lines:\n{}",
+        listing.lines().count(),
+        &listing[..listing.len().min(2000)]
+    );
+    assert!(listing.contains("… ×200,000"), "{listing}");
+    for renderer in renderers() {
+        let dir = w.path(&format!("cycles-{renderer}"));
+        let dir_arg = dir.display().to_string();
+        let args = [
+            "cycles",
+            &snap,
+            "--type",
+            "Hoard",
+            "--limit",
+            "1",
+            "--render",
+            &dir_arg,
+            "--renderer",
+            renderer,
+        ];
+        let res = run(&args);
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let picture = dir.join("cycle-1.svg");
+        let texts = svg_texts(&picture);
+        assert!(texts.contains("×200,000"), "{renderer}: {texts}");
+        assert_eq!(
+            arrows(&picture),
+            4,
+            "{renderer}: hoard→hoard, hoard→item, item→its dict, dict→hoard"
+        );
+        for command in ["refs", "backrefs"] {
+            let out = w.arg(&format!("{command}-{renderer}.svg"));
+            let args = [
+                command,
+                &snap,
+                "type:Hoard",
+                "--renderer",
+                renderer,
+                "-o",
+                &out,
+            ];
+            let res = run(&args);
+            assert!(
+                res.status.success(),
+                "{}",
+                String::from_utf8_lossy(&res.stderr)
+            );
+            let texts = svg_texts(Path::new(&out));
+            assert!(texts.contains("×200,000"), "{command} {renderer}: {texts}");
+        }
+    }
+}
+
+/// How many arrowheads an SVG draws: a `<polygon>` per edge in both renderers' output,
+/// less the legend's samples and Graphviz's background polygon.
+fn arrows(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc = roxmltree::Document::parse_with_options(
+        &text,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .expect("well-formed SVG");
+    doc.descendants()
+        .filter(|n| {
+            n.has_tag_name("g")
+                && n.attribute("class") == Some("edge")
+                && n.children().any(|c| c.has_tag_name("polygon"))
+        })
+        .count()
+}

@@ -510,7 +510,7 @@ fn write_edge(out: &mut String, e: &EdgeSpec, r: &Route) {
     };
     let _ = writeln!(
         out,
-        r#"<path d="{path}" fill="none" stroke="{colour}"{dash}/><polygon points="{arrow}" fill="{colour}" stroke="{colour}"/>"#
+        r#"<g class="edge"><path d="{path}" fill="none" stroke="{colour}"{dash}/><polygon points="{arrow}" fill="{colour}" stroke="{colour}"/></g>"#
     );
 }
 
