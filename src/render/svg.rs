@@ -9,7 +9,8 @@
 
 use super::font::{text_width, FONT_STACK};
 use super::style::{
-    edge_text, more_fill, more_text, node_fill, node_lines, tooltip, visible, Fill,
+    edge_text, key, key_fill, more_fill, more_text, node_fill, node_lines, tooltip, visible, wrap,
+    Fill, KeyEntry,
 };
 use crate::query::subgraph::{
     MoreView, SubgraphDirection, SubgraphEdgeView, SubgraphNodeView, SubgraphView,
@@ -70,6 +71,8 @@ struct Scene {
     boxes: Vec<BoxSpec>,
     edges: Vec<EdgeSpec>,
     legend: String,
+    /// What the picture's marks mean.
+    key: Vec<KeyEntry>,
 }
 
 /// Where an edge goes and where its label sits.
@@ -79,11 +82,21 @@ struct Route {
     label_at: Option<Pt>,
 }
 
-/// Box centres and edge routes, as dagre placed them.
+/// Box centres and edge routes, as the layout placed them.
 #[derive(Debug, Clone)]
 struct Placement {
     centres: Vec<Pt>,
     routes: Vec<Route>,
+    engine: Engine,
+}
+
+/// Which layout placed a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// dagre: Sugiyama ranks, crossing reduction, edge-label slots.
+    Dagre,
+    /// [`super::layered`]: plainer, near-linear, for large pictures.
+    Layered,
 }
 
 /// A laid-out picture: box centres and edge routes in canvas coordinates.
@@ -92,10 +105,18 @@ pub struct Layout {
     scene: Scene,
     centres: Vec<Pt>,
     routes: Vec<Route>,
+    /// The caption's lines, wrapped to the drawing's width.
+    caption: Vec<String>,
+    /// The key's rows, wrapped likewise.
+    key_rows: Vec<Vec<KeyEntry>>,
+    /// Where the caption starts (below the drawing).
+    caption_top: f64,
     /// The canvas size, caption included.
     pub width: f64,
     /// See `width`.
     pub height: f64,
+    /// Which layout placed it.
+    pub engine: Engine,
 }
 
 impl Layout {
@@ -118,7 +139,14 @@ pub fn write_svg(view: &SubgraphView, legend: &str) -> String {
 /// tall, unreadable once scaled to a screen; boxes are wider than tall, so stacking each
 /// rank vertically packs it tighter.
 pub fn layout(view: &SubgraphView, legend: &str) -> Layout {
+    layout_with(view, legend, None)
+}
+
+/// [`layout`] by the given engine whatever the picture's size (benchmarks and tests), or as
+/// [`place`] chooses.
+pub fn layout_with(view: &SubgraphView, legend: &str, engine: Option<Engine>) -> Layout {
     let scene = scene(view, legend);
+    let place = |scene: &Scene, dir: RankDir| place(scene, dir, engine);
     // One layout, not two, when the answer is plain (a 300-object layout takes ~0.5 s).
     let (guess_w, guess_h) = guess_down(&scene);
     if guess_w > SCREEN_WIDTH && guess_w / guess_h > 2.0 * MAX_ASPECT {
@@ -184,6 +212,7 @@ fn scene(view: &SubgraphView, legend: &str) -> Scene {
             .filter_map(|e| reference_edge(e, &index))
             .collect(),
         legend: visible(legend),
+        key: key(view),
     };
     for more in &view.more {
         if let Some(&of) = index.get(more.of.as_str()) {
@@ -291,7 +320,72 @@ fn label_size(text: &str) -> Pt {
 
 // ---- layout ------------------------------------------------------------------------
 
-fn place(scene: &Scene, rankdir: RankDir) -> Placement {
+/// dagre lays out pictures of at most this many boxes and edges; larger ones go to
+/// [`super::layered`]. dagre is roughly quadratic (measured, release build: a 5,000-object
+/// star took over 300 s) and recursive (a 30,000-object chain overflowed the stack); at
+/// these sizes it takes about a second (docs/benchmarks.md, "Builtin layout").
+pub const DAGRE_MAX_BOXES: usize = 400;
+/// See [`DAGRE_MAX_BOXES`].
+pub const DAGRE_MAX_EDGES: usize = 800;
+/// dagre's thread stack: its recursion over a picture of [`DAGRE_MAX_BOXES`] boxes (and
+/// their edge-label dummies) must never reach the end of it.
+const DAGRE_STACK: usize = 64 << 20;
+
+/// dagre's placement when the picture is small enough ([`DAGRE_MAX_BOXES`]) or `engine`
+/// asks for it, else [`super::layered`]'s.
+fn place(scene: &Scene, rankdir: RankDir, engine: Option<Engine>) -> Placement {
+    let small = scene.boxes.len() <= DAGRE_MAX_BOXES && scene.edges.len() <= DAGRE_MAX_EDGES;
+    if engine.map_or(small, |e| e == Engine::Dagre) {
+        // On its own thread with a large stack; should dagre panic, the plainer layout
+        // draws the picture instead.
+        let placed = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("dagre".into())
+                .stack_size(DAGRE_STACK)
+                .spawn_scoped(s, || place_dagre(scene, rankdir))
+                .ok()
+                .and_then(|t| t.join().ok())
+        });
+        if let Some(p) = placed {
+            return p;
+        }
+    }
+    place_layered(scene, rankdir)
+}
+
+/// [`super::layered`]'s placement of `scene`.
+fn place_layered(scene: &Scene, rankdir: RankDir) -> Placement {
+    let sizes: Vec<Pt> = scene.boxes.iter().map(|b| b.size).collect();
+    let ranks: Vec<usize> = scene.boxes.iter().map(|b| b.rank).collect();
+    let edges: Vec<(usize, usize)> = scene.edges.iter().map(|e| (e.from, e.to)).collect();
+    let labels: Vec<Option<Pt>> = scene
+        .edges
+        .iter()
+        .map(|e| e.label.as_deref().map(label_size))
+        .collect();
+    let out = super::layered::place(&super::layered::Input {
+        sizes: &sizes,
+        ranks: &ranks,
+        edges: &edges,
+        labels: &labels,
+        across: rankdir == RankDir::LR,
+        nodesep: NODESEP,
+        ranksep: RANKSEP,
+    });
+    let routes = out
+        .points
+        .into_iter()
+        .zip(out.label_at)
+        .map(|(points, label_at)| Route { points, label_at })
+        .collect();
+    Placement {
+        centres: out.centres,
+        routes,
+        engine: Engine::Layered,
+    }
+}
+
+fn place_dagre(scene: &Scene, rankdir: RankDir) -> Placement {
     let mut g: Graph<NodeLabel, EdgeLabel> = Graph::with_options(GraphOptions {
         directed: true,
         multigraph: true,
@@ -318,6 +412,7 @@ fn place(scene: &Scene, rankdir: RankDir) -> Placement {
     Placement {
         centres: centres(&g, scene),
         routes: routes(&g, scene),
+        engine: Engine::Dagre,
     }
 }
 
@@ -386,19 +481,41 @@ fn routes(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Route> {
         .collect()
 }
 
-/// Shift everything so the bounding box of all that is drawn starts at the margin (centred
-/// above a wider caption), and size the canvas to hold it and the caption below.
+/// Captions and keys wrap to the drawing's width, but never narrower than this.
+const MIN_CAPTION_WIDTH: f64 = 300.0;
+/// The key's text size, its sample boxes' size, and the gaps after a sample and an entry.
+const KEY_FONT: f64 = 10.0;
+const SWATCH: Pt = (18.0, 10.0);
+const SWATCH_GAP: f64 = 4.0;
+const ENTRY_GAP: f64 = 14.0;
+
+/// Shift everything so the bounding box of all that is drawn starts at the margin, and size
+/// the canvas to hold it and, below, the caption and key wrapped to its width: the
+/// drawing, not a long caption, sets the picture's width (and so its scale on a page).
 fn fit(scene: Scene, placement: Placement) -> Layout {
     let (min, max) = bounds(&scene, &placement);
     let drawing_w = max.0 - min.0;
-    let legend_w = text_width(&scene.legend, LEGEND_FONT as f32);
-    let width = drawing_w.max(legend_w) + 2.0 * MARGIN;
-    let height = max.1 - min.1 + 2.0 * MARGIN + line_height(LEGEND_FONT) + MARGIN;
+    let inner = drawing_w.max(MIN_CAPTION_WIDTH);
+    let caption = wrap(&scene.legend, |l| {
+        text_width(l, LEGEND_FONT as f32) <= inner
+    });
+    let key_rows = key_rows(&scene.key, inner);
+    let widest = caption
+        .iter()
+        .map(|l| text_width(l, LEGEND_FONT as f32))
+        .fold(inner, f64::max);
+    let width = widest + 2.0 * MARGIN;
+    let caption_top = max.1 - min.1 + 2.0 * MARGIN;
+    let height = caption_top
+        + caption.len() as f64 * line_height(LEGEND_FONT)
+        + key_rows.len() as f64 * line_height(KEY_FONT + 4.0)
+        + MARGIN;
     let dx = MARGIN - min.0 + (width - 2.0 * MARGIN - drawing_w) / 2.0;
     let dy = MARGIN - min.1;
     let Placement {
         mut centres,
         mut routes,
+        engine,
     } = placement;
     let shift = |p: &mut Pt| {
         p.0 += dx;
@@ -413,9 +530,38 @@ fn fit(scene: Scene, placement: Placement) -> Layout {
         scene,
         centres,
         routes,
+        caption,
+        key_rows,
+        caption_top,
         width: width.ceil(),
         height: height.ceil(),
+        engine,
     }
+}
+
+/// The width of one key entry: sample, gap, text.
+fn key_entry_width(e: KeyEntry) -> f64 {
+    SWATCH.0 + SWATCH_GAP + text_width(e.text(), KEY_FONT as f32)
+}
+
+/// The key's entries in rows no wider than `width`.
+fn key_rows(key: &[KeyEntry], width: f64) -> Vec<Vec<KeyEntry>> {
+    let mut rows: Vec<Vec<KeyEntry>> = Vec::new();
+    let mut used = 0.0;
+    for &e in key {
+        let w = key_entry_width(e);
+        match rows.last_mut() {
+            Some(row) if used + ENTRY_GAP + w <= width => {
+                row.push(e);
+                used += ENTRY_GAP + w;
+            }
+            _ => {
+                rows.push(vec![e]);
+                used = w;
+            }
+        }
+    }
+    rows
 }
 
 /// The smallest and largest coordinates of boxes, edge points and edge labels.
@@ -526,13 +672,58 @@ fn write_edge_label(out: &mut String, e: &EdgeSpec, r: &Route) {
     );
 }
 
+/// The caption's lines, centred below the drawing, then the key's rows: a sample box of
+/// each mark and what it means.
 fn write_legend(out: &mut String, l: &Layout) {
-    let y = l.height - MARGIN - line_height(LEGEND_FONT) * 0.25;
-    let _ = writeln!(
+    let lh = line_height(LEGEND_FONT);
+    let mut y = l.caption_top;
+    for line in &l.caption {
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="{LEGEND_FONT}">{}</text>"#,
+            l.width / 2.0,
+            y + lh * 0.75,
+            xml_text(line)
+        );
+        y += lh;
+    }
+    let row_h = line_height(KEY_FONT + 4.0);
+    for row in &l.key_rows {
+        let row_w: f64 = row.iter().map(|&e| key_entry_width(e)).sum::<f64>()
+            + ENTRY_GAP * (row.len().saturating_sub(1)) as f64;
+        let mut x = (l.width - row_w) / 2.0;
+        let mid = y + row_h / 2.0;
+        out.push_str("<g class=\"key\">");
+        for &e in row {
+            write_swatch(out, e, (x, mid - SWATCH.1 / 2.0));
+            let _ = write!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" font-size="{KEY_FONT}">{}</text>"#,
+                x + SWATCH.0 + SWATCH_GAP,
+                mid + KEY_FONT * 0.35,
+                xml_text(e.text())
+            );
+            x += key_entry_width(e) + ENTRY_GAP;
+        }
+        out.push_str("</g>\n");
+        y += row_h;
+    }
+}
+
+/// A small box marked as the picture marks the objects `e` stands for.
+fn write_swatch(out: &mut String, e: KeyEntry, (x, y): Pt) {
+    let (stroke, width, dash) = match e {
+        KeyEntry::Start => ("red", 2.0, ""),
+        KeyEntry::NotExpanded => ("black", 1.0, r#" stroke-dasharray="5,2""#),
+        KeyEntry::More => ("red", 1.0, r#" stroke-dasharray="1,3""#),
+        _ => ("black", 1.0, ""),
+    };
+    let _ = write!(
         out,
-        r#"<text x="{:.1}" y="{y:.1}" text-anchor="middle" font-size="{LEGEND_FONT}">{}</text>"#,
-        l.width / 2.0,
-        xml_text(&l.scene.legend)
+        r#"<rect x="{x:.1}" y="{y:.1}" width="{}" height="{}" fill="{}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#,
+        SWATCH.0,
+        SWATCH.1,
+        key_fill(e)
     );
 }
 
