@@ -7,6 +7,7 @@ use refgraph::render::graphviz::find_dot;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::roxmltree;
 use std::path::Path;
+use std::process::Output;
 
 /// The renderers to try here: builtin always, dot when it is on PATH.
 fn renderers() -> Vec<&'static str> {
@@ -245,12 +246,14 @@ fn a_failed_render_keeps_the_old_file_and_leaves_no_temp() {
 fn unknown_picture_formats_fail_before_the_search() {
     let w = Workdir::new();
     let snap = w.capture("self_list.py", &[]);
-    let out = w.arg("x.gif");
+    let out = w.arg("x.xyz");
     let res = run(&["chain", &snap, "type:list", "-o", &out]);
     assert_eq!(res.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(
-        stderr.contains("unknown output format '.gif' (use .dot, .json, .svg or .png)"),
+        stderr.contains(
+            "unknown output format '.xyz' (use .dot, .json, .svg or .png; with Graphviz also .pdf, .ps, .eps, .gif, .jpg, .bmp, .tiff, .webp)"
+        ),
         "{stderr}"
     );
     assert!(res.stdout.is_empty(), "nothing searched or printed");
@@ -342,4 +345,133 @@ fn arrows(path: &Path) -> usize {
                 && n.children().any(|c| c.has_tag_name("polygon"))
         })
         .count()
+}
+
+/// Graphviz's own formats (issue 12.13, objgraph users write `filename='x.pdf'`): written by
+/// `dot` when it is on PATH, for `-o` and `cycles --render-format`; without `dot`, or with
+/// `--renderer builtin`, a one-line error that names the formats, exit 2, no file.
+#[test]
+fn graphviz_formats_are_drawn_by_dot_or_refused_naming_the_formats() {
+    let w = Workdir::new();
+    let snap = w.capture("self_list.py", &[]);
+    let without_dot = |args: &[&str]| -> Output {
+        refgraph()
+            .env("PATH", w.path("no-such-dir"))
+            .args(args)
+            .output()
+            .expect("refgraph runs")
+    };
+    let refused = |res: &Output, file: &str| {
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&format!("{file}: ")), "{stderr}");
+        assert!(stderr.contains(".pdf, .ps, .eps, .gif, .jpg"), "{stderr}");
+        assert!(!Path::new(file).exists(), "{file} written");
+    };
+    for ext in ["pdf", "eps", "gif", "JPG", "tiff"] {
+        let out = w.arg(&format!("x.{ext}"));
+        refused(
+            &without_dot(&["refs", &snap, "type:list", "-o", &out]),
+            &out,
+        );
+        let res = run(&[
+            "refs",
+            &snap,
+            "type:list",
+            "--renderer",
+            "builtin",
+            "-o",
+            &out,
+        ]);
+        refused(&res, &out);
+    }
+    let dir = w.arg("cycles-pdf");
+    let res = without_dot(&["cycles", &snap, "--render", &dir, "--render-format", "pdf"]);
+    refused(&res, &dir);
+    if find_dot().is_none() {
+        eprintln!("skipped drawing .pdf: Graphviz `dot` is not on PATH");
+        return;
+    }
+    for (ext, magic) in [("pdf", &b"%PDF"[..]), ("eps", b"%!PS"), ("gif", b"GIF8")] {
+        let out = w.arg(&format!("y.{ext}"));
+        let res = run(&["refs", &snap, "type:list", "-o", &out]);
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let bytes = std::fs::read(&out).expect("the picture was written");
+        assert!(
+            bytes.starts_with(magic),
+            "{out}: {:?}",
+            &bytes[..8.min(bytes.len())]
+        );
+    }
+    let res = run(&["cycles", &snap, "--render", &dir, "--render-format", "pdf"]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let pdf = std::fs::read(Path::new(&dir).join("cycle-1.pdf")).expect("cycle-1.pdf");
+    assert!(pdf.starts_with(b"%PDF"));
+}
+
+/// A 30,000-object chain and a 5,000-object star (issue 11.13): the builtin renderer draws
+/// both (it used to abort with a stack overflow on the chain, and take minutes on the star),
+/// every object a box.
+#[test]
+fn the_builtin_renderer_draws_a_long_chain_and_a_wide_star() {
+    let w = Workdir::new();
+    let snap = w.capture("long_and_wide.py", &[]);
+    let chain = w.arg("chain.svg");
+    let star = w.arg("star.svg");
+    for (args, out) in [
+        (
+            vec![
+                "refs",
+                &snap,
+                "type:Head",
+                "--max-depth",
+                "40000",
+                "--max-nodes",
+                "40000",
+            ],
+            (&chain, 30_000),
+        ),
+        (
+            vec![
+                "refs",
+                &snap,
+                "type:Star",
+                "--max-depth",
+                "1",
+                "--too-many",
+                "5000",
+                "--max-nodes",
+                "6000",
+            ],
+            (&star, 5_001),
+        ),
+    ] {
+        let (out, objects) = out;
+        let mut args = args.clone();
+        args.extend(["--renderer", "builtin", "-o", out]);
+        let res = run(&args);
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(res.status.success(), "{args:?}: {stderr}");
+        let drawn: usize = stderr
+            .split("wrote ")
+            .nth(1)
+            .and_then(|s| s.split(" (").nth(1))
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let text = std::fs::read_to_string(out).expect("written");
+        let boxes = text.matches("<g><title>").count();
+        // The chain or star, and the classes and whatever they reach.
+        assert!(drawn >= objects, "{out}: {stderr}");
+        assert!(boxes >= drawn, "{out}: {boxes} boxes for {drawn} objects");
+    }
 }
