@@ -89,7 +89,7 @@ pub fn place(input: &Input<'_>) -> Output {
     for layer in &layers {
         let t = layer.iter().map(|&i| thick(i)).fold(0.0, f64::max);
         depth_of_rank.push((y, t));
-        y += t + input.ranksep + label_room;
+        y += t + input.ranksep + 2.0 * label_room;
     }
     let centres: Vec<Pt> = (0..n)
         .map(|i| {
@@ -107,8 +107,9 @@ pub fn place(input: &Input<'_>) -> Output {
         points: Vec::with_capacity(input.edges.len()),
         label_at: Vec::with_capacity(input.edges.len()),
     };
+    let ports = ports(input, &out.centres, &rank);
     for (k, &(a, b)) in input.edges.iter().enumerate() {
-        let pts = route(input, &out.centres, &rank, a, b);
+        let pts = route(input, &out.centres, &rank, (a, b), ports[k]);
         let label = input.labels.get(k).copied().flatten();
         out.label_at
             .push(label.map(|size| beside(input.across, &pts, size)));
@@ -281,9 +282,72 @@ fn pack(
     }
 }
 
-/// An edge's points: border to border; a self-reference as a loop beside its box; an edge
-/// within a rank or back up the ranks leaves and enters on the far sides.
-fn route(input: &Input<'_>, centres: &[Pt], rank: &[usize], a: usize, b: usize) -> Vec<Pt> {
+/// Where each edge leaves and enters its boxes, as offsets along the rank from the box's
+/// centre: the edges on one side of a box (its top or its bottom) are spread over the middle
+/// of that side in the order of the boxes at their other ends, so a fan-out does not start
+/// from one point and two opposite edges between a pair of boxes do not draw one line.
+fn ports(input: &Input<'_>, centres: &[Pt], rank: &[usize]) -> Vec<(f64, f64)> {
+    let n = centres.len();
+    let along_of = |i: usize| {
+        if input.across {
+            centres[i].1
+        } else {
+            centres[i].0
+        }
+    };
+    let size_of = |i: usize| {
+        if input.across {
+            input.sizes[i].1
+        } else {
+            input.sizes[i].0
+        }
+    };
+    // Per box side: (the other end's position, edge, is this the edge's start).
+    let mut top: Vec<Vec<(f64, usize, bool)>> = vec![Vec::new(); n];
+    let mut bottom: Vec<Vec<(f64, usize, bool)>> = vec![Vec::new(); n];
+    for (k, &(a, b)) in input.edges.iter().enumerate() {
+        if a >= n || b >= n || rank[a] == rank[b] {
+            continue;
+        }
+        if rank[a] < rank[b] {
+            bottom[a].push((along_of(b), k, true));
+            top[b].push((along_of(a), k, false));
+        } else {
+            top[a].push((along_of(b), k, true));
+            bottom[b].push((along_of(a), k, false));
+        }
+    }
+    let mut out = vec![(0.0, 0.0); input.edges.len()];
+    for (i, side) in top.iter_mut().chain(bottom.iter_mut()).enumerate() {
+        let i = i % n;
+        side.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let spread = size_of(i) * 0.8;
+        let count = side.len() as f64;
+        for (j, &(_, k, start)) in side.iter().enumerate() {
+            let off = if side.len() == 1 {
+                0.0
+            } else {
+                -spread / 2.0 + spread * (j as f64 + 0.5) / count
+            };
+            if start {
+                out[k].0 = off;
+            } else {
+                out[k].1 = off;
+            }
+        }
+    }
+    out
+}
+
+/// An edge's points: border to border at its ports; a self-reference as a loop beside its
+/// box; an edge within a rank goes round below.
+fn route(
+    input: &Input<'_>,
+    centres: &[Pt],
+    rank: &[usize],
+    (a, b): (usize, usize),
+    (port_a, port_b): (f64, f64),
+) -> Vec<Pt> {
     let (Some(&ca), Some(&cb)) = (centres.get(a), centres.get(b)) else {
         return Vec::new();
     };
@@ -301,20 +365,21 @@ fn route(input: &Input<'_>, centres: &[Pt], rank: &[usize], a: usize, b: usize) 
             (side, pa.1 + ha.1 / 4.0),
         ]
     } else if rank[b] > rank[a] {
-        let start = (pa.0, pa.1 + ha.1 / 2.0);
-        let end = (pb.0, pb.1 - hb.1 / 2.0);
+        let start = (pa.0 + port_a, pa.1 + ha.1 / 2.0);
+        let end = (pb.0 + port_b, pb.1 - hb.1 / 2.0);
         vec![start, mid(start, end), end]
     } else if rank[b] < rank[a] {
-        let start = (pa.0, pa.1 - ha.1 / 2.0);
-        let end = (pb.0, pb.1 + hb.1 / 2.0);
+        let start = (pa.0 + port_a, pa.1 - ha.1 / 2.0);
+        let end = (pb.0 + port_b, pb.1 + hb.1 / 2.0);
         vec![start, mid(start, end), end]
     } else {
-        // Same rank: over the top, from side to side.
+        // Same rank: below, from side to side (above is where the rank's own edges
+        // arrive, and their labels sit).
         let dir = if pb.0 > pa.0 { 1.0 } else { -1.0 };
-        let start = (pa.0 + dir * ha.0 / 4.0, pa.1 - ha.1 / 2.0);
-        let end = (pb.0 - dir * hb.0 / 4.0, pb.1 - hb.1 / 2.0);
-        let top = start.1.min(end.1) - input.ranksep / 2.0;
-        vec![start, ((start.0 + end.0) / 2.0, top), end]
+        let start = (pa.0 + dir * ha.0 / 3.0, pa.1 + ha.1 / 2.0);
+        let end = (pb.0 - dir * hb.0 / 3.0, pb.1 + hb.1 / 2.0);
+        let low = start.1.max(end.1) + input.ranksep / 2.0;
+        vec![start, ((start.0 + end.0) / 2.0, low), end]
     };
     pts.into_iter().map(flip).collect()
 }
