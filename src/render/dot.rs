@@ -394,6 +394,47 @@ mod tests {
         }
     }
 
+    /// Issue 12.12: the caption is wrapped (Graphviz sizes the drawing to hold it) and
+    /// heap text in it stays text inside the HTML-like label.
+    #[test]
+    fn the_caption_is_wrapped_and_escaped_in_the_html_label() {
+        let v = subgraph(
+            &seed(),
+            &[seed().node_by_id(ObjectId(10)).expect("0xa")],
+            SubgraphDirection::Refs,
+            &SubgraphOptions::default(),
+        )
+        .view();
+        let caption = format!("{} <b>&\"'</b> {}", "word ".repeat(30), "x".repeat(80));
+        let opts = DotOptions {
+            legend: Some(caption),
+            ..DotOptions::default()
+        };
+        let mut out = Vec::new();
+        write_dot_with(&mut out, &v, &opts).expect("writes");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let label = text
+            .lines()
+            .find(|l| l.contains("graph[labelloc=b"))
+            .expect("the caption line");
+        let first = label.split("<tr><td>").nth(1).expect("a caption cell");
+        let lines: Vec<&str> = first
+            .split("</td>")
+            .next()
+            .unwrap_or("")
+            .split("<br/>")
+            .collect();
+        assert!(lines.len() > 2, "{label}");
+        for l in &lines[..lines.len() - 1] {
+            assert!(l.chars().count() <= CAPTION_CHARS + 30, "{l}");
+        }
+        assert!(
+            label.contains("&lt;b&gt;&amp;&quot;&#39;&lt;/b&gt;"),
+            "{label}"
+        );
+        assert!(!label.contains("<b>"));
+    }
+
     /// Labels that have broken DOT writers: quotes, backslashes, a trailing backslash,
     /// newlines, NUL, markup, entities, emoji, a bidi override.
     const EVIL: [&str; 8] = [

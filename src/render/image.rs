@@ -95,7 +95,7 @@ impl ImageFormat {
     /// (`None` when it can be drawn).
     pub fn missing_dot(self) -> Option<RenderError> {
         let needs = self.graphviz_only()?;
-        find_dot().is_none().then(|| RenderError::NeedsDot {
+        find_dot().is_none().then_some(RenderError::NeedsDot {
             format: needs,
             on_path: false,
         })

@@ -173,11 +173,11 @@ fn order(input: &Input<'_>, rank: &[usize]) -> Vec<Vec<usize>> {
         if sweep > 0 && start.elapsed() > SWEEP_BUDGET {
             break;
         }
-        for r in 1..ranks {
-            sort_layer(&mut layers[r], &up, &mut place);
+        for layer in layers.iter_mut().skip(1) {
+            sort_layer(layer, &up, &mut place);
         }
-        for r in (0..ranks.saturating_sub(1)).rev() {
-            sort_layer(&mut layers[r], &down, &mut place);
+        for layer in layers.iter_mut().rev().skip(1) {
+            sort_layer(layer, &down, &mut place);
         }
     }
     layers

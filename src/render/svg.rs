@@ -1303,6 +1303,54 @@ mod tests {
         }
     }
 
+    /// Issue 12.12: a caption far wider than the drawing is wrapped to the drawing's width
+    /// (or `MIN_CAPTION_WIDTH`), so the drawing sets the picture's width; and the key
+    /// names each kind of mark the picture has.
+    #[test]
+    fn a_long_caption_wraps_to_the_drawing_and_the_key_explains_the_marks() {
+        let opts = SubgraphOptions {
+            too_many: 4,
+            max_depth: 1,
+            ..SubgraphOptions::default()
+        };
+        let v = view_of(&busy_heap(), 1, SubgraphDirection::Refs, &opts);
+        let long = "held by a chain ".repeat(40);
+        let short = layout(&v, "short");
+        let l = layout(&v, &long);
+        assert_eq!(
+            l.width, short.width,
+            "the caption does not widen the picture"
+        );
+        assert!(l.caption.len() > 3, "{:?}", l.caption);
+        for line in &l.caption {
+            assert!(
+                text_width(line, LEGEND_FONT as f32) <= l.width - 2.0 * MARGIN,
+                "{line}"
+            );
+        }
+        let doc_text = svg_document(&l);
+        let doc = roxmltree::Document::parse(&doc_text).expect("well-formed");
+        let key: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("key"))
+            .flat_map(|g| g.children().filter_map(|t| t.text().map(str::to_string)))
+            .collect();
+        assert_eq!(
+            key,
+            [
+                "start",
+                "darker: farther from the start",
+                "not expanded",
+                "more, not drawn"
+            ],
+            "{doc_text}"
+        );
+        assert!(
+            l.height > short.height,
+            "the wrapped caption's lines are below the drawing"
+        );
+    }
+
     #[test]
     fn an_empty_view_is_still_a_picture() {
         let mut v = view_of(
