@@ -361,13 +361,16 @@ fn place_boxes(scene: &Scene, rankdir: RankDir, engine: Option<Engine>) -> Place
 
 // ---- edge labels -------------------------------------------------------------------
 
-/// Longest the label pass may take; labels not reached keep the layout's place.
-const LABEL_BUDGET: std::time::Duration = std::time::Duration::from_millis(1000);
+/// Longest the label pass may take; labels not reached keep the layout's place (where
+/// thousands of lines meet one box, each try is slow: a 3,000-object star took 12 s).
+const LABEL_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
 /// Gap between a label and the line it labels.
 const LABEL_GAP: f64 = 3.0;
 /// Spacing of the points a line is checked at, and of the places tried along it.
 const LINE_STEP: f64 = 2.0;
 const TRY_STEP: f64 = 6.0;
+/// Most points along the lines the label pass may hold (16 bytes each).
+const MAX_LINE_POINTS: f64 = 2_000_000.0;
 /// Side of a cell of the grid that finds what is near a place.
 const CELL: f64 = 32.0;
 
@@ -458,11 +461,24 @@ fn settle_labels(scene: &Scene, p: &mut Placement) {
         ));
     }
     let curves: Vec<Vec<Pt>> = p.routes.iter().map(|r| drawn_curve(&r.points)).collect();
+    let length: f64 = curves
+        .iter()
+        .flat_map(|c| c.windows(2))
+        .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1))
+        .sum();
+    if length / LINE_STEP > MAX_LINE_POINTS {
+        // A picture this large (a 3,000-object star drawn left to right has lines 80,000
+        // units long): its labels keep the layout's places, beside their edges.
+        return;
+    }
     for c in &curves {
         obstacles.add_line(c);
     }
     let start = std::time::Instant::now();
     for ((e, r), curve) in scene.edges.iter().zip(p.routes.iter_mut()).zip(&curves) {
+        if start.elapsed() >= LABEL_BUDGET {
+            break;
+        }
         let (Some(text), Some(at)) = (e.label.as_deref(), r.label_at) else {
             continue;
         };
@@ -474,8 +490,10 @@ fn settle_labels(scene: &Scene, p: &mut Placement) {
                 .any(|&q| gap_to(rect_at(c), q) <= 2.0 * LABEL_GAP)
         };
         let mut chosen = at;
-        if !(obstacles.clear(rect_at(at)) && near_own(at)) && start.elapsed() < LABEL_BUDGET {
-            if let Some(c) = beside_line(curve, (w, h)).find(|&c| obstacles.clear(rect_at(c))) {
+        if !(obstacles.clear(rect_at(at)) && near_own(at)) {
+            let in_time = |_: &Pt| start.elapsed() < LABEL_BUDGET;
+            let mut tries = beside_line(curve, (w, h)).take_while(in_time);
+            if let Some(c) = tries.find(|&c| obstacles.clear(rect_at(c))) {
                 chosen = c;
             }
         }
