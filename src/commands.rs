@@ -18,6 +18,7 @@ use crate::render::dot::{write_dot_with, DotOptions};
 use crate::render::image::{render_image_with_legend, ImageFormat, Renderer, SLOW_PICTURE_OBJECTS};
 use crate::render::json::write_json;
 use crate::render::style;
+use crate::render::svg;
 use crate::render::text;
 use crate::select::{matching_types, resolve, resolve_all, SelectError, Selector};
 use crate::session::Session;
@@ -285,6 +286,9 @@ fn graph_format(path: Option<&Path>, json: bool) -> anyhow::Result<GraphFormat> 
 /// The format of an output file, from its extension.
 fn file_format(path: &Path) -> anyhow::Result<GraphFormat> {
     if let Some(image) = ImageFormat::from_path(path) {
+        if let Some(e) = image.missing_dot() {
+            anyhow::bail!("{}: {e}", path.display());
+        }
         return Ok(GraphFormat::Image(image));
     }
     let ext = path
@@ -300,8 +304,9 @@ fn file_format(path: &Path) -> anyhow::Result<GraphFormat> {
             path.display()
         ),
         _ => anyhow::bail!(
-            "{}: unknown output format '.{ext}' (use .dot, .json, .svg or .png)",
-            path.display()
+            "{}: unknown output format '.{ext}' (use .dot, .json, .svg or .png; with Graphviz also {})",
+            path.display(),
+            crate::render::image::GRAPHVIZ_ONLY
         ),
     }
 }
@@ -328,13 +333,15 @@ fn write_graph(
         GraphFormat::Json => write_to(path, |w| write_json(w, command, view))?,
         GraphFormat::Image(image) => {
             let renderer = renderer.unwrap_or_else(Renderer::detect);
-            if view.nodes.len() > SLOW_PICTURE_OBJECTS {
-                eprintln!(
-                    "refgraph: drawing {} objects takes a while (300 take about a second)",
-                    view.nodes.len()
-                );
+            let objects = view.nodes.len();
+            if renderer == Renderer::Dot && objects > SLOW_PICTURE_OBJECTS {
+                eprintln!("refgraph: drawing {objects} objects with Graphviz takes a while (1,000 take about 10 s)");
+            } else if renderer == Renderer::Builtin && objects > svg::DAGRE_MAX_BOXES {
+                eprintln!("refgraph: {objects} objects: the builtin renderer uses its plainer layout above {}", svg::DAGRE_MAX_BOXES);
             }
-            let bytes = render_image_with_legend(view, legend, image, renderer)?;
+            let bytes = render_image_with_legend(view, legend, image, renderer).map_err(|e| {
+                anyhow::anyhow!("{}: {e}", path.unwrap_or(Path::new("-")).display())
+            })?;
             write_to(path, |w| w.write_all(&bytes))?;
             drawn_with = Some(renderer.name());
         }
@@ -379,6 +386,9 @@ fn run_graph(a: GraphArgs, dir: SubgraphDirection, s: &mut Session) -> anyhow::R
 }
 
 fn run_cycles(a: CyclesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
+    if let (Some(dir), Some(e)) = (&a.render, a.render_format.missing_dot()) {
+        anyhow::bail!("{}: {e}", dir.display());
+    }
     let snap = s.snapshot(&a.snapshot)?;
     let q = CyclesQuery {
         all_edges: a.all_edges,

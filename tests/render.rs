@@ -7,6 +7,7 @@ use refgraph::render::graphviz::find_dot;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::roxmltree;
 use std::path::Path;
+use std::process::Output;
 
 /// The renderers to try here: builtin always, dot when it is on PATH (without it,
 /// `the_dot_halves_of_the_picture_tests_ran` is reported ignored).
@@ -259,13 +260,232 @@ fn a_failed_render_keeps_the_old_file_and_leaves_no_temp() {
 fn unknown_picture_formats_fail_before_the_search() {
     let w = Workdir::new();
     let snap = w.capture("self_list.py", &[]);
-    let out = w.arg("x.gif");
+    let out = w.arg("x.xyz");
     let res = run(&["chain", &snap, "type:list", "-o", &out]);
     assert_eq!(res.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(
-        stderr.contains("unknown output format '.gif' (use .dot, .json, .svg or .png)"),
+        stderr.contains(
+            "unknown output format '.xyz' (use .dot, .json, .svg or .png; with Graphviz also .pdf, .ps, .eps, .gif, .jpg, .bmp, .tiff, .webp)"
+        ),
         "{stderr}"
     );
     assert!(res.stdout.is_empty(), "nothing searched or printed");
+}
+
+/// `a = []; a.extend([a] * n)` and the like (issue 11.12): `cycles` lists each pair of
+/// members once with `×N`, and every picture of such objects (cycle, refs, backrefs) draws
+/// one arrow per pair, whatever N is.
+#[test]
+fn parallel_references_are_listed_and_drawn_once_per_pair() {
+    let w = Workdir::new();
+    let snap = w.capture("parallel_refs.py", &["200000"]);
+    let listing = stdout(&["cycles", &snap, "--type", "Hoard"]);
+    assert!(
+        listing.lines().count() < 20,
+        "{} lines:\n{}",
+        listing.lines().count(),
+        &listing[..listing.len().min(2000)]
+    );
+    assert!(listing.contains("… ×200,000"), "{listing}");
+    for renderer in renderers() {
+        let dir = w.path(&format!("cycles-{renderer}"));
+        let dir_arg = dir.display().to_string();
+        let args = [
+            "cycles",
+            &snap,
+            "--type",
+            "Hoard",
+            "--limit",
+            "1",
+            "--render",
+            &dir_arg,
+            "--renderer",
+            renderer,
+        ];
+        let res = run(&args);
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let picture = dir.join("cycle-1.svg");
+        let texts = svg_texts(&picture);
+        assert!(texts.contains("×200,000"), "{renderer}: {texts}");
+        assert_eq!(
+            arrows(&picture),
+            4,
+            "{renderer}: hoard→hoard, hoard→item, item→its dict, dict→hoard"
+        );
+        for command in ["refs", "backrefs"] {
+            let out = w.arg(&format!("{command}-{renderer}.svg"));
+            let args = [
+                command,
+                &snap,
+                "type:Hoard",
+                "--renderer",
+                renderer,
+                "-o",
+                &out,
+            ];
+            let res = run(&args);
+            assert!(
+                res.status.success(),
+                "{}",
+                String::from_utf8_lossy(&res.stderr)
+            );
+            let texts = svg_texts(Path::new(&out));
+            assert!(texts.contains("×200,000"), "{command} {renderer}: {texts}");
+        }
+    }
+}
+
+/// How many arrowheads an SVG draws: a `<polygon>` per edge in both renderers' output,
+/// less the legend's samples and Graphviz's background polygon.
+fn arrows(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc = roxmltree::Document::parse_with_options(
+        &text,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .expect("well-formed SVG");
+    doc.descendants()
+        .filter(|n| {
+            n.has_tag_name("g")
+                && n.attribute("class") == Some("edge")
+                && n.children().any(|c| c.has_tag_name("polygon"))
+        })
+        .count()
+}
+
+/// Graphviz's own formats (issue 12.13, objgraph users write `filename='x.pdf'`): written by
+/// `dot` when it is on PATH, for `-o` and `cycles --render-format`; without `dot`, or with
+/// `--renderer builtin`, a one-line error that names the formats, exit 2, no file.
+#[test]
+fn graphviz_formats_are_drawn_by_dot_or_refused_naming_the_formats() {
+    let w = Workdir::new();
+    let snap = w.capture("self_list.py", &[]);
+    let without_dot = |args: &[&str]| -> Output {
+        refgraph()
+            .env("PATH", w.path("no-such-dir"))
+            .args(args)
+            .output()
+            .expect("refgraph runs")
+    };
+    let refused = |res: &Output, file: &str| {
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&format!("{file}: ")), "{stderr}");
+        assert!(stderr.contains(".pdf, .ps, .eps, .gif, .jpg"), "{stderr}");
+        assert!(!Path::new(file).exists(), "{file} written");
+    };
+    for ext in ["pdf", "eps", "gif", "JPG", "tiff"] {
+        let out = w.arg(&format!("x.{ext}"));
+        refused(
+            &without_dot(&["refs", &snap, "type:list", "-o", &out]),
+            &out,
+        );
+        let res = run(&[
+            "refs",
+            &snap,
+            "type:list",
+            "--renderer",
+            "builtin",
+            "-o",
+            &out,
+        ]);
+        refused(&res, &out);
+    }
+    let dir = w.arg("cycles-pdf");
+    let res = without_dot(&["cycles", &snap, "--render", &dir, "--render-format", "pdf"]);
+    refused(&res, &dir);
+    if find_dot().is_none() {
+        eprintln!("skipped drawing .pdf: Graphviz `dot` is not on PATH");
+        return;
+    }
+    for (ext, magic) in [("pdf", &b"%PDF"[..]), ("eps", b"%!PS"), ("gif", b"GIF8")] {
+        let out = w.arg(&format!("y.{ext}"));
+        let res = run(&["refs", &snap, "type:list", "-o", &out]);
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let bytes = std::fs::read(&out).expect("the picture was written");
+        assert!(
+            bytes.starts_with(magic),
+            "{out}: {:?}",
+            &bytes[..8.min(bytes.len())]
+        );
+    }
+    let res = run(&["cycles", &snap, "--render", &dir, "--render-format", "pdf"]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let pdf = std::fs::read(Path::new(&dir).join("cycle-1.pdf")).expect("cycle-1.pdf");
+    assert!(pdf.starts_with(b"%PDF"));
+}
+
+/// A 30,000-object chain and a 5,000-object star (issue 11.13): the builtin renderer draws
+/// both (it used to abort with a stack overflow on the chain, and take minutes on the star),
+/// every object a box.
+#[test]
+fn the_builtin_renderer_draws_a_long_chain_and_a_wide_star() {
+    let w = Workdir::new();
+    let snap = w.capture("long_and_wide.py", &[]);
+    let chain = w.arg("chain.svg");
+    let star = w.arg("star.svg");
+    for (args, out) in [
+        (
+            vec![
+                "refs",
+                &snap,
+                "type:Head",
+                "--max-depth",
+                "40000",
+                "--max-nodes",
+                "40000",
+            ],
+            (&chain, 30_000),
+        ),
+        (
+            vec![
+                "refs",
+                &snap,
+                "type:Star",
+                "--max-depth",
+                "1",
+                "--too-many",
+                "5000",
+                "--max-nodes",
+                "6000",
+            ],
+            (&star, 5_001),
+        ),
+    ] {
+        let (out, objects) = out;
+        let mut args = args.clone();
+        args.extend(["--renderer", "builtin", "-o", out]);
+        let res = run(&args);
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(res.status.success(), "{args:?}: {stderr}");
+        let drawn: usize = stderr
+            .split("wrote ")
+            .nth(1)
+            .and_then(|s| s.split(" (").nth(1))
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let text = std::fs::read_to_string(out).expect("written");
+        let boxes = text.matches("<g><title>").count();
+        // The chain or star, and the classes and whatever they reach.
+        assert!(drawn >= objects, "{out}: {stderr}");
+        assert!(boxes >= drawn, "{out}: {boxes} boxes for {drawn} objects");
+    }
 }

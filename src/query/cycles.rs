@@ -16,6 +16,7 @@ use super::chain::{backref_chain, ChainQuery, ChainView};
 use super::object::ObjectInfo;
 use super::retained::Retained;
 use super::scc::{edge_mask, snapshot_sccs, Sccs};
+use super::subgraph::{merged_label, LABELS_READ};
 use crate::snapshot::{sum_sizes, EdgeLabel, NodeIx, RootKind, Snapshot};
 use fixedbitset::FixedBitSet;
 use rustc_hash::FxHashMap;
@@ -129,9 +130,25 @@ pub struct CycleInfo {
     /// Up to 20 members, in breadth-first order along the cycle's references from the member
     /// `held_by` reaches (or from the largest member); all members when the cycle is that small.
     pub examples: Vec<ObjectInfo>,
-    /// Every reference of the cycle between two of `examples`: complete when `examples` holds
-    /// all members, so renderers can draw `a ↔ b`.
+    /// The references of the cycle between two of `examples`, one entry per pair of objects
+    /// (however many references it stands for), at most [`MAX_EDGES`]: complete when
+    /// `examples` holds all members and `edges_left_out` is 0, so renderers can draw `a ↔ b`.
     pub edges: Vec<CycleEdge>,
+    /// Pairs of `examples` with references between them beyond the first [`MAX_EDGES`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub edges_left_out: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 /// How many members of one type a cycle has.
@@ -155,15 +172,22 @@ pub struct TypeCount {
 pub struct CycleEdge {
     /// The referring object's id, `0x…`.
     pub from: String,
-    /// The label of the reference (`.parent`, `[0]`, `['cb']`), when known.
+    /// The label of the reference (`.parent`, `[0]`, `['cb']`), when known; for several
+    /// references their labels joined by `, `, more than four cut to the first three and
+    /// `… ×N` (`a = []; a.extend([a] * 2_000_000)` is one entry, `[0], [1], [2], … ×2,000,000`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The referenced object's id.
     pub to: String,
+    /// How many references from `from` to `to` the entry stands for, when more than one.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub refs: u64,
 }
 
 /// How many members a cycle lists.
 const MAX_EXAMPLES: usize = 20;
+/// How many pairs of members with references between them a cycle lists.
+pub const MAX_EDGES: usize = 40;
 
 /// Find the reference cycles of `snap`, ranked by the retained sizes of `retained` (computed
 /// here, on a second core while the components are found, when `None`).
@@ -398,6 +422,7 @@ fn describe(
         None => largest(snap, members),
     };
     let examples = examples(snap, sccs, mask, entry);
+    let edges = inner_edges(snap, mask, &examples);
     CycleInfo {
         members: members.len() as u64,
         size: sum_sizes(members.iter().map(|&n| snap.size(n))),
@@ -406,7 +431,8 @@ fn describe(
         garbage,
         collector_flagged: members.iter().any(|&n| snap.is_garbage(n)),
         held_by: held_by.map(|(_, view)| view),
-        edges: inner_edges(snap, mask, &examples),
+        edges_left_out: (edges.len() - edges.len().min(MAX_EDGES)) as u64,
+        edges: edges.into_iter().take(MAX_EDGES).collect(),
         examples: examples.iter().map(|&n| ObjectInfo::of(snap, n)).collect(),
     }
 }
@@ -536,20 +562,37 @@ fn kept_labelled<'a>(
         .map(|(_, e)| e)
 }
 
-/// Every kept reference between two of `nodes`, in the order of `nodes` and their references.
+/// The kept references between two of `nodes`, one entry per pair (in the order of `nodes`
+/// and of each one's first reference to the other), labelled by [`merged_label`].
 fn inner_edges(snap: &Snapshot, mask: &FixedBitSet, nodes: &[NodeIx]) -> Vec<CycleEdge> {
     let mut edges = Vec::new();
     for &n in nodes {
+        // Per referent among `nodes`: references, and the first few labels.
+        let mut pairs: Vec<(NodeIx, u64, Vec<Option<String>>)> = Vec::new();
         for (m, label) in kept_labelled(snap, mask, n) {
-            if nodes.contains(&m) {
-                let label = label.to_string();
-                edges.push(CycleEdge {
-                    from: snap.id(n).to_string(),
-                    label: (!label.is_empty()).then_some(label),
-                    to: snap.id(m).to_string(),
-                });
+            if !nodes.contains(&m) {
+                continue;
+            }
+            let i = match pairs.iter().position(|p| p.0 == m) {
+                Some(i) => i,
+                None => {
+                    pairs.push((m, 0, Vec::new()));
+                    pairs.len() - 1
+                }
+            };
+            let (_, refs, labels) = &mut pairs[i];
+            *refs += 1;
+            if labels.len() < LABELS_READ {
+                let text = label.to_string();
+                labels.push((!text.is_empty()).then_some(text));
             }
         }
+        edges.extend(pairs.into_iter().map(|(m, refs, labels)| CycleEdge {
+            from: snap.id(n).to_string(),
+            label: merged_label(labels.into_iter(), refs),
+            to: snap.id(m).to_string(),
+            refs,
+        }));
     }
     edges
 }
@@ -771,6 +814,72 @@ mod tests {
         );
     }
 
+    /// `a = []; a.extend([a] * n)`, and a dict whose values are `n` lists each holding the
+    /// dict many times: one entry per pair of members, at most `MAX_EDGES` of them, the rest
+    /// counted.
+    #[test]
+    fn parallel_references_are_one_entry_and_a_cycle_lists_a_bounded_number() {
+        for n in [5u64, 10_000] {
+            let self_refs: Vec<(u64, &str)> = (0..n).map(|_| (70, "")).collect();
+            let keys: Vec<String> = (0..30).map(|i| format!("['k{i}']")).collect();
+            let mut objects = vec![
+                obj(1, MODULE, 72, 0, &[]),
+                obj(70, LIST, 64, 0, &self_refs),
+                obj(
+                    80,
+                    DICT,
+                    64,
+                    0,
+                    &keys
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| (81 + i as u64, k.as_str()))
+                        .collect::<Vec<_>>(),
+                ),
+            ];
+            for i in 0..30 {
+                let back: Vec<(u64, &str)> = (0..n).map(|_| (80, "")).collect();
+                objects.push(obj(81 + i, LIST, 64, 0, &back));
+            }
+            let found = cycles(&snapshot(&objects), &CyclesQuery::default(), None);
+            let one = found
+                .cycles
+                .iter()
+                .find(|c| c.members == 1)
+                .expect("the self-referring list");
+            let want = format!("[0], [1], [2], … ×{}", crate::render::text::thousands(n));
+            assert_eq!(one.edges.len(), 1);
+            assert_eq!(one.edges[0].refs, n);
+            assert_eq!(one.edges[0].label.as_deref(), Some(want.as_str()));
+            let star = found
+                .cycles
+                .iter()
+                .find(|c| c.members == 31)
+                .expect("the star");
+            // 19 lists among the 20 examples: 19 pairs dict → list and 19 list → dict.
+            assert_eq!(star.edges.len(), 38);
+            assert!(star.edges.iter().all(|e| e.refs == 1 || e.refs == n));
+            assert_eq!(star.edges_left_out, 0);
+        }
+    }
+
+    #[test]
+    fn a_cycle_lists_at_most_max_edges_pairs_and_counts_the_rest() {
+        // Twenty lists each holding all twenty: 400 pairs among the examples.
+        let ids: Vec<u64> = (100..120).collect();
+        let objects: Vec<String> = std::iter::once(obj(1, MODULE, 72, 0, &[]))
+            .chain(ids.iter().map(|&i| {
+                let refs: Vec<(u64, &str)> = ids.iter().flat_map(|&j| [(j, ""), (j, "")]).collect();
+                obj(i, LIST, 64, 0, &refs)
+            }))
+            .collect();
+        let found = cycles(&snapshot(&objects), &CyclesQuery::default(), None);
+        let c = &found.cycles[0];
+        assert_eq!(c.edges.len(), MAX_EDGES);
+        assert_eq!(c.edges_left_out, 400 - MAX_EDGES as u64);
+        assert!(c.edges.iter().all(|e| e.refs == 2));
+    }
+
     #[test]
     fn inner_edges_carry_labels() {
         let found = cycles(&heap(), &all(CyclesQuery::default()), None);
@@ -778,6 +887,7 @@ mod tests {
             from: from.into(),
             label: Some(label.into()),
             to: to.into(),
+            refs: 1,
         };
         assert_eq!(
             found.cycles[2].edges,

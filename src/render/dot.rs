@@ -6,7 +6,9 @@
 //!
 //! Heap text is untrusted: everything from the snapshot goes through [`escape`].
 
-use super::style::{edge_text, more_fill, more_text, node_fill, node_lines, tooltip};
+use super::style::{
+    edge_text, key, key_fill, more_fill, more_text, node_fill, node_lines, tooltip, wrap, KeyEntry,
+};
 use crate::query::subgraph::{MoreView, SubgraphDirection, SubgraphNodeView, SubgraphView};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -78,9 +80,68 @@ fn write_defaults(w: &mut dyn Write, view: &SubgraphView, opts: &DotOptions) -> 
     writeln!(w, "  edge[fontsize=10{font}];")?;
     writeln!(
         w,
-        "  graph[labelloc=b, fontsize=12{font}, label=\"{}\"];",
-        escape(&caption)
+        "  graph[labelloc=b, fontsize=12{font}, label=<{}>];",
+        caption_table(&caption, &key(view))
     )
+}
+
+/// Caption lines longer than this many characters are wrapped (about 330 points at 12
+/// points): `dot` sizes the drawing to hold its caption, so a long caption must not set
+/// the picture's width.
+pub const CAPTION_CHARS: usize = 56;
+/// Key entries per row.
+const KEY_PER_ROW: usize = 3;
+
+/// The caption, wrapped, and the key below it (a sample box of each mark and what it
+/// means), as a Graphviz HTML-like label.
+fn caption_table(caption: &str, entries: &[KeyEntry]) -> String {
+    let lines: Vec<String> = wrap(&visible(caption), |l| l.chars().count() <= CAPTION_CHARS)
+        .iter()
+        .map(|l| html_escape(l))
+        .collect();
+    let mut t =
+        String::from(r#"<table border="0" cellborder="0" cellspacing="0" cellpadding="1">"#);
+    t.push_str(&format!("<tr><td>{}</td></tr>", lines.join("<br/>")));
+    for row in entries.chunks(KEY_PER_ROW) {
+        t.push_str(r#"<tr><td><table border="0" cellborder="0" cellspacing="3"><tr>"#);
+        for (i, &e) in row.iter().enumerate() {
+            if i > 0 {
+                t.push_str(r#"<td width="10"></td>"#);
+            }
+            let (color, border, style) = match e {
+                KeyEntry::Start => ("red", 2, ""),
+                KeyEntry::NotExpanded => ("black", 1, r#" style="dashed""#),
+                KeyEntry::More => ("red", 1, r#" style="dotted""#),
+                _ => ("black", 1, ""),
+            };
+            t.push_str(&format!(
+                r#"<td fixedsize="true" width="18" height="10" bgcolor="{}" color="{color}" border="{border}"{style}></td><td><font point-size="10">{}</font></td>"#,
+                key_fill(e),
+                html_escape(e.text())
+            ));
+        }
+        t.push_str("</tr></table></td></tr>");
+    }
+    t.push_str("</table>");
+    t
+}
+
+/// `s` as text of a Graphviz HTML-like label: shown exactly ([`visible`]), with `&`, `<`,
+/// `>` and quotes as entities.
+pub fn html_escape(s: &str) -> String {
+    let shown = visible(s);
+    let mut out = String::with_capacity(shown.len() + 8);
+    for c in shown.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `s` made safe inside a DOT double-quoted string, shown exactly as it is: `"` and `\` are
@@ -268,7 +329,17 @@ mod tests {
             "digraph ObjectGraph {",
             "  node[shape=box, style=filled, fillcolor=white];",
             "  edge[fontsize=10];",
-            "  graph[labelloc=b, fontsize=12, label=\"backrefs of list 0xa (4 items) — depth ≤ 3, 4 objects; modules (green) not expanded\"];",
+            concat!(
+                r#"  graph[labelloc=b, fontsize=12, label=<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">"#,
+                r#"<tr><td>backrefs of list 0xa (4 items) — depth ≤ 3, 4 objects;<br/>modules (green) not expanded</td></tr>"#,
+                r#"<tr><td><table border="0" cellborder="0" cellspacing="3"><tr>"#,
+                r##"<td fixedsize="true" width="18" height="10" bgcolor="#ffffff" color="red" border="2"></td><td><font point-size="10">start</font></td>"##,
+                r#"<td width="10"></td>"#,
+                r##"<td fixedsize="true" width="18" height="10" bgcolor="#888888" color="black" border="1"></td><td><font point-size="10">darker: farther from the start</font></td>"##,
+                r#"<td width="10"></td>"#,
+                r##"<td fixedsize="true" width="18" height="10" bgcolor="#2ee600" color="black" border="1"></td><td><font point-size="10">module</font></td>"##,
+                r#"</tr></table></td></tr></table>>];"#
+            ),
             "  o10[label=\"list\\n4 items\", fillcolor=\"#ffffff\", fontcolor=red, penwidth=2, tooltip=\"list 0xa, 48 bytes, depth 0\"];",
             "  o2[label=\"dict\\n2 items\", fillcolor=\"#c4c4c4\", tooltip=\"dict 0x2, 48 bytes, depth 1\"];",
             "  o11[label=\"list\\n4 items\", fillcolor=\"#c4c4c4\", tooltip=\"list 0xb, 48 bytes, depth 1\"];",
@@ -309,7 +380,59 @@ mod tests {
         assert!(back.contains("1 more backreference\""));
         assert!(back.contains("o2[label=\"dict\\n2 items\\n… not expanded\""));
         assert!(back.contains("style=\"filled,dashed\""));
-        assert!(back.contains("1 not expanded (dashed), 1 fan-out cut (red)"));
+        assert!(
+            back.replace("<br/>", " ")
+                .contains("1 not expanded (dashed), 1 fan-out cut (red)"),
+            "{back}"
+        );
+        for key in [
+            "not expanded</font>",
+            "more, not drawn</font>",
+            r#"style="dashed""#,
+        ] {
+            assert!(back.contains(key), "the key has no {key}: {back}");
+        }
+    }
+
+    /// Issue 12.12: the caption is wrapped (Graphviz sizes the drawing to hold it) and
+    /// heap text in it stays text inside the HTML-like label.
+    #[test]
+    fn the_caption_is_wrapped_and_escaped_in_the_html_label() {
+        let v = subgraph(
+            &seed(),
+            &[seed().node_by_id(ObjectId(10)).expect("0xa")],
+            SubgraphDirection::Refs,
+            &SubgraphOptions::default(),
+        )
+        .view();
+        let caption = format!("{} <b>&\"'</b> {}", "word ".repeat(30), "x".repeat(80));
+        let opts = DotOptions {
+            legend: Some(caption),
+            ..DotOptions::default()
+        };
+        let mut out = Vec::new();
+        write_dot_with(&mut out, &v, &opts).expect("writes");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let label = text
+            .lines()
+            .find(|l| l.contains("graph[labelloc=b"))
+            .expect("the caption line");
+        let first = label.split("<tr><td>").nth(1).expect("a caption cell");
+        let lines: Vec<&str> = first
+            .split("</td>")
+            .next()
+            .unwrap_or("")
+            .split("<br/>")
+            .collect();
+        assert!(lines.len() > 2, "{label}");
+        for l in &lines[..lines.len() - 1] {
+            assert!(l.chars().count() <= CAPTION_CHARS + 30, "{l}");
+        }
+        assert!(
+            label.contains("&lt;b&gt;&amp;&quot;&#39;&lt;/b&gt;"),
+            "{label}"
+        );
+        assert!(!label.contains("<b>"));
     }
 
     /// Labels that have broken DOT writers: quotes, backslashes, a trailing backslash,

@@ -26,7 +26,26 @@ pub enum ImageFormat {
     Svg,
     /// A bitmap.
     Png,
+    /// PDF (Graphviz `dot` only).
+    Pdf,
+    /// PostScript (Graphviz `dot` only).
+    Ps,
+    /// Encapsulated PostScript (Graphviz `dot` only).
+    Eps,
+    /// GIF (Graphviz `dot` only).
+    Gif,
+    /// JPEG (Graphviz `dot` only).
+    Jpg,
+    /// BMP (Graphviz `dot` only).
+    Bmp,
+    /// TIFF (Graphviz `dot` only).
+    Tiff,
+    /// WebP (Graphviz `dot` only, when built with it).
+    Webp,
 }
+
+/// The formats only Graphviz draws, as the messages list them.
+pub const GRAPHVIZ_ONLY: &str = ".pdf, .ps, .eps, .gif, .jpg, .bmp, .tiff, .webp";
 
 impl ImageFormat {
     /// The format a file name asks for, by its extension (any case).
@@ -35,16 +54,51 @@ impl ImageFormat {
         match ext.as_str() {
             "svg" => Some(ImageFormat::Svg),
             "png" => Some(ImageFormat::Png),
+            "pdf" => Some(ImageFormat::Pdf),
+            "ps" => Some(ImageFormat::Ps),
+            "eps" => Some(ImageFormat::Eps),
+            "gif" => Some(ImageFormat::Gif),
+            "jpg" | "jpeg" => Some(ImageFormat::Jpg),
+            "bmp" => Some(ImageFormat::Bmp),
+            "tif" | "tiff" => Some(ImageFormat::Tiff),
+            "webp" => Some(ImageFormat::Webp),
             _ => None,
         }
     }
 
-    /// `svg` / `png`, as file extensions.
+    /// The file extension: `svg`, `png`, `pdf`, …
     pub fn extension(self) -> &'static str {
         match self {
             ImageFormat::Svg => "svg",
             ImageFormat::Png => "png",
+            ImageFormat::Pdf => "pdf",
+            ImageFormat::Ps => "ps",
+            ImageFormat::Eps => "eps",
+            ImageFormat::Gif => "gif",
+            ImageFormat::Jpg => "jpg",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Tiff => "tiff",
+            ImageFormat::Webp => "webp",
         }
+    }
+
+    /// `dot -T…` for a format only Graphviz draws; `None` for SVG and PNG, which both
+    /// renderers draw.
+    pub fn graphviz_only(self) -> Option<&'static str> {
+        match self {
+            ImageFormat::Svg | ImageFormat::Png => None,
+            other => Some(other.extension()),
+        }
+    }
+
+    /// Why this format cannot be drawn here: it needs `dot`, and `dot` is not on PATH
+    /// (`None` when it can be drawn).
+    pub fn missing_dot(self) -> Option<RenderError> {
+        let needs = self.graphviz_only()?;
+        find_dot().is_none().then_some(RenderError::NeedsDot {
+            format: needs,
+            on_path: false,
+        })
     }
 }
 
@@ -105,6 +159,14 @@ pub enum RenderError {
     /// The PNG could not be encoded.
     #[error("could not encode the PNG: {0}")]
     Png(String),
+    /// A format only Graphviz draws, without Graphviz.
+    #[error("{} pictures are drawn by Graphviz `dot`, {}; refgraph itself draws .svg and .png (and writes .dot, .json). Graphviz formats: {GRAPHVIZ_ONLY}", .format.to_uppercase(), if *.on_path { "not by --renderer builtin" } else { "which is not on PATH: install graphviz" })]
+    NeedsDot {
+        /// The extension asked for.
+        format: &'static str,
+        /// `dot` is on PATH (the builtin renderer was asked for).
+        on_path: bool,
+    },
     /// The bitmap would not fit in memory.
     #[error("a {width}×{height} PNG is too large to draw")]
     TooLarge {
@@ -135,19 +197,28 @@ pub fn render_image_with_legend(
     format: ImageFormat,
     renderer: Renderer,
 ) -> Result<Vec<u8>, RenderError> {
+    if let Some(t) = format.graphviz_only() {
+        return match renderer {
+            Renderer::Dot => dot_output(view, legend, t),
+            Renderer::Builtin => Err(RenderError::NeedsDot {
+                format: t,
+                on_path: find_dot().is_some(),
+            }),
+        };
+    }
     let svg = match renderer {
-        Renderer::Dot => dot_svg(view, legend)?,
+        Renderer::Dot => dot_output(view, legend, "svg")?,
         Renderer::Builtin => svg::write_svg(view, legend).into_bytes(),
     };
     match format {
-        ImageFormat::Svg => Ok(svg),
         ImageFormat::Png => png::svg_to_png(&svg),
+        _ => Ok(svg),
     }
 }
 
 /// `dot -Tsvg` of the view's DOT, measured in the embedded font so the PNG's text fits its
 /// boxes; with loosely placed edge labels when there are enough to make `dot` slow.
-fn dot_svg(view: &SubgraphView, legend: &str) -> Result<Vec<u8>, RenderError> {
+fn dot_output(view: &SubgraphView, legend: &str, format: &str) -> Result<Vec<u8>, RenderError> {
     let labelled = view.edges.iter().filter(|e| e.label.is_some()).count();
     let opts = DotOptions {
         legend: Some(legend.to_string()),
@@ -156,7 +227,7 @@ fn dot_svg(view: &SubgraphView, legend: &str) -> Result<Vec<u8>, RenderError> {
     };
     let mut text = Vec::new();
     write_dot_with(&mut text, view, &opts).map_err(RenderError::DotIo)?;
-    run_dot(&String::from_utf8_lossy(&text), "svg", DOT_TIMEOUT)
+    run_dot(&String::from_utf8_lossy(&text), format, DOT_TIMEOUT)
 }
 
 #[cfg(test)]

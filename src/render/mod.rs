@@ -6,6 +6,7 @@ pub mod graphviz;
 pub mod html;
 pub mod image;
 pub mod json;
+pub mod layered;
 pub mod paint;
 pub mod png;
 pub mod style;

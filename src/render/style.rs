@@ -215,6 +215,89 @@ pub fn cycle_legend(number: usize, c: &CycleInfo, view: &SubgraphView) -> String
     visible(&text)
 }
 
+/// One entry of a picture's key: a sample of a mark and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEntry {
+    /// Red text, thick border: the object(s) the picture starts from.
+    Start,
+    /// Grey fill, darker with depth.
+    Depth,
+    /// Green fill: a module.
+    Module,
+    /// Blue fill: a `--highlight` type.
+    Highlight,
+    /// Dashed border: an object whose references are not drawn.
+    NotExpanded,
+    /// Red dotted box: references not drawn.
+    More,
+}
+
+impl KeyEntry {
+    /// What the mark means, as the key says it.
+    pub fn text(self) -> &'static str {
+        match self {
+            KeyEntry::Start => "start",
+            KeyEntry::Depth => "darker: farther from the start",
+            KeyEntry::Module => "module",
+            KeyEntry::Highlight => "highlighted type",
+            KeyEntry::NotExpanded => "not expanded",
+            KeyEntry::More => "more, not drawn",
+        }
+    }
+}
+
+/// The key of `view`: an entry for each kind of mark the picture has, so a plain picture
+/// gets a short key.
+pub fn key(view: &SubgraphView) -> Vec<KeyEntry> {
+    let any = |f: fn(&SubgraphNodeView) -> bool| view.nodes.iter().any(f);
+    let deep = view.max_depth > 0 && view.nodes.iter().any(|n| n.depth > 0);
+    [
+        (KeyEntry::Start, any(|n| n.start)),
+        (KeyEntry::Depth, deep),
+        (KeyEntry::Module, any(|n| n.module && !n.highlight)),
+        (KeyEntry::Highlight, any(|n| n.highlight)),
+        (KeyEntry::NotExpanded, any(|n| n.truncated)),
+        (KeyEntry::More, !view.more.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(e, shown)| shown.then_some(e))
+    .collect()
+}
+
+/// A sample fill of a key entry's box (the grey one at two thirds of the depth gradient).
+pub fn key_fill(e: KeyEntry) -> String {
+    match e {
+        KeyEntry::Depth => hsv_hex(0.0, 0.0, depth_value(2, 3)),
+        KeyEntry::Module => hsv_hex(0.3, 1.0, 0.9),
+        KeyEntry::Highlight => hsv_hex(0.6, 0.6, 0.95),
+        KeyEntry::More => more_fill(1, 3),
+        KeyEntry::Start | KeyEntry::NotExpanded => "#ffffff".to_string(),
+    }
+}
+
+/// `text` broken into lines at spaces, each as long as `fits` allows (a word longer than a
+/// line gets a line of its own).
+pub fn wrap(text: &str, fits: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if line.is_empty() {
+            line.push_str(word);
+            continue;
+        }
+        let longer = format!("{line} {word}");
+        if fits(&longer) {
+            line = longer;
+        } else {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// `s` cut to `max` characters with `…`.
 fn shorten_to(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -286,6 +369,21 @@ mod tests {
         assert_eq!(visible("x\u{202e}y\u{2066}"), r"x\u{202e}y\u{2066}");
         assert_eq!(visible("\u{fffe}\u{ffff}"), r"\u{fffe}\u{ffff}");
         assert_eq!(visible("snake 🐍 <&>\"'"), "snake 🐍 <&>\"'");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let fits = |s: &str| s.chars().count() <= 10;
+        assert_eq!(wrap("one two three four", fits), ["one two", "three four"]);
+        assert_eq!(
+            wrap("averyveryverylongword x", fits),
+            ["averyveryverylongword", "x"]
+        );
+        assert_eq!(wrap("", fits), [""]);
+        let caption = "cycle #1: 3 objects, 3.2 MB — alive, held by module __main__";
+        for line in wrap(caption, fits) {
+            assert!(line.chars().count() <= 10 || !line.contains(' '), "{line}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 
 use super::font::{text_width, FONT_STACK};
 use super::style::{
-    edge_text, more_fill, more_text, node_fill, node_lines, tooltip, visible, Fill,
+    edge_text, key, key_fill, more_fill, more_text, node_fill, node_lines, tooltip, visible, wrap,
+    Fill, KeyEntry,
 };
 use crate::query::subgraph::{
     MoreView, SubgraphDirection, SubgraphEdgeView, SubgraphNodeView, SubgraphView,
@@ -70,6 +71,8 @@ struct Scene {
     boxes: Vec<BoxSpec>,
     edges: Vec<EdgeSpec>,
     legend: String,
+    /// What the picture's marks mean.
+    key: Vec<KeyEntry>,
 }
 
 /// Where an edge goes and where its label sits.
@@ -79,11 +82,21 @@ struct Route {
     label_at: Option<Pt>,
 }
 
-/// Box centres and edge routes, as dagre placed them.
+/// Box centres and edge routes, as the layout placed them.
 #[derive(Debug, Clone)]
 struct Placement {
     centres: Vec<Pt>,
     routes: Vec<Route>,
+    engine: Engine,
+}
+
+/// Which layout placed a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// dagre: Sugiyama ranks, crossing reduction, edge-label slots.
+    Dagre,
+    /// [`super::layered`]: plainer, near-linear, for large pictures.
+    Layered,
 }
 
 /// A laid-out picture: box centres and edge routes in canvas coordinates.
@@ -92,10 +105,18 @@ pub struct Layout {
     scene: Scene,
     centres: Vec<Pt>,
     routes: Vec<Route>,
+    /// The caption's lines, wrapped to the drawing's width.
+    caption: Vec<String>,
+    /// The key's rows, wrapped likewise.
+    key_rows: Vec<Vec<KeyEntry>>,
+    /// Where the caption starts (below the drawing).
+    caption_top: f64,
     /// The canvas size, caption included.
     pub width: f64,
     /// See `width`.
     pub height: f64,
+    /// Which layout placed it.
+    pub engine: Engine,
 }
 
 impl Layout {
@@ -118,7 +139,14 @@ pub fn write_svg(view: &SubgraphView, legend: &str) -> String {
 /// tall, unreadable once scaled to a screen; boxes are wider than tall, so stacking each
 /// rank vertically packs it tighter.
 pub fn layout(view: &SubgraphView, legend: &str) -> Layout {
+    layout_with(view, legend, None)
+}
+
+/// [`layout`] by the given engine whatever the picture's size (benchmarks and tests), or as
+/// [`place`] chooses.
+pub fn layout_with(view: &SubgraphView, legend: &str, engine: Option<Engine>) -> Layout {
     let scene = scene(view, legend);
+    let place = |scene: &Scene, dir: RankDir| place(scene, dir, engine);
     // One layout, not two, when the answer is plain (a 300-object layout takes ~0.5 s).
     let (guess_w, guess_h) = guess_down(&scene);
     if guess_w > SCREEN_WIDTH && guess_w / guess_h > 2.0 * MAX_ASPECT {
@@ -184,6 +212,7 @@ fn scene(view: &SubgraphView, legend: &str) -> Scene {
             .filter_map(|e| reference_edge(e, &index))
             .collect(),
         legend: visible(legend),
+        key: key(view),
     };
     for more in &view.more {
         if let Some(&of) = index.get(more.of.as_str()) {
@@ -291,7 +320,325 @@ fn label_size(text: &str) -> Pt {
 
 // ---- layout ------------------------------------------------------------------------
 
-fn place(scene: &Scene, rankdir: RankDir) -> Placement {
+/// dagre lays out pictures of at most this many boxes and edges; larger ones go to
+/// [`super::layered`]. dagre is roughly quadratic (measured, release build: a 5,000-object
+/// star took over 300 s) and recursive (a 30,000-object chain overflowed the stack); at
+/// these sizes it takes about a second (docs/benchmarks.md, "Builtin layout").
+pub const DAGRE_MAX_BOXES: usize = 400;
+/// See [`DAGRE_MAX_BOXES`].
+pub const DAGRE_MAX_EDGES: usize = 800;
+/// dagre's thread stack: its recursion over a picture of [`DAGRE_MAX_BOXES`] boxes (and
+/// their edge-label dummies) must never reach the end of it.
+const DAGRE_STACK: usize = 64 << 20;
+
+/// dagre's placement when the picture is small enough ([`DAGRE_MAX_BOXES`]) or `engine`
+/// asks for it, else [`super::layered`]'s.
+fn place(scene: &Scene, rankdir: RankDir, engine: Option<Engine>) -> Placement {
+    let mut p = place_boxes(scene, rankdir, engine);
+    settle_labels(scene, &mut p);
+    p
+}
+
+fn place_boxes(scene: &Scene, rankdir: RankDir, engine: Option<Engine>) -> Placement {
+    let small = scene.boxes.len() <= DAGRE_MAX_BOXES && scene.edges.len() <= DAGRE_MAX_EDGES;
+    if engine.map_or(small, |e| e == Engine::Dagre) {
+        // On its own thread with a large stack; should dagre panic, the plainer layout
+        // draws the picture instead.
+        let placed = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("dagre".into())
+                .stack_size(DAGRE_STACK)
+                .spawn_scoped(s, || place_dagre(scene, rankdir))
+                .ok()
+                .and_then(|t| t.join().ok())
+        });
+        if let Some(p) = placed {
+            return p;
+        }
+    }
+    place_layered(scene, rankdir)
+}
+
+// ---- edge labels -------------------------------------------------------------------
+
+/// Longest the label pass may take; labels not reached keep the layout's place (where
+/// thousands of lines meet one box, each try is slow: a 3,000-object star took 12 s).
+const LABEL_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
+/// Gap between a label and the line it labels.
+const LABEL_GAP: f64 = 3.0;
+/// Spacing of the points a line is checked at, and of the places tried along it.
+const LINE_STEP: f64 = 2.0;
+const TRY_STEP: f64 = 6.0;
+/// Most points along the lines the label pass may hold (16 bytes each).
+const MAX_LINE_POINTS: f64 = 2_000_000.0;
+/// Side of a cell of the grid that finds what is near a place.
+const CELL: f64 = 32.0;
+
+/// A rectangle `(x, y, width, height)`.
+type Rect = (f64, f64, f64, f64);
+
+/// What a label must keep clear of, bucketed in a grid: boxes, points along every line,
+/// and the labels already placed.
+#[derive(Default)]
+struct Obstacles {
+    rects: Vec<Rect>,
+    cells: HashMap<(i64, i64), (Vec<usize>, Vec<Pt>)>,
+}
+
+impl Obstacles {
+    fn cell(p: Pt) -> (i64, i64) {
+        ((p.0 / CELL).floor() as i64, (p.1 / CELL).floor() as i64)
+    }
+
+    fn cells_of((x, y, w, h): Rect) -> impl Iterator<Item = (i64, i64)> {
+        let (a, b) = (Self::cell((x, y)), Self::cell((x + w, y + h)));
+        (a.0..=b.0).flat_map(move |i| (a.1..=b.1).map(move |j| (i, j)))
+    }
+
+    fn add_rect(&mut self, r: Rect) {
+        let k = self.rects.len();
+        self.rects.push(r);
+        for c in Self::cells_of(r) {
+            self.cells.entry(c).or_default().0.push(k);
+        }
+    }
+
+    fn add_line(&mut self, points: &[Pt]) {
+        for p in line_samples(points, LINE_STEP) {
+            self.cells.entry(Self::cell(p)).or_default().1.push(p);
+        }
+    }
+
+    /// Nothing in the way of `r`, nor within a line step of it (lines are known by points
+    /// [`LINE_STEP`] apart, so one may cut a corner between two of them).
+    fn clear(&self, (x, y, w, h): Rect) -> bool {
+        let m = LINE_STEP;
+        let r = (x - m, y - m, w + 2.0 * m, h + 2.0 * m);
+        Self::cells_of(r).all(|c| {
+            self.cells.get(&c).is_none_or(|(rects, points)| {
+                rects.iter().all(|&k| !rects_overlap(r, self.rects[k]))
+                    && points.iter().all(|&p| !inside(r, p))
+            })
+        })
+    }
+}
+
+fn rects_overlap(a: Rect, b: Rect) -> bool {
+    a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
+}
+
+fn inside((x, y, w, h): Rect, p: Pt) -> bool {
+    p.0 > x && p.0 < x + w && p.1 > y && p.1 < y + h
+}
+
+/// Points every `step` along a polyline, its corners included.
+fn line_samples(points: &[Pt], step: f64) -> Vec<Pt> {
+    let mut out: Vec<Pt> = points.first().copied().into_iter().collect();
+    for w in points.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let n = ((b.0 - a.0).hypot(b.1 - a.1) / step).ceil().max(1.0) as usize;
+        out.extend((1..=n).map(|k| {
+            let t = k as f64 / n as f64;
+            (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
+        }));
+    }
+    out
+}
+
+/// Put each edge label by its own edge, clear of every box, every line and the labels
+/// placed before it: where the layout put it if that is clear, else the first clear place
+/// beside its line (right, left, above, below), trying from the middle of the line
+/// outwards. A label with no clear place keeps the layout's. Labels are placed in edge
+/// order, within [`LABEL_BUDGET`].
+fn settle_labels(scene: &Scene, p: &mut Placement) {
+    let mut obstacles = Obstacles::default();
+    for (b, &c) in scene.boxes.iter().zip(&p.centres) {
+        obstacles.add_rect((
+            c.0 - b.size.0 / 2.0,
+            c.1 - b.size.1 / 2.0,
+            b.size.0,
+            b.size.1,
+        ));
+    }
+    let curves: Vec<Vec<Pt>> = p.routes.iter().map(|r| drawn_curve(&r.points)).collect();
+    let length: f64 = curves
+        .iter()
+        .flat_map(|c| c.windows(2))
+        .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1))
+        .sum();
+    if length / LINE_STEP > MAX_LINE_POINTS {
+        // A picture this large (a 3,000-object star drawn left to right has lines 80,000
+        // units long): its labels keep the layout's places, beside their edges.
+        return;
+    }
+    for c in &curves {
+        obstacles.add_line(c);
+    }
+    let start = std::time::Instant::now();
+    for ((e, r), curve) in scene.edges.iter().zip(p.routes.iter_mut()).zip(&curves) {
+        if start.elapsed() >= LABEL_BUDGET {
+            break;
+        }
+        let (Some(text), Some(at)) = (e.label.as_deref(), r.label_at) else {
+            continue;
+        };
+        let (w, h) = label_size(text);
+        let rect_at = |c: Pt| (c.0 - w / 2.0, c.1 - h / 2.0, w, h);
+        let near_own = |c: Pt| {
+            line_samples(curve, 1.0)
+                .iter()
+                .any(|&q| gap_to(rect_at(c), q) <= 2.0 * LABEL_GAP)
+        };
+        let mut chosen = at;
+        if !(obstacles.clear(rect_at(at)) && near_own(at)) {
+            let in_time = |_: &Pt| start.elapsed() < LABEL_BUDGET;
+            let mut tries = beside_line(curve, (w, h)).take_while(in_time);
+            if let Some(c) = tries.find(|&c| obstacles.clear(rect_at(c))) {
+                chosen = c;
+            }
+        }
+        r.label_at = Some(chosen);
+        obstacles.add_rect(rect_at(chosen));
+    }
+}
+
+/// The line [`edge_geometry`] draws through `points`, as a polyline: the B-spline's
+/// Bézier pieces at eight points each (the arrowhead's last few units left as a straight
+/// end, as drawn).
+fn drawn_curve(points: &[Pt]) -> Vec<Pt> {
+    let Some((line, tip)) = shaft(points) else {
+        return points.to_vec();
+    };
+    let mut out: Vec<Pt> = line.first().copied().into_iter().collect();
+    if line.len() < 3 {
+        out.extend(line.iter().skip(1));
+        out.push(tip);
+        return out;
+    }
+    let (a, b) = (line[0], line[1]);
+    let mut at = ((5.0 * a.0 + b.0) / 6.0, (5.0 * a.1 + b.1) / 6.0);
+    out.push(at);
+    let n = line.len();
+    let mut triples: Vec<(Pt, Pt, Pt)> = line.windows(3).map(|w| (w[0], w[1], w[2])).collect();
+    triples.push((line[n - 2], line[n - 1], line[n - 1]));
+    for (p0, p1, p) in triples {
+        let c1 = ((2.0 * p0.0 + p1.0) / 3.0, (2.0 * p0.1 + p1.1) / 3.0);
+        let c2 = ((p0.0 + 2.0 * p1.0) / 3.0, (p0.1 + 2.0 * p1.1) / 3.0);
+        let end = (
+            (p0.0 + 4.0 * p1.0 + p.0) / 6.0,
+            (p0.1 + 4.0 * p1.1 + p.1) / 6.0,
+        );
+        for k in 1..=8 {
+            let t = f64::from(k) / 8.0;
+            let u = 1.0 - t;
+            let bez = |a: f64, b: f64, c: f64, d: f64| {
+                u * u * u * a + 3.0 * u * u * t * b + 3.0 * u * t * t * c + t * t * t * d
+            };
+            out.push((bez(at.0, c1.0, c2.0, end.0), bez(at.1, c1.1, c2.1, end.1)));
+        }
+        at = end;
+    }
+    out.push(line[n - 1]);
+    out.push(tip);
+    out
+}
+
+/// The points the curve of an edge goes through (ending at the arrowhead's base) and the
+/// arrow's tip; `None` for fewer than two distinct points.
+fn shaft(points: &[Pt]) -> Option<(Vec<Pt>, Pt)> {
+    let (&tip, rest) = points.split_last()?;
+    let &before = rest.last()?;
+    let (dx, dy) = (tip.0 - before.0, tip.1 - before.1);
+    let len = dx.hypot(dy);
+    if len < f64::EPSILON {
+        return None;
+    }
+    let base = (tip.0 - dx / len * ARROW_LEN, tip.1 - dy / len * ARROW_LEN);
+    let mut line = rest.to_vec();
+    line.push(base);
+    Some((line, tip))
+}
+
+/// How far `p` is from rectangle `r` (0 inside).
+fn gap_to((x, y, w, h): Rect, p: Pt) -> f64 {
+    let dx = (x - p.0).max(p.0 - (x + w)).max(0.0);
+    let dy = (y - p.1).max(p.1 - (y + h)).max(0.0);
+    dx.hypot(dy)
+}
+
+/// Label centres beside a line: at points every [`TRY_STEP`] from its middle outwards, to
+/// the right, left, above, below and at the four corners, [`LABEL_GAP`] away, then two and
+/// three times that (the corners no farther than twice).
+fn beside_line(points: &[Pt], (w, h): Pt) -> impl Iterator<Item = Pt> {
+    let samples = line_samples(points, TRY_STEP);
+    let mid = samples.len() / 2;
+    let order = (0..samples.len()).map(move |k| {
+        // mid, mid+1, mid-1, mid+2, …
+        let off = k.div_ceil(2);
+        if k % 2 == 1 {
+            mid + off
+        } else {
+            mid.wrapping_sub(off)
+        }
+    });
+    let picked: Vec<Pt> = order.filter_map(|i| samples.get(i).copied()).collect();
+    picked.into_iter().flat_map(move |q| {
+        [LABEL_GAP, 2.0 * LABEL_GAP, 3.0 * LABEL_GAP]
+            .into_iter()
+            .flat_map(move |g| {
+                let (dx, dy) = (g + w / 2.0, g + h / 2.0);
+                // Corners only as near as the sides at twice the gap.
+                let (cx, cy) = (
+                    dx.min(2.0 * LABEL_GAP + w / 2.0),
+                    dy.min(2.0 * LABEL_GAP + h / 2.0),
+                );
+                [
+                    (q.0 + dx, q.1),
+                    (q.0 - dx, q.1),
+                    (q.0, q.1 - dy),
+                    (q.0, q.1 + dy),
+                    (q.0 + cx, q.1 - cy),
+                    (q.0 - cx, q.1 - cy),
+                    (q.0 + cx, q.1 + cy),
+                    (q.0 - cx, q.1 + cy),
+                ]
+            })
+    })
+}
+
+/// [`super::layered`]'s placement of `scene`.
+fn place_layered(scene: &Scene, rankdir: RankDir) -> Placement {
+    let sizes: Vec<Pt> = scene.boxes.iter().map(|b| b.size).collect();
+    let ranks: Vec<usize> = scene.boxes.iter().map(|b| b.rank).collect();
+    let edges: Vec<(usize, usize)> = scene.edges.iter().map(|e| (e.from, e.to)).collect();
+    let labels: Vec<Option<Pt>> = scene
+        .edges
+        .iter()
+        .map(|e| e.label.as_deref().map(label_size))
+        .collect();
+    let out = super::layered::place(&super::layered::Input {
+        sizes: &sizes,
+        ranks: &ranks,
+        edges: &edges,
+        labels: &labels,
+        across: rankdir == RankDir::LR,
+        nodesep: NODESEP,
+        ranksep: RANKSEP,
+    });
+    let routes = out
+        .points
+        .into_iter()
+        .zip(out.label_at)
+        .map(|(points, label_at)| Route { points, label_at })
+        .collect();
+    Placement {
+        centres: out.centres,
+        routes,
+        engine: Engine::Layered,
+    }
+}
+
+fn place_dagre(scene: &Scene, rankdir: RankDir) -> Placement {
     let mut g: Graph<NodeLabel, EdgeLabel> = Graph::with_options(GraphOptions {
         directed: true,
         multigraph: true,
@@ -318,6 +665,7 @@ fn place(scene: &Scene, rankdir: RankDir) -> Placement {
     Placement {
         centres: centres(&g, scene),
         routes: routes(&g, scene),
+        engine: Engine::Dagre,
     }
 }
 
@@ -352,7 +700,7 @@ fn layout_options(rankdir: RankDir) -> LayoutOptions {
 /// Graphviz's spacing: `nodesep` 0.25 in, `ranksep` 0.5 in (dagre halves it, for the rank
 /// of edge labels between two ranks of boxes, so a little more).
 const NODESEP: f64 = 18.0;
-const RANKSEP: f64 = 40.0;
+const RANKSEP: f64 = 60.0;
 
 fn centres(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Pt> {
     (0..scene.boxes.len())
@@ -386,19 +734,41 @@ fn routes(g: &Graph<NodeLabel, EdgeLabel>, scene: &Scene) -> Vec<Route> {
         .collect()
 }
 
-/// Shift everything so the bounding box of all that is drawn starts at the margin (centred
-/// above a wider caption), and size the canvas to hold it and the caption below.
+/// Captions and keys wrap to the drawing's width, but never narrower than this.
+const MIN_CAPTION_WIDTH: f64 = 300.0;
+/// The key's text size, its sample boxes' size, and the gaps after a sample and an entry.
+const KEY_FONT: f64 = 10.0;
+const SWATCH: Pt = (18.0, 10.0);
+const SWATCH_GAP: f64 = 4.0;
+const ENTRY_GAP: f64 = 14.0;
+
+/// Shift everything so the bounding box of all that is drawn starts at the margin, and size
+/// the canvas to hold it and, below, the caption and key wrapped to its width: the
+/// drawing, not a long caption, sets the picture's width (and so its scale on a page).
 fn fit(scene: Scene, placement: Placement) -> Layout {
     let (min, max) = bounds(&scene, &placement);
     let drawing_w = max.0 - min.0;
-    let legend_w = text_width(&scene.legend, LEGEND_FONT as f32);
-    let width = drawing_w.max(legend_w) + 2.0 * MARGIN;
-    let height = max.1 - min.1 + 2.0 * MARGIN + line_height(LEGEND_FONT) + MARGIN;
+    let inner = drawing_w.max(MIN_CAPTION_WIDTH);
+    let caption = wrap(&scene.legend, |l| {
+        text_width(l, LEGEND_FONT as f32) <= inner
+    });
+    let key_rows = key_rows(&scene.key, inner);
+    let widest = caption
+        .iter()
+        .map(|l| text_width(l, LEGEND_FONT as f32))
+        .fold(inner, f64::max);
+    let width = widest + 2.0 * MARGIN;
+    let caption_top = max.1 - min.1 + 2.0 * MARGIN;
+    let height = caption_top
+        + caption.len() as f64 * line_height(LEGEND_FONT)
+        + key_rows.len() as f64 * line_height(KEY_FONT + 4.0)
+        + MARGIN;
     let dx = MARGIN - min.0 + (width - 2.0 * MARGIN - drawing_w) / 2.0;
     let dy = MARGIN - min.1;
     let Placement {
         mut centres,
         mut routes,
+        engine,
     } = placement;
     let shift = |p: &mut Pt| {
         p.0 += dx;
@@ -413,9 +783,38 @@ fn fit(scene: Scene, placement: Placement) -> Layout {
         scene,
         centres,
         routes,
+        caption,
+        key_rows,
+        caption_top,
         width: width.ceil(),
         height: height.ceil(),
+        engine,
     }
+}
+
+/// The width of one key entry: sample, gap, text.
+fn key_entry_width(e: KeyEntry) -> f64 {
+    SWATCH.0 + SWATCH_GAP + text_width(e.text(), KEY_FONT as f32)
+}
+
+/// The key's entries in rows no wider than `width`.
+fn key_rows(key: &[KeyEntry], width: f64) -> Vec<Vec<KeyEntry>> {
+    let mut rows: Vec<Vec<KeyEntry>> = Vec::new();
+    let mut used = 0.0;
+    for &e in key {
+        let w = key_entry_width(e);
+        match rows.last_mut() {
+            Some(row) if used + ENTRY_GAP + w <= width => {
+                row.push(e);
+                used += ENTRY_GAP + w;
+            }
+            _ => {
+                rows.push(vec![e]);
+                used = w;
+            }
+        }
+    }
+    rows
 }
 
 /// The smallest and largest coordinates of boxes, edge points and edge labels.
@@ -510,7 +909,7 @@ fn write_edge(out: &mut String, e: &EdgeSpec, r: &Route) {
     };
     let _ = writeln!(
         out,
-        r#"<path d="{path}" fill="none" stroke="{colour}"{dash}/><polygon points="{arrow}" fill="{colour}" stroke="{colour}"/>"#
+        r#"<g class="edge"><path d="{path}" fill="none" stroke="{colour}"{dash}/><polygon points="{arrow}" fill="{colour}" stroke="{colour}"/></g>"#
     );
 }
 
@@ -526,13 +925,58 @@ fn write_edge_label(out: &mut String, e: &EdgeSpec, r: &Route) {
     );
 }
 
+/// The caption's lines, centred below the drawing, then the key's rows: a sample box of
+/// each mark and what it means.
 fn write_legend(out: &mut String, l: &Layout) {
-    let y = l.height - MARGIN - line_height(LEGEND_FONT) * 0.25;
-    let _ = writeln!(
+    let lh = line_height(LEGEND_FONT);
+    let mut y = l.caption_top;
+    for line in &l.caption {
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="{LEGEND_FONT}">{}</text>"#,
+            l.width / 2.0,
+            y + lh * 0.75,
+            xml_text(line)
+        );
+        y += lh;
+    }
+    let row_h = line_height(KEY_FONT + 4.0);
+    for row in &l.key_rows {
+        let row_w: f64 = row.iter().map(|&e| key_entry_width(e)).sum::<f64>()
+            + ENTRY_GAP * (row.len().saturating_sub(1)) as f64;
+        let mut x = (l.width - row_w) / 2.0;
+        let mid = y + row_h / 2.0;
+        out.push_str("<g class=\"key\">");
+        for &e in row {
+            write_swatch(out, e, (x, mid - SWATCH.1 / 2.0));
+            let _ = write!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" font-size="{KEY_FONT}">{}</text>"#,
+                x + SWATCH.0 + SWATCH_GAP,
+                mid + KEY_FONT * 0.35,
+                xml_text(e.text())
+            );
+            x += key_entry_width(e) + ENTRY_GAP;
+        }
+        out.push_str("</g>\n");
+        y += row_h;
+    }
+}
+
+/// A small box marked as the picture marks the objects `e` stands for.
+fn write_swatch(out: &mut String, e: KeyEntry, (x, y): Pt) {
+    let (stroke, width, dash) = match e {
+        KeyEntry::Start => ("red", 2.0, ""),
+        KeyEntry::NotExpanded => ("black", 1.0, r#" stroke-dasharray="5,2""#),
+        KeyEntry::More => ("red", 1.0, r#" stroke-dasharray="1,3""#),
+        _ => ("black", 1.0, ""),
+    };
+    let _ = write!(
         out,
-        r#"<text x="{:.1}" y="{y:.1}" text-anchor="middle" font-size="{LEGEND_FONT}">{}</text>"#,
-        l.width / 2.0,
-        xml_text(&l.scene.legend)
+        r#"<rect x="{x:.1}" y="{y:.1}" width="{}" height="{}" fill="{}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#,
+        SWATCH.0,
+        SWATCH.1,
+        key_fill(e)
     );
 }
 
@@ -714,6 +1158,215 @@ mod tests {
             assert_eq!(l.boxes().count(), v.nodes.len() + v.more.len());
             assert_tidy(&l);
         }
+    }
+
+    /// A rectangle `(x, y, width, height)`.
+    type Rect = (f64, f64, f64, f64);
+
+    fn label_rect(text: &str, (x, y): Pt) -> Rect {
+        let (w, h) = label_size(text);
+        (x - w / 2.0, y - h / 2.0, w, h)
+    }
+
+    fn shrink((x, y, w, h): Rect, by: f64) -> Rect {
+        (
+            x + by,
+            y + by,
+            (w - 2.0 * by).max(0.0),
+            (h - 2.0 * by).max(0.0),
+        )
+    }
+
+    fn contains((x, y, w, h): Rect, p: Pt) -> bool {
+        p.0 > x && p.0 < x + w && p.1 > y && p.1 < y + h
+    }
+
+    /// Points every unit along a polyline.
+    fn samples(points: &[Pt]) -> Vec<Pt> {
+        let mut out = Vec::new();
+        for w in points.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let steps = ((b.0 - a.0).hypot(b.1 - a.1).ceil() as usize).max(1);
+            out.extend((0..=steps).map(|k| {
+                let t = k as f64 / steps as f64;
+                (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
+            }));
+        }
+        out
+    }
+
+    fn distance((x, y, w, h): Rect, p: Pt) -> f64 {
+        let dx = (x - p.0).max(p.0 - (x + w)).max(0.0);
+        let dy = (y - p.1).max(p.1 - (y + h)).max(0.0);
+        dx.hypot(dy)
+    }
+
+    /// What issue 12.11 asks of a picture: each label next to its own edge (within
+    /// `near`), over no box and no edge's line; no edge through a box it does not join.
+    fn label_faults(l: &Layout, near: f64) -> Vec<String> {
+        let mut faults = Vec::new();
+        let boxes: Vec<Rect> = l.boxes().collect();
+        let lines: Vec<Vec<Pt>> = l
+            .routes
+            .iter()
+            .map(|r| samples(&drawn_curve(&r.points)))
+            .collect();
+        for (i, (e, r)) in l.scene.edges.iter().zip(&l.routes).enumerate() {
+            for (j, b) in boxes.iter().enumerate() {
+                if j != e.from
+                    && j != e.to
+                    && lines[i].iter().any(|&p| contains(shrink(*b, 2.0), p))
+                {
+                    faults.push(format!("edge {i} {}→{} runs through box {j}", e.from, e.to));
+                }
+            }
+            let (Some(text), Some(at)) = (e.label.as_deref(), r.label_at) else {
+                continue;
+            };
+            let rect = label_rect(text, at);
+            let inner = shrink(rect, 1.0);
+            if let Some(j) = boxes.iter().position(|b| overlaps(inner, *b)) {
+                faults.push(format!("label {text:?} of edge {i} is over box {j}"));
+            }
+            for (k, line) in lines.iter().enumerate() {
+                if line.iter().any(|&p| contains(inner, p)) {
+                    faults.push(format!(
+                        "label {text:?} of edge {i} is over the line of edge {k}"
+                    ));
+                }
+            }
+            let gap = lines[i]
+                .iter()
+                .map(|&p| distance(rect, p))
+                .fold(f64::INFINITY, f64::min);
+            if gap > near {
+                faults.push(format!(
+                    "label {text:?} of edge {i} is {gap:.0} from its edge"
+                ));
+            }
+        }
+        faults
+    }
+
+    /// `x = [7] * 6` held by an object with a few attributes, a dict with opposite
+    /// references, and a wide fan-out that is laid out left to right.
+    fn label_views() -> Vec<SubgraphView> {
+        let sevens: Vec<(u64, Option<&str>)> = (0..6).map(|_| (7, None)).collect();
+        let mut wide: Vec<(u64, Option<&str>)> = Vec::new();
+        let keys: Vec<String> = (0..40).map(|i| format!("['key{i}']")).collect();
+        for (i, k) in keys.iter().enumerate() {
+            wide.push((100 + i as u64, Some(k.as_str())));
+        }
+        let mut objects = vec![
+            obj(
+                1,
+                "app.Holder",
+                None,
+                &[(2, Some(".items")), (3, Some(".peer")), (4, Some(".wide"))],
+            ),
+            obj(2, "list", Some("6 items"), &sevens),
+            obj(
+                3,
+                "app.Peer",
+                None,
+                &[(1, Some(".holder")), (2, Some(".same_items"))],
+            ),
+            obj(4, "dict", Some("40 items"), &wide),
+            obj(7, "int", Some("7"), &[]),
+        ];
+        objects.extend((0..40).map(|i| obj(100 + i, "str", Some("'value'"), &[])));
+        let snap = heap(&objects, &[]);
+        let opts = SubgraphOptions {
+            too_many: 50,
+            ..SubgraphOptions::default()
+        };
+        vec![
+            view_of(&snap, 2, SubgraphDirection::Refs, &opts),
+            view_of(
+                &snap,
+                1,
+                SubgraphDirection::Refs,
+                &SubgraphOptions {
+                    too_many: 4,
+                    ..opts.clone()
+                },
+            ),
+            view_of(&snap, 1, SubgraphDirection::Refs, &opts),
+            view_of(&snap, 7, SubgraphDirection::Backrefs, &opts),
+            view_of(&busy_heap(), 1, SubgraphDirection::Refs, &opts),
+        ]
+    }
+
+    /// Issue 12.11, for every picture of up to [`DAGRE_MAX_BOXES`] objects. The plainer
+    /// layout of larger pictures keeps its labels by their edges and off boxes, but where
+    /// a dozen lines meet one box a label may have to cross one.
+    #[test]
+    fn labels_sit_by_their_own_edge_clear_of_lines_and_boxes() {
+        for engine in [Engine::Dagre, Engine::Layered] {
+            for (k, v) in label_views().iter().enumerate() {
+                let l = layout_with(v, &legend(v), Some(engine));
+                let mut faults = label_faults(&l, 3.0 * LABEL_GAP);
+                if engine == Engine::Layered {
+                    faults.retain(|f| !f.contains("over the line"));
+                }
+                if let Ok(dir) = std::env::var("REFGRAPH_TEST_PICTURES") {
+                    let png = crate::render::png::svg_to_png(svg_document(&l).as_bytes());
+                    let _ = std::fs::write(
+                        format!("{dir}/labels-{engine:?}-{k}.png"),
+                        png.unwrap_or_default(),
+                    );
+                }
+                assert!(faults.is_empty(), "{engine:?} view {k}: {faults:#?}");
+            }
+        }
+    }
+
+    /// Issue 12.12: a caption far wider than the drawing is wrapped to the drawing's width
+    /// (or `MIN_CAPTION_WIDTH`), so the drawing sets the picture's width; and the key
+    /// names each kind of mark the picture has.
+    #[test]
+    fn a_long_caption_wraps_to_the_drawing_and_the_key_explains_the_marks() {
+        let opts = SubgraphOptions {
+            too_many: 4,
+            max_depth: 1,
+            ..SubgraphOptions::default()
+        };
+        let v = view_of(&busy_heap(), 1, SubgraphDirection::Refs, &opts);
+        let long = "held by a chain ".repeat(40);
+        let short = layout(&v, "short");
+        let l = layout(&v, &long);
+        assert_eq!(
+            l.width, short.width,
+            "the caption does not widen the picture"
+        );
+        assert!(l.caption.len() > 3, "{:?}", l.caption);
+        for line in &l.caption {
+            assert!(
+                text_width(line, LEGEND_FONT as f32) <= l.width - 2.0 * MARGIN,
+                "{line}"
+            );
+        }
+        let doc_text = svg_document(&l);
+        let doc = roxmltree::Document::parse(&doc_text).expect("well-formed");
+        let key: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("key"))
+            .flat_map(|g| g.children().filter_map(|t| t.text().map(str::to_string)))
+            .collect();
+        assert_eq!(
+            key,
+            [
+                "start",
+                "darker: farther from the start",
+                "not expanded",
+                "more, not drawn"
+            ],
+            "{doc_text}"
+        );
+        assert!(
+            l.height > short.height,
+            "the wrapped caption's lines are below the drawing"
+        );
     }
 
     #[test]

@@ -773,6 +773,21 @@ fn write_cycle(w: &mut dyn Write, number: usize, c: &CycleInfo) -> io::Result<()
             name(&e.to)
         )?;
     }
+    if c.edges_left_out > 0 {
+        writeln!(
+            w,
+            "    … and {} more between these members, not listed",
+            plural(c.edges_left_out, "pair")
+        )?;
+    }
+    if (c.examples.len() as u64) < c.members {
+        writeln!(
+            w,
+            "    ({} of {} members listed)",
+            c.examples.len(),
+            thousands(c.members)
+        )?;
+    }
     if c.edges.is_empty() {
         for o in &c.examples {
             writeln!(w, "    {}", object_line(o))?;
