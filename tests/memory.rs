@@ -38,6 +38,17 @@ fn the_header_records_rss_peak_and_allocators_as_the_process_saw_them() {
         in_use >= 30_000_000,
         "30 MB of bytearrays are malloc'd: {in_use}"
     );
+    let page = w.arg("m.html");
+    stdout(&["report", &snap, "-o", &page]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let overview = &html[html.find("id=\"overview\"").expect("an overview")..];
+    let memory = &overview[..overview.find("</p>").expect("the memory line")];
+    assert!(
+        memory.contains("Python objects")
+            && memory.contains(" RSS (")
+            && memory.contains("C allocator"),
+        "the report opens with the answer: {memory}"
+    );
     let summary = stdout(&["summary", &snap]);
     let first = summary.lines().next().unwrap();
     assert!(

@@ -480,7 +480,7 @@ fn the_builtin_renderer_draws_a_long_chain_and_a_wide_star() {
             .nth(1)
             .and_then(|s| s.split(" (").nth(1))
             .and_then(|s| s.split(' ').next())
-            .and_then(|n| n.parse().ok())
+            .and_then(|n| n.replace(',', "").parse().ok())
             .unwrap_or(0);
         let text = std::fs::read_to_string(out).expect("written");
         let boxes = text.matches("<g><title>").count();
