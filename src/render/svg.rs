@@ -983,17 +983,10 @@ fn write_swatch(out: &mut String, e: KeyEntry, (x, y): Pt) {
 /// The path of an edge (a B-spline through dagre's points, as dagre-d3 draws it) ending at
 /// the base of its arrowhead, and the arrowhead's triangle ending on the target's border.
 fn edge_geometry(points: &[Pt]) -> Option<(String, String)> {
-    let (&tip, rest) = points.split_last()?;
-    let &before = rest.last()?;
-    let (dx, dy) = (tip.0 - before.0, tip.1 - before.1);
-    let len = dx.hypot(dy);
-    if len < f64::EPSILON {
-        return None;
-    }
-    let (ux, uy) = (dx / len, dy / len);
-    let base = (tip.0 - ux * ARROW_LEN, tip.1 - uy * ARROW_LEN);
-    let mut line = rest.to_vec();
-    line.push(base);
+    let (line, tip) = shaft(points)?;
+    let base = *line.last()?;
+    // The unit vector along the arrow, from its base to its tip (ARROW_LEN apart).
+    let (ux, uy) = ((tip.0 - base.0) / ARROW_LEN, (tip.1 - base.1) / ARROW_LEN);
     let arrow = format!(
         "{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
         tip.0,
