@@ -604,11 +604,7 @@ pub fn write_steady_leak(w: &mut dyn Write, l: &SteadyLeak) -> io::Result<()> {
             )?;
         }
         if l.more_types > 0 {
-            writeln!(
-                w,
-                "… {} more (--limit 0 shows all)",
-                plural(l.more_types, "type")
-            )?;
+            write_left_out(w, l.more_types, "more type", "--limit 0 shows them all")?;
         }
     }
     if !l.grew_every_step.is_empty() {
