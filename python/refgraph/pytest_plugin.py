@@ -140,6 +140,10 @@ def _still_held(created):
 class _Window:
     """The objects alive right before and right after the measured runs of one test."""
 
+    # No instance dict: before 3.11 a dict holding only None and False is untracked, so it
+    # would turn up as a new object once `before` is stored in it.
+    __slots__ = ("before", "created", "failed_warmup")
+
     def __init__(self):
         self.before = None      # id -> type of what was alive before the measured runs
         self.created = None     # what the measured runs created and left alive (held through
