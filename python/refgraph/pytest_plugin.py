@@ -124,7 +124,7 @@ def _still_held(created):
     # What sys.getrefcount reports for an object only `created` holds, on this Python.
     baseline = list(map(sys.getrefcount, [object()]))[0]
     outside = map(sub, map(sys.getrefcount, created), inside)
-    held = [n for n, count in enumerate(outside) if count > baseline]
+    held = _held_by_the_program(created, [n for n, c in enumerate(outside) if c > baseline])
     seen = set(held)
     while held:
         for n in filter(_is_found, map(index.get, map(id, gc.get_referents(created[held.pop()])))):
@@ -135,6 +135,27 @@ def _still_held(created):
     for n in sorted(seen):
         found.setdefault(type(created[n]), []).append(id(created[n]))
     return found
+
+
+def _held_by_the_program(created, held):
+    """Of the objects `created[n]` for n in `held` (referenced from outside `created`), those
+    a recorded object refers to: a container, a module, a class, an instance. What only a
+    running frame or C code holds — another thread's local (pytest-xdist's I/O thread reading a
+    message, a logging or a watchdog thread) — was not left behind by the test."""
+    if not held:
+        return held
+    roots = tuple(created[n] for n in held)
+    mine = {id(roots), id(created)}
+    referred = set()
+    for holder in gc.get_referrers(*roots):
+        if id(holder) in mine or type(holder) is _FrameType:
+            continue
+        referred.update(map(id, gc.get_referents(holder)))
+    holder = None
+    return [n for n, obj in zip(held, roots) if id(obj) in referred]
+
+
+_FrameType = type(sys._getframe())
 
 
 class _Window:
