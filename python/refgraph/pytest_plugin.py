@@ -103,7 +103,8 @@ _is_found = partial(is_not, None)   # filter(_is_found, ...) keeps what a .get f
 def _new_since(before):
     """The tracked objects that are not in `before` (by id and type: an address reused by an
     object of another type is a new object), found in C-level bulk calls."""
-    gc.collect()    # what the body made and dropped, cycles included, is not a candidate
+    gc.collect(1)   # what the body made and dropped is not a candidate (a cycle old enough
+    # to escape the young generations is held only by itself: `_still_held` tells it apart)
     objects = gc.get_objects()
     ids = list(map(id, objects))
     changed = map(is_not, map(before.get, ids), map(type, objects))
@@ -188,8 +189,9 @@ def pytest_runtest_call(item):
         if window.failed_warmup or not _run_body(item):
             window.failed_warmup = True
     yield
-    window.created = _new_since(window.before)
-    window.before = None
+    before, window.before = window.before, None
+    window.created = [o for o in _new_since(before) if o is not before]
+    before = None
 
 
 def _run_body(item):
