@@ -108,10 +108,18 @@ pub struct CaptureArgs {
     /// only the program refgraph started dumps, and no snapshot is ever overwritten.
     #[arg(long)]
     pub follow_forks: bool,
+    /// Snapshot this running CPython process instead of starting one (same user, or
+    /// CAP_SYS_PTRACE; no gdb, nothing installed in it) [default -o: pid.PID.rgsnap].
+    #[arg(long, value_name = "PID", conflicts_with_all = ["signal", "follow_forks", "command"])]
+    pub pid: Option<i32>,
+    /// With --pid: give up after this many seconds without a safe point or the GIL (the
+    /// process is left as it was, and no snapshot is written later).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, requires = "pid", value_parser = parse_timeout)]
+    pub timeout: f64,
     /// The program, as you would run it: python3 [options] app.py ARGS…, python3 -m module
     /// ARGS…, python3 -c CODE, ./script.py ARGS…, or a console script (gunicorn app:app).
     /// CPython 3.8 to 3.13.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "pid", value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 
@@ -142,6 +150,14 @@ fn parse_signal(s: &str) -> Result<String, String> {
             "not a signal to dump on; use one of SIG{}",
             DUMP_SIGNALS.join(", SIG")
         ))
+    }
+}
+
+/// A positive number of seconds, at most a day.
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 86_400.0 => Ok(t),
+        _ => Err("a number of seconds, more than 0 and at most 86400".into()),
     }
 }
 
