@@ -187,6 +187,10 @@ pub fn capture_pid(
     ));
     let mut dir = TargetDir::create(pid, target.uid, target.gid)
         .map_err(io(format!("creating a directory in /proc/{pid}/root/tmp")))?;
+    say(&format!(
+        "files in {} (its /tmp), removed at the end",
+        dir.inside
+    ));
     let module = format!(
         "_refgraph_attach_{}",
         dir.inside.rsplit('-').next().unwrap_or("dump")

@@ -125,6 +125,62 @@ pub fn set_pc(r: &mut Regs, pc: u64) {
 /// How far past a breakpoint's address the trap leaves the program counter.
 pub const BREAKPOINT_PC_OFFSET: u64 = 1;
 
+/// What a thread blocked in this system call is doing, for the messages, and whether it is a
+/// safe point: a blocking call made with no allocator or interpreter lock held (Python
+/// releases the GIL around each of them). `needs_stream_fd`: safe only when its first
+/// argument is a socket, pipe or terminal (a read that waits for input, not disk I/O).
+pub struct SyscallKind {
+    /// The call's name.
+    pub name: &'static str,
+    /// Whether a thread parked in it can host the remote calls.
+    pub safe: bool,
+    /// Whether its first argument must be a socket, pipe or terminal to be safe.
+    pub needs_stream_fd: bool,
+}
+
+/// The x86-64 system call numbers the injector knows.
+pub fn syscall_kind(nr: i64) -> Option<SyscallKind> {
+    let (name, safe, needs_stream_fd) = match nr {
+        0 => ("read", true, true),
+        7 => ("poll", true, false),
+        23 => ("select", true, false),
+        34 => ("pause", true, false),
+        35 => ("nanosleep", true, false),
+        43 => ("accept", true, true),
+        45 => ("recvfrom", true, true),
+        47 => ("recvmsg", true, true),
+        61 => ("wait4", true, false),
+        128 => ("rt_sigtimedwait", true, false),
+        230 => ("clock_nanosleep", true, false),
+        232 => ("epoll_wait", true, false),
+        270 => ("pselect6", true, false),
+        271 => ("ppoll", true, false),
+        281 => ("epoll_pwait", true, false),
+        288 => ("accept4", true, true),
+        441 => ("epoll_pwait2", true, false),
+        202 => ("futex (a lock, or waiting for the GIL)", false, false),
+        219 => ("restart_syscall (a restarted sleep or wait)", false, false),
+        1 => ("write", false, false),
+        3 => ("close", false, false),
+        17 => ("pread64", false, false),
+        42 => ("connect", false, false),
+        44 => ("sendto", false, false),
+        74 => ("fsync", false, false),
+        _ => return None,
+    };
+    Some(SyscallKind {
+        name,
+        safe,
+        needs_stream_fd,
+    })
+}
+
+/// The system call a stopped thread was in, from its registers: `orig_rax` (-1 when it was
+/// not in one).
+pub fn syscall_of(r: &Regs) -> i64 {
+    r.orig_rax as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,59 +238,4 @@ mod tests {
         assert_eq!(START_ROUTINE[13..15], [0xff, 0x13]); // call [rbx]
         assert_eq!(START_ROUTINE[START_ROUTINE.len() - 2..], [0xff, 0xe0]); // jmp rax
     }
-}
-
-/// What a thread blocked in this system call is doing, for the messages, and whether it is a
-/// safe point: a blocking call made with no allocator or interpreter lock held (Python
-/// releases the GIL around each of them). `needs_stream_fd`: safe only when its first
-/// argument is a socket, pipe or terminal (a read that waits for input, not disk I/O).
-pub struct SyscallKind {
-    /// The call's name.
-    pub name: &'static str,
-    /// Whether a thread parked in it can host the remote calls.
-    pub safe: bool,
-    /// Whether its first argument must be a socket, pipe or terminal to be safe.
-    pub needs_stream_fd: bool,
-}
-
-/// The x86-64 system call numbers the injector knows.
-pub fn syscall_kind(nr: i64) -> Option<SyscallKind> {
-    let (name, safe, needs_stream_fd) = match nr {
-        0 => ("read", true, true),
-        7 => ("poll", true, false),
-        23 => ("select", true, false),
-        34 => ("pause", true, false),
-        35 => ("nanosleep", true, false),
-        43 => ("accept", true, true),
-        45 => ("recvfrom", true, true),
-        47 => ("recvmsg", true, true),
-        61 => ("wait4", true, false),
-        128 => ("rt_sigtimedwait", true, false),
-        230 => ("clock_nanosleep", true, false),
-        232 => ("epoll_wait", true, false),
-        270 => ("pselect6", true, false),
-        271 => ("ppoll", true, false),
-        281 => ("epoll_pwait", true, false),
-        288 => ("accept4", true, true),
-        441 => ("epoll_pwait2", true, false),
-        202 => ("futex (a lock, or waiting for the GIL)", false, false),
-        1 => ("write", false, false),
-        3 => ("close", false, false),
-        17 => ("pread64", false, false),
-        42 => ("connect", false, false),
-        44 => ("sendto", false, false),
-        74 => ("fsync", false, false),
-        _ => return None,
-    };
-    Some(SyscallKind {
-        name,
-        safe,
-        needs_stream_fd,
-    })
-}
-
-/// The system call a stopped thread was in, from its registers: `orig_rax` (-1 when it was
-/// not in one).
-pub fn syscall_of(r: &Regs) -> i64 {
-    r.orig_rax as i64
 }

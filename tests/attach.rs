@@ -1,0 +1,519 @@
+//! `capture --pid`: real targets (sleeping, CPU-bound, an HTTP server under load, blocked in
+//! input(), holding the GIL in C, stopped, in its own mount namespace, another user) on every
+//! CPython here. After each attach the target keeps beating, exits with its own code, and holds
+//! nothing of refgraph (modules, sys.path, __main__ names, threads, files in its /tmp).
+
+use crate::util::{json, refgraph, script};
+use refgraph::query::chain::ChainAnswer;
+use refgraph::query::diff::Growth;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every CPython refgraph attaches to that is installed here; the missing ones are printed.
+fn pythons() -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    let home = std::env::var("HOME").unwrap_or_default();
+    for v in ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"] {
+        let versions = Path::new(&home).join(".pyenv/versions");
+        let hit = std::fs::read_dir(&versions).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&format!("{v}.")) && !n.contains('t'))
+                .max()
+        });
+        match hit {
+            Some(name) => found.push((name.clone(), versions.join(name).join("bin/python3"))),
+            None => eprintln!(
+                "ATTACH TESTS SKIP CPython {v}: not installed under {}",
+                versions.display()
+            ),
+        }
+    }
+    if Path::new("/usr/bin/python3").exists() {
+        found.push(("system".into(), PathBuf::from("/usr/bin/python3")));
+    } else {
+        eprintln!("ATTACH TESTS SKIP /usr/bin/python3: not installed");
+    }
+    found
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A target process with its own directory (heartbeat, ready, stop, result files).
+struct Target {
+    child: Child,
+    dir: tempfile::TempDir,
+    label: String,
+}
+
+impl Target {
+    fn start(python: &Path, name: &str, args: &[&str], label: &str) -> Self {
+        Self::start_with(Command::new(python), name, args, label, |_| {})
+    }
+
+    fn start_with(
+        mut command: Command,
+        name: &str,
+        args: &[&str],
+        label: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
+        // Not in /tmp: a target with a private /tmp must still see it.
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+        prepare(dir.path());
+        let child = command
+            .arg(script(name))
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the target starts");
+        let t = Target {
+            child,
+            dir,
+            label: format!("{label} {name}"),
+        };
+        t.wait_for(|| t.file("ready").is_some(), "ready");
+        t
+    }
+
+    fn pid(&self) -> u32 {
+        let ready = self.file("ready").expect("ready");
+        let v: serde_json::Value = serde_json::from_str(&ready).expect("ready json");
+        v["pid"].as_u64().expect("pid") as u32
+    }
+
+    fn file(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join(name)).ok()
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    fn wait_for(&self, mut ok: impl FnMut() -> bool, what: &str) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !ok() {
+            assert!(Instant::now() < until, "{}: no {what} in 30 s", self.label);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn beats(&self) -> u64 {
+        self.file("heartbeat")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The heartbeat goes on.
+    fn assert_beating(&self) {
+        let before = self.beats();
+        self.wait_for(|| self.beats() > before + 2, "heartbeat after the attach");
+    }
+
+    /// `capture --pid` it.
+    fn attach(&self, snap: &str, options: &[&str]) -> Output {
+        let pid = self.pid().to_string();
+        refgraph()
+            .args(["capture", "--pid", &pid, "-o", snap])
+            .args(options)
+            .output()
+            .expect("refgraph runs")
+    }
+
+    /// Attach, assert success and that refgraph's directory is gone from the target's /tmp;
+    /// returns refgraph's stderr.
+    fn attach_ok(&self, snap: &str, options: &[&str]) -> String {
+        let out = self.attach(snap, options);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "{}: attach failed: {stderr}",
+            self.label
+        );
+        self.assert_no_files_left(&stderr);
+        assert!(Path::new(snap).is_file(), "{}: no snapshot", self.label);
+        stderr
+    }
+
+    fn assert_no_files_left(&self, stderr: &str) {
+        let Some(at) = stderr.find("files in /tmp/refgraph-attach-") else {
+            return; // refused before it made any
+        };
+        let inside = stderr[at + "files in ".len()..]
+            .split_whitespace()
+            .next()
+            .expect("dir");
+        let seen = PathBuf::from(format!("/proc/{}/root{inside}", self.pid()));
+        assert!(
+            !seen.exists(),
+            "{}: {} left behind",
+            self.label,
+            seen.display()
+        );
+    }
+
+    /// Ask it to stop, assert its own exit code and that nothing of refgraph stayed in it.
+    fn finish(mut self, code: i32, same_threads: bool) -> serde_json::Value {
+        std::fs::write(self.dir.path().join("stop"), b"").expect("stop file");
+        let status = wait_child(&mut self.child, Duration::from_secs(30), &self.label);
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        assert_eq!(
+            status,
+            Some(code),
+            "{}: exit code; stderr: {stderr}",
+            self.label
+        );
+        assert!(
+            stderr.is_empty(),
+            "{}: the target printed: {stderr}",
+            self.label
+        );
+        let result: serde_json::Value =
+            serde_json::from_str(&self.file("result").expect("result")).expect("result json");
+        for key in ["modules", "path", "main"] {
+            assert_eq!(result[key], serde_json::json!([]), "{}: {key}", self.label);
+        }
+        if same_threads {
+            let ready: serde_json::Value =
+                serde_json::from_str(&self.file("ready").expect("ready")).expect("json");
+            assert_eq!(
+                result["tasks"], ready["tasks"],
+                "{}: the dump thread ended",
+                self.label
+            );
+        }
+        result
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_child(child: &mut Child, limit: Duration, label: &str) -> Option<i32> {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        assert!(Instant::now() < until, "{label}: did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `chain` finds the marker objects through the global list `held`.
+fn assert_marker_chain(snap: &str, label: &str) {
+    let answers: Vec<ChainAnswer> = json(&["chain", snap, "type:AttachMarker"]);
+    assert_eq!(answers.len(), 5, "{label}: five markers");
+    let chain = &answers[0].chains[0];
+    assert!(
+        chain.path.starts_with("__main__.held"),
+        "{label}: {} / {}",
+        chain.path,
+        chain.text
+    );
+}
+
+/// One target script on every Python: attach, check the snapshot and the target.
+fn each_python(name: &str, code: i32, same_threads: bool) {
+    for (label, python) in pythons() {
+        let t = Target::start(&python, name, &[], &label);
+        let snap = t.path("x.rgsnap");
+        let stderr = t.attach_ok(&snap, &["--timeout", "20"]);
+        assert!(stderr.contains("stopped for"), "{stderr}");
+        assert_marker_chain(&snap, &t.label);
+        t.assert_beating();
+        t.finish(code, same_threads);
+    }
+}
+
+#[test]
+fn attach_to_a_sleeping_main_thread() {
+    each_python("attach_sleep.py", 3, true);
+}
+
+#[test]
+fn attach_to_a_cpu_bound_loop() {
+    each_python("attach_cpu.py", 3, true);
+}
+
+#[test]
+fn attach_to_a_threaded_http_server_under_load() {
+    for (label, python) in pythons() {
+        let t = Target::start(&python, "attach_server.py", &[], &label);
+        let port: u16 = t.file("port").expect("port").trim().parse().expect("port");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let client = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    use std::io::Read;
+                    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                        continue;
+                    };
+                    let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n");
+                    let mut body = Vec::new();
+                    if s.read_to_end(&mut body).is_ok() && body.starts_with(b"HTTP/1.0 200") {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let snap = t.path("x.rgsnap");
+        t.attach_ok(&snap, &["--timeout", "20"]);
+        assert_marker_chain(&snap, &t.label);
+        t.assert_beating();
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let ok = client.join().expect("client");
+        assert!(ok > 10, "{label}: the server kept answering ({ok} answers)");
+        let result = t.finish(3, false);
+        assert!(result["served"].as_u64().unwrap_or(0) >= u64::from(ok));
+    }
+}
+
+#[test]
+fn attach_to_a_process_blocked_in_input() {
+    for (label, python) in pythons() {
+        let mut t = Target::start(&python, "attach_input.py", &[], &label);
+        std::thread::sleep(Duration::from_millis(100));
+        let snap = t.path("x.rgsnap");
+        let stderr = t.attach_ok(&snap, &["--timeout", "20"]);
+        assert_marker_chain(&snap, &t.label);
+        assert!(
+            stderr.contains("at read")
+                || stderr.contains("at clock_nanosleep")
+                || stderr.contains("at select"),
+            "{stderr}"
+        );
+        t.assert_beating();
+        let mut stdin = t.child.stdin.take().expect("stdin");
+        stdin.write_all(b"go on\n").expect("a line");
+        drop(stdin);
+        let result = t.finish(3, true);
+        assert_eq!(result["line"], "go on");
+    }
+}
+
+/// The GIL held in C for 20 s: refused after --timeout 5, the target unharmed, and no late
+/// snapshot once the C call returns (the started thread sees it was cancelled). All versions
+/// at once, to keep the suite short.
+#[test]
+fn a_gil_held_in_c_is_refused_after_the_timeout_with_no_late_snapshot() {
+    let runs: Vec<_> = pythons()
+        .into_iter()
+        .map(|(label, python)| {
+            std::thread::spawn(move || {
+                let t = Target::start(&python, "attach_gil.py", &["20"], &label);
+                std::thread::sleep(Duration::from_millis(500));
+                let snap = t.path("late.rgsnap");
+                let started = Instant::now();
+                let out = t.attach(&snap, &["--timeout", "5"]);
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                assert_eq!(out.status.code(), Some(2), "{}: {stderr}", t.label);
+                assert!(started.elapsed() < Duration::from_secs(12), "{}", t.label);
+                assert!(stderr.contains("gave up after 5 s"), "{stderr}");
+                assert!(stderr.contains("holds the GIL in C code"), "{stderr}");
+                assert!(stderr.contains("will exit without dumping"), "{stderr}");
+                t.assert_no_files_left(&stderr);
+                t.wait_for(|| t.file("c_call_returned").is_some(), "end of the C call");
+                t.assert_beating();
+                std::thread::sleep(Duration::from_millis(500));
+                assert!(!Path::new(&snap).exists(), "{}: a late snapshot", t.label);
+                let leftovers: Vec<_> = std::fs::read_dir(t.dir.path())
+                    .expect("dir")
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.contains("rgsnap"))
+                    .collect();
+                assert!(leftovers.is_empty(), "{leftovers:?}");
+                t.finish(7, true);
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().expect("a version's run passed");
+    }
+}
+
+#[test]
+fn a_stopped_process_is_refused_in_one_line() {
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_sleep.py", &[], "stopped");
+    let pid = t.pid() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(Duration::from_millis(100));
+    let snap = t.path("x.rgsnap");
+    let out = t.attach(&snap, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("process {pid} is stopped (state T)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("kill -CONT {pid}")), "{stderr}");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    t.assert_beating();
+    assert!(!Path::new(&snap).exists());
+    t.finish(3, true);
+}
+
+#[test]
+fn refusals_name_the_reason() {
+    let out = refgraph()
+        .args(["capture", "--pid", "999999999"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("no process 999999999"), "{stderr}");
+    let mut sleeper = Command::new("sleep").arg("30").spawn().expect("sleep");
+    let out = refgraph()
+        .args(["capture", "--pid", &sleeper.id().to_string()])
+        .output()
+        .expect("runs");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("(sleep) is not CPython"), "{stderr}");
+    // Traced by another process: its pid is named.
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_sleep.py", &[], "traced");
+    let tracer_code = format!(
+        "import ctypes, time\nlibc = ctypes.CDLL(None, use_errno=True)\nassert libc.ptrace(0x4206, {}, 0, 0) == 0, ctypes.get_errno()\nprint('traced', flush=True)\ntime.sleep(30)\n",
+        t.pid()
+    );
+    let mut tracer = Command::new(python)
+        .args(["-c", &tracer_code])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tracer");
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(tracer.stdout.take().expect("stdout"));
+        out.read_line(&mut line).expect("tracer says");
+        assert_eq!(line.trim(), "traced");
+    }
+    let out = t.attach(&t.path("x.rgsnap"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains(&format!("is traced by process {}", tracer.id())),
+        "{stderr}"
+    );
+    let _ = tracer.kill();
+    let _ = tracer.wait();
+    t.assert_beating();
+    t.finish(3, true);
+}
+
+#[test]
+fn two_attaches_to_one_process_show_growth() {
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_grow.py", &[], "grow");
+    let (a, b) = (t.path("a.rgsnap"), t.path("b.rgsnap.gz"));
+    t.attach_ok(&a, &[]);
+    std::thread::sleep(Duration::from_millis(600));
+    t.attach_ok(&b, &["--no-values"]);
+    let gz = std::fs::read(&b).expect("b");
+    assert_eq!(gz[..2], [0x1f, 0x8b], "gzip by name");
+    let growth: Growth = json(&["diff", &a, &b]);
+    let grew = growth
+        .types
+        .iter()
+        .find(|g| g.type_name == "Growing")
+        .expect("Growing grew");
+    assert!(grew.new_count >= grew.old_count + 500, "{grew:?}");
+    t.assert_beating();
+    t.finish(3, true);
+}
+
+/// A target in its own mount namespace with a private /tmp (as in a container): the files go
+/// to its /tmp through /proc/PID/root, the snapshot comes back. Needs root.
+#[test]
+fn attach_across_a_mount_namespace_with_a_private_tmp() {
+    if !is_root() {
+        eprintln!("ATTACH TESTS SKIP private /tmp: needs root (unshare -m)");
+        return;
+    }
+    for (label, python) in pythons() {
+        let mut c = Command::new("unshare");
+        c.args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg("mount -t tmpfs none /tmp && exec \"$0\" \"$@\"")
+            .arg(&python);
+        let t = Target::start_with(c, "attach_sleep.py", &[], &label, |_| {});
+        let pid = t.pid();
+        let own_tmp = PathBuf::from(format!("/proc/{pid}/root/tmp"));
+        assert_eq!(
+            std::fs::read_dir(&own_tmp).expect("its tmp").count(),
+            0,
+            "a fresh tmpfs"
+        );
+        let snap = t.path("x.rgsnap");
+        t.attach_ok(&snap, &[]);
+        assert_marker_chain(&snap, &t.label);
+        assert_eq!(
+            std::fs::read_dir(&own_tmp).expect("its tmp").count(),
+            0,
+            "{label}: its /tmp holds nothing of ours"
+        );
+        t.assert_beating();
+        t.finish(3, true);
+    }
+}
+
+/// A target running as another user (nobody): refgraph as root writes files it owns.
+#[test]
+fn attach_to_a_process_of_another_user() {
+    if !is_root() {
+        eprintln!("ATTACH TESTS SKIP another user: needs root");
+        return;
+    }
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() {
+        eprintln!("ATTACH TESTS SKIP another user: no /usr/bin/python3");
+        return;
+    }
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(python);
+    let t = Target::start_with(c, "attach_sleep.py", &[], "nobody", |dir| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    });
+    let snap = t.path("x.rgsnap");
+    t.attach_ok(&snap, &[]);
+    assert_marker_chain(&snap, &t.label);
+    t.assert_beating();
+    t.finish(3, true);
+}
