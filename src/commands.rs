@@ -559,10 +559,16 @@ fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
         collect: !a.no_collect,
         timeout: std::time::Duration::from_secs_f64(a.timeout),
     };
-    let done = crate::attach::capture_pid(&opts, |line| {
+    let done = match crate::attach::capture_pid(&opts, |line| {
         eprintln!("refgraph: {}", text::term_safe(line))
-    })
-    .context("capture --pid")?;
+    }) {
+        Ok(done) => done,
+        Err(e @ crate::attach::AttachError::Interrupted) => {
+            eprintln!("refgraph: capture --pid: {e}");
+            return Ok(Outcome::Exit(crate::interrupt::INTERRUPTED_EXIT as u8));
+        }
+        Err(e) => return Err(e).context("capture --pid"),
+    };
     let path = done.output.display().to_string();
     eprintln!(
         "refgraph: wrote {path} ({} objects, {} references; dump {:.2} s, thread {} stopped {:.1} ms, {:.2} s in all) — try: refgraph summary {path}",

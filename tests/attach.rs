@@ -517,3 +517,76 @@ fn attach_to_a_process_of_another_user() {
     t.assert_beating();
     t.finish(3, true);
 }
+
+/// Ctrl-C while the new thread waits for the GIL: exit 130, the directory removed at once,
+/// and the thread exits without dumping when the C call returns.
+#[test]
+fn ctrl_c_while_waiting_cleans_up_and_leaves_no_late_snapshot() {
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_gil.py", &["4"], "ctrl-c");
+    std::thread::sleep(Duration::from_millis(300));
+    let snap = t.path("x.rgsnap");
+    let mut child = refgraph()
+        .args(["capture", "--pid", &t.pid().to_string(), "-o", &snap])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("refgraph runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_child(&mut child, Duration::from_secs(10), "refgraph");
+    let mut stderr = String::new();
+    {
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read");
+    }
+    assert_eq!(status, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    t.assert_no_files_left(&stderr);
+    t.wait_for(|| t.file("c_call_returned").is_some(), "end of the C call");
+    t.assert_beating();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!Path::new(&snap).exists(), "a late snapshot");
+    t.finish(7, true);
+}
+
+/// Without root or CAP_SYS_PTRACE, another user's process is refused, naming both uids.
+#[test]
+fn another_users_process_is_refused_without_the_capability() {
+    if !is_root() {
+        eprintln!("ATTACH TESTS SKIP uid refusal: needs root to run refgraph as nobody");
+        return;
+    }
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_sleep.py", &[], "uid");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_refgraph"))
+        .args([
+            "capture",
+            "--pid",
+            &t.pid().to_string(),
+            "-o",
+            "/nonexistent/x.rgsnap",
+        ])
+        .output()
+        .expect("setpriv runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("runs as uid 0 and refgraph as uid 65534 without CAP_SYS_PTRACE"),
+        "{stderr}"
+    );
+    t.assert_beating();
+    t.finish(3, true);
+}
