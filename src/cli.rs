@@ -113,9 +113,9 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "PID", conflicts_with_all = ["signal", "follow_forks", "command"])]
     pub pid: Option<i32>,
     /// With --pid: give up after this many seconds without a safe point or the GIL (the
-    /// process is left as it was, and no snapshot is written later).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, requires = "pid", value_parser = parse_timeout)]
-    pub timeout: f64,
+    /// process is left as it was, and no snapshot is written later) [default: 30].
+    #[arg(long, value_name = "SECONDS", requires = "pid", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
     /// The program, as you would run it: python3 [options] app.py ARGS…, python3 -m module
     /// ARGS…, python3 -c CODE, ./script.py ARGS…, or a console script (gunicorn app:app).
     /// CPython 3.8 to 3.13.

@@ -522,6 +522,9 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
     if let Some(pid) = a.pid {
         return run_capture_pid(pid, a);
     }
+    if a.timeout.is_some() {
+        anyhow::bail!("capture: --timeout applies to --pid only");
+    }
     let command = PythonCommand::parse(&a.command)?;
     let output = a
         .output
@@ -557,7 +560,7 @@ fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
         output,
         values: !a.no_values,
         collect: !a.no_collect,
-        timeout: std::time::Duration::from_secs_f64(a.timeout),
+        timeout: std::time::Duration::from_secs_f64(a.timeout.unwrap_or(30.0)),
     };
     let done = match crate::attach::capture_pid(&opts, |line| {
         eprintln!("refgraph: {}", text::term_safe(line))

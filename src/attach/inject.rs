@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     /// A ptrace or memory operation failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Os {
         /// What was being done.
         what: String,
         /// The error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A remote call went wrong (its registers were restored; the target runs on).
     #[error("{0}")]
@@ -35,7 +34,7 @@ pub enum InjectError {
 
 fn os(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> InjectError {
     let what = what.into();
-    move |source| InjectError::Os { what, source }
+    move |error| InjectError::Os { what, error }
 }
 
 /// Where and how the thread was started.

@@ -70,13 +70,12 @@ pub enum AttachError {
     #[error(transparent)]
     Preflight(#[from] PreflightError),
     /// The injection failed (the target runs on unchanged).
-    #[error("process {pid}: {source}")]
+    #[error("process {pid}: {error}")]
     Inject {
         /// The target.
         pid: i32,
         /// What failed.
-        #[source]
-        source: inject::InjectError,
+        error: inject::InjectError,
     },
     /// No safe point, or no GIL, in time.
     #[error("process {pid}: gave up after {seconds} s: {why}")]
@@ -103,19 +102,18 @@ pub enum AttachError {
     #[error("interrupted; the process runs on and nothing of refgraph is left in it")]
     Interrupted,
     /// A file operation failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// What was being done.
         what: String,
         /// The error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> AttachError {
     let what = what.into();
-    move |source| AttachError::Io { what, source }
+    move |error| AttachError::Io { what, error }
 }
 
 /// How often the waiting message repeats.
@@ -235,7 +233,7 @@ pub fn capture_pid(
         }
         if let Some(parked) = threads.iter().find(|t| t.parked) {
             let got = inject::inject_parked(&target, parked, code.as_bytes(), &mem)
-                .map_err(|source| AttachError::Inject { pid, source })?;
+                .map_err(|error| AttachError::Inject { pid, error })?;
             if let Some(got) = got {
                 break got;
             }
@@ -251,7 +249,7 @@ pub fn capture_pid(
             let got = inject::inject_at_breakpoint(&target, code.as_bytes(), &mem, until, &|| {
                 guard.interrupted()
             })
-            .map_err(|source| AttachError::Inject { pid, source })?;
+            .map_err(|error| AttachError::Inject { pid, error })?;
             if let Some(got) = got {
                 break got;
             }
@@ -383,7 +381,7 @@ fn write_atomically(output: &Path, from: &mut std::fs::File) -> Result<(), Attac
     tmp.persist(output)
         .map_err(|e| AttachError::Io {
             what: what(),
-            source: e.error,
+            error: e.error,
         })
         .map(drop)
 }

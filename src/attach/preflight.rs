@@ -79,15 +79,14 @@ pub enum PreflightError {
         files: String,
     },
     /// Reading /proc or an ELF file failed.
-    #[error("process {pid}: reading {what}: {source}")]
+    #[error("process {pid}: reading {what}: {error}")]
     Read {
         /// The target.
         pid: i32,
         /// What.
         what: String,
         /// The error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -218,14 +217,14 @@ fn proc_path(pid: i32, rest: &str) -> PathBuf {
 }
 
 fn read_text(pid: i32, rest: &str) -> Result<String, PreflightError> {
-    std::fs::read_to_string(proc_path(pid, rest)).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound && rest == "status" {
+    std::fs::read_to_string(proc_path(pid, rest)).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound && rest == "status" {
             PreflightError::NoSuchProcess(pid)
         } else {
             PreflightError::Read {
                 pid,
                 what: format!("/proc/{pid}/{rest}"),
-                source,
+                error,
             }
         }
     })
@@ -401,10 +400,10 @@ fn resolve(
         }
         seen.push(path.clone());
         let host = proc_path(pid, &format!("root{path}"));
-        let data = std::fs::read(&host).map_err(|source| PreflightError::Read {
+        let data = std::fs::read(&host).map_err(|error| PreflightError::Read {
             pid,
             what: host.display().to_string(),
-            source,
+            error,
         })?;
         let Ok(found) = elf::symbols(&data, wanted) else {
             continue;
@@ -432,10 +431,10 @@ fn resolve(
 /// The target's threads and what each is doing.
 pub fn threads(pid: i32) -> Result<Vec<ThreadInfo>, PreflightError> {
     let dir = proc_path(pid, "task");
-    let entries = std::fs::read_dir(&dir).map_err(|source| PreflightError::Read {
+    let entries = std::fs::read_dir(&dir).map_err(|error| PreflightError::Read {
         pid,
         what: dir.display().to_string(),
-        source,
+        error,
     })?;
     let mut out = Vec::new();
     for entry in entries.flatten() {
