@@ -590,3 +590,21 @@ fn another_users_process_is_refused_without_the_capability() {
     t.assert_beating();
     t.finish(3, true);
 }
+
+/// Every thread waits on a lock (a futex: it may be malloc's or the GIL's): no safe point, so
+/// refgraph gives up after --timeout saying what each thread does, and the target is unharmed.
+#[test]
+fn a_process_whose_threads_all_wait_on_locks_is_left_alone() {
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_lock.py", &["4"], "lock");
+    let out = t.attach(&t.path("x.rgsnap"), &["--timeout", "1.5"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("gave up after 1.5 s: no thread reached a safe point"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("waits in futex"), "{stderr}");
+    t.assert_no_files_left(&stderr);
+    t.finish(3, true);
+}

@@ -75,6 +75,22 @@ pub fn symbols(data: &[u8], wanted: &[&str]) -> Result<ElfSymbols, ElfError> {
         return Err(ElfError::Malformed("no loadable segment"));
     }
     const SHT_DYNSYM: u32 = 11;
+    const SHT_GNU_VERSYM: u32 = 0x6fff_ffff;
+    // Symbol versions: of two definitions of one name (pthread_create@GLIBC_2.2.5 and
+    // @@GLIBC_2.34), the default one (not hidden) is what the dynamic linker binds.
+    let mut versym: Option<usize> = None;
+    for i in 0..shnum {
+        let sh = shoff + i * shentsize;
+        if u32_at(data, sh + 4)? == SHT_GNU_VERSYM {
+            versym = Some(index(u64_at(data, sh + 0x18)?)?);
+        }
+    }
+    let hidden = |s: usize| -> bool {
+        const VERSYM_HIDDEN: u16 = 0x8000;
+        versym
+            .and_then(|at| u16_at(data, at + 2 * s).ok())
+            .is_some_and(|v| v & VERSYM_HIDDEN != 0)
+    };
     for i in 0..shnum {
         let sh = shoff + i * shentsize;
         if u32_at(data, sh + 4)? != SHT_DYNSYM {
@@ -103,7 +119,11 @@ pub fn symbols(data: &[u8], wanted: &[&str]) -> Result<ElfSymbols, ElfError> {
             };
             let name = rest.split(|&b| b == 0).next().unwrap_or_default();
             if let Some(w) = wanted.iter().find(|w| w.as_bytes() == name) {
-                out.symbols.entry((*w).to_string()).or_insert(value);
+                if hidden(s) {
+                    out.symbols.entry((*w).to_string()).or_insert(value);
+                } else {
+                    out.symbols.insert((*w).to_string(), value);
+                }
             }
         }
     }
