@@ -146,8 +146,27 @@ impl Target {
             self.label
         );
         self.assert_no_files_left(&stderr);
+        self.assert_untraced();
         assert!(Path::new(snap).is_file(), "{}: no snapshot", self.label);
         stderr
+    }
+
+    /// No thread of it is traced any more.
+    fn assert_untraced(&self) {
+        let pid = self.pid();
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks").flatten() {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            let tracer = status
+                .lines()
+                .find_map(|l| l.strip_prefix("TracerPid:"))
+                .map(str::trim);
+            assert!(
+                matches!(tracer, Some("0") | None),
+                "{}: thread {:?} still traced",
+                self.label,
+                task.file_name()
+            );
+        }
     }
 
     fn assert_no_files_left(&self, stderr: &str) {
@@ -189,6 +208,7 @@ impl Target {
         );
         let result: serde_json::Value =
             serde_json::from_str(&self.file("result").expect("result")).expect("result json");
+        assert_eq!(result["rwx_pages"], 0, "{}: the start routine's page was freed", self.label);
         for key in ["modules", "path", "main"] {
             assert_eq!(result[key], serde_json::json!([]), "{}: {key}", self.label);
         }

@@ -27,10 +27,16 @@ def finish(d, code, **extra):
         "path": [p for p in sys.path if "refgraph" in p],
         "main": [k for k in vars(main) if "refgraph" in k],
         "tasks": _tasks(),
+        "rwx_pages": _rwx_pages(),
     }
     result.update(extra)
     _write(d, "result", json.dumps(result))
     sys.exit(code)
+
+
+def _rwx_pages():
+    with open("/proc/self/maps") as f:
+        return sum(1 for line in f if line.split()[1].startswith("rwx"))
 
 
 def _tasks():
