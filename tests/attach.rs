@@ -154,7 +154,10 @@ impl Target {
     /// No thread of it is traced any more.
     fn assert_untraced(&self) {
         let pid = self.pid();
-        for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks").flatten() {
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("tasks")
+            .flatten()
+        {
             let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
             let tracer = status
                 .lines()
@@ -208,7 +211,11 @@ impl Target {
         );
         let result: serde_json::Value =
             serde_json::from_str(&self.file("result").expect("result")).expect("result json");
-        assert_eq!(result["rwx_pages"], 0, "{}: the start routine's page was freed", self.label);
+        assert_eq!(
+            result["rwx_pages"], 0,
+            "{}: the start routine's page was freed",
+            self.label
+        );
         for key in ["modules", "path", "main"] {
             assert_eq!(result[key], serde_json::json!([]), "{}: {key}", self.label);
         }
@@ -627,4 +634,22 @@ fn a_process_whose_threads_all_wait_on_locks_is_left_alone() {
     assert!(stderr.contains("waits in futex"), "{stderr}");
     t.assert_no_files_left(&stderr);
     t.finish(3, true);
+}
+
+/// A CPU-bound process that forks all the time: the breakpoints are armed while children are
+/// forked, and no child may meet one (they would die of SIGTRAP).
+#[test]
+fn children_forked_while_breakpoints_are_armed_live_on() {
+    for (label, python) in pythons().into_iter().take(2) {
+        let t = Target::start(&python, "attach_fork.py", &[], &label);
+        for round in 0..4 {
+            let snap = t.path(&format!("x{round}.rgsnap"));
+            let stderr = t.attach_ok(&snap, &["--timeout", "20"]);
+            assert!(stderr.contains("at the entry of"), "{stderr}");
+        }
+        t.assert_beating();
+        let result = t.finish(3, false);
+        assert!(result["forks"].as_u64().unwrap_or(0) > 3, "{result}");
+        assert_eq!(result["bad_children"], serde_json::json!([]), "{label}");
+    }
 }
