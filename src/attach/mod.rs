@@ -385,3 +385,50 @@ fn write_atomically(output: &Path, from: &mut std::fs::File) -> Result<(), Attac
         })
         .map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(tid: i32, state: char, syscall: Option<i64>, main: bool) -> ThreadInfo {
+        ThreadInfo {
+            tid,
+            name: "python3".into(),
+            state,
+            syscall: syscall.map(|nr| (nr, 0)),
+            parked: false,
+            main,
+        }
+    }
+
+    #[test]
+    fn the_thread_not_waiting_for_a_lock_is_named_as_the_gil_holder() {
+        const FUTEX: i64 = 202;
+        const CLOCK_NANOSLEEP: i64 = 230;
+        let threads = [
+            thread(10, 'S', Some(CLOCK_NANOSLEEP), true),
+            thread(11, 'S', Some(FUTEX), false),
+            thread(12, 'S', Some(FUTEX), false),
+        ];
+        let story = gil_story(&threads, Some(12));
+        assert!(
+            story.contains("thread 10 (python3, main) waits in clock_nanosleep")
+                && story.contains("holds the GIL in C code"),
+            "{story}"
+        );
+        let running = [
+            thread(10, 'R', None, true),
+            thread(12, 'S', Some(FUTEX), false),
+        ];
+        assert!(gil_story(&running, Some(12)).contains("thread 10 (python3, main) is running"));
+    }
+
+    #[test]
+    fn gzip_by_the_output_name() {
+        assert_eq!(
+            snapshot_name(Path::new("a.rgsnap.gz")),
+            "snapshot.rgsnap.gz"
+        );
+        assert_eq!(snapshot_name(Path::new("a.rgsnap")), "snapshot.rgsnap");
+    }
+}

@@ -152,8 +152,7 @@ impl fmt::Display for ThreadInfo {
                 "is running (Python or C code; holds the GIL unless in C that released it)"
             ),
             (_, Some((nr, _))) => match syscall_kind(nr) {
-                Some(k) if k.safe && self.parked => write!(f, "waits in {} (a safe point)", k.name),
-                Some(k) if k.safe => write!(
+                Some(k) if k.needs_stream_fd && !self.parked => write!(
                     f,
                     "waits in {} on a file that is not a socket, pipe or terminal",
                     k.name
