@@ -653,3 +653,18 @@ fn children_forked_while_breakpoints_are_armed_live_on() {
         assert_eq!(result["bad_children"], serde_json::json!([]), "{label}");
     }
 }
+
+/// The program patched os and time functions before the attach (freezegun, mock.patch,
+/// pyfakefs): the dump calls the real ones, none of the program's replacements (3.8: os only).
+#[test]
+fn a_dump_by_attach_calls_none_of_the_programs_patches() {
+    for (label, python) in pythons() {
+        let t = Target::start(&python, "attach_patched.py", &[], &label);
+        std::thread::sleep(Duration::from_millis(200));
+        let snap = t.path("x.rgsnap");
+        t.attach_ok(&snap, &[]);
+        t.assert_beating();
+        let result = t.finish(3, true);
+        assert_eq!(result["patched_calls"], serde_json::json!([]), "{label}");
+    }
+}

@@ -3,7 +3,8 @@
 //! dumper from refgraph's directory as a module, dump to a file there, write one status line,
 //! and remove the module from `sys.modules`. It binds nothing in `__main__` (everything runs in
 //! a fresh namespace given to `exec`), never touches `sys.path`, imports nothing but what the
-//! dumper imports, and prints nothing.
+//! dumper imports, prints nothing, and calls the real os and time functions even when the
+//! program patched them.
 
 /// The file names in the directory.
 pub const TICKET: &str = "ticket";
@@ -16,7 +17,9 @@ pub const STATUS: &str = "status";
 
 const BOOT: &str = r#"
 def _refgraph_attach(d, mod, snap, values, collect):
-    import os, sys
+    import sys
+    # The functions os re-exports, from posix itself: the program may have patched os's.
+    os = sys.modules["posix"]
     try:
         os.rename(d + "/ticket", d + "/claimed")
     except OSError:
@@ -33,6 +36,38 @@ def _refgraph_attach(d, mod, snap, values, collect):
         return '"%s"' % "".join(c if c.isprintable() and c not in '"\\' else "\\u%04x" % ord(c)
                                 for c in s)
 
+    def real_modules():
+        # The program runs already: the os and time functions the dumper binds at its import
+        # (`from os import open as _open`, ...) may be the program's patches (mock.patch,
+        # freezegun, pyfakefs). They are bound from these instead: posix, whose functions os
+        # re-exports (patching os.open leaves posix.open alone), and a fresh instance of the
+        # time module (3.9+: a new module object; 3.8's would reset the program's own module,
+        # so 3.8 binds the time functions it finds).
+        real = {"os": os}
+        if sys.version_info >= (3, 9):
+            import _imp
+            fresh = _imp.create_builtin(type(sys.__spec__)("time", None, origin="built-in"))
+            if fresh is not sys.modules.get("time"):
+                _imp.exec_builtin(fresh)
+                real["time"] = fresh
+        return real
+
+    def rebind(source, real):
+        # `from os import a as _a, b as _b` -> `_a, _b = _refgraph_real_os.a, ...b`, on the
+        # same line (tracebacks keep their line numbers).
+        lines = source.split("\n")
+        for i, line in enumerate(lines):
+            for name in real:
+                prefix = "from %s import " % name
+                if not line.startswith(prefix) or "(" in line:
+                    continue
+                pairs = [p.strip().split(" as ") for p in line[len(prefix):].split(",")]
+                if all(len(p) == 2 for p in pairs):
+                    lines[i] = "%s = %s" % (
+                        ", ".join(p[1] for p in pairs),
+                        ", ".join("_refgraph_real_%s.%s" % (name, p[0]) for p in pairs))
+        return "\n".join(lines)
+
     status('{"started": true, "pid": %d}' % os.getpid())
     try:
         path = d + "/" + mod + ".py"
@@ -48,8 +83,14 @@ def _refgraph_attach(d, mod, snap, values, collect):
             os.close(fd)
         m = type(sys)(mod)
         m.__file__ = path
+        real = real_modules()
+        for name, module in real.items():
+            m.__dict__["_refgraph_real_" + name] = module
         sys.modules[mod] = m
-        exec(compile(b"".join(chunks), path, "exec"), m.__dict__)
+        source = rebind(b"".join(chunks).decode("utf-8"), real)
+        exec(compile(source, path, "exec"), m.__dict__)
+        for name in real:
+            del m.__dict__["_refgraph_real_" + name]
         r = m.dump(d + "/" + snap, values=values, collect=collect)
         status('{"objects": %d, "edges": %d, "seconds": %f}'
                % (r["objects"], r["edges"], r["seconds"]))
