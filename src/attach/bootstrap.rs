@@ -44,6 +44,11 @@ def _refgraph_attach(d, mod, snap, values, collect):
         # time module (3.9+: a new module object; 3.8's would reset the program's own module,
         # so 3.8 binds the time functions it finds).
         real = {"os": os}
+        time = sys.modules.get("time")
+        if type(time) is type(sys):
+            found = [time.__dict__.get(n) for n in ("gmtime", "perf_counter", "strftime", "time")]
+            if all(type(f) is type(len) and f.__self__ is time for f in found):
+                return real  # not patched: no second time module in the snapshot
         if sys.version_info >= (3, 9):
             import _imp
             fresh = _imp.create_builtin(type(sys.__spec__)("time", None, origin="built-in"))
