@@ -668,3 +668,51 @@ fn a_dump_by_attach_calls_none_of_the_programs_patches() {
         assert_eq!(result["patched_calls"], serde_json::json!([]), "{label}");
     }
 }
+
+/// The everyday case: an unprivileged user attaches to their own process (no root, no
+/// capability; ptrace's same-uid rule).
+#[test]
+fn an_unprivileged_user_attaches_to_their_own_process() {
+    if !is_root() {
+        eprintln!("ATTACH TESTS SKIP unprivileged: needs root to switch both processes to nobody");
+        return;
+    }
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() {
+        eprintln!("ATTACH TESTS SKIP unprivileged: no /usr/bin/python3");
+        return;
+    }
+    let as_nobody = |program: &Path| {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(program);
+        c
+    };
+    let t = Target::start_with(
+        as_nobody(python),
+        "attach_sleep.py",
+        &[],
+        "nobody-self",
+        |dir| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        },
+    );
+    let snap = t.path("x.rgsnap");
+    let out = as_nobody(Path::new(env!("CARGO_BIN_EXE_refgraph")))
+        .args(["capture", "--pid", &t.pid().to_string(), "-o", &snap])
+        .output()
+        .expect("refgraph runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    t.assert_no_files_left(&stderr);
+    t.assert_untraced();
+    assert_marker_chain(&snap, "nobody-self");
+    t.assert_beating();
+    t.finish(3, true);
+}
