@@ -227,6 +227,11 @@ impl Target {
                 "{}: the dump thread ended",
                 self.label
             );
+            assert_eq!(
+                result["py_threads"], ready["py_threads"],
+                "{}: threading knows no extra thread",
+                self.label
+            );
         }
         result
     }

@@ -8,7 +8,7 @@ _beats = [0]
 
 
 def ready(d):
-    _write(d, "ready", json.dumps({"pid": os.getpid(), "tasks": _tasks()}))
+    _write(d, "ready", json.dumps({"pid": os.getpid(), "tasks": _tasks(), "py_threads": _py_threads()}))
 
 
 def beat(d):
@@ -28,10 +28,17 @@ def finish(d, code, **extra):
         "main": [k for k in vars(main) if "refgraph" in k],
         "tasks": _tasks(),
         "rwx_pages": _rwx_pages(),
+        "py_threads": _py_threads(),
     }
     result.update(extra)
     _write(d, "result", json.dumps(result))
     sys.exit(code)
+
+
+def _py_threads():
+    """Threads threading knows (a _DummyThread left by the dump thread would show here)."""
+    threading = sys.modules.get("threading")
+    return len(threading._active) if threading else 0
 
 
 def _rwx_pages():
