@@ -35,6 +35,8 @@ pub enum Command {
     /// uvicorn, flask, pytest, django-admin). Supports CPython 3.8 to 3.13.
     ///
     /// Example: refgraph capture -o app.rgsnap -- python3 app.py --port 8000
+    ///
+    /// Or snapshot a process that runs already (Linux x86-64): refgraph capture --pid 1234
     Capture(CaptureArgs),
     /// Print the dumper's Python source: `refgraph dumper > refgraph_dump.py`, then call
     /// `refgraph_dump.dump("app.rgsnap", marks={"cache": cache})` from your program.
