@@ -35,7 +35,7 @@ pub enum PreflightError {
         name: String,
     },
     /// Another user, no capability.
-    #[error("process {pid} runs as uid {target_uid} and refgraph as uid {our_uid} without CAP_SYS_PTRACE: run refgraph as uid {target_uid}, or with sudo")]
+    #[error("process {pid} runs as uid {target_uid} and refgraph as uid {our_uid} without CAP_SYS_PTRACE (ptrace needs all its uids and gids to be ours): run refgraph as uid {target_uid}, or with sudo")]
     OtherUser {
         /// The target.
         pid: i32,
@@ -251,15 +251,38 @@ fn we_have_cap_sys_ptrace() -> bool {
         .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
 }
 
-fn our_uid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            status_field(&s, "Uid")
-                .and_then(|v| v.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(u32::MAX)
+/// Our real uid and gid (what ptrace compares).
+fn our_ids() -> (u32, u32) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let real = |key| {
+        status_field(&status, key)
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(u32::MAX)
+    };
+    (real("Uid"), real("Gid"))
+}
+
+/// ptrace's own rule without CAP_SYS_PTRACE: the target's real, effective and saved uids are
+/// all our uid, and its gids all our gid.
+fn same_ids(uids: &[u32], gids: &[u32], ours: (u32, u32)) -> bool {
+    uids.iter().take(3).all(|&u| u == ours.0) && gids.iter().take(3).all(|&g| g == ours.1)
+}
+
+/// What Yama's `ptrace_scope` forbids, and the fix; None when it allows the attach.
+fn yama_refusal(
+    scope: u32,
+    capable: bool,
+    ancestor: impl FnOnce() -> bool,
+) -> Option<&'static str> {
+    match scope {
+        1 if !capable && !ancestor() => Some(
+            "only a parent process may attach without CAP_SYS_PTRACE: run refgraph with sudo, or `sudo sysctl kernel.yama.ptrace_scope=0`",
+        ),
+        2 if !capable => Some("only CAP_SYS_PTRACE may attach: run refgraph with sudo"),
+        3 => Some("attaching is disabled until reboot"),
+        _ => None,
+    }
 }
 
 /// Is `ancestor` an ancestor of `pid` (Yama scope 1 allows those)?
@@ -315,28 +338,18 @@ fn check_permission(pid: i32, status: &str) -> Result<(u32, u32), PreflightError
     let target_uid = uids.get(1).copied().unwrap_or(u32::MAX);
     let target_gid = gids.get(1).copied().unwrap_or(u32::MAX);
     let capable = we_have_cap_sys_ptrace();
-    let ours = our_uid();
-    // ptrace's own rule: every one of the target's real, effective and saved uids is ours.
-    if !capable && uids.iter().take(3).any(|&u| u != ours) {
+    let ours = our_ids();
+    if !capable && !same_ids(&uids, &gids, ours) {
         return Err(PreflightError::OtherUser {
             pid,
             target_uid,
-            our_uid: ours,
+            our_uid: ours.0,
         });
     }
     if let Ok(scope) = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
         let scope: u32 = scope.trim().parse().unwrap_or(0);
-        let refused = match scope {
-            1 if !capable && !is_ancestor(std::process::id() as i32, pid) => Some(
-                "only a parent process may attach without CAP_SYS_PTRACE: run refgraph with sudo, or `sudo sysctl kernel.yama.ptrace_scope=0`",
-            ),
-            2 if !capable => Some(
-                "only CAP_SYS_PTRACE may attach: run refgraph with sudo",
-            ),
-            3 => Some("attaching is disabled until reboot"),
-            _ => None,
-        };
-        if let Some(why) = refused {
+        let ancestor = || is_ancestor(std::process::id() as i32, pid);
+        if let Some(why) = yama_refusal(scope, capable, ancestor) {
             return Err(PreflightError::Yama { scope, why });
         }
     }
@@ -581,6 +594,35 @@ pub fn preflight(pid: i32) -> Result<Target, PreflightError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yama_scopes() {
+        assert_eq!(yama_refusal(0, false, || false), None);
+        assert_eq!(yama_refusal(1, false, || true), None, "a parent may");
+        assert!(yama_refusal(1, false, || false).is_some_and(|w| w.contains("ptrace_scope=0")));
+        assert_eq!(yama_refusal(1, true, || false), None, "CAP_SYS_PTRACE may");
+        assert!(yama_refusal(2, false, || true).is_some_and(|w| w.contains("sudo")));
+        assert_eq!(yama_refusal(2, true, || false), None);
+        assert!(yama_refusal(3, true, || true).is_some(), "no one may");
+    }
+
+    #[test]
+    fn ptrace_wants_every_uid_and_gid_ours() {
+        assert!(same_ids(
+            &[1000, 1000, 1000, 1000],
+            &[100, 100, 100, 100],
+            (1000, 100)
+        ));
+        assert!(
+            !same_ids(&[1000, 0, 1000, 1000], &[100, 100, 100, 100], (1000, 100)),
+            "setuid"
+        );
+        assert!(
+            !same_ids(&[1000, 1000, 1000, 1000], &[100, 50, 100, 100], (1000, 100)),
+            "setgid"
+        );
+        assert!(!same_ids(&[0, 0, 0, 0], &[0, 0, 0, 0], (65534, 65534)));
+    }
 
     #[test]
     fn versions_from_file_names() {
