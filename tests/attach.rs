@@ -287,6 +287,11 @@ fn attach_to_a_sleeping_main_thread() {
 }
 
 #[test]
+fn attach_to_an_asyncio_loop() {
+    each_python("attach_asyncio.py", 3, true);
+}
+
+#[test]
 fn attach_to_a_cpu_bound_loop() {
     each_python("attach_cpu.py", 3, true);
 }

@@ -4,7 +4,7 @@
 
 use super::files::TargetDir;
 use super::preflight::{self, ThreadInfo};
-use super::{bootstrap, inject, memory, ptrace};
+use super::{bootstrap, inject, memory, ptrace, x86_64};
 use super::{AttachError, AttachOptions, AttachOutcome};
 use crate::capture::DUMPER_SOURCE;
 use std::io::Write;
@@ -131,7 +131,16 @@ pub fn capture_pid(
                 ),
             });
         }
-        if let Some(parked) = threads.iter().find(|t| t.parked) {
+        let restarts = |t: &&ThreadInfo| {
+            t.syscall
+                .and_then(|(nr, _)| x86_64::syscall_kind(nr))
+                .is_some_and(|k| k.restarts)
+        };
+        let parked = threads
+            .iter()
+            .filter(|t| t.parked)
+            .max_by_key(|t| (restarts(t), t.main));
+        if let Some(parked) = parked {
             let got = inject::inject_parked(&target, parked, code.as_bytes(), &mem)
                 .map_err(|error| AttachError::Inject { pid, error })?;
             if let Some(got) = got {

@@ -136,6 +136,10 @@ pub struct SyscallKind {
     pub safe: bool,
     /// Whether its first argument must be a socket, pipe or terminal to be safe.
     pub needs_stream_fd: bool,
+    /// Whether Linux restarts it after a ptrace stop. The others (epoll_wait, epoll_pwait,
+    /// rt_sigtimedwait: signal(7)) return EINTR, which Python retries (PEP 475) but a C
+    /// library might not: threads parked in them are chosen last.
+    pub restarts: bool,
 }
 
 /// The x86-64 system call numbers the injector knows.
@@ -172,6 +176,7 @@ pub fn syscall_kind(nr: i64) -> Option<SyscallKind> {
         name,
         safe,
         needs_stream_fd,
+        restarts: !matches!(nr, 128 | 232 | 281 | 441),
     })
 }
 
