@@ -53,7 +53,7 @@ fn is_root() -> bool {
 
 /// A target process with its own directory (heartbeat, ready, stop, result files).
 struct Target {
-    child: Child,
+    child: std::cell::RefCell<Child>,
     dir: tempfile::TempDir,
     label: String,
 }
@@ -83,7 +83,7 @@ impl Target {
             .spawn()
             .expect("the target starts");
         let t = Target {
-            child,
+            child: std::cell::RefCell::new(child),
             dir,
             label: format!("{label} {name}"),
         };
@@ -108,9 +108,26 @@ impl Target {
     fn wait_for(&self, mut ok: impl FnMut() -> bool, what: &str) {
         let until = Instant::now() + Duration::from_secs(30);
         while !ok() {
-            assert!(Instant::now() < until, "{}: no {what} in 30 s", self.label);
+            if Instant::now() >= until {
+                panic!("{}: no {what} in 30 s; {}", self.label, self.diagnose());
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// For a failure message: has it exited, with what, and what did it print.
+    fn diagnose(&self) -> String {
+        let mut child = self.child.borrow_mut();
+        let status = child.try_wait().ok().flatten();
+        let mut stderr = String::new();
+        if status.is_some() {
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut stderr);
+            }
+        }
+        let heartbeat = self.file("heartbeat").unwrap_or_default();
+        format!("exited: {status:?}; heartbeat {heartbeat:?}; stderr: {stderr}")
     }
 
     fn beats(&self) -> u64 {
@@ -192,9 +209,9 @@ impl Target {
     /// Ask it to stop, assert its own exit code and that nothing of refgraph stayed in it.
     fn finish(mut self, code: i32, same_threads: bool) -> serde_json::Value {
         std::fs::write(self.dir.path().join("stop"), b"").expect("stop file");
-        let status = wait_child(&mut self.child, Duration::from_secs(30), &self.label);
+        let status = wait_child(self.child.get_mut(), Duration::from_secs(30), &self.label);
         let mut stderr = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
+        if let Some(mut e) = self.child.get_mut().stderr.take() {
             use std::io::Read;
             let _ = e.read_to_string(&mut stderr);
         }
@@ -239,8 +256,9 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -360,7 +378,7 @@ fn attach_to_a_process_blocked_in_input() {
             "{stderr}"
         );
         t.assert_beating();
-        let mut stdin = t.child.stdin.take().expect("stdin");
+        let mut stdin = t.child.get_mut().stdin.take().expect("stdin");
         stdin.write_all(b"go on\n").expect("a line");
         drop(stdin);
         let result = t.finish(3, true);
