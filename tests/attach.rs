@@ -779,3 +779,33 @@ fn an_unprivileged_user_attaches_to_their_own_process() {
     t.assert_beating();
     t.finish(3, true);
 }
+
+/// The target dies while refgraph waits: refgraph says so, and its directory does not stay in
+/// the (shared) /tmp although /proc/PID/root is gone.
+#[test]
+fn a_target_that_dies_during_the_attach_leaves_nothing_behind() {
+    let python = &pythons()[0].1;
+    let t = Target::start(python, "attach_gil.py", &["20"], "dies");
+    std::thread::sleep(Duration::from_millis(300));
+    let child = refgraph()
+        .args([
+            "capture",
+            "--pid",
+            &t.pid().to_string(),
+            "-o",
+            &t.path("x.rgsnap"),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("refgraph runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: killing our own child.
+    unsafe { libc::kill(t.pid() as i32, libc::SIGKILL) };
+    let out = child.wait_with_output().expect("refgraph ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exited during the attach"), "{stderr}");
+    let at = stderr.find("files in /tmp/").expect("dir named") + "files in ".len();
+    let dir = stderr[at..].split_whitespace().next().expect("dir");
+    assert!(!Path::new(dir).exists(), "{dir} left in /tmp");
+}

@@ -15,8 +15,11 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub struct TargetDir {
     dir: File,
-    /// /proc/PID/root/tmp/NAME (used only to remove the directory itself at the end).
-    host_path: PathBuf,
+    /// The target's /tmp, open: the directory is removed through it, which works even when
+    /// the target exited meanwhile (its /proc/PID/root is gone, the mount is not).
+    parent: File,
+    /// The directory's name in it.
+    name: String,
     /// /tmp/NAME, as the target sees it.
     pub inside: String,
     /// Whether it has been removed.
@@ -38,6 +41,14 @@ impl TargetDir {
     /// Make `refgraph-attach-XXXX` in the target's /tmp, owned by `uid`/`gid` (mode 0700).
     pub fn create(pid: i32, uid: u32, gid: u32) -> io::Result<Self> {
         let tmp = PathBuf::from(format!("/proc/{pid}/root/tmp"));
+        let parent = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&tmp)?;
+        let tmp = PathBuf::from(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&parent)
+        ));
         let mut tries = 0;
         let (name, host_path) = loop {
             let name = format!("refgraph-attach-{}", random_suffix());
@@ -61,10 +72,12 @@ impl TargetDir {
                 host_path.display()
             )));
         }
+        let inside = format!("/tmp/{name}");
         let mut made = TargetDir {
             dir,
-            host_path,
-            inside: format!("/tmp/{name}"),
+            parent,
+            name,
+            inside,
             removed: false,
         };
         if let Err(e) = made.give_to(uid, gid, ours) {
@@ -157,7 +170,8 @@ impl TargetDir {
             }
         }
         // rmdir of a symlink (had the target's user swapped the name) fails: nothing followed.
-        let _ = std::fs::remove_dir(&self.host_path);
+        let parent = std::os::fd::AsRawFd::as_raw_fd(&self.parent);
+        let _ = std::fs::remove_dir(format!("/proc/self/fd/{parent}/{}", self.name));
     }
 }
 
