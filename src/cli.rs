@@ -39,6 +39,8 @@ pub enum Command {
     /// uvicorn, flask, pytest, django-admin). Supports CPython 3.8 to 3.13.
     ///
     /// Example: refgraph capture -o app.rgsnap -- python3 app.py --port 8000
+    ///
+    /// Or snapshot a process that runs already (Linux x86-64): refgraph capture --pid 1234
     Capture(CaptureArgs),
     /// Print the dumper's Python source: `refgraph dumper > refgraph_dump.py`, then call
     /// `refgraph_dump.dump("app.rgsnap", marks={"cache": cache})` from your program.
@@ -113,10 +115,18 @@ pub struct CaptureArgs {
     /// only the program refgraph started dumps, and no snapshot is ever overwritten.
     #[arg(long)]
     pub follow_forks: bool,
+    /// Snapshot this running CPython process instead of starting one (same user, or
+    /// CAP_SYS_PTRACE; no gdb, nothing installed in it) [default -o: pid.PID.rgsnap].
+    #[arg(long, value_name = "PID", conflicts_with_all = ["signal", "follow_forks", "command"])]
+    pub pid: Option<i32>,
+    /// With --pid: give up after this many seconds without a safe point or the GIL (the
+    /// process is left as it was, and no snapshot is written later) [default: 30].
+    #[arg(long, value_name = "SECONDS", requires = "pid", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
     /// The program, as you would run it: python3 [options] app.py ARGS…, python3 -m module
     /// ARGS…, python3 -c CODE, ./script.py ARGS…, or a console script (gunicorn app:app).
     /// CPython 3.8 to 3.13.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "pid", value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 
@@ -158,6 +168,14 @@ fn parse_type_name(s: &str) -> Result<String, String> {
         return Err("empty type name".into());
     }
     Ok(name.to_string())
+}
+
+/// A positive number of seconds, at most a day.
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 86_400.0 => Ok(t),
+        _ => Err("a number of seconds, more than 0 and at most 86400".into()),
+    }
 }
 
 fn parse_selector(s: &str) -> Result<Selector, SelectError> {

@@ -666,6 +666,12 @@ fn report_path(snapshot: &Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
+    if let Some(pid) = a.pid {
+        return run_capture_pid(pid, a);
+    }
+    if a.timeout.is_some() {
+        anyhow::bail!("capture: --timeout applies to --pid only");
+    }
     let command = PythonCommand::parse(&a.command)?;
     let output = a
         .output
@@ -697,6 +703,41 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
     let outcome = capture::capture(&opts, announce, report_dump).context("capture")?;
     explain_capture_end(&opts, &outcome)?;
     Ok(Outcome::Exit(outcome.exit_code.clamp(0, 255) as u8))
+}
+
+/// `capture --pid PID`: attach, dump, print what was written and the next command.
+fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
+    let output = a
+        .output
+        .unwrap_or_else(|| std::path::PathBuf::from(format!("pid.{pid}.rgsnap")));
+    let opts = crate::attach::AttachOptions {
+        pid,
+        output,
+        values: !a.no_values,
+        collect: !a.no_collect,
+        timeout: std::time::Duration::from_secs_f64(a.timeout.unwrap_or(30.0)),
+    };
+    let done = match crate::attach::capture_pid(&opts, |line| {
+        eprintln!("refgraph: {}", text::term_safe(line))
+    }) {
+        Ok(done) => done,
+        Err(e @ crate::attach::AttachError::Interrupted) => {
+            eprintln!("refgraph: capture --pid: {e}");
+            return Ok(Outcome::Exit(crate::interrupt::INTERRUPTED_EXIT as u8));
+        }
+        Err(e) => return Err(e).context("capture --pid"),
+    };
+    let path = done.output.display().to_string();
+    eprintln!(
+        "refgraph: wrote {path} ({} objects, {} references; dump {:.2} s, thread {} stopped {:.1} ms, {:.2} s in all) — try: refgraph summary {path}",
+        text::thousands(done.objects),
+        text::thousands(done.edges),
+        done.dump_seconds,
+        done.tid,
+        done.pause.as_secs_f64() * 1e3,
+        done.total.as_secs_f64(),
+    );
+    Ok(Outcome::Found)
 }
 
 /// After the program ended: why there is no snapshot, when there is none, and every file the

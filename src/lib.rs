@@ -4,6 +4,7 @@
 //! [`snapshot`] loader reads it into a CSR graph, [`query`] modules answer questions about it
 //! as plain data, and [`render`] modules turn those answers into text, JSON or DOT.
 
+pub mod attach;
 pub mod capture;
 pub mod cli;
 pub mod commands;

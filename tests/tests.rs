@@ -1,6 +1,8 @@
 //! End-to-end tests: real Python programs (tests/scripts/) run through the dumper and the
 //! binary, with their answers asserted. One test binary, so it links once.
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod attach;
 mod bad_input;
 mod capture;
 mod files;
