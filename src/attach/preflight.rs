@@ -68,12 +68,6 @@ pub enum PreflightError {
         /// Its version.
         version: String,
     },
-    /// A combination known to break the target.
-    #[error("process {pid} is Python 3.12 running asyncio (_asyncio is loaded): attaching to it is known to corrupt its garbage collector state (under investigation), so refgraph will not; start it under `refgraph capture -- …` or call refgraph's dump() instead")]
-    KnownCrash {
-        /// The target.
-        pid: i32,
-    },
     /// A function the injector calls was not found.
     #[error("process {pid}: {symbol} not found in {files}")]
     MissingSymbol {
@@ -560,17 +554,6 @@ pub fn preflight(pid: i32) -> Result<Target, PreflightError> {
             pid,
             version: format!("{major}.{minor}"),
         });
-    }
-    // 3.12 + asyncio: the target's GC state was corrupted (assertion "object already tracked",
-    // a dump stuck in gc.collect, once a segfault) within a few attaches in tests; 3.8–3.11,
-    // 3.13, other 3.12 programs, the injector alone and the same dump from a foreign thread
-    // in-process did not. Refuse until it is understood.
-    if (major, minor) == (3, 12)
-        && maps
-            .iter()
-            .any(|(_, _, path)| file_name(path).starts_with("_asyncio."))
-    {
-        return Err(PreflightError::KnownCrash { pid });
     }
     resolve(
         pid,
