@@ -87,6 +87,8 @@ fn sh_commands(blocks: &[Block]) -> Vec<String> {
                 && !l.starts_with('#')
                 && !l.starts_with("cargo ")
                 && !l.starts_with("pip ")
+                // attaching needs a running process of its own: tests/attach.rs runs it
+                && !l.contains(" --pid ")
         })
         .map(str::to_string)
         .collect()
