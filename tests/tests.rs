@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod capture;
+mod edges;
 mod files;
 mod hostile;
 mod interrupt;
