@@ -5,6 +5,7 @@
 mod attach;
 mod bad_input;
 mod capture;
+mod edges;
 mod files;
 mod hostile;
 mod interrupt;

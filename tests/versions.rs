@@ -22,7 +22,7 @@ const MINORS: [&str; 6] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// (label, interpreter) for every CPython found: pyenv's, then the system python3.
-fn pythons() -> Vec<(String, PathBuf)> {
+pub(crate) fn pythons() -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     let root = std::env::var_os("PYENV_ROOT")
         .map(PathBuf::from)

@@ -70,7 +70,7 @@ except ImportError:  # pragma: no cover - zlib is part of every normal CPython b
 
 __all__ = ["dump", "DumpError"]
 
-_FORMAT_VERSION = [1, 1]
+_FORMAT_VERSION = [1, 2]
 _CHUNK = 8192              # objects per `objects` line
 _LABEL_CHARS = 80          # str/bytes labels show this much of the value
 _LABEL_MAX = 100           # other labels are clipped to this length
@@ -124,6 +124,24 @@ _MethodWrapperType = type(object().__str__)
 _ModuleType = type(sys)
 _FrameType = type(_sys_getframe())
 _GeneratorType = type(_sample_generator())
+
+
+async def _sample_coroutine():
+    pass
+
+
+async def _sample_async_generator():
+    yield
+
+
+def _coroutine_types():
+    """The coroutine and async generator types (never started: closing them warns nothing)."""
+    c = _sample_coroutine()
+    c.close()
+    return type(c), type(_sample_async_generator())
+
+
+_CoroutineType, _AsyncGeneratorType = _coroutine_types()
 _GetSetType = type(_FunctionType.__dict__["__code__"])
 _MemberType = type(_FunctionType.__dict__["__globals__"])
 _MethodDescrType = type(str.join)
@@ -227,6 +245,32 @@ _tb_next = _TracebackType.__dict__["tb_next"].__get__
 _tb_frame = _TracebackType.__dict__["tb_frame"].__get__
 _HEAD = slice(0, _LABEL_CHARS)
 
+# 3.11+: a suspended generator, coroutine or async generator holds its frame's variables
+# itself (the frame is embedded in it). To name them, its frame is read through the type's own
+# C getter (which makes the frame object if it was not made yet: C code, no program code) and
+# the frame's locals give the names (format 1.2). Before 3.11, gi_frame/cr_frame/ag_frame are
+# members (named like any member) and the frame object names its locals itself.
+_GEN_FRAMES = {}
+if _VERSION >= (3, 11):
+    for _t, _name in ((_GeneratorType, "gi_frame"), (_CoroutineType, "cr_frame"),
+                      (_AsyncGeneratorType, "ag_frame")):
+        _desc = _t.__dict__.get(_name)
+        if type(_desc) is _GetSetType:
+            _GEN_FRAMES[id(_t)] = ("." + _name, _desc.__get__)
+    del _t, _name, _desc
+
+# Getsets of builtin types of modules that may be imported later (asyncio's C Future and
+# Task), by (module, qualname): each returns the stored field as it is (format 1.2).
+_PURE_GETSETS_BY_NAME = {
+    ("_asyncio", "Future"): ("_loop", "_result", "_exception", "_source_traceback",
+                             "_cancel_message", "_callbacks"),
+    ("_asyncio", "Task"): ("_coro", "_fut_waiter", "_context", "_name"),
+}
+_cell_contents = _CellType.__dict__["cell_contents"].__get__
+_co_cellvars = _CodeType.__dict__["co_cellvars"].__get__
+_co_freevars = _CodeType.__dict__["co_freevars"].__get__
+
+
 # Getsets of builtin types that only read a stored field (no object is created, no code runs):
 # they may be used to name references. Members (member_descriptor) are always such reads.
 _PURE_GETSETS = {
@@ -236,6 +280,7 @@ _PURE_GETSETS = {
     id(_MethodWrapperType): ("__self__",),
     id(_GeneratorType): ("gi_code", "gi_yieldfrom", "__name__", "__qualname__"),
     id(_MappingProxyType): ("mapping",),
+    id(_TracebackType): ("tb_next",),
 }
 
 # Builtin bases that decide how an object is labelled, found by walking the type's MRO.
@@ -339,6 +384,17 @@ def _class_dict(cls):
     if refs and type(refs[0]) is dict:
         return refs[0]
     return {}
+
+
+def _lru_dict_getter(cls):
+    """functools.lru_cache's C wrapper type (format 1.2, recognised by name: functools may be
+    imported after the dumper): the C getter of its __dict__, else None. Its `cache` dict and
+    `func` are not exposed as attributes, so they are named by identity: `func` is the
+    `__wrapped__` that update_wrapper stores in the wrapper's __dict__."""
+    if _type_name(cls) != ["functools", "_lru_cache_wrapper"]:
+        return None
+    desc = dict.get(_class_dict(cls), "__dict__")
+    return desc.__get__ if type(desc) is _GetSetType else None
 
 
 def _type_name(cls):
@@ -682,6 +738,41 @@ def _identity_labels(refs, named):
         labels = names.get(id(r))
         out.append(labels.pop(0) if labels else None)
     return out
+
+
+def _type_label_text(cls):
+    """module.qualname of a type, read without running its code (for fallback edge labels)."""
+    try:
+        name = _type_name(cls)
+        return "%s.%s" % (name[0], name[1]) if name[0] != "builtins" else name[1]
+    except Exception:
+        return "?"
+
+
+def _name_frame_cells(refs, labels, code, local_pairs):
+    """A frame's cell and free variables (its references to cell objects): `cell 'x'` for a
+    variable of its own that inner functions use, `free 'x'` for one of an outer function.
+    A cell is matched to its name through the frame's locals, which show the cell's contents."""
+    values = {}
+    for i in range(0, len(local_pairs), 2):
+        values.setdefault(id(local_pairs[i + 1]), []).append(local_pairs[i])
+    cellvars, freevars = set(_co_cellvars(code)), set(_co_freevars(code))
+    for i, r in enumerate(refs):
+        if labels[i] is not None or type(r) is not _CellType:
+            continue
+        try:
+            contents = _cell_contents(r)
+        except ValueError:      # an empty cell: a variable not bound yet
+            continue
+        for name in values.get(id(contents), ()):
+            if name in freevars:
+                labels[i] = "free " + _str_label(_text(name))
+            elif name in cellvars:
+                labels[i] = "cell " + _str_label(_text(name))
+            else:
+                continue
+            values[id(contents)].remove(name)
+            break
 
 
 def _dict_pairs(d):
@@ -1092,6 +1183,16 @@ class _Dumper:
             plan.edges = self.edges_none
         elif cls is list or cls is tuple:
             plan.edges, plan.indexed = self.edges_sequence, True
+        elif id(cls) in _GEN_FRAMES:
+            plan.edges, plan.each = self.edges_each, self.edges_generator
+        elif cls is set or cls is frozenset:
+            plan.edges, plan.each = self.edges_members, self.edges_members_one
+        elif cls is self.deque and cls is not None:
+            plan.edges, plan.each = self.edges_each, self.edges_items_one
+        elif _lru_dict_getter(cls) is not None:
+            plan.edges, plan.each = self.edges_each, self.edges_lru_wrapper
+            plan.dict_get = _lru_dict_getter(cls)
+            self.hold(plan.dict_get.__self__)
         elif cls is dict:
             plan.edges, plan.each = self.edges_dict, self.edges_dict_one
         elif kind == "function" and not plan.heap:
@@ -1113,13 +1214,19 @@ class _Dumper:
         builtin bases (member descriptors, and getsets that only read a stored pointer)."""
         names = set()
         for klass in mro:
-            pure = _PURE_GETSETS.get(id(klass), ())
             heap = _type_flags(klass) & _TPFLAGS_HEAPTYPE
+            pure = _PURE_GETSETS.get(id(klass), ())
+            by_name = False
+            if not pure:
+                # a heap type on 3.12+ (module state); a getset is C code of a builtin type
+                # even when a class copies it (it then refuses the class's objects)
+                pure = _PURE_GETSETS_BY_NAME.get(tuple(_type_name(klass)), ())
+                by_name = bool(pure)
             for name, desc in list(dict.items(_class_dict(klass))):
                 if type(name) is not str or name in names:
                     continue
-                if type(desc) is _MemberType or (type(desc) is _GetSetType and not heap
-                                                 and name in pure):
+                if type(desc) is _MemberType or (type(desc) is _GetSetType
+                                                 and (not heap or by_name) and name in pure):
                     names.add(name)
                     self.hold(desc)                   # held by the method-wrapper below
                     plan.readers.append(("." + name, desc.__get__))
@@ -1367,6 +1474,25 @@ class _Dumper:
             lengths, items = list(map(len, parts)), list(chain.from_iterable(parts))
         return lengths, items, None
 
+    def edges_members(self, plan, objs):
+        """Exact sets and frozensets: the collector reports exactly their members."""
+        parts = list(map(_gc_get_referents, objs))
+        lengths = list(map(len, parts))
+        return lengths, list(chain.from_iterable(parts)), _repeat('"{member}"', sum(lengths))
+
+    def edges_members_one(self, plan, o):
+        refs = _gc_get_referents(o)
+        return refs, ["{member}"] * len(refs)
+
+    def edges_items_one(self, plan, o):
+        """A deque: its collector visits the items left to right (the index order), after its
+        class when that is a heap type (3.12+)."""
+        refs = _gc_get_referents(o)
+        start = 1 if refs and plan.heap and refs[0] is plan.type else 0
+        labels = [".__class__"] * start
+        labels.extend(map(_INDEX_LABEL.__getitem__, range(len(refs) - start)))
+        return refs, labels
+
     def edges_dict(self, plan, objs):
         lengths = list(map(len, objs))               # exact dicts
         try:
@@ -1436,6 +1562,11 @@ class _Dumper:
             nrefs.append(len(r))
             refs.extend(r)
             labels.extend(lab)
+        if None in labels:
+            # a reference nothing names still says why (format 1.2): the collector reports it
+            # from C code of this type, which exposes no attribute holding it
+            unknown = "<referent of C type %s>" % _type_label_text(plan.type)
+            labels = [unknown if label is None else label for label in labels]
         return nrefs, refs, labels
 
     def read_named(self, plan, o, named):
@@ -1546,6 +1677,65 @@ class _Dumper:
         self.read_named(plan, cls, named)
         return refs, _identity_labels(refs, named)
 
+    def edges_generator(self, plan, g):
+        """A 3.11+ generator, coroutine or async generator (see _GEN_FRAMES): its fields, its
+        frame (`.gi_frame`, `.cr_frame`, `.ag_frame`) and the variables it holds for the frame
+        (`local 'x'`, `cell 'x'`, `free 'x'`)."""
+        label, get_frame = _GEN_FRAMES[id(plan.type)]
+        frame = get_frame(g)            # before the referents: a frame made now is one of them
+        refs = _gc_get_referents(g)
+        named = []
+        self.read_named(plan, g, named)
+        local_pairs, code = [], None
+        if frame is not None:
+            named.append((label, frame))
+            code = _fr_code(frame)
+            try:
+                flocals = _fr_locals(frame)
+            except Exception:
+                flocals = None
+            if type(flocals) is dict:
+                named.append((label + ".f_locals", flocals))
+                local_pairs = _dict_pairs(flocals)
+            elif _flp_items is not None and type(flocals) is _FrameLocalsType:
+                local_pairs = list(chain.from_iterable(_flp_items(flocals)))
+            for i in range(0, len(local_pairs), 2):
+                named.append(("local " + _str_label(_text(local_pairs[i])), local_pairs[i + 1]))
+        labels = _identity_labels(refs, named)
+        if code is not None and None in labels:
+            _name_frame_cells(refs, labels, code, local_pairs)
+            for i, r in enumerate(refs):
+                if labels[i] is None and type(r) is _FunctionType and _f_code(r) is code:
+                    labels[i] = label + ".f_func"
+        return refs, labels
+
+    def edges_lru_wrapper(self, plan, w):
+        """functools.lru_cache's C wrapper: `.cache` (its dict of results), `.__wrapped__` (the
+        cached function), `.__dict__`; a bounded cache's entries (its
+        linked list's keys and results, visited first) are `lru key` / `lru result`."""
+        refs = _gc_get_referents(w)
+        attrs = plan.dict_get(w)
+        func = _str_key_get(attrs, "__wrapped__") if type(attrs) is dict else None
+        named = [(".__class__", type(w)), (".__dict__", attrs)]
+        labels = _identity_labels(refs, named)
+        at = -1
+        if func is not None:
+            for i, r in enumerate(refs):
+                if r is func:
+                    at = i
+            if at >= 0:
+                labels[at] = ".__wrapped__"
+        # the collector visits the entries, then (3.10+) cache, func or (3.8-3.9) func, cache
+        end = -1
+        cache_at = at - 1 if _VERSION >= (3, 10) else at + 1
+        if at >= 0 and 0 <= cache_at < len(refs) and type(refs[cache_at]) is dict:
+            labels[cache_at] = ".cache"
+            end = min(at, cache_at)
+        start = 1 if refs and refs[0] is type(w) else 0
+        for i in range(start, end):
+            labels[i] = "lru key" if (i - start) % 2 == 0 else "lru result"
+        return refs, labels
+
     def edges_frame(self, plan, f):
         """A frame's locals by name. A running frame reports (almost) nothing to the collector,
         so its code, globals, builtins, caller and locals are added as references."""
@@ -1569,6 +1759,8 @@ class _Dumper:
         if not optimized and flocals is not None and flocals is not fglobals:
             named.append((".f_locals", flocals))
         labels = _identity_labels(refs, named)
+        if None in labels:
+            _name_frame_cells(refs, labels, code, local_pairs)
         for i, r in enumerate(refs):
             if labels[i] is None and type(r) is _FunctionType and _f_code(r) is code:
                 labels[i] = ".f_func"

@@ -11,7 +11,7 @@ pub const FORMAT_NAME: &str = "refgraph-snapshot";
 /// The major version this reader understands; newer minor versions only add optional fields.
 pub const FORMAT_MAJOR: u32 = 1;
 /// The minor version this reader was written for.
-pub const FORMAT_MINOR: u32 = 0;
+pub const FORMAT_MINOR: u32 = 2;
 
 /// Flag bit: the cycle collector found the object unreachable.
 pub const FLAG_GARBAGE: u8 = 1;
