@@ -70,11 +70,22 @@ impl Target {
         label: &str,
         prepare: impl FnOnce(&Path),
     ) -> Self {
-        // Not in /tmp: a target with a private /tmp must still see it.
-        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+        // Not in /tmp: a target with a private /tmp must still see its directory and its
+        // script — and the checkout itself may be under /tmp (CI clones there), so both go
+        // to /var/tmp when it exists.
+        let base = Path::new("/var/tmp");
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        };
+        let dir = tempfile::tempdir_in(base).expect("temp dir");
+        for file in [name, "attach_common.py"] {
+            std::fs::copy(script(file), dir.path().join(file)).expect("copy the target");
+        }
         prepare(dir.path());
         let child = command
-            .arg(script(name))
+            .arg(dir.path().join(name))
             .arg(dir.path())
             .args(args)
             .stdin(Stdio::piped())
