@@ -490,6 +490,14 @@ fn refusals_name_the_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("no process 999999999"), "{stderr}");
     let mut sleeper = Command::new("sleep").arg("30").spawn().expect("sleep");
+    // Until it has exec'd, the child is still a copy of this test (its name included).
+    let exe = format!("/proc/{}/exe", sleeper.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_link(&exe).is_ok_and(|p| p.ends_with("sleep"))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = refgraph()
         .args(["capture", "--pid", &sleeper.id().to_string()])
         .output()
