@@ -821,10 +821,15 @@ fn report_dump(d: &DumpStatus) {
     match &d.error {
         Some(e) => eprintln!("refgraph: could not write {path}: {}", text::term_safe(e)),
         None => eprintln!(
-            "refgraph: wrote {path} ({} objects, {} references, {:.2} s) — try: {} summary {}",
+            "refgraph: wrote {path} ({} objects, {} references, {:.2} s{}) — try: {} summary {}",
             text::thousands(d.objects.unwrap_or(0)),
             text::thousands(d.edges.unwrap_or(0)),
             d.seconds.unwrap_or(0.0),
+            match d.dumper.as_deref() {
+                Some("native") => ", native dumper",
+                Some("python") => ", Python dumper",
+                _ => "",
+            },
             crate::demo::invocation(),
             shlex::try_quote(path).unwrap_or(std::borrow::Cow::Borrowed(path)),
         ),

@@ -1255,7 +1255,9 @@ class _Dumper:
         kind = plan.label_kind
 
         plan.size = _sizeof_of(mro)     # decided on the first group (see sizes_text)
-        if _HAZARDS["buffer_referent"] and self.bytesio is not None and self.bytesio in mro:
+        # by identity: `in` would call __eq__ of a program's metaclass (hostile_hooks.py)
+        if (_HAZARDS["buffer_referent"] and self.bytesio is not None
+                and any(map(is_, mro, repeat(self.bytesio)))):
             plan.size = None    # the object alone: its buffer is a referent, sized on its own
         plan.size_extra = None
         if plan.size is not None:

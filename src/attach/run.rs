@@ -98,7 +98,10 @@ pub fn capture_pid(
         (format!("{module}.py"), DUMPER_SOURCE.as_bytes()),
         (bootstrap::STATUS.to_string(), &b""[..]),
         (bootstrap::TICKET.to_string(), &b""[..]),
-    ] {
+    ]
+    .into_iter()
+    .chain(crate::capture::NATIVE_MODULE.map(|so| (crate::capture::NATIVE_FILE.to_string(), so)))
+    {
         dir.write_new(&name, data, target.uid, target.gid)
             .map_err(io(format!(
                 "writing {}/{name} in process {pid}'s /tmp",
