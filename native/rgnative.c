@@ -9,6 +9,7 @@
  *   group_by_type(list)                 -> {id(type): [objs]} (_group_by_type)
  *   discover(seen, excluded_keys, ids, objs, shift) -> (new objs, their ids, clean)
  *                                                             (_Dumper.discover)
+ *   KeySet()                            the dumper's `seen` set of object keys, compact
  *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
@@ -62,6 +63,31 @@ typedef struct {
 } PyModuleDef;
 
 #define METH_VARARGS 0x0001
+#define METH_O 0x0008
+#define METH_NOARGS 0x0004
+
+typedef struct {
+    int slot;
+    void *pfunc;
+} PyType_Slot;
+
+typedef struct {
+    const char *name;
+    int basicsize;
+    int itemsize;
+    unsigned int flags;
+    PyType_Slot *slots;
+} PyType_Spec;
+
+/* slot numbers of Include/typeslots.h (part of the stable ABI) */
+#define Py_sq_contains 41
+#define Py_sq_length 45
+#define Py_tp_dealloc 52
+#define Py_tp_doc 56
+#define Py_tp_free 74
+#define Py_tp_methods 64
+#define Py_tp_new 65
+#define Py_TPFLAGS_DEFAULT 0
 #define PYTHON_ABI_VERSION 3
 
 /* The stable ABI (all present since 3.2, most since 3.0). */
@@ -71,6 +97,7 @@ extern PyObject *PyExc_TypeError, *PyExc_RuntimeError;
 extern void PyErr_SetString(PyObject *, const char *);
 extern PyObject *PyErr_NoMemory(void);
 extern PyObject *PyErr_Occurred(void);
+extern void PyErr_Clear(void);
 extern void Py_IncRef(PyObject *);
 extern void Py_DecRef(PyObject *);
 extern PyObject *PyList_New(Py_ssize_t);
@@ -93,6 +120,15 @@ extern PyObject *PyLong_FromUnsignedLongLong(unsigned long long);
 extern unsigned long long PyLong_AsUnsignedLongLong(PyObject *);
 extern PyObject *PyBool_FromLong(long);
 extern PyObject *PyUnicode_FromStringAndSize(const char *, Py_ssize_t);
+extern PyObject *PyObject_GetIter(PyObject *);
+extern PyObject *PyIter_Next(PyObject *);
+extern Py_ssize_t PyLong_AsSsize_t(PyObject *);
+extern PyObject *PyType_FromSpec(void *);
+extern int PyModule_AddObject(PyObject *, const char *, PyObject *);
+extern void *PyType_GetSlot(PyObject *, int);
+extern PyObject *PyLong_FromSize_t(size_t);
+extern PyObject _Py_NoneStruct;
+extern void *PyMem_Calloc(size_t, size_t);
 extern void *PyMem_Malloc(size_t);
 extern void *PyMem_Realloc(void *, size_t);
 extern void PyMem_Free(void *);
@@ -227,6 +263,232 @@ fail:
     return NULL;
 }
 
+
+/* ---- KeySet ------------------------------------------------------------------------------ */
+
+/* KeySet(): the dumper's `seen` set (keys id >> shift of the objects written or queued) as a
+ * table of plain 64-bit keys: a Python set of ints costs ~60 bytes per object (the int and its
+ * slot) and a pointer chase per lookup; this costs 8-16 bytes and one probe. It answers what
+ * the dumper asks of its set: `k in s`, len(s), s.update(ints), s.difference_update(ints).
+ * Open addressing, linear probing, backward-shift deletion; key 0 marks a free slot (keys are
+ * addresses >> 4, never 0). Not a GC object: it holds no references. */
+typedef struct {
+    PyObject ob_base;
+    uint64_t *table;
+    size_t mask;     /* capacity - 1 (capacity a power of two), or 0 before the first add */
+    size_t used;
+} KeySet;
+
+static size_t slot_of(uint64_t key, size_t mask)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+}
+
+static int ks_has(const KeySet *s, uint64_t key)
+{
+    if (s->table == NULL || key == 0)
+        return 0;
+    for (size_t i = slot_of(key, s->mask);; i = (i + 1) & s->mask) {
+        uint64_t here = s->table[i];
+        if (here == key)
+            return 1;
+        if (here == 0)
+            return 0;
+    }
+}
+
+static int ks_grow(KeySet *s)
+{
+    size_t capacity = s->table == NULL ? 1024 : (s->mask + 1) * 2;
+    uint64_t *table = PyMem_Calloc(capacity, sizeof(uint64_t));
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t mask = capacity - 1;
+    if (s->table != NULL) {
+        for (size_t j = 0; j <= s->mask; j++) {
+            uint64_t key = s->table[j];
+            if (key == 0)
+                continue;
+            size_t i = slot_of(key, mask);
+            while (table[i] != 0)
+                i = (i + 1) & mask;
+            table[i] = key;
+        }
+        PyMem_Free(s->table);
+    }
+    s->table = table;
+    s->mask = mask;
+    return 0;
+}
+
+/* 1: added, 0: was there, -1: error */
+static int ks_add(KeySet *s, uint64_t key)
+{
+    if (key == 0) {
+        PyErr_SetString(PyExc_TypeError, "KeySet: key 0");
+        return -1;
+    }
+    if (s->table == NULL || (s->used + 1) * 2 > s->mask + 1) {
+        if (ks_has(s, key))
+            return 0;
+        if (ks_grow(s) < 0)
+            return -1;
+    }
+    size_t i = slot_of(key, s->mask);
+    for (;; i = (i + 1) & s->mask) {
+        if (s->table[i] == key)
+            return 0;
+        if (s->table[i] == 0)
+            break;
+    }
+    s->table[i] = key;
+    s->used++;
+    return 1;
+}
+
+static void ks_discard(KeySet *s, uint64_t key)
+{
+    if (s->table == NULL || key == 0)
+        return;
+    size_t i = slot_of(key, s->mask);
+    for (;; i = (i + 1) & s->mask) {
+        if (s->table[i] == 0)
+            return;
+        if (s->table[i] == key)
+            break;
+    }
+    /* backward-shift: move later keys of the run into the hole when that is where they
+     * belong (their home slot is not cyclically in (hole, j]) */
+    size_t hole = i;
+    for (size_t j = (i + 1) & s->mask; s->table[j] != 0; j = (j + 1) & s->mask) {
+        size_t home = slot_of(s->table[j], s->mask);
+        int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (!between) {
+            s->table[hole] = s->table[j];
+            hole = j;
+        }
+    }
+    s->table[hole] = 0;
+    s->used--;
+}
+
+/* the key an int object stands for; sets an error for anything else */
+static int key_of(PyObject *o, uint64_t *key)
+{
+    if (TYPE(o) != &PyLong_Type) {
+        PyErr_SetString(PyExc_TypeError, "KeySet: keys are ints");
+        return -1;
+    }
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    *key = v;
+    return 0;
+}
+
+static PyObject *ks_new(PyObject *type, PyObject *args, PyObject *kwargs)
+{
+    (void)args;
+    (void)kwargs;
+    PyObject *(*alloc)(PyObject *, Py_ssize_t) = PyType_GetSlot(type, 47 /* Py_tp_alloc */);
+    KeySet *s = (KeySet *)alloc(type, 0);
+    if (s != NULL) {
+        s->table = NULL;
+        s->mask = 0;
+        s->used = 0;
+    }
+    return (PyObject *)s;
+}
+
+static void ks_dealloc(PyObject *self)
+{
+    KeySet *s = (KeySet *)self;
+    PyObject *type = TYPE(self);
+    PyMem_Free(s->table);
+    s->table = NULL;
+    void (*free_fn)(void *) = PyType_GetSlot(type, Py_tp_free);
+    free_fn(self);
+    Py_DecRef(type);     /* a heap type: its instances hold it */
+}
+
+static int ks_contains(PyObject *self, PyObject *o)
+{
+    if (TYPE(o) != &PyLong_Type)
+        return 0;
+    uint64_t key;
+    if (key_of(o, &key) < 0) {     /* negative or too big: no key, as a set of keys says */
+        PyErr_Clear();
+        return 0;
+    }
+    return ks_has((KeySet *)self, key);
+}
+
+static Py_ssize_t ks_len(PyObject *self)
+{
+    return (Py_ssize_t)((KeySet *)self)->used;
+}
+
+static PyObject *ks_each(PyObject *self, PyObject *iterable, int add)
+{
+    PyObject *it = PyObject_GetIter(iterable), *o;
+    if (it == NULL)
+        return NULL;
+    while ((o = PyIter_Next(it)) != NULL) {
+        uint64_t key;
+        int bad = key_of(o, &key) < 0;
+        Py_DecRef(o);
+        if (!bad) {
+            if (add)
+                bad = ks_add((KeySet *)self, key) < 0;
+            else
+                ks_discard((KeySet *)self, key);
+        }
+        if (bad) {
+            Py_DecRef(it);
+            return NULL;
+        }
+    }
+    Py_DecRef(it);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_IncRef(&_Py_NoneStruct);
+    return &_Py_NoneStruct;
+}
+
+static PyObject *ks_update(PyObject *self, PyObject *iterable)
+{
+    return ks_each(self, iterable, 1);
+}
+
+static PyObject *ks_difference_update(PyObject *self, PyObject *iterable)
+{
+    return ks_each(self, iterable, 0);
+}
+
+static PyMethodDef ks_methods[] = {
+    {"update", ks_update, METH_O, "add the keys of an iterable of ints"},
+    {"difference_update", ks_difference_update, METH_O, "remove the keys of an iterable"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot ks_slots[] = {
+    {Py_tp_new, (void *)ks_new},
+    {Py_tp_dealloc, (void *)ks_dealloc},
+    {Py_sq_contains, (void *)ks_contains},
+    {Py_sq_length, (void *)ks_len},
+    {Py_tp_methods, ks_methods},
+    {Py_tp_doc, "the dumper's set of object keys (see native/rgnative.c)"},
+    {0, NULL},
+};
+
+static PyType_Spec ks_spec = {
+    "_refgraph_native.KeySet", sizeof(KeySet), 0, Py_TPFLAGS_DEFAULT, ks_slots,
+};
+
+static PyObject *keyset_type;    /* set at import */
+
 /* ---- discover --------------------------------------------------------------------------- */
 
 /* discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean).
@@ -236,7 +498,7 @@ fail:
 static PyObject *rg_discover(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *seen = arg(args, 0, &PySet_Type, "discover: seen must be a set");
+    PyObject *seen = arg(args, 0, keyset_type, "discover: seen must be a KeySet");
     PyObject *excluded = seen ? arg(args, 1, &PySet_Type, "discover: a set") : NULL;
     PyObject *ids = excluded ? arg(args, 2, &PyList_Type, "discover: ids list") : NULL;
     PyObject *objs = ids ? arg(args, 3, &PyList_Type, "discover: objs list") : NULL;
@@ -260,23 +522,24 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
         goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *o = PyList_GetItem(objs, i);
-        PyObject *key = PyLong_FromUnsignedLongLong(((unsigned long long)(uintptr_t)o) >> shift);
-        if (key == NULL)
-            goto done;
-        int known = PySet_Contains(seen, key);
-        if (known == 0 && !excluded_empty) {
-            int mine = PySet_Contains(excluded, key);
-            if (mine != 0) {
+        uint64_t k = ((uint64_t)(uintptr_t)o) >> shift;
+        if (ks_has((KeySet *)seen, k))
+            continue;
+        int known = 0;
+        if (!excluded_empty) {
+            PyObject *key = PyLong_FromUnsignedLongLong(k);
+            if (key == NULL)
+                goto done;
+            known = PySet_Contains(excluded, key);     /* 1: left out; -1: error */
+            Py_DecRef(key);
+            if (known > 0)
                 clean = 0;
-                known = mine;     /* 1: left out; -1: error */
-            }
         }
         if (known == 0) {
-            if (PySet_Add(seen, key) < 0 || PyList_Append(found, o) < 0
+            if (ks_add((KeySet *)seen, k) < 0 || PyList_Append(found, o) < 0
                 || PyList_Append(found_ids, PyList_GetItem(ids, i)) < 0)
                 known = -1;
         }
-        Py_DecRef(key);
         if (known < 0)
             goto done;
     }
@@ -326,5 +589,21 @@ __attribute__((visibility("default"))) PyObject *PyInit__refgraph_native(void)
         PyErr_SetString(PyExc_RuntimeError, "_refgraph_native: unexpected object layout");
         return NULL;
     }
-    return PyModule_Create2(&module, PYTHON_ABI_VERSION);
+    PyObject *m = PyModule_Create2(&module, PYTHON_ABI_VERSION);
+    if (m == NULL)
+        return NULL;
+    if (keyset_type == NULL) {
+        keyset_type = PyType_FromSpec(&ks_spec);
+        if (keyset_type == NULL) {
+            Py_DecRef(m);
+            return NULL;
+        }
+    }
+    Py_IncRef(keyset_type);
+    if (PyModule_AddObject(m, "KeySet", keyset_type) < 0) {     /* steals on success */
+        Py_DecRef(keyset_type);
+        Py_DecRef(m);
+        return NULL;
+    }
+    return m;
 }

@@ -129,3 +129,52 @@ fn capture_says_which_dumper_ran_and_refgraph_native_0_forces_python() {
         }
     }
 }
+
+/// The accelerator's KeySet (the dumper's `seen`) against a Python set: random adds and
+/// removals (its deletion moves keys back along their probe runs), then every membership.
+#[test]
+fn the_key_set_agrees_with_a_python_set() {
+    let Some(so) = refgraph::capture::NATIVE_MODULE else {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    };
+    let w = Workdir::new();
+    let dir = w.path("native");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
+    let code = "import random, sys
+sys.path.insert(0, sys.argv[1])
+import _refgraph_native as n
+rng = random.Random(16)
+for size in (50, 3000, 40000):
+    s, ref = n.KeySet(), set()
+    for _ in range(100000):
+        k = rng.randrange(1, size)
+        if rng.random() < 0.6:
+            s.update([k]); ref.add(k)
+        else:
+            s.difference_update([k]); ref.discard(k)
+    assert len(s) == len(ref), (size, len(s), len(ref))
+    wrong = [k for k in range(0, size + 10) if (k in s) != (k in ref)]
+    assert not wrong, (size, wrong[:10])
+    assert 'x' not in s and -1 not in s
+print('ok')
+";
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dir)
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label}: {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}

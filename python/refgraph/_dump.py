@@ -927,7 +927,17 @@ def _native_objects():
     if _native_module is None:
         return []
     d = _module_dict(_native_module)
-    return [_native_module, d] + [f for f in dict.values(d) if type(f) is _BuiltinFunctionType]
+    found = [_native_module, d]
+    for value in dict.values(d):
+        if type(value) is _BuiltinFunctionType:
+            found.append(value)
+        elif type(value) is type:        # KeySet: the class and its parts
+            found.extend((value, _class_dict(value), _type_mro(value), _type_bases(value)))
+            found.extend(v for v in dict.values(_class_dict(value))
+                         if type(v) in (_MethodDescrType, _WrapperDescrType, _GetSetType,
+                                        _MemberType))
+            found.extend(_weakref.getweakrefs(value))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1170,7 +1180,8 @@ class _Dumper:
         self.out = out
         self.values = values
         self.garbage = garbage            # ids the collector found unreachable
-        self.seen = set()                 # keys (_key_of) of objects written or queued
+        # keys (_key_of) of objects written or queued: a set, or the accelerator's compact one
+        self.seen = _native.KeySet() if _native is not None else set()
         self.excluded = set()             # ids of the dumper's own objects
         self.excluded_keys = set()        # ... and their keys, set when the walk starts
         self.held = {}                    # id -> references the dumper holds to that object
