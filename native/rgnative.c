@@ -6,6 +6,7 @@
  * checks this: tests/native.rs compares whole snapshots written both ways):
  *
  *   ints(list of int)                   -> "1,2,3"            (_ints)
+ *   id_text(list of objects)            -> "1,2,3"            (_ints(list(map(id, objs))))
  *   group_by_type(list)                 -> {id(type): [objs]} (_group_by_type)
  *   discover(seen, excluded_keys, ids, objs, shift) -> (new objs, their ids, clean)
  *                                                             (_Dumper.discover)
@@ -192,6 +193,32 @@ static PyObject *rg_ints(PyObject *self, PyObject *args)
         if (i)
             *p++ = ',';
         p = put_u64(p, x);
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
+
+
+/* id_text(objs): the inside of a JSON array of the objects' ids (ints(list(map(id, objs))),
+ * without making the ints). */
+static PyObject *rg_id_text(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "id_text: a list");
+    if (objs == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(objs);
+    if (n == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char *buf = PyMem_Malloc((size_t)n * 21);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    char *p = buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        p = put_u64(p, (unsigned long long)(uintptr_t)PyList_GetItem(objs, i));
     }
     PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
     PyMem_Free(buf);
@@ -492,7 +519,7 @@ static PyObject *keyset_type;    /* set at import */
 /* ---- discover --------------------------------------------------------------------------- */
 
 /* discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean).
- * The objects of `objs` (ids `ids`) whose key (id >> shift) is neither in `seen` nor in
+ * The objects of `objs` (ids `ids`, or None: made here for the ones found) whose key (id >> shift) is neither in `seen` nor in
  * `excluded_keys`, once each in order of first appearance, with their ids; their keys are
  * added to `seen`. clean: no object of `objs` not seen before was an excluded one. */
 static PyObject *rg_discover(PyObject *self, PyObject *args)
@@ -500,7 +527,11 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
     (void)self;
     PyObject *seen = arg(args, 0, keyset_type, "discover: seen must be a KeySet");
     PyObject *excluded = seen ? arg(args, 1, &PySet_Type, "discover: a set") : NULL;
-    PyObject *ids = excluded ? arg(args, 2, &PyList_Type, "discover: ids list") : NULL;
+    PyObject *ids = excluded ? arg(args, 2, NULL, "") : NULL;
+    if (ids != NULL && ids != &_Py_NoneStruct && TYPE(ids) != &PyList_Type) {
+        PyErr_SetString(PyExc_TypeError, "discover: ids must be a list or None");
+        return NULL;
+    }
     PyObject *objs = ids ? arg(args, 3, &PyList_Type, "discover: objs list") : NULL;
     PyObject *shift_o = objs ? arg(args, 4, &PyLong_Type, "discover: shift int") : NULL;
     if (shift_o == NULL)
@@ -511,7 +542,8 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PyList_Size(objs);
-    if (PyList_Size(ids) != n) {
+    int make_ids = ids == &_Py_NoneStruct;
+    if (!make_ids && PyList_Size(ids) != n) {
         PyErr_SetString(PyExc_TypeError, "discover: ids and objs differ in length");
         return NULL;
     }
@@ -536,8 +568,15 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
                 clean = 0;
         }
         if (known == 0) {
-            if (ks_add((KeySet *)seen, k) < 0 || PyList_Append(found, o) < 0
-                || PyList_Append(found_ids, PyList_GetItem(ids, i)) < 0)
+            if (ks_add((KeySet *)seen, k) < 0 || PyList_Append(found, o) < 0)
+                known = -1;
+            else if (make_ids) {
+                PyObject *x = PyLong_FromVoidPtr(o);
+                if (x == NULL || PyList_Append(found_ids, x) < 0)
+                    known = -1;
+                if (x != NULL)
+                    Py_DecRef(x);
+            } else if (PyList_Append(found_ids, PyList_GetItem(ids, i)) < 0)
                 known = -1;
         }
         if (known < 0)
@@ -562,6 +601,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"ints", rg_ints, METH_VARARGS, "ints(list) -> the inside of a JSON array"},
+    {"id_text", rg_id_text, METH_VARARGS, "id_text(list) -> ints(list(map(id, list)))"},
     {"group_by_type", rg_group_by_type, METH_VARARGS, "group_by_type(list) -> dict"},
     {"discover", rg_discover, METH_VARARGS,
      "discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean)"},

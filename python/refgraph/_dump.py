@@ -2015,6 +2015,17 @@ class _Dumper:
 
     def finish_references(self, nrefs, refs, labels, careful):
         """references() once the references are read."""
+        if _native is not None and type(refs) is list:
+            # the same steps in C, ids made only for the objects found (and all of them only
+            # when some reference is the dumper's own)
+            found, found_ids, clean = _native.discover(self.seen, self.excluded_keys, None,
+                                                       refs, _KEY_SHIFT)
+            if found:
+                self.queue(found, found_ids)
+            if not clean and not careful:
+                self.last_refs = nrefs, list(map(id, refs)), labels
+                return None
+            return nrefs, self.edge_label_text(labels), _native.id_text(refs), len(refs)
         ref_ids = list(map(id, refs))
         if not self.discover(ref_ids, refs) and not careful:
             self.last_refs = nrefs, ref_ids, labels
