@@ -178,3 +178,56 @@ print('ok')
         );
     }
 }
+
+/// Loading the accelerator asks none of the program's import machinery: a sys.meta_path
+/// finder and a path hook installed before the dumper is imported never hear of it, and it is
+/// not left in sys.modules.
+#[test]
+fn loading_the_native_module_bypasses_the_programs_import_hooks() {
+    if refgraph::capture::NATIVE_MODULE.is_none() {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    let w = Workdir::new();
+    let dir = w.path("dumper");
+    std::fs::create_dir(&dir).expect("mkdir");
+    place_dumper(&dir);
+    let code = "import sys
+ASKED = []
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        ASKED.append(name)
+        return None
+    def find_module(self, name, path=None):
+        ASKED.append(name)
+        return None
+sys.meta_path.insert(0, Spy())
+sys.path_hooks.insert(0, lambda p: ASKED.append('hook ' + p) or (_ for _ in ()).throw(ImportError))
+sys.path_importer_cache.clear()
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump
+r = refgraph_dump.dump(sys.argv[2])
+bad = [a for a in ASKED if '_refgraph_native' in a]
+print(r['dumper'], bad, '_refgraph_native' in sys.modules)
+";
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dir)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
+            .output()
+            .expect("python");
+        let stdout = String::from_utf8_lossy(&done.stdout);
+        assert_eq!(
+            stdout.trim(),
+            "native [] False",
+            "{label}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
