@@ -38,16 +38,22 @@ fn build_native() {
     println!("cargo::rustc-check-cfg=cfg(has_native)");
     println!("cargo::rerun-if-changed=native/rgnative.c");
     println!("cargo::rerun-if-env-changed=CC");
+    // the package's copy: a build without the module removes a stale one, so that a wheel
+    // never ships a module from another build (or another platform)
+    let package_copy = Path::new("python/refgraph/_refgraph_native.so");
+    let none = || {
+        let _ = std::fs::remove_file(package_copy);
+    };
     let env = |name: &str| std::env::var(name).unwrap_or_default();
     let target = env("TARGET");
     if target != env("HOST")
         || !target.contains("linux")
         || env("CARGO_CFG_TARGET_POINTER_WIDTH") != "64"
     {
-        return;
+        return none();
     }
     let Some(out_dir) = std::env::var_os("OUT_DIR") else {
-        return;
+        return none();
     };
     let out = Path::new(&out_dir).join("_refgraph_native.so");
     let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
@@ -68,16 +74,15 @@ fn build_native() {
         Ok(status) if status.success() => {}
         Ok(status) => {
             println!("cargo::warning=native walker not built: {compiler} exited with {status}");
-            return;
+            return none();
         }
         Err(e) => {
             println!("cargo::warning=native walker not built: cannot run {compiler}: {e}");
-            return;
+            return none();
         }
     }
     println!("cargo::rustc-cfg=has_native");
-    // the package's copy; only rewritten when it changed, so that a running test reads a whole file
-    let package_copy = Path::new("python/refgraph/_refgraph_native.so");
+    // only rewritten when it changed, so that a running test reads a whole file
     if let Ok(bytes) = std::fs::read(&out) {
         if std::fs::read(package_copy).ok().as_deref() != Some(&bytes[..]) {
             let tmp = package_copy.with_extension("so.tmp");
