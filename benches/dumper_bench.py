@@ -5,7 +5,11 @@ attributes, their dicts, lists, strings, ints, a module-level cache dict, a few 
 cycles), dumps it with dump() and prints objects, edges, seconds, objects/s, file size and peak
 RSS.
 
-    python3 benches/dumper_bench.py [N] [--gz] [--novalues] [--nocollect] [--out PATH] [--profile]
+    python3 benches/dumper_bench.py [N] [--heapgen] [--gz] [--novalues] [--nocollect] [--out PATH] [--profile]
+
+--heapgen builds benches/heapgen.py's heap instead. The dumper uses its native accelerator
+when python/refgraph/_refgraph_native.so is there (any `cargo build` puts it there) and this
+Python can load it; REFGRAPH_NATIVE=0 makes it pure Python. The `dumper` line says which ran.
 """
 
 import argparse
@@ -60,6 +64,7 @@ def load_dumper():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=1_000_000, help="objects to build")
+    parser.add_argument("--heapgen", action="store_true", help="build heapgen.py's heap")
     parser.add_argument("--gz", action="store_true", help="write a .gz snapshot")
     parser.add_argument("--novalues", action="store_true", help="dump with values=False")
     parser.add_argument("--nocollect", action="store_true", help="dump with collect=False")
@@ -69,7 +74,13 @@ def main():
 
     dumper = load_dumper()
     started = time.perf_counter()
-    sessions = build_heap(args.n)
+    if args.heapgen:
+        sys.path.insert(0, HERE)
+        import heapgen
+        heapgen.build(args.n)
+        sessions = len(heapgen.ITEMS)      # items, here
+    else:
+        sessions = build_heap(args.n)
     built = time.perf_counter() - started
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -93,6 +104,7 @@ def main():
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     print("python          %s" % sys.version.split()[0])
+    print("dumper          %s" % result["dumper"])
     print("heap built      %d sessions in %.2f s" % (sessions, built))
     print("objects         %d" % result["objects"])
     print("edges           %d" % result["edges"])

@@ -729,10 +729,11 @@ fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
     };
     let path = done.output.display().to_string();
     eprintln!(
-        "refgraph: wrote {path} ({} objects, {} references; dump {:.2} s, thread {} stopped {:.1} ms, {:.2} s in all) — try: refgraph summary {path}",
+        "refgraph: wrote {path} ({} objects, {} references; dump {:.2} s{}, thread {} stopped {:.1} ms, {:.2} s in all) — try: refgraph summary {path}",
         text::thousands(done.objects),
         text::thousands(done.edges),
         done.dump_seconds,
+        dumper_note(done.dumper.as_deref()),
         done.tid,
         done.pause.as_secs_f64() * 1e3,
         done.total.as_secs_f64(),
@@ -812,6 +813,15 @@ fn signal_name(signal: i32) -> String {
     name.into()
 }
 
+/// ", native dumper" or ", Python dumper": which dumper wrote a snapshot (nothing if unknown).
+fn dumper_note(dumper: Option<&str>) -> &'static str {
+    match dumper {
+        Some("native") => ", native dumper",
+        Some("python") => ", Python dumper",
+        _ => "",
+    }
+}
+
 fn report_dump(d: &DumpStatus) {
     let path = d.path.as_deref().unwrap_or("?");
     if let Some(note) = &d.note {
@@ -821,10 +831,11 @@ fn report_dump(d: &DumpStatus) {
     match &d.error {
         Some(e) => eprintln!("refgraph: could not write {path}: {}", text::term_safe(e)),
         None => eprintln!(
-            "refgraph: wrote {path} ({} objects, {} references, {:.2} s) — try: {} summary {}",
+            "refgraph: wrote {path} ({} objects, {} references, {:.2} s{}) — try: {} summary {}",
             text::thousands(d.objects.unwrap_or(0)),
             text::thousands(d.edges.unwrap_or(0)),
             d.seconds.unwrap_or(0.0),
+            dumper_note(d.dumper.as_deref()),
             crate::demo::invocation(),
             shlex::try_quote(path).unwrap_or(std::borrow::Cow::Borrowed(path)),
         ),

@@ -304,6 +304,16 @@ fn each_python(name: &str, code: i32, same_threads: bool) {
         let snap = t.path("x.rgsnap");
         let stderr = t.attach_ok(&snap, &["--timeout", "20"]);
         assert!(stderr.contains("stopped for"), "{stderr}");
+        // the native accelerator is placed beside the dumper and loads from 3.10 on
+        let old = label.starts_with("3.8.") || label.starts_with("3.9.");
+        if refgraph::capture::NATIVE_MODULE.is_some() {
+            let want = if old {
+                "Python dumper"
+            } else {
+                "native dumper"
+            };
+            assert!(stderr.contains(want), "{label}: {stderr}");
+        }
         assert_marker_chain(&snap, &t.label);
         t.assert_beating();
         t.finish(code, same_threads);

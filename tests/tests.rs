@@ -11,6 +11,7 @@ mod hostile;
 mod interrupt;
 mod launch;
 mod memory;
+mod native;
 mod newuser;
 mod queries;
 mod readme;

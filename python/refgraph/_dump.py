@@ -838,6 +838,109 @@ def _refcount_offset():
 
 
 # ---------------------------------------------------------------------------------------------
+# The native accelerator (native/rgnative.c, the extension module _refgraph_native): when the
+# file sits next to this one (refgraph capture and the pip package put it there) and this is a
+# CPython it was checked on, the hot per-chunk steps _ints, _group_by_type and
+# _Dumper.discover run in C, with the same results (tests/native.rs compares snapshots written
+# both ways). REFGRAPH_NATIVE=0 keeps it unloaded. Anywhere else: pure Python, silently.
+
+_NATIVE_NAME = "_refgraph_native"
+
+
+class _NativeSpec:
+    """What _imp.create_dynamic reads of a module spec: the name and the file."""
+    __slots__ = ("name", "origin")
+
+    def __init__(self, name, origin):
+        self.name, self.origin = name, origin
+
+
+def _native_supported():
+    """A CPython the module was checked on: 3.10-3.13, 64-bit Linux, default (GIL) release
+    build (the module reads object headers in that layout)."""
+    abiflags = getattr(sys, "abiflags", None)
+    return (sys.implementation.name == "cpython" and sys.platform.startswith("linux")
+            and sys.maxsize > 2 ** 32 and (3, 10) <= tuple(sys.version_info[:2]) <= (3, 13)
+            and type(abiflags) is str and "t" not in abiflags and "d" not in abiflags
+            and getattr(sys, "gettotalrefcount", None) is None)
+
+
+def _load_native():
+    """The accelerator module, or None. Loaded through _imp.create_dynamic, the call importlib's
+    ExtensionFileLoader makes: no sys.meta_path or path hook (the program's) is asked, and the
+    module is taken back out of sys.modules (only this dumper uses it)."""
+    try:
+        if os.environ.get("REFGRAPH_NATIVE", "") in ("0", "false", "no"):
+            return None
+        if not _native_supported():
+            return None
+        path = _path_join(_path_split(_abspath(__file__))[0], _NATIVE_NAME + ".so")
+        if not os.path.isfile(path):
+            return None
+        imp = sys.modules.get("_imp")
+        if type(imp) is not _ModuleType:
+            return None
+        modules = sys.modules
+        before = dict.get(modules, _NATIVE_NAME, _MISSING) if type(modules) is dict else None
+        module = imp.create_dynamic(_NativeSpec(_NATIVE_NAME, path))
+        imp.exec_dynamic(module)
+        if type(modules) is dict and before is _MISSING \
+                and dict.get(modules, _NATIVE_NAME) is module:
+            dict.pop(modules, _NATIVE_NAME)
+        if type(module) is not _ModuleType:
+            return None
+        return module
+    except Exception:
+        return None
+
+
+_native_module = _load_native()
+_native = None                  # _native_module while it is in use (see _use_native)
+_python_ints, _python_group_by_type = _ints, _group_by_type
+
+
+def _native_ints(values):
+    try:
+        return _native.ints(values)
+    except Exception:       # not a list of ints (never for ids): the Python way
+        return _python_ints(values)
+
+
+def _use_native(on):
+    """Dump with the accelerator (if it loaded) or in pure Python; returns which is in use,
+    "native" or "python" (the header's `dumper`). Dumps after this call use it."""
+    global _native, _ints, _group_by_type
+    if on and _native_module is not None:
+        _native = _native_module
+        _ints, _group_by_type = _native_ints, _native.group_by_type
+        return "native"
+    _native = None
+    _ints, _group_by_type = _python_ints, _python_group_by_type
+    return "python"
+
+
+_use_native(True)
+
+
+def _native_objects():
+    """The accelerator's own objects, left out of the snapshot like this module's."""
+    if _native_module is None:
+        return []
+    d = _module_dict(_native_module)
+    found = [_native_module, d]
+    for value in dict.values(d):
+        if type(value) is _BuiltinFunctionType:
+            found.append(value)
+        elif type(value) is type:        # KeySet: the class and its parts
+            found.extend((value, _class_dict(value), _type_mro(value), _type_bases(value)))
+            found.extend(v for v in dict.values(_class_dict(value))
+                         if type(v) in (_MethodDescrType, _WrapperDescrType, _GetSetType,
+                                        _MemberType))
+            found.extend(_weakref.getweakrefs(value))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
 # The dumper's own objects: left out of the snapshot, and their references subtracted.
 
 def _own_code_ids(own=None):
@@ -868,6 +971,7 @@ def _own_objects():
         if value is not None and type(value) is not type:
             stack.append(value)
             stack.extend(_instance_dict_of(value))
+    stack.extend(_native_objects())
     while stack:
         o = stack.pop()
         if id(o) in found:
@@ -1076,7 +1180,8 @@ class _Dumper:
         self.out = out
         self.values = values
         self.garbage = garbage            # ids the collector found unreachable
-        self.seen = set()                 # keys (_key_of) of objects written or queued
+        # keys (_key_of) of objects written or queued: a set, or the accelerator's compact one
+        self.seen = _native.KeySet() if _native is not None else set()
         self.excluded = set()             # ids of the dumper's own objects
         self.excluded_keys = set()        # ... and their keys, set when the walk starts
         self.held = {}                    # id -> references the dumper holds to that object
@@ -1161,7 +1266,9 @@ class _Dumper:
         kind = plan.label_kind
 
         plan.size = _sizeof_of(mro)     # decided on the first group (see sizes_text)
-        if _HAZARDS["buffer_referent"] and self.bytesio is not None and self.bytesio in mro:
+        # by identity: `in` would call __eq__ of a program's metaclass (hostile_hooks.py)
+        if (_HAZARDS["buffer_referent"] and self.bytesio is not None
+                and any(map(is_, mro, repeat(self.bytesio)))):
             plan.size = None    # the object alone: its buffer is a referent, sized on its own
         plan.size_extra = None
         if plan.size is not None:
@@ -1908,6 +2015,17 @@ class _Dumper:
 
     def finish_references(self, nrefs, refs, labels, careful):
         """references() once the references are read."""
+        if _native is not None and type(refs) is list:
+            # the same steps in C, ids made only for the objects found (and all of them only
+            # when some reference is the dumper's own)
+            found, found_ids, clean = _native.discover(self.seen, self.excluded_keys, None,
+                                                       refs, _KEY_SHIFT)
+            if found:
+                self.queue(found, found_ids)
+            if not clean and not careful:
+                self.last_refs = nrefs, list(map(id, refs)), labels
+                return None
+            return nrefs, self.edge_label_text(labels), _native.id_text(refs), len(refs)
         ref_ids = list(map(id, refs))
         if not self.discover(ref_ids, refs) and not careful:
             self.last_refs = nrefs, ref_ids, labels
@@ -1934,6 +2052,12 @@ class _Dumper:
     def discover(self, ids, objs):
         """Queue for writing the objects of `objs` (whose ids are `ids`) not seen before, but
         the dumper's own. Returns False if there were some of those."""
+        if _native is not None and type(ids) is list and type(objs) is list:
+            found, found_ids, clean = _native.discover(self.seen, self.excluded_keys, ids, objs,
+                                                       _KEY_SHIFT)
+            if found:
+                self.queue(found, found_ids)
+            return clean
         keys = _keys(ids)
         known = list(map(self.seen.__contains__, keys))
         if all(known):
@@ -2451,7 +2575,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
                       "garbage": d.garbage_written, "seconds": seconds}) + "\n")
     out.finish()
     return {"path": path, "objects": d.objects, "edges": d.edges,
-            "garbage": d.garbage_written, "seconds": seconds}
+            "garbage": d.garbage_written, "seconds": seconds,
+            "dumper": "native" if _native is not None else "python"}
 
 
 def _header(path, values, collect, trigger, wall, hint):
@@ -2469,6 +2594,7 @@ def _header(path, values, collect, trigger, wall, hint):
         "time": _strftime("%Y-%m-%dT%H:%M:%SZ", _gmtime(wall)),
         "unix_time": round(wall, 3), "values": values, "collect": collect,
         "trigger": trigger, "objects_hint": hint, "memory": _memory_figures(),
+        "dumper": "native" if _native is not None else "python",
     }
 
 

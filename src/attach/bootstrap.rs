@@ -97,8 +97,8 @@ def _refgraph_attach(d, mod, snap, values, collect):
         for name in real:
             del m.__dict__["_refgraph_real_" + name]
         r = m.dump(d + "/" + snap, values=values, collect=collect)
-        status('{"objects": %d, "edges": %d, "seconds": %f}'
-               % (r["objects"], r["edges"], r["seconds"]))
+        status('{"objects": %d, "edges": %d, "seconds": %f, "dumper": "%s"}'
+               % (r["objects"], r["edges"], r["seconds"], r["dumper"]))
     except BaseException as e:
         status('{"error": %s}' % text("%s: %s" % (type(e).__name__, e)))
     finally:

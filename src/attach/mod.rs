@@ -56,6 +56,8 @@ pub struct AttachOutcome {
     pub edges: u64,
     /// How long the dump ran in the target.
     pub dump_seconds: f64,
+    /// Which dumper ran: `native` (with the accelerator) or `python`; None from an older one.
+    pub dumper: Option<String>,
     /// Where the new thread was started from.
     pub safe_point: String,
     /// The thread stopped for it.

@@ -98,7 +98,10 @@ pub fn capture_pid(
         (format!("{module}.py"), DUMPER_SOURCE.as_bytes()),
         (bootstrap::STATUS.to_string(), &b""[..]),
         (bootstrap::TICKET.to_string(), &b""[..]),
-    ] {
+    ]
+    .into_iter()
+    .chain(crate::capture::NATIVE_MODULE.map(|so| (crate::capture::NATIVE_FILE.to_string(), so)))
+    {
         dir.write_new(&name, data, target.uid, target.gid)
             .map_err(io(format!(
                 "writing {}/{name} in process {pid}'s /tmp",
@@ -195,7 +198,8 @@ pub fn capture_pid(
             if let Some(objects) = v.get("objects").and_then(|o| o.as_u64()) {
                 let edges = v.get("edges").and_then(|o| o.as_u64()).unwrap_or(0);
                 let seconds = v.get("seconds").and_then(|o| o.as_f64()).unwrap_or(0.0);
-                done = Some(Ok((objects, edges, seconds)));
+                let dumper = v.get("dumper").and_then(|o| o.as_str()).map(str::to_string);
+                done = Some(Ok((objects, edges, seconds, dumper)));
             }
         }
         if let Some(done) = done {
@@ -246,7 +250,7 @@ pub fn capture_pid(
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let (objects, edges, dump_seconds) =
+    let (objects, edges, dump_seconds, dumper) =
         result.map_err(|message| AttachError::Dump { pid, message })?;
 
     // 3. Bring the snapshot back, atomically.
@@ -266,6 +270,7 @@ pub fn capture_pid(
         objects,
         edges,
         dump_seconds,
+        dumper,
         safe_point: injected.safe_point,
         tid: injected.tid,
         pause: injected.pause,

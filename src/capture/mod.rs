@@ -21,6 +21,21 @@ use std::time::Duration;
 /// The dumper's source, embedded so the binary needs nothing beside it.
 pub const DUMPER_SOURCE: &str = include_str!("../../python/refgraph/_dump.py");
 
+/// The dumper's native accelerator (`native/rgnative.c`, built by build.rs), when this binary
+/// has it: written next to the dumper as [`NATIVE_FILE`], which loads it on the CPythons it
+/// was checked on and stays pure Python elsewhere.
+#[cfg(has_native)]
+pub const NATIVE_MODULE: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/_refgraph_native.so"
+)));
+/// Built without a C compiler: no accelerator, the dumper is pure Python.
+#[cfg(not(has_native))]
+pub const NATIVE_MODULE: Option<&[u8]> = None;
+
+/// The accelerator's file name, next to the dumper (the dumper looks for exactly this name).
+pub const NATIVE_FILE: &str = "_refgraph_native.so";
+
 /// The module name the bootstrap imports the dumper as.
 const DUMPER_MODULE: &str = "refgraph_dump";
 
@@ -68,6 +83,8 @@ pub struct DumpStatus {
     pub pid: Option<u32>,
     /// Something to tell the user that is not a failure (a dump signal during a dump).
     pub note: Option<String>,
+    /// Which dumper wrote it: `native` (with the accelerator) or `python`.
+    pub dumper: Option<String>,
 }
 
 /// The dumper's first status line: it runs, in this process, on this Python.
@@ -146,6 +163,10 @@ pub fn capture(
         .map_err(io_error("creating a temp directory"))?;
     let dumper_path = workdir.path().join(format!("{DUMPER_MODULE}.py"));
     std::fs::write(&dumper_path, DUMPER_SOURCE).map_err(io_error("writing the dumper"))?;
+    if let Some(native) = NATIVE_MODULE {
+        std::fs::write(workdir.path().join(NATIVE_FILE), native)
+            .map_err(io_error("writing the dumper's native module"))?;
+    }
     let status_path = workdir.path().join("status.jsonl");
     std::fs::write(&status_path, b"").map_err(io_error("creating the status file"))?;
     let output = absolute(&opts.output)?;

@@ -1,0 +1,649 @@
+/* rgnative: the refgraph dumper's native accelerator (the CPython extension module
+ * `_refgraph_native`).
+ *
+ * It does, in C, a few of the per-chunk steps of python/refgraph/_dump.py that cost the most
+ * in pure Python, each with exactly the result of the Python code it replaces (the dumper
+ * checks this: tests/native.rs compares whole snapshots written both ways):
+ *
+ *   ints(list of int)                   -> "1,2,3"            (_ints)
+ *   id_text(list of objects)            -> "1,2,3"            (_ints(list(map(id, objs))))
+ *   group_by_type(list)                 -> {id(type): [objs]} (_group_by_type)
+ *   discover(seen, excluded_keys, ids, objs, shift) -> (new objs, their ids, clean)
+ *                                                             (_Dumper.discover)
+ *   KeySet()                            the dumper's `seen` set of object keys, compact
+ *
+ * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
+ * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
+ * int objects), it holds no reference after a call returns, and it creates no objects but
+ * the ones the Python code it replaces would have created.
+ *
+ * It is built WITHOUT Python headers (build.rs: one `cc -shared`, no Python needed to build
+ * the refgraph binary): the few stable-ABI functions it calls are declared here by hand, and
+ * the only object field it reads is ob_type, at the same place in every non-free-threaded
+ * 64-bit CPython. The module is the limited-API/abi3 kind (PyModule_Create2 with API version
+ * 3), so one file loads in every CPython from 3.8 on; the dumper loads it only where it was
+ * checked (3.10-3.13, 64-bit Linux, no debug or free-threaded build) and otherwise stays pure
+ * Python. At import the module checks that the header layout it assumes holds.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef intptr_t Py_ssize_t;
+typedef struct _object PyObject;
+struct _object {
+    Py_ssize_t ob_refcnt;
+    PyObject *ob_type;
+};
+typedef PyObject *(*PyCFunction)(PyObject *, PyObject *);
+
+typedef struct {
+    PyObject ob_base;
+    PyObject *(*m_init)(void);
+    Py_ssize_t m_index;
+    PyObject *m_copy;
+} PyModuleDef_Base;
+
+typedef struct {
+    const char *ml_name;
+    PyCFunction ml_meth;
+    int ml_flags;
+    const char *ml_doc;
+} PyMethodDef;
+
+typedef struct {
+    PyModuleDef_Base m_base;
+    const char *m_name;
+    const char *m_doc;
+    Py_ssize_t m_size;
+    PyMethodDef *m_methods;
+    void *m_slots;
+    void *m_traverse;
+    void *m_clear;
+    void *m_free;
+} PyModuleDef;
+
+#define METH_VARARGS 0x0001
+#define METH_O 0x0008
+#define METH_NOARGS 0x0004
+
+typedef struct {
+    int slot;
+    void *pfunc;
+} PyType_Slot;
+
+typedef struct {
+    const char *name;
+    int basicsize;
+    int itemsize;
+    unsigned int flags;
+    PyType_Slot *slots;
+} PyType_Spec;
+
+/* slot numbers of Include/typeslots.h (part of the stable ABI) */
+#define Py_sq_contains 41
+#define Py_sq_length 45
+#define Py_tp_dealloc 52
+#define Py_tp_doc 56
+#define Py_tp_free 74
+#define Py_tp_methods 64
+#define Py_tp_new 65
+#define Py_TPFLAGS_DEFAULT 0
+#define PYTHON_ABI_VERSION 3
+
+/* The stable ABI (all present since 3.2, most since 3.0). */
+extern PyObject *PyModule_Create2(PyModuleDef *, int);
+extern PyObject PyList_Type, PyDict_Type, PyTuple_Type, PySet_Type, PyLong_Type;
+extern PyObject *PyExc_TypeError, *PyExc_RuntimeError;
+extern void PyErr_SetString(PyObject *, const char *);
+extern PyObject *PyErr_NoMemory(void);
+extern PyObject *PyErr_Occurred(void);
+extern void PyErr_Clear(void);
+extern void Py_IncRef(PyObject *);
+extern void Py_DecRef(PyObject *);
+extern PyObject *PyList_New(Py_ssize_t);
+extern Py_ssize_t PyList_Size(PyObject *);
+extern PyObject *PyList_GetItem(PyObject *, Py_ssize_t);
+extern int PyList_SetItem(PyObject *, Py_ssize_t, PyObject *);
+extern int PyList_Append(PyObject *, PyObject *);
+extern PyObject *PyTuple_GetItem(PyObject *, Py_ssize_t);
+extern Py_ssize_t PyTuple_Size(PyObject *);
+extern PyObject *PyTuple_New(Py_ssize_t);
+extern int PyTuple_SetItem(PyObject *, Py_ssize_t, PyObject *);
+extern PyObject *PyDict_New(void);
+extern PyObject *PyDict_GetItem(PyObject *, PyObject *);
+extern int PyDict_SetItem(PyObject *, PyObject *, PyObject *);
+extern int PySet_Contains(PyObject *, PyObject *);
+extern int PySet_Add(PyObject *, PyObject *);
+extern Py_ssize_t PySet_Size(PyObject *);
+extern PyObject *PyLong_FromVoidPtr(void *);
+extern PyObject *PyLong_FromUnsignedLongLong(unsigned long long);
+extern unsigned long long PyLong_AsUnsignedLongLong(PyObject *);
+extern PyObject *PyBool_FromLong(long);
+extern PyObject *PyUnicode_FromStringAndSize(const char *, Py_ssize_t);
+extern PyObject *PyObject_GetIter(PyObject *);
+extern PyObject *PyIter_Next(PyObject *);
+extern Py_ssize_t PyLong_AsSsize_t(PyObject *);
+extern PyObject *PyType_FromSpec(void *);
+extern int PyModule_AddObject(PyObject *, const char *, PyObject *);
+extern void *PyType_GetSlot(PyObject *, int);
+extern PyObject *PyLong_FromSize_t(size_t);
+extern PyObject _Py_NoneStruct;
+extern void *PyMem_Calloc(size_t, size_t);
+extern void *PyMem_Malloc(size_t);
+extern void *PyMem_Realloc(void *, size_t);
+extern void PyMem_Free(void *);
+
+#define TYPE(o) (((PyObject *)(o))->ob_type)
+
+static PyObject *arg(PyObject *args, Py_ssize_t i, PyObject *type, const char *what)
+{
+    PyObject *o = PyTuple_GetItem(args, i);
+    if (o == NULL)
+        return NULL;
+    if (type != NULL && TYPE(o) != type) {
+        PyErr_SetString(PyExc_TypeError, what);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- ints ----------------------------------------------------------------------------- */
+
+/* Appends the decimal text of v at p; returns the end. */
+static char *put_u64(char *p, unsigned long long v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* ints(values): the inside of a JSON array of non-negative ints ("%d,%d" % values). */
+static PyObject *rg_ints(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *values = arg(args, 0, &PyList_Type, "ints: a list of ints");
+    if (values == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(values);
+    if (n == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char *buf = PyMem_Malloc((size_t)n * 21);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    char *p = buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GetItem(values, i);
+        if (TYPE(v) != &PyLong_Type) {
+            PyMem_Free(buf);
+            PyErr_SetString(PyExc_TypeError, "ints: a list of ints");
+            return NULL;
+        }
+        unsigned long long x = PyLong_AsUnsignedLongLong(v);
+        if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyMem_Free(buf);
+            return NULL;
+        }
+        if (i)
+            *p++ = ',';
+        p = put_u64(p, x);
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
+
+
+/* id_text(objs): the inside of a JSON array of the objects' ids (ints(list(map(id, objs))),
+ * without making the ints). */
+static PyObject *rg_id_text(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "id_text: a list");
+    if (objs == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(objs);
+    if (n == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char *buf = PyMem_Malloc((size_t)n * 21);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    char *p = buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        p = put_u64(p, (unsigned long long)(uintptr_t)PyList_GetItem(objs, i));
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
+
+/* ---- group_by_type ---------------------------------------------------------------------- */
+
+/* group_by_type(objs): {id(type): [objects of that exact type]}, in order of first
+ * appearance; a chunk of one type is returned as {id(type): objs} (the same list). */
+static PyObject *rg_group_by_type(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "group_by_type: a list");
+    if (objs == NULL)
+        return NULL;
+    PyObject *groups = PyDict_New();
+    if (groups == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(objs);
+    if (n == 0)
+        return groups;
+    PyObject *first = TYPE(PyList_GetItem(objs, 0));
+    Py_ssize_t i = 1;
+    while (i < n && TYPE(PyList_GetItem(objs, i)) == first)
+        i++;
+    if (i == n) {
+        PyObject *key = PyLong_FromVoidPtr(first);
+        if (key == NULL || PyDict_SetItem(groups, key, objs) < 0)
+            goto fail_key;
+        Py_DecRef(key);
+        return groups;
+    fail_key:
+        if (key != NULL)
+            Py_DecRef(key);
+        Py_DecRef(groups);
+        return NULL;
+    }
+    PyObject *last_type = NULL, *last_list = NULL;   /* borrowed, from groups */
+    for (i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        PyObject *t = TYPE(o);
+        PyObject *list = t == last_type ? last_list : NULL;
+        if (list == NULL) {
+            PyObject *key = PyLong_FromVoidPtr(t);
+            if (key == NULL)
+                goto fail;
+            list = PyDict_GetItem(groups, key);
+            if (list == NULL) {
+                list = PyList_New(0);
+                if (list == NULL || PyDict_SetItem(groups, key, list) < 0) {
+                    if (list != NULL)
+                        Py_DecRef(list);
+                    Py_DecRef(key);
+                    goto fail;
+                }
+                Py_DecRef(list);      /* the dict holds it */
+            }
+            Py_DecRef(key);
+            last_type = t;
+            last_list = list;
+        }
+        if (PyList_Append(list, o) < 0)
+            goto fail;
+    }
+    return groups;
+fail:
+    Py_DecRef(groups);
+    return NULL;
+}
+
+
+/* ---- KeySet ------------------------------------------------------------------------------ */
+
+/* KeySet(): the dumper's `seen` set (keys id >> shift of the objects written or queued) as a
+ * table of plain 64-bit keys: a Python set of ints costs ~60 bytes per object (the int and its
+ * slot) and a pointer chase per lookup; this costs 8-16 bytes and one probe. It answers what
+ * the dumper asks of its set: `k in s`, len(s), s.update(ints), s.difference_update(ints).
+ * Open addressing, linear probing, backward-shift deletion; key 0 marks a free slot (keys are
+ * addresses >> 4, never 0). Not a GC object: it holds no references. */
+typedef struct {
+    PyObject ob_base;
+    uint64_t *table;
+    size_t mask;     /* capacity - 1 (capacity a power of two), or 0 before the first add */
+    size_t used;
+} KeySet;
+
+static size_t slot_of(uint64_t key, size_t mask)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+}
+
+static int ks_has(const KeySet *s, uint64_t key)
+{
+    if (s->table == NULL || key == 0)
+        return 0;
+    for (size_t i = slot_of(key, s->mask);; i = (i + 1) & s->mask) {
+        uint64_t here = s->table[i];
+        if (here == key)
+            return 1;
+        if (here == 0)
+            return 0;
+    }
+}
+
+static int ks_grow(KeySet *s)
+{
+    size_t capacity = s->table == NULL ? 1024 : (s->mask + 1) * 2;
+    uint64_t *table = PyMem_Calloc(capacity, sizeof(uint64_t));
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t mask = capacity - 1;
+    if (s->table != NULL) {
+        for (size_t j = 0; j <= s->mask; j++) {
+            uint64_t key = s->table[j];
+            if (key == 0)
+                continue;
+            size_t i = slot_of(key, mask);
+            while (table[i] != 0)
+                i = (i + 1) & mask;
+            table[i] = key;
+        }
+        PyMem_Free(s->table);
+    }
+    s->table = table;
+    s->mask = mask;
+    return 0;
+}
+
+/* 1: added, 0: was there, -1: error */
+static int ks_add(KeySet *s, uint64_t key)
+{
+    if (key == 0) {
+        PyErr_SetString(PyExc_TypeError, "KeySet: key 0");
+        return -1;
+    }
+    if (s->table == NULL || (s->used + 1) * 2 > s->mask + 1) {
+        if (ks_has(s, key))
+            return 0;
+        if (ks_grow(s) < 0)
+            return -1;
+    }
+    size_t i = slot_of(key, s->mask);
+    for (;; i = (i + 1) & s->mask) {
+        if (s->table[i] == key)
+            return 0;
+        if (s->table[i] == 0)
+            break;
+    }
+    s->table[i] = key;
+    s->used++;
+    return 1;
+}
+
+static void ks_discard(KeySet *s, uint64_t key)
+{
+    if (s->table == NULL || key == 0)
+        return;
+    size_t i = slot_of(key, s->mask);
+    for (;; i = (i + 1) & s->mask) {
+        if (s->table[i] == 0)
+            return;
+        if (s->table[i] == key)
+            break;
+    }
+    /* backward-shift: move later keys of the run into the hole when that is where they
+     * belong (their home slot is not cyclically in (hole, j]) */
+    size_t hole = i;
+    for (size_t j = (i + 1) & s->mask; s->table[j] != 0; j = (j + 1) & s->mask) {
+        size_t home = slot_of(s->table[j], s->mask);
+        int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (!between) {
+            s->table[hole] = s->table[j];
+            hole = j;
+        }
+    }
+    s->table[hole] = 0;
+    s->used--;
+}
+
+/* the key an int object stands for; sets an error for anything else */
+static int key_of(PyObject *o, uint64_t *key)
+{
+    if (TYPE(o) != &PyLong_Type) {
+        PyErr_SetString(PyExc_TypeError, "KeySet: keys are ints");
+        return -1;
+    }
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    *key = v;
+    return 0;
+}
+
+static PyObject *ks_new(PyObject *type, PyObject *args, PyObject *kwargs)
+{
+    (void)args;
+    (void)kwargs;
+    PyObject *(*alloc)(PyObject *, Py_ssize_t) = PyType_GetSlot(type, 47 /* Py_tp_alloc */);
+    KeySet *s = (KeySet *)alloc(type, 0);
+    if (s != NULL) {
+        s->table = NULL;
+        s->mask = 0;
+        s->used = 0;
+    }
+    return (PyObject *)s;
+}
+
+static void ks_dealloc(PyObject *self)
+{
+    KeySet *s = (KeySet *)self;
+    PyObject *type = TYPE(self);
+    PyMem_Free(s->table);
+    s->table = NULL;
+    void (*free_fn)(void *) = PyType_GetSlot(type, Py_tp_free);
+    free_fn(self);
+    Py_DecRef(type);     /* a heap type: its instances hold it */
+}
+
+static int ks_contains(PyObject *self, PyObject *o)
+{
+    if (TYPE(o) != &PyLong_Type)
+        return 0;
+    uint64_t key;
+    if (key_of(o, &key) < 0) {     /* negative or too big: no key, as a set of keys says */
+        PyErr_Clear();
+        return 0;
+    }
+    return ks_has((KeySet *)self, key);
+}
+
+static Py_ssize_t ks_len(PyObject *self)
+{
+    return (Py_ssize_t)((KeySet *)self)->used;
+}
+
+static PyObject *ks_each(PyObject *self, PyObject *iterable, int add)
+{
+    PyObject *it = PyObject_GetIter(iterable), *o;
+    if (it == NULL)
+        return NULL;
+    while ((o = PyIter_Next(it)) != NULL) {
+        uint64_t key;
+        int bad = key_of(o, &key) < 0;
+        Py_DecRef(o);
+        if (!bad) {
+            if (add)
+                bad = ks_add((KeySet *)self, key) < 0;
+            else
+                ks_discard((KeySet *)self, key);
+        }
+        if (bad) {
+            Py_DecRef(it);
+            return NULL;
+        }
+    }
+    Py_DecRef(it);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_IncRef(&_Py_NoneStruct);
+    return &_Py_NoneStruct;
+}
+
+static PyObject *ks_update(PyObject *self, PyObject *iterable)
+{
+    return ks_each(self, iterable, 1);
+}
+
+static PyObject *ks_difference_update(PyObject *self, PyObject *iterable)
+{
+    return ks_each(self, iterable, 0);
+}
+
+static PyMethodDef ks_methods[] = {
+    {"update", ks_update, METH_O, "add the keys of an iterable of ints"},
+    {"difference_update", ks_difference_update, METH_O, "remove the keys of an iterable"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot ks_slots[] = {
+    {Py_tp_new, (void *)ks_new},
+    {Py_tp_dealloc, (void *)ks_dealloc},
+    {Py_sq_contains, (void *)ks_contains},
+    {Py_sq_length, (void *)ks_len},
+    {Py_tp_methods, ks_methods},
+    {Py_tp_doc, "the dumper's set of object keys (see native/rgnative.c)"},
+    {0, NULL},
+};
+
+static PyType_Spec ks_spec = {
+    "_refgraph_native.KeySet", sizeof(KeySet), 0, Py_TPFLAGS_DEFAULT, ks_slots,
+};
+
+static PyObject *keyset_type;    /* set at import */
+
+/* ---- discover --------------------------------------------------------------------------- */
+
+/* discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean).
+ * The objects of `objs` (ids `ids`, or None: made here for the ones found) whose key (id >> shift) is neither in `seen` nor in
+ * `excluded_keys`, once each in order of first appearance, with their ids; their keys are
+ * added to `seen`. clean: no object of `objs` not seen before was an excluded one. */
+static PyObject *rg_discover(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *seen = arg(args, 0, keyset_type, "discover: seen must be a KeySet");
+    PyObject *excluded = seen ? arg(args, 1, &PySet_Type, "discover: a set") : NULL;
+    PyObject *ids = excluded ? arg(args, 2, NULL, "") : NULL;
+    if (ids != NULL && ids != &_Py_NoneStruct && TYPE(ids) != &PyList_Type) {
+        PyErr_SetString(PyExc_TypeError, "discover: ids must be a list or None");
+        return NULL;
+    }
+    PyObject *objs = ids ? arg(args, 3, &PyList_Type, "discover: objs list") : NULL;
+    PyObject *shift_o = objs ? arg(args, 4, &PyLong_Type, "discover: shift int") : NULL;
+    if (shift_o == NULL)
+        return NULL;
+    unsigned long long shift = PyLong_AsUnsignedLongLong(shift_o);
+    if (shift > 16) {
+        PyErr_SetString(PyExc_TypeError, "discover: bad shift");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_Size(objs);
+    int make_ids = ids == &_Py_NoneStruct;
+    if (!make_ids && PyList_Size(ids) != n) {
+        PyErr_SetString(PyExc_TypeError, "discover: ids and objs differ in length");
+        return NULL;
+    }
+    int excluded_empty = PySet_Size(excluded) == 0;
+    PyObject *found = PyList_New(0), *found_ids = PyList_New(0), *out = NULL;
+    long clean = 1;
+    if (found == NULL || found_ids == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        uint64_t k = ((uint64_t)(uintptr_t)o) >> shift;
+        if (ks_has((KeySet *)seen, k))
+            continue;
+        int known = 0;
+        if (!excluded_empty) {
+            PyObject *key = PyLong_FromUnsignedLongLong(k);
+            if (key == NULL)
+                goto done;
+            known = PySet_Contains(excluded, key);     /* 1: left out; -1: error */
+            Py_DecRef(key);
+            if (known > 0)
+                clean = 0;
+        }
+        if (known == 0) {
+            if (ks_add((KeySet *)seen, k) < 0 || PyList_Append(found, o) < 0)
+                known = -1;
+            else if (make_ids) {
+                PyObject *x = PyLong_FromVoidPtr(o);
+                if (x == NULL || PyList_Append(found_ids, x) < 0)
+                    known = -1;
+                if (x != NULL)
+                    Py_DecRef(x);
+            } else if (PyList_Append(found_ids, PyList_GetItem(ids, i)) < 0)
+                known = -1;
+        }
+        if (known < 0)
+            goto done;
+    }
+    out = PyTuple_New(3);
+    if (out == NULL)
+        goto done;
+    PyTuple_SetItem(out, 0, found);
+    PyTuple_SetItem(out, 1, found_ids);
+    PyTuple_SetItem(out, 2, PyBool_FromLong(clean));
+    return out;
+done:
+    if (found != NULL)
+        Py_DecRef(found);
+    if (found_ids != NULL)
+        Py_DecRef(found_ids);
+    return NULL;
+}
+
+/* ---- module ------------------------------------------------------------------------------ */
+
+static PyMethodDef methods[] = {
+    {"ints", rg_ints, METH_VARARGS, "ints(list) -> the inside of a JSON array"},
+    {"id_text", rg_id_text, METH_VARARGS, "id_text(list) -> ints(list(map(id, list)))"},
+    {"group_by_type", rg_group_by_type, METH_VARARGS, "group_by_type(list) -> dict"},
+    {"discover", rg_discover, METH_VARARGS,
+     "discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef module = {
+    {{1, NULL}, NULL, 0, NULL},
+    "_refgraph_native",
+    "refgraph dumper's native accelerator (see native/rgnative.c)",
+    0,          /* not -1: the import system then keeps no copy of the module's dict */
+    methods,
+    NULL, NULL, NULL, NULL,
+};
+
+__attribute__((visibility("default"))) PyObject *PyInit__refgraph_native(void)
+{
+    /* The layout check: an object made here has ob_type where this file reads it. */
+    PyObject *probe = PyList_New(0);
+    if (probe == NULL)
+        return NULL;
+    int ok = TYPE(probe) == &PyList_Type && TYPE(&PyList_Type) != NULL;
+    Py_DecRef(probe);
+    if (!ok || sizeof(void *) != 8) {
+        PyErr_SetString(PyExc_RuntimeError, "_refgraph_native: unexpected object layout");
+        return NULL;
+    }
+    PyObject *m = PyModule_Create2(&module, PYTHON_ABI_VERSION);
+    if (m == NULL)
+        return NULL;
+    if (keyset_type == NULL) {
+        keyset_type = PyType_FromSpec(&ks_spec);
+        if (keyset_type == NULL) {
+            Py_DecRef(m);
+            return NULL;
+        }
+    }
+    Py_IncRef(keyset_type);
+    if (PyModule_AddObject(m, "KeySet", keyset_type) < 0) {     /* steals on success */
+        Py_DecRef(keyset_type);
+        Py_DecRef(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,233 @@
+//! The native accelerator (native/rgnative.c): on every CPython the machine has, the same heap
+//! dumped with it and in pure Python gives the same graph (tests/scripts/native_equivalence.py
+//! compares them object by object), it is chosen by itself on 3.10-3.13 and silently left out
+//! on 3.8/3.9, hostile programs stay untouched, and REFGRAPH_NATIVE=0 means pure Python.
+
+use crate::util::{refgraph, script, Workdir};
+use crate::versions::pythons;
+use std::path::Path;
+use std::process::Command;
+
+/// The dumper and the accelerator as `refgraph capture` places them, in `dir`.
+fn place_dumper(dir: &Path) -> bool {
+    std::fs::write(
+        dir.join("refgraph_dump.py"),
+        refgraph::capture::DUMPER_SOURCE,
+    )
+    .expect("writing the dumper");
+    match refgraph::capture::NATIVE_MODULE {
+        Some(so) => {
+            std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
+            true
+        }
+        None => false,
+    }
+}
+
+fn supported(label: &str) -> bool {
+    ["3.10.", "3.11.", "3.12.", "3.13."]
+        .iter()
+        .any(|v| label.contains(&format!(" {v}")))
+}
+
+/// Runs the comparison; returns its stdout after checking it ran cleanly.
+fn compare(python: &Path, dumper: &Path, out: &Path, program: &[&str]) -> String {
+    let mut c = Command::new(python);
+    c.arg(script("native_equivalence.py"))
+        .arg(dumper)
+        .arg(out)
+        .args(program)
+        .env_remove("REFGRAPH_NATIVE");
+    let done = c.output().expect("running python");
+    let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert!(
+        done.status.success(),
+        "{} {program:?}: exit {:?}\n{stdout}\n{}",
+        python.display(),
+        done.status.code(),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
+    let w = Workdir::new();
+    let dumper = w.path("dumper");
+    std::fs::create_dir(&dumper).expect("mkdir");
+    if !place_dumper(&dumper) {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    let benches = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches");
+    let heapgen = benches.to_string_lossy().into_owned();
+    let programs: Vec<Vec<String>> = vec![
+        vec!["heapgen:30000".into(), heapgen],
+        vec![script("hostile.py").to_string_lossy().into_owned()],
+        vec![script("hostile_hooks.py").to_string_lossy().into_owned()],
+        vec![script("hostile_patched.py").to_string_lossy().into_owned()],
+        vec![script("edges_kinds.py").to_string_lossy().into_owned()],
+    ];
+    for (label, python) in pythons() {
+        for program in &programs {
+            let out = w.path("out");
+            let _ = std::fs::remove_dir_all(&out);
+            std::fs::create_dir(&out).expect("mkdir");
+            let args: Vec<&str> = program.iter().map(String::as_str).collect();
+            let said = compare(&python, &dumper, &out, &args);
+            if supported(&label) {
+                assert!(
+                    said.contains("dumper: native\n"),
+                    "{label} {args:?}:\n{said}"
+                );
+                assert!(said.contains("\nsame\n"), "{label} {args:?}:\n{said}");
+                assert!(said.contains("compared "), "{label}: {said}");
+            } else {
+                // 3.8/3.9: the module is there but not loaded, and nothing says so
+                assert!(said.contains("dumper: python\n"), "{label}: {said}");
+                assert!(!said.contains("compared "), "{label}: {said}");
+            }
+        }
+    }
+}
+
+#[test]
+fn capture_says_which_dumper_ran_and_refgraph_native_0_forces_python() {
+    if refgraph::capture::NATIVE_MODULE.is_none() {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    for (label, python) in pythons() {
+        let w = Workdir::new();
+        for (setting, want) in [(None, "native"), (Some("0"), "python")] {
+            let snap = w.path(&format!("{want}.rgsnap"));
+            let mut c = refgraph();
+            c.args(["capture", "-o"]).arg(&snap).arg("--").arg(&python);
+            c.arg(script("hostile.py"));
+            match setting {
+                Some(v) => c.env("REFGRAPH_NATIVE", v),
+                None => c.env_remove("REFGRAPH_NATIVE"),
+            };
+            let done = c.output().expect("capture");
+            let stderr = String::from_utf8_lossy(&done.stderr);
+            let stdout = String::from_utf8_lossy(&done.stdout);
+            assert_eq!(done.status.code(), Some(7), "{label}: {stderr}");
+            assert!(stdout.contains("hostile ok"), "{label}: {stdout} {stderr}");
+            let want = if supported(&label) { want } else { "python" };
+            let header = std::fs::read_to_string(&snap).expect("snapshot");
+            let header = header.lines().next().unwrap_or_default();
+            assert!(
+                header.contains(&format!("\"dumper\":\"{want}\"")),
+                "{label}: {header}"
+            );
+            let said = if want == "native" {
+                "native dumper"
+            } else {
+                "Python dumper"
+            };
+            assert!(stderr.contains(said), "{label}: {stderr}");
+        }
+    }
+}
+
+/// The accelerator's KeySet (the dumper's `seen`) against a Python set: random adds and
+/// removals (its deletion moves keys back along their probe runs), then every membership.
+#[test]
+fn the_key_set_agrees_with_a_python_set() {
+    let Some(so) = refgraph::capture::NATIVE_MODULE else {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    };
+    let w = Workdir::new();
+    let dir = w.path("native");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
+    let code = "import random, sys
+sys.path.insert(0, sys.argv[1])
+import _refgraph_native as n
+rng = random.Random(16)
+for size in (50, 3000, 40000):
+    s, ref = n.KeySet(), set()
+    for _ in range(100000):
+        k = rng.randrange(1, size)
+        if rng.random() < 0.6:
+            s.update([k]); ref.add(k)
+        else:
+            s.difference_update([k]); ref.discard(k)
+    assert len(s) == len(ref), (size, len(s), len(ref))
+    wrong = [k for k in range(0, size + 10) if (k in s) != (k in ref)]
+    assert not wrong, (size, wrong[:10])
+    assert 'x' not in s and -1 not in s
+print('ok')
+";
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dir)
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label}: {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
+/// Loading the accelerator asks none of the program's import machinery: a sys.meta_path
+/// finder and a path hook installed before the dumper is imported never hear of it, and it is
+/// not left in sys.modules.
+#[test]
+fn loading_the_native_module_bypasses_the_programs_import_hooks() {
+    if refgraph::capture::NATIVE_MODULE.is_none() {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    let w = Workdir::new();
+    let dir = w.path("dumper");
+    std::fs::create_dir(&dir).expect("mkdir");
+    place_dumper(&dir);
+    let code = "import sys
+ASKED = []
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        ASKED.append(name)
+        return None
+    def find_module(self, name, path=None):
+        ASKED.append(name)
+        return None
+sys.meta_path.insert(0, Spy())
+sys.path_hooks.insert(0, lambda p: ASKED.append('hook ' + p) or (_ for _ in ()).throw(ImportError))
+sys.path_importer_cache.clear()
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump
+r = refgraph_dump.dump(sys.argv[2])
+bad = [a for a in ASKED if '_refgraph_native' in a]
+print(r['dumper'], bad, '_refgraph_native' in sys.modules)
+";
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dir)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
+            .output()
+            .expect("python");
+        let stdout = String::from_utf8_lossy(&done.stdout);
+        assert_eq!(
+            stdout.trim(),
+            "native [] False",
+            "{label}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
