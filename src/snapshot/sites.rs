@@ -1,0 +1,92 @@
+//! Allocation sites (format 1.3): the tracebacks tracemalloc recorded for the objects, a table
+//! of distinct sites and one site index per object.
+
+use super::graph::{NodeIx, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// "No site" in [`Sites::of`].
+pub(crate) const NO_SITE: u32 = u32::MAX;
+/// Frames kept per site: more than any tracemalloc limit a user sets for a leak hunt, and a
+/// hostile file cannot make one site hold millions.
+pub(crate) const MAX_FRAMES: usize = 1000;
+
+/// One frame of an allocation traceback: the file (as tracemalloc gives it, absolute) and the
+/// line that was running.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    /// The code's file name.
+    pub file: Box<str>,
+    /// The line number.
+    pub line: u32,
+}
+
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The site table and the per-object site column. Empty when the dump was not traced.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Sites {
+    /// Each site's frames, most recent first (never empty).
+    pub(crate) table: Vec<Box<[Frame]>>,
+    /// Per node: its site index, or [`NO_SITE`]; empty when no object has a site column.
+    pub(crate) of: Vec<u32>,
+}
+
+impl Sites {
+    /// The site of node `n`, if it has one.
+    pub(crate) fn site_of(&self, n: NodeIx) -> Option<u32> {
+        match self.of.get(n as usize) {
+            Some(&s) if s != NO_SITE => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Check a site column read from an untrusted source: every entry a site or `NO_SITE`.
+    pub(crate) fn column_is_valid(&self, nodes: usize) -> bool {
+        let sites = self.table.len();
+        (self.of.is_empty() || self.of.len() == nodes)
+            && self.of.iter().all(|&s| s == NO_SITE || (s as usize) < sites)
+            && self.table.iter().all(|t| !t.is_empty() && t.len() <= MAX_FRAMES)
+    }
+}
+
+impl Snapshot {
+    /// Whether the dump recorded allocation sites (tracemalloc was tracing).
+    pub fn has_sites(&self) -> bool {
+        self.header.trace_alloc.is_some() || !self.sites.table.is_empty()
+    }
+
+    /// How many frames tracemalloc kept per allocation, when it was tracing.
+    pub fn trace_alloc(&self) -> Option<u64> {
+        self.header.trace_alloc
+    }
+
+    /// The site index of node `n`: `None` when the object was allocated before tracing
+    /// started (or comes from a free list), or the dump was not traced.
+    pub fn site_index(&self, n: NodeIx) -> Option<u32> {
+        self.sites.site_of(n)
+    }
+
+    /// The frames of site `s`, most recent first.
+    pub fn site(&self, s: u32) -> Option<&[Frame]> {
+        self.sites.table.get(s as usize).map(|f| &f[..])
+    }
+
+    /// Where node `n` was allocated: its traceback, most recent frame first.
+    pub fn allocation(&self, n: NodeIx) -> Option<&[Frame]> {
+        self.site_index(n).and_then(|s| self.site(s))
+    }
+
+    /// The line that allocated node `n` (the most recent frame of its traceback).
+    pub fn allocated_at(&self, n: NodeIx) -> Option<&Frame> {
+        self.allocation(n).and_then(|f| f.first())
+    }
+
+    /// The number of sites in the table.
+    pub fn site_count(&self) -> usize {
+        self.sites.table.len()
+    }
+}
