@@ -6,17 +6,17 @@
 //! or a huge allocation.
 
 use super::format::{
-    Header, ObjectsRecord, Record, RecordError, SitesRecord, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR,
-    FORMAT_MINOR, FORMAT_NAME,
+    Header, ObjectsRecord, Record, RecordError, SitesRecord, TypesRecord, FLAG_INDEXED,
+    FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME,
 };
 use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
 use super::index::Index;
-use super::sites::{Frame, MAX_FRAMES, NO_SITE};
 use super::read::{
     describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
 };
+use super::sites::{Frame, MAX_FRAMES, NO_SITE};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -780,7 +780,9 @@ fn site_frames(site: u64, frames: Vec<(Cow<'_, str>, u64)>) -> Result<Box<[Frame
                 file: cut(&file).into(),
                 line,
             }),
-            Err(_) => Err(format!("site {site} has a frame at line {line}, out of range")),
+            Err(_) => Err(format!(
+                "site {site} has a frame at line {line}, out of range"
+            )),
         })
         .collect()
 }

@@ -12,7 +12,8 @@ pub(crate) const MAX_FRAMES: usize = 1000;
 
 /// One frame of an allocation traceback: the file (as tracemalloc gives it, absolute) and the
 /// line that was running.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Frame {
     /// The code's file name.
     pub file: Box<str>,
@@ -48,8 +49,14 @@ impl Sites {
     pub(crate) fn column_is_valid(&self, nodes: usize) -> bool {
         let sites = self.table.len();
         (self.of.is_empty() || self.of.len() == nodes)
-            && self.of.iter().all(|&s| s == NO_SITE || (s as usize) < sites)
-            && self.table.iter().all(|t| !t.is_empty() && t.len() <= MAX_FRAMES)
+            && self
+                .of
+                .iter()
+                .all(|&s| s == NO_SITE || (s as usize) < sites)
+            && self
+                .table
+                .iter()
+                .all(|t| !t.is_empty() && t.len() <= MAX_FRAMES)
     }
 }
 
