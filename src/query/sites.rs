@@ -81,13 +81,33 @@ pub fn site_stats(snap: &Snapshot, nodes: impl Iterator<Item = NodeIx>) -> Vec<S
     stats
 }
 
-/// The most common allocating line among `nodes` and its share (objects), if any has one.
-pub fn main_site(snap: &Snapshot, nodes: impl Iterator<Item = NodeIx>) -> Option<(Frame, f64)> {
+/// The line that allocated most of some objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteShare {
+    /// The line.
+    pub site: Frame,
+    /// How many of the objects it allocated.
+    pub count: u64,
+    /// `count` as a percentage of all the objects (those without a site included), rounded
+    /// to 0.1.
+    pub percent: f64,
+}
+
+/// The most common allocating line among `nodes` and its share, if any of them has a site.
+pub fn main_site(snap: &Snapshot, nodes: impl Iterator<Item = NodeIx>) -> Option<SiteShare> {
+    if !snap.has_sites() {
+        return None;
+    }
     let stats = site_stats(snap, nodes);
     let total: u64 = stats.iter().map(|s| s.count).sum();
     let first = stats.into_iter().next()?;
-    let share = first.count as f64 / total.max(1) as f64;
-    first.site.map(|f| (f, share))
+    let percent = (first.count as f64 * 1000.0 / total.max(1) as f64).round() / 10.0;
+    Some(SiteShare {
+        site: first.site?,
+        count: first.count,
+        percent,
+    })
 }
 
 #[cfg(test)]
@@ -123,8 +143,11 @@ mod tests {
                 (None, 1, 40)
             ]
         );
-        let (site, share) = main_site(&snap, snap.nodes()).expect("a site");
-        assert_eq!((site.to_string(), share), ("/app/a.py:3".into(), 0.5));
+        let main = main_site(&snap, snap.nodes()).expect("a site");
+        assert_eq!(
+            (main.site.to_string(), main.count, main.percent),
+            ("/app/a.py:3".into(), 2, 50.0)
+        );
         assert_eq!(snap.allocation(1).map(|f| f.len()), Some(2));
         assert_eq!(snap.allocation(3), None);
     }

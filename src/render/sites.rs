@@ -2,7 +2,7 @@
 //! of `types --by site` / `find --by site`.
 
 use super::text::{human_size, term_safe, thousands};
-use crate::query::sites::SiteStat;
+use crate::query::sites::{SiteShare, SiteStat};
 use crate::snapshot::Frame;
 use std::io::{self, Write};
 
@@ -46,4 +46,18 @@ pub fn write_site_stats(w: &mut dyn Write, what: &str, stats: &[SiteStat]) -> io
         )?;
     }
     Ok(())
+}
+
+/// `top`'s line under an accumulation point: `  allocated mostly at FILE:LINE (N of them, P%)`.
+pub fn write_site_share(w: &mut dyn Write, share: Option<&SiteShare>) -> io::Result<()> {
+    let Some(s) = share else {
+        return Ok(());
+    };
+    writeln!(
+        w,
+        "  allocated mostly at {} ({} of them, {}%)",
+        term_safe(&s.site.to_string()),
+        thousands(s.count),
+        s.percent
+    )
 }

@@ -871,7 +871,7 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
     if let Some(c) = &a.chain {
         writeln!(w, "  reached by {}", chain_text(&c.text))?;
     }
-    Ok(())
+    super::sites::write_site_share(w, a.allocated_at.as_ref())
 }
 
 #[cfg(test)]
