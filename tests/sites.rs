@@ -234,3 +234,34 @@ fn capture_pid_refuses_trace_alloc() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--trace-alloc"), "{err}");
 }
+
+#[test]
+fn the_report_lists_sites_escaped_and_each_objects_allocation() {
+    let w = Workdir::new();
+    let snap = capture(
+        &w,
+        "report",
+        Path::new("python3"),
+        &["--trace-alloc=3"],
+        &[],
+        &[],
+    );
+    let page = w.arg("report.html");
+    let out = run(&["report", &snap, "-o", &page]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert!(html.contains(r#"<section id="sites">"#));
+    // tracing from the start: the import system's frozen modules allocate, named `<frozen …>`
+    assert!(html.contains("&lt;frozen ") && !html.contains("<frozen "));
+    let line = format!(":{}</td>", line_of("ALLOC leak"));
+    assert!(html.contains(&line), "no row for the Leak line");
+    let untraced = capture(&w, "plain", Path::new("python3"), &[], &[], &[]);
+    let page = w.arg("plain.html");
+    assert!(run(&["report", &untraced, "-o", &page]).status.success());
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert!(!html.contains("id=\"sites\"") && !html.contains("Allocated at"));
+}
