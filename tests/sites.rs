@@ -265,3 +265,32 @@ fn the_report_lists_sites_escaped_and_each_objects_allocation() {
     let html = std::fs::read_to_string(&page).expect("page");
     assert!(!html.contains("id=\"sites\"") && !html.contains("Allocated at"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_escaped_like_all_text() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = Workdir::new();
+    let dir = w.path("").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&dir).expect("dir");
+    let program = dir.join("app.py");
+    std::fs::write(
+        &program,
+        "class Leak:\n    __slots__ = ()\n\nKEEP = Leak()\n",
+    )
+    .expect("app");
+    let snap = w.arg("latin1.rgsnap");
+    let out = refgraph()
+        .args(["capture", "--trace-alloc=1", "-o", &snap, "--", "python3"])
+        .arg(&program)
+        .output()
+        .expect("capture runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames = allocated(&snap, "type:Leak");
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert!(frames[0].ends_with("caf\\udce9/app.py:4"), "{frames:?}");
+}
