@@ -117,16 +117,18 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub follow_forks: bool,
     /// Record where each object was allocated (`show`'s `allocated at`, `--by site`): runs
-    /// the program with tracemalloc on from its start (PYTHONTRACEMALLOC=FRAMES), keeping
-    /// FRAMES frames per allocation [default: 10: the allocating line and the callers that
-    /// tell a leak's path apart]. Tracing slows the program and its dump (allocations cost
-    /// several times more). Not with --pid: tracing must start before the allocations.
+    /// the program with tracemalloc on from its start (PYTHONTRACEMALLOC=FRAMES, which its
+    /// child processes inherit), keeping FRAMES frames per allocation [default: 5: the
+    /// allocating line and four callers, enough to get from a library helper back to the
+    /// program's own line; each frame more slows every allocation]. Tracing slows the program
+    /// and its dump several times over. Not with --pid: tracing must start before the
+    /// allocations it records, and a running process's past allocations were never traced.
     #[arg(
         long,
         value_name = "FRAMES",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "10",
+        default_missing_value = "5",
         value_parser = clap::value_parser!(u32).range(1..=1000),
         conflicts_with = "pid"
     )]

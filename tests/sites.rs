@@ -162,15 +162,26 @@ fn the_programs_own_tracemalloc_start_and_pythontracemalloc_give_sites_too() {
         allocated(&two, "type:Leak"),
         [at("ALLOC leak"), at("CALL fill")]
     );
-    // the default --trace-alloc keeps them all here (4 < 10)
+    // the default --trace-alloc keeps 5 frames: all 4 here, and the header says 5
     let default = capture(&w, "default", python, &["--trace-alloc"], &[], &[]);
     assert_eq!(allocated(&default, "type:Leak").len(), 4);
+    let header = std::fs::read_to_string(&default).expect("snapshot");
+    assert!(header
+        .lines()
+        .next()
+        .is_some_and(|h| h.contains(r#""trace_alloc":5"#)));
 }
 
 #[test]
 fn without_tracing_nothing_changes_and_by_site_says_how_to_get_sites() {
     let w = Workdir::new();
     let snap = capture(&w, "untraced", Path::new("python3"), &[], &[], &[]);
+    let header = std::fs::read_to_string(&snap).expect("snapshot");
+    let header = header.lines().next().unwrap_or_default();
+    assert!(header.contains(r#""trace_alloc":null"#), "{header}");
+    assert!(!std::fs::read_to_string(&snap)
+        .unwrap()
+        .contains(r#""kind":"sites""#));
     let shown: Value = json(&["show", &snap, "type:Leak"]);
     assert!(shown.get("allocated").is_none(), "{shown}");
     let chains: Value = json(&["chain", &snap, "type:Leak"]);

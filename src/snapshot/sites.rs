@@ -97,3 +97,95 @@ impl Snapshot {
         self.sites.table.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn snapshot(site_line: &str, column: &str) -> Result<Snapshot, crate::snapshot::LoadError> {
+        let text = format!(
+            "{}\n{}\n{}\n{{\"kind\":\"objects\",\"id\":[1,2,3,4],\"type\":[0,0,0,0],\"size\":[10,20,30,40],\"refcount\":[1,1,1,1],\"flags\":[0,0,0,0],\"label\":[null,null,null,null],\"nrefs\":[0,0,0,0],\"refs\":[],\"edge_labels\":[],\"site\":{column}}}\n",
+            r#"{"kind":"header","format":"refgraph-snapshot","version":[1,3],"trace_alloc":5}"#,
+            r#"{"kind":"types","base":0,"names":[["app","A"]]}"#,
+            site_line,
+        );
+        crate::snapshot::parse_snapshot(Path::new("t.rgsnap"), text.as_bytes())
+    }
+
+    const SITES: &str = r#"{"kind":"sites","base":0,"sites":[[["/app/a.py",3],["/app/m.py",9]],[["/app/a.py",3],["/app/n.py",1]],[["/app/b.py",7]]]}"#;
+
+    #[test]
+    fn sites_load_with_their_frames_most_recent_first() {
+        let snap = snapshot(SITES, "[0,1,2,null]").expect("valid");
+        assert!(snap.has_sites());
+        assert_eq!(snap.site_count(), 3);
+        let frames: Vec<String> = snap
+            .allocation(1)
+            .unwrap()
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(frames, ["/app/a.py:3", "/app/n.py:1"]);
+        assert_eq!(
+            snap.allocated_at(2).map(|f| f.to_string()),
+            Some("/app/b.py:7".into())
+        );
+        assert_eq!(snap.allocation(3), None);
+        assert_eq!(snap.site(3), None);
+    }
+
+    #[test]
+    fn a_site_index_out_of_range_names_the_file_line_and_object() {
+        let e = snapshot(SITES, "[0,1,3,null]").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "t.rgsnap:4: object 0x3 has site index 3, but only 3 sites are defined"
+        );
+    }
+
+    #[test]
+    fn a_site_used_before_its_sites_line_is_an_error() {
+        let e = snapshot("", "[0,null,null,null]").unwrap_err().to_string();
+        assert!(e.contains("has site index 0, but only 0 sites"), "{e}");
+    }
+
+    #[test]
+    fn malformed_sites_are_one_line_errors() {
+        let cases = [
+            (
+                r#"{"kind":"sites","base":0,"sites":[[]]}"#,
+                "site 0 has 0 frames",
+            ),
+            (
+                r#"{"kind":"sites","base":1,"sites":[]}"#,
+                "sites base 1 does not follow",
+            ),
+            (
+                r#"{"kind":"sites","base":0,"sites":[[["a.py",4294967296]]]}"#,
+                "out of range",
+            ),
+            (
+                r#"{"kind":"sites","base":0,"sites":[[["a.py"]]]}"#,
+                "t.rgsnap:3:",
+            ),
+            (
+                r#"{"kind":"sites","base":0,"sites":[[[7,1]]]}"#,
+                "t.rgsnap:3:",
+            ),
+        ];
+        for (line, expected) in cases {
+            let e = snapshot(line, "[null,null,null,null]")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{line}: {e}");
+            assert!(e.starts_with("t.rgsnap:3: "), "{line}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_site_column_of_the_wrong_length_is_an_error() {
+        let e = snapshot(SITES, "[0,1]").unwrap_err().to_string();
+        assert!(e.contains("4 ids but 2 site entries"), "{e}");
+    }
+}
