@@ -1,6 +1,7 @@
 //! The command line: clap derive, one variant per subcommand. Parsing only; `main.rs` runs.
 
 use crate::query::find::FindSort;
+use crate::query::sites::GroupBy;
 use crate::query::types::TypeSort;
 use crate::render::image::{ImageFormat, Renderer};
 use crate::render::paint::ColorChoice;
@@ -115,6 +116,23 @@ pub struct CaptureArgs {
     /// only the program refgraph started dumps, and no snapshot is ever overwritten.
     #[arg(long)]
     pub follow_forks: bool,
+    /// Record where each object was allocated (`show`'s `allocated at`, `--by site`): runs
+    /// the program with tracemalloc on from its start (PYTHONTRACEMALLOC=FRAMES, which its
+    /// child processes inherit), keeping FRAMES frames per allocation [default: 5: the
+    /// allocating line and four callers, enough to get from a library helper back to the
+    /// program's own line; each frame more slows every allocation]. Tracing slows the program
+    /// and its dump several times over. Not with --pid: tracing must start before the
+    /// allocations it records, and a running process's past allocations were never traced.
+    #[arg(
+        long,
+        value_name = "FRAMES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "5",
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        conflicts_with = "pid"
+    )]
+    pub trace_alloc: Option<u32>,
     /// Snapshot this running CPython process instead of starting one (same user, or
     /// CAP_SYS_PTRACE; no gdb, nothing installed in it) [default -o: pid.PID.rgsnap].
     #[arg(long, value_name = "PID", conflicts_with_all = ["signal", "follow_forks", "command"])]
@@ -356,6 +374,10 @@ pub struct TypesArgs {
     /// tree). Implied by --sort retained.
     #[arg(long)]
     pub retained: bool,
+    /// `site`: count objects by the line that allocated them instead of by type (a snapshot
+    /// taken with `capture --trace-alloc` or tracemalloc on).
+    #[arg(long, value_enum, default_value_t = GroupBy::Type)]
+    pub by: GroupBy,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -375,6 +397,10 @@ pub struct FindArgs {
     /// How many objects.
     #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
+    /// `site`: count the instances by the line that allocated them instead of listing them
+    /// (a snapshot taken with `capture --trace-alloc` or tracemalloc on).
+    #[arg(long, value_enum, default_value_t = GroupBy::Type)]
+    pub by: GroupBy,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -391,6 +417,9 @@ pub struct ShowArgs {
     /// How many references each way.
     #[arg(long, visible_alias = "top", default_value_t = 20)]
     pub limit: usize,
+    /// Print the whole allocation traceback under `allocated at`, not just its line.
+    #[arg(long)]
+    pub stack: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -10,6 +10,7 @@ use crate::output::{check_not_an_input, note_input, write_to, OutputError};
 use crate::query::chain::ChainView;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{self, CyclesQuery};
+use crate::query::sites::{self, GroupBy};
 use crate::query::subgraph::{
     chain_view, cycle_view, subgraph, SubgraphDirection, SubgraphOptions, SubgraphView,
 };
@@ -493,6 +494,9 @@ fn run_top(a: crate::cli::TopArgs, s: &mut Session) -> anyhow::Result<Outcome> {
 
 fn run_types(a: TypesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     let snap = s.snapshot(&a.snapshot)?;
+    if a.by == GroupBy::Site {
+        return run_types_by_site(&a, &snap);
+    }
     let by_type = (a.sort == types::TypeSort::Retained || a.retained)
         .then(|| s.retained(&snap).by_type(&snap));
     let mut stats = types::type_stats_retained(
@@ -514,9 +518,35 @@ fn run_types(a: TypesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     Ok(found_if(!stats.is_empty()))
 }
 
+fn run_types_by_site(a: &TypesArgs, snap: &Snapshot) -> anyhow::Result<Outcome> {
+    sites::require_sites(snap)?;
+    let mut stats = sites::site_stats(snap, snap.nodes());
+    let all = stats.len();
+    if a.limit > 0 {
+        stats.truncate(a.limit);
+    }
+    let more = (all - stats.len()) as u64;
+    answer("types", a.json, &stats, |w, s| {
+        crate::render::sites::write_site_stats(w, "all objects", s)?;
+        text::write_left_out(w, more, "more site", "--limit 0 shows them all")
+    })?;
+    Ok(found_if(!stats.is_empty()))
+}
+
 fn run_find(a: FindArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     let snap = s.snapshot(&a.snapshot)?;
-    types_named(&snap, &a.type_name)?;
+    let wanted = types_named(&snap, &a.type_name)?;
+    if a.by == GroupBy::Site {
+        sites::require_sites(&snap)?;
+        let nodes = snap
+            .nodes()
+            .filter(|&n| wanted.contains(&snap.type_index(n)));
+        let stats = sites::site_stats(&snap, nodes);
+        answer("find", a.json, &stats, |w, s| {
+            crate::render::sites::write_site_stats(w, &a.type_name, s)
+        })?;
+        return Ok(found_if(!stats.is_empty()));
+    }
     let found = find::find(&snap, &a.type_name, a.sort, a.limit);
     answer("find", a.json, &found, text::write_found)?;
     Ok(found_if(found.total > 0))
@@ -525,7 +555,8 @@ fn run_find(a: FindArgs, s: &mut Session) -> anyhow::Result<Outcome> {
 fn run_show(a: ShowArgs, s: &mut Session) -> anyhow::Result<Outcome> {
     let snap = s.snapshot(&a.snapshot)?;
     let node = resolve(&snap, &a.object, 1)?[0];
-    let shown = show::show(&snap, node, a.limit, &s.retained(&snap));
+    let mut shown = show::show(&snap, node, a.limit, &s.retained(&snap));
+    shown.stack = a.stack;
     answer("show", a.json, &shown, text::write_shown)?;
     Ok(Outcome::Found)
 }
@@ -692,6 +723,7 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         values: !a.no_values,
         collect: !a.no_collect,
         follow_forks: a.follow_forks,
+        trace_alloc: a.trace_alloc,
     };
     let signal = a.signal;
     let announce = |pid: u32| {

@@ -17,6 +17,7 @@ mod queries;
 mod readme;
 mod render;
 mod report;
+mod sites;
 mod steady;
 mod util;
 mod versions;

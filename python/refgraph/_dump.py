@@ -67,10 +67,20 @@ try:
     import zlib
 except ImportError:  # pragma: no cover - zlib is part of every normal CPython build
     zlib = None
+# tracemalloc's C module (builtin in every CPython, like gc and _weakref: importing it runs no
+# import hook of the program, and under capture this runs before the program anyway). Only its
+# C functions are used: they read the allocator's traces and run no Python code.
+try:
+    import _tracemalloc
+except ImportError:  # pragma: no cover - a CPython built without tracemalloc
+    _tracemalloc = None
+_tm_is_tracing = getattr(_tracemalloc, "is_tracing", None)
+_tm_traceback = getattr(_tracemalloc, "_get_object_traceback", None)
+_tm_limit = getattr(_tracemalloc, "get_traceback_limit", None)
 
 __all__ = ["dump", "DumpError"]
 
-_FORMAT_VERSION = [1, 2]
+_FORMAT_VERSION = [1, 3]
 _CHUNK = 8192              # objects per `objects` line
 _LABEL_CHARS = 80          # str/bytes labels show this much of the value
 _LABEL_MAX = 100           # other labels are clipped to this length
@@ -1157,6 +1167,7 @@ class _Line:
     def __init__(self):
         self.ids, self.types, self.sizes, self.refcounts, self.flags = [], [], [], [], []
         self.labels, self.nrefs, self.refs, self.edge_labels = [], [], [], []
+        self.sites = None                 # a list of text fragments when tracing
         self.objects = self.edges = 0
 
     def pieces(self):
@@ -1170,7 +1181,9 @@ class _Line:
             '],"label":[', ",".join(self.labels),
             '],"nrefs":[', ",".join(self.nrefs),
             '],"refs":[', ",".join(self.refs),
-            '],"edge_labels":[', ",".join(self.edge_labels), "]}\n")
+            '],"edge_labels":[', ",".join(self.edge_labels),
+            "]}\n" if self.sites is None else '],"site":[',
+            "" if self.sites is None else ",".join(self.sites) + "]}\n")
 
 
 class _Dumper:
@@ -1205,6 +1218,7 @@ class _Dumper:
         io = sys.modules.get("_io")
         self.bytesio = _str_key_get(_module_dict(io), "BytesIO") if type(io) is _ModuleType \
             else None
+        self.sites = _Sites() if _tracing() else None
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -1918,6 +1932,8 @@ class _Dumper:
                   for objs in groups.values()]
         self.subtract_held(groups)
         line = _Line()
+        if self.sites is not None:
+            line.sites = []
         for group in groups:
             self.add_group(line, group)
         groups = None
@@ -1925,6 +1941,8 @@ class _Dumper:
             self.out.write('{"kind":"types","base":%d,"names":%s}\n'
                            % (self.type_count - len(self.new_types), _dumps(self.new_types)))
             self.new_types = []
+        if self.sites is not None and self.sites.new:
+            self.out.write(self.sites.line())
         self.out.write_pieces(line.pieces())
         self.objects += line.objects
         self.edges += line.edges
@@ -1976,6 +1994,8 @@ class _Dumper:
         line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
         line.flags.append(self.flags_text(plan, group, labels is None))
         line.labels.append(self.labels_text(plan, objs))
+        if line.sites is not None:
+            line.sites.append(self.sites.text(objs))
         if type(nrefs) is int:
             line.nrefs.append(_repeat(str(nrefs), n))
         else:
@@ -2595,7 +2615,68 @@ def _header(path, values, collect, trigger, wall, hint):
         "unix_time": round(wall, 3), "values": values, "collect": collect,
         "trigger": trigger, "objects_hint": hint, "memory": _memory_figures(),
         "dumper": "native" if _native is not None else "python",
+        "trace_alloc": _tm_limit() if _tracing() else None,
     }
+
+
+def _tracing():
+    """Whether tracemalloc traces allocations (the program's tracemalloc.start(),
+    PYTHONTRACEMALLOC, or `capture --trace-alloc`)."""
+    try:
+        return _tm_is_tracing is not None and _tm_is_tracing()
+    except Exception:
+        return False
+
+
+class _Sites:
+    """The allocation sites of one dump: tracemalloc's tracebacks (frames most recent first,
+    as its C module gives them), each written once in a `sites` line before the first
+    `objects` line that uses it, and referred to by index."""
+
+    def __init__(self):
+        self.index_text = {None: "null"}      # traceback -> JSON text of its site column entry
+        self.count = 0
+        self.new = []                         # sites not written yet: [[file, line], ...]
+        self.own_file = _co_filename(_f_code(_tracing))
+        boot = _CAPTURE.get("boot_file")
+        self.boot_files = frozenset((self.own_file, boot) if boot else (self.own_file,))
+
+    def text(self, objs):
+        """The JSON text of the site column of `objs`. One C call per object (no program
+        code: it reads tracemalloc's table), one dict lookup per object (the tracebacks are
+        tuples of exact str and int)."""
+        tracebacks = list(map(_tm_traceback, objs))
+        texts = self.index_text
+        found = list(map(texts.get, tracebacks))
+        if None in found:
+            for tb in compress(tracebacks, map(is_, found, repeat(None))):
+                if tb not in texts:
+                    texts[tb] = self.add(tb)
+            found = list(map(texts.__getitem__, tracebacks))
+        return ",".join(found)
+
+    def add(self, tb):
+        """A new traceback's column text: its index, or null for what the dumper itself made
+        (the dicts it asks for on 3.11+, ...), whose most recent frame is the dumper's. The
+        bootstrap's frames below the program's (under capture) are dropped."""
+        if type(tb) is not tuple or not tb or _frame_file(tb[0]) == self.own_file:
+            return "null"
+        frames = list(tb)
+        while len(frames) > 1 and _frame_file(frames[-1]) in self.boot_files:
+            frames.pop()
+        self.new.append([[_text(f), n] for f, n in frames])
+        self.count += 1
+        return "%d" % (self.count - 1)
+
+    def line(self):
+        text = '{"kind":"sites","base":%d,"sites":%s}\n' % (self.count - len(self.new),
+                                                           _dumps(self.new))
+        self.new = []
+        return text
+
+
+def _frame_file(frame):
+    return frame[0] if type(frame) is tuple and frame else None
 
 
 _read_fd = os.read
@@ -2815,6 +2896,7 @@ def _capture_main(argv):
     its code finishes (and on REFGRAPH_SIGNAL), then exit the way python3 would have."""
     _CAPTURE["stop_frame"] = id(sys._getframe())
     _CAPTURE["boot_frame"] = id(sys._getframe(1))
+    _CAPTURE["boot_file"] = _co_filename(_fr_code(sys._getframe(1)))
     _CAPTURE["main_ident"] = _thread.get_ident()
     _CAPTURE["signals"] = 0
     _CAPTURE["pid"] = _CAPTURE["signals_pid"] = _getpid()

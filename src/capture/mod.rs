@@ -62,6 +62,8 @@ pub struct CaptureOptions {
     pub collect: bool,
     /// Processes forked from the program dump too, each to `NAME.<pid>.rgsnap`.
     pub follow_forks: bool,
+    /// Run the program with tracemalloc keeping this many frames (allocation sites).
+    pub trace_alloc: Option<u32>,
 }
 
 /// One line of the dumper's status file: a snapshot written (or that failed), or a note.
@@ -189,6 +191,9 @@ pub fn capture(
             "REFGRAPH_FOLLOW_FORKS",
             if opts.follow_forks { "1" } else { "0" },
         );
+    if let Some(frames) = opts.trace_alloc {
+        child.env("PYTHONTRACEMALLOC", frames.to_string());
+    }
     // SAFETY: `die_with_parent` only makes async-signal-safe system calls (prctl, getppid,
     // raise), as a pre_exec hook must.
     let parent = unsafe { libc::getpid() };

@@ -502,6 +502,10 @@ pub struct ChainAnswer {
     /// With `--all`: chains through further direct holders that the limit left out.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub more_holders: u64,
+    /// The line that allocated the object (the most recent frame of its tracemalloc
+    /// traceback), when the dump recorded sites (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated_at: Option<crate::snapshot::Frame>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -541,6 +545,7 @@ pub fn answer_chain(
         beyond_depth: rooted && q.ignore.is_empty(),
         forward: mode == ChainMode::Forward,
         more_holders,
+        allocated_at: snap.allocated_at(target).cloned(),
     }
 }
 

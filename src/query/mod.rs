@@ -14,6 +14,7 @@ pub mod report;
 pub mod retained;
 pub mod scc;
 pub mod show;
+pub mod sites;
 pub mod steady;
 pub mod subgraph;
 pub mod summary;

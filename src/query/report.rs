@@ -139,7 +139,14 @@ pub struct Report {
     pub orphans: Orphans,
     /// One `show` answer per object the page links to, in order of first mention.
     pub details: Vec<Shown>,
+    /// Objects by the line that allocated them, most first ([`SITE_ROWS`] at most); empty
+    /// when the dump recorded no sites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<super::sites::SiteStat>,
 }
+
+/// Rows of the allocation-site table.
+pub const SITE_ROWS: usize = 200;
 
 /// Renders one cycle as SVG markup (an `<svg>` element), or `None` when it cannot.
 ///
@@ -178,10 +185,20 @@ pub fn build_report(
         growth_more,
         orphans: orphans(snap, true, opts.orphan_examples),
         details: Vec::new(),
+        sites: site_rows(snap),
     };
     report.details = details(snap, tree, &linked_ids(&report), opts);
     shorten_chains(&mut report);
     report
+}
+
+fn site_rows(snap: &Snapshot) -> Vec<super::sites::SiteStat> {
+    if !snap.has_sites() {
+        return Vec::new();
+    }
+    let mut rows = super::sites::site_stats(snap, snap.nodes());
+    rows.truncate(SITE_ROWS);
+    rows
 }
 
 fn large_row(

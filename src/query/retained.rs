@@ -376,6 +376,9 @@ pub struct Accumulation {
     /// The shortest chain from a root to it (`None` when it is the suspect or unreachable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<ChainView>,
+    /// The line that allocated most of its children, when the dump recorded sites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated_at: Option<super::sites::SiteShare>,
 }
 
 /// The share of some objects of one type.
@@ -479,6 +482,7 @@ fn accumulation(snap: &Snapshot, r: &Retained, suspect: NodeIx, q: &TopQuery) ->
         } else {
             chain_to(snap, r, at, q)
         },
+        allocated_at: super::sites::main_site(snap, children.iter().copied()),
     }
 }
 

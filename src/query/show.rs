@@ -39,6 +39,13 @@ pub struct Shown {
     /// The shortest chain from a root, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_by: Option<ChainView>,
+    /// Where it was allocated: tracemalloc's traceback, most recent frame first (the first
+    /// is the line that made it), when the dump recorded sites (format 1.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocated: Vec<crate::snapshot::Frame>,
+    /// Text output only: print every frame of `allocated`, not just the first (`--stack`).
+    #[serde(skip)]
+    pub stack: bool,
 }
 
 /// Describe `n`, listing at most `cap` referents and referrers.
@@ -68,6 +75,8 @@ pub fn show(snap: &Snapshot, n: NodeIx, cap: usize, retained: &Retained) -> Show
         referrers,
         retained: retained.retained(n),
         held_by: backref_chain(snap, n, &q).map(|c| ChainView::of(snap, &c)),
+        allocated: snap.allocation(n).map(<[_]>::to_vec).unwrap_or_default(),
+        stack: false,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod json;
 pub mod layered;
 pub mod paint;
 pub mod png;
+pub mod sites;
 pub mod style;
 pub mod svg;
 pub mod text;

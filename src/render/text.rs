@@ -261,6 +261,7 @@ pub fn write_chain(w: &mut dyn Write, chain: &ChainView) -> io::Result<()> {
 /// `chain` for one object: its chains, or why it has none.
 pub fn write_chains(w: &mut dyn Write, answer: &ChainAnswer) -> io::Result<()> {
     writeln!(w, "{}", object_line(&answer.object))?;
+    super::sites::write_allocated(w, answer.allocated_at.as_slice(), false)?;
     for line in chain_lines(&answer.chains) {
         writeln!(w, "  {line}")?;
     }
@@ -445,6 +446,7 @@ pub fn write_shown(w: &mut dyn Write, s: &Shown) -> io::Result<()> {
     if let Some(chain) = &s.held_by {
         writeln!(w, "  held by   {}", chain_text(&chain.text))?;
     }
+    super::sites::write_allocated(w, &s.allocated, s.stack)?;
     write_neighbours(w, "references", s.referents_total, &s.referents, "→")?;
     write_neighbours(w, "referrers", s.referrers_total, &s.referrers, "←")
 }
@@ -869,7 +871,7 @@ fn write_accumulation(w: &mut dyn Write, a: &Accumulation) -> io::Result<()> {
     if let Some(c) = &a.chain {
         writeln!(w, "  reached by {}", chain_text(&c.text))?;
     }
-    Ok(())
+    super::sites::write_site_share(w, a.allocated_at.as_ref())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub const FORMAT_NAME: &str = "refgraph-snapshot";
 /// The major version this reader understands; newer minor versions only add optional fields.
 pub const FORMAT_MAJOR: u32 = 1;
 /// The minor version this reader was written for.
-pub const FORMAT_MINOR: u32 = 2;
+pub const FORMAT_MINOR: u32 = 3;
 
 /// Flag bit: the cycle collector found the object unreachable.
 pub const FLAG_GARBAGE: u8 = 1;
@@ -30,6 +30,8 @@ pub enum Record<'a> {
     Header(Header),
     /// Additions to the type table.
     Types(TypesRecord<'a>),
+    /// Additions to the allocation-site table (format 1.3).
+    Sites(SitesRecord<'a>),
     /// A column chunk of objects.
     Objects(ObjectsRecord<'a>),
     /// A module root.
@@ -50,8 +52,8 @@ struct KindOnly<'a> {
 }
 
 /// The kinds of line, in the order FORMAT.md lists them.
-const KINDS: [&str; 7] = [
-    "header", "types", "objects", "root", "thread", "mark", "end",
+const KINDS: [&str; 8] = [
+    "header", "types", "sites", "objects", "root", "thread", "mark", "end",
 ];
 
 /// The `kind` of a line: read from the prefix the dumper writes (`{"kind":"objects",…`), or
@@ -86,6 +88,7 @@ impl<'a> Record<'a> {
         let record = match kind.as_ref() {
             "header" => json(line).map(Record::Header),
             "types" => json(line).map(Record::Types),
+            "sites" => json(line).map(Record::Sites),
             "objects" => json(line).map(Record::Objects),
             "root" => json(line).map(Record::Root),
             "thread" => json(line).map(Record::Thread),
@@ -137,6 +140,10 @@ pub struct Header {
     /// The process's memory when the dump started (format 1.1).
     #[serde(default)]
     pub memory: Option<Memory>,
+    /// How many frames tracemalloc kept per allocation when the dump ran, or `None` when it
+    /// was not tracing (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_alloc: Option<u64>,
 }
 
 /// The process's memory as the OS and the allocators saw it (header `memory`, format 1.1);
@@ -186,6 +193,17 @@ pub struct TypesRecord<'a> {
     pub names: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+/// A `sites` line: `sites[i]` is allocation site number `base + i`, its frames most recent
+/// first, each `[file, line]`.
+#[derive(Debug, Deserialize)]
+pub struct SitesRecord<'a> {
+    /// Index of the first site.
+    pub base: u64,
+    /// Each site's frames.
+    #[serde(borrow)]
+    pub sites: Vec<Vec<(Cow<'a, str>, u64)>>,
+}
+
 /// An `objects` line: parallel columns, one entry per object.
 #[derive(Debug, Deserialize)]
 pub struct ObjectsRecord<'a> {
@@ -210,6 +228,9 @@ pub struct ObjectsRecord<'a> {
     /// Labels of the references of the non-indexed objects, concatenated.
     #[serde(borrow, default)]
     pub edge_labels: Vec<Option<Cow<'a, str>>>,
+    /// Allocation-site index of each object, or null (format 1.3; absent when not tracing).
+    #[serde(default)]
+    pub site: Option<Vec<Option<u64>>>,
 }
 
 /// A `root` line: one `sys.modules` entry.

@@ -200,6 +200,8 @@ pub struct Snapshot {
     pub(crate) marks: Vec<(String, NodeIx)>,
     pub(crate) by_id: Vec<NodeIx>,
     pub(crate) report: LoadReport,
+    /// Allocation sites (format 1.3), empty when the dump was not traced.
+    pub(crate) sites: super::sites::Sites,
     /// Instances and shallow bytes per type index, counted on first use.
     pub(crate) type_totals: std::sync::OnceLock<Vec<(u64, u64)>>,
 }

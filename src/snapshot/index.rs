@@ -31,7 +31,7 @@
 //!
 //! **Layout** (little-endian; big-endian hosts do not use the index): a header of `u64` words
 //! (magic, version, refgraph version, fingerprint, a length and checksum per section, the
-//! header's checksum), then 18 sections back to back, each read straight into its typed
+//! header's checksum), then 19 sections back to back, each read straight into its typed
 //! vector. A section's checksum is FxHash over each 8 MiB chunk of it, combined: chunks are
 //! read and hashed in parallel. (FxHash's byte hashing runs at ~10 GB/s here, as fast as xxh3,
 //! so no extra dependency.) An index is about as big as its JSON snapshot (0.8–1.1×);
@@ -41,6 +41,7 @@ use super::format::Header;
 use super::graph::{
     Csr, LoadReport, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
+use super::sites::{Frame, Sites};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -57,8 +58,9 @@ pub const DISABLE_VAR: &str = "REFGRAPH_NO_INDEX";
 
 const MAGIC: [u8; 8] = *b"RGIDX\0\r\n";
 /// Bump on any change of layout or meaning. 2: object labels kept up to 1 KiB (1 cut them at
-/// 200 bytes). 3: the fingerprint holds the ctime, device and inode.
-const FORMAT_VERSION: u64 = 3;
+/// 200 bytes). 3: the fingerprint holds the ctime, device and inode. 4: allocation sites (the
+/// table in the meta JSON, the per-object column a section).
+const FORMAT_VERSION: u64 = 4;
 const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
 const VERSION_BYTES: usize = 32;
 const _: () = assert!(CRATE_VERSION.len() <= VERSION_BYTES);
@@ -87,8 +89,9 @@ const SECTION_ELEM: [usize; SECTIONS] = [
     4, // rev offsets
     4, // rev targets
     4, // by_id
+    4, // allocation site of each object (empty when none has one)
 ];
-const SECTIONS: usize = 18;
+const SECTIONS: usize = 19;
 /// Magic, version, refgraph version (4 words), fingerprint (8), then per section length and
 /// checksum, then the header checksum.
 const FIXED_WORDS: usize = 14;
@@ -337,6 +340,7 @@ struct Meta {
     warnings: Vec<String>,
     roots: Vec<StoredRoot>,
     marks: Vec<(String, NodeIx)>,
+    sites: Vec<Box<[Frame]>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -361,6 +365,7 @@ impl Meta {
             warnings: snap.report.warnings.clone(),
             roots: snap.roots.iter().map(StoredRoot::of).collect(),
             marks: snap.marks.clone(),
+            sites: snap.sites.table.clone(),
         }
     }
 }
@@ -448,6 +453,7 @@ impl Flattened {
             bytes(&s.rev.offsets),
             bytes(&s.rev.targets),
             bytes(&s.by_id),
+            bytes(&s.sites.of),
         ]
     }
 }
@@ -680,6 +686,7 @@ struct Raw {
     rev_offsets: Vec<u32>,
     rev_targets: Vec<u32>,
     by_id: Vec<u32>,
+    site_of: Vec<u32>,
 }
 
 /// A zeroed vector of `bytes / size_of::<T>()` elements, in ordinary pages. Huge pages
@@ -714,6 +721,7 @@ impl Raw {
             rev_offsets: zeroed(lens[15]),
             rev_targets: zeroed(lens[16]),
             by_id: zeroed(lens[17]),
+            site_of: zeroed(lens[18]),
         }
     }
 
@@ -739,6 +747,7 @@ impl Raw {
             bytes(&mut self.rev_offsets),
             bytes(&mut self.rev_targets),
             bytes(&mut self.by_id),
+            bytes(&mut self.site_of),
         ]
     }
 
@@ -761,6 +770,11 @@ impl Raw {
         let (roots, root_of) = roots(meta.roots, n)?;
         let marks_valid = meta.marks.iter().all(|(_, m)| (*m as usize) < n);
         ensure(marks_valid, "mark node")?;
+        let sites = Sites {
+            table: meta.sites,
+            of: self.site_of,
+        };
+        ensure(sites.column_is_valid(n), "site index")?;
         Ok(Snapshot {
             path: path.to_path_buf(),
             header: meta.header,
@@ -784,6 +798,7 @@ impl Raw {
                 truncated: meta.truncated,
                 warnings: meta.warnings,
             },
+            sites,
             type_totals: Default::default(),
         })
     }

@@ -6,8 +6,8 @@
 //! or a huge allocation.
 
 use super::format::{
-    Header, ObjectsRecord, Record, RecordError, TypesRecord, FLAG_INDEXED, FORMAT_MAJOR,
-    FORMAT_MINOR, FORMAT_NAME,
+    Header, ObjectsRecord, Record, RecordError, SitesRecord, TypesRecord, FLAG_INDEXED,
+    FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME,
 };
 use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
@@ -16,6 +16,7 @@ use super::index::Index;
 use super::read::{
     describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
 };
+use super::sites::{Frame, MAX_FRAMES, NO_SITE};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -355,6 +356,7 @@ impl<'p> Builder<'p> {
         match record {
             Record::Header(_) => Err(LoadError::at(self.path, line, "a second header")),
             Record::Types(t) => self.add_types(line, t),
+            Record::Sites(t) => self.add_sites(line, t),
             Record::Objects(o) => self.add_objects(line, o),
             Record::Root(r) => {
                 let kind = RootKind::Module { name: r.name };
@@ -404,11 +406,57 @@ impl<'p> Builder<'p> {
         Ok(())
     }
 
+    fn add_sites(&mut self, line: usize, t: SitesRecord<'_>) -> Result<(), LoadError> {
+        let bad = |m: String| LoadError::at(self.path, line, m);
+        let table = &mut self.snap.sites.table;
+        if t.base != table.len() as u64 {
+            return Err(bad(format!(
+                "sites base {} does not follow the {} sites defined before",
+                t.base,
+                table.len()
+            )));
+        }
+        for (k, frames) in t.sites.into_iter().enumerate() {
+            let site = t.base + k as u64;
+            table.push(site_frames(site, frames).map_err(bad)?);
+        }
+        Ok(())
+    }
+
+    /// The site column of an objects record: each index must name a site defined before.
+    fn add_site_column(&mut self, line: usize, o: &ObjectsRecord<'_>) -> Result<(), LoadError> {
+        let Some(column) = &o.site else {
+            return Ok(());
+        };
+        let sites = &mut self.snap.sites;
+        let before = self.snap.ids.len() - o.id.len();
+        sites.of.resize(before, NO_SITE);
+        for (i, s) in column.iter().enumerate() {
+            match *s {
+                None => sites.of.push(NO_SITE),
+                Some(s) if s < sites.table.len() as u64 => sites.of.push(s as u32),
+                Some(s) => {
+                    return Err(LoadError::at(
+                        self.path,
+                        line,
+                        format!(
+                            "object {:#x} has site index {s}, but only {} sites are defined",
+                            o.id[i],
+                            sites.table.len()
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn add_objects(&mut self, line: usize, o: ObjectsRecord<'_>) -> Result<(), LoadError> {
         check_columns(&o).map_err(|m| LoadError::at(self.path, line, m))?;
         for i in 0..o.id.len() {
             self.add_object(line, &o, i)?;
         }
+        self.add_site_column(line, &o)?;
         let mut labels = o.edge_labels.iter();
         let mut refs_at = 0usize;
         for i in 0..o.id.len() {
@@ -494,6 +542,9 @@ impl<'p> Builder<'p> {
                 self.path,
                 "too many objects or references (limit 2^31)",
             ));
+        }
+        if !self.snap.sites.of.is_empty() {
+            self.snap.sites.of.resize(n, NO_SITE);
         }
         let index = self.id_index()?;
         self.build_forward(&index);
@@ -685,7 +736,8 @@ fn check_columns(o: &ObjectsRecord<'_>) -> Result<(), String> {
         ("label", o.label.len()),
         ("nrefs", o.nrefs.len()),
     ];
-    if let Some((name, len)) = columns.iter().find(|(_, len)| *len != n) {
+    let site = ("site", o.site.as_ref().map_or(n, Vec::len));
+    if let Some((name, len)) = columns.iter().chain([&site]).find(|(_, len)| *len != n) {
         return Err(format!(
             "objects record has {n} ids but {len} {name} entries"
         ));
@@ -710,6 +762,29 @@ fn check_columns(o: &ObjectsRecord<'_>) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The frames of site number `site`, checked: at least one, at most [`MAX_FRAMES`], each line
+/// a `u32`.
+fn site_frames(site: u64, frames: Vec<(Cow<'_, str>, u64)>) -> Result<Box<[Frame]>, String> {
+    if frames.is_empty() || frames.len() > MAX_FRAMES {
+        return Err(format!(
+            "site {site} has {} frames (1 to {MAX_FRAMES} expected)",
+            frames.len()
+        ));
+    }
+    frames
+        .into_iter()
+        .map(|(file, line)| match u32::try_from(line) {
+            Ok(line) => Ok(Frame {
+                file: cut(&file).into(),
+                line,
+            }),
+            Err(_) => Err(format!(
+                "site {site} has a frame at line {line}, out of range"
+            )),
+        })
+        .collect()
 }
 
 /// A label cut to [`MAX_LABEL_BYTES`] on a character boundary, `…` marking the cut.

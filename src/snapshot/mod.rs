@@ -5,6 +5,8 @@ pub mod graph;
 pub mod index;
 pub mod load;
 mod read;
+pub mod sites;
 
 pub use graph::{sum_sizes, EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};
 pub use load::{load, parse_snapshot, LoadError};
+pub use sites::Frame;

@@ -44,6 +44,11 @@ pub(crate) fn same_snapshot(a: &Snapshot, b: &Snapshot) -> Result<(), String> {
     same("roots", &a.roots, &b.roots)?;
     same("root_of", &a.root_of, &b.root_of)?;
     same("marks", &a.marks, &b.marks)?;
+    same(
+        "sites",
+        &(&a.sites.table, &a.sites.of),
+        &(&b.sites.table, &b.sites.of),
+    )?;
     same("by_id", &a.by_id, &b.by_id)
 }
 
@@ -54,12 +59,14 @@ fn json_of<T: Serialize>(value: &T) -> serde_json::Value {
 
 /// A snapshot with every feature the index must keep: non-ASCII and empty labels, indexed and
 /// labelled references, repeated and unique edge texts, dangling references, module and
-/// thread roots, a root with no object (a warning), marks, ids not in file order.
+/// thread roots, a root with no object (a warning), marks, ids not in file order, allocation
+/// sites (some objects without one).
 fn sample_json(n: u64) -> String {
     let id = |i: u64| (i.wrapping_mul(0x9E37_79B9) % (1 << 40)) + 16;
     let mut lines = vec![
-        json!({"kind":"header","format":"refgraph-snapshot","version":[1,0],"pid":42,"argv":["app.py","-x"],"python":"3.12"}),
+        json!({"kind":"header","format":"refgraph-snapshot","version":[1,3],"pid":42,"argv":["app.py","-x"],"python":"3.12","trace_alloc":3}),
         json!({"kind":"types","base":0,"names":[["builtins","list"],["builtins","dict"],["app","Sessión"],["","€"]]}),
+        json!({"kind":"sites","base":0,"sites":[[["/app/a.py",3],["/app/main.py",10]],[["/app/é.py",1]],[["<frozen abc>",106],["/app/a.py",3],["/app/main.py",1]]]}),
     ];
     for chunk in (0..n).collect::<Vec<_>>().chunks(97) {
         lines.push(objects_record(chunk, n, id));
@@ -111,6 +118,7 @@ fn objects_record(chunk: &[u64], n: u64, id: impl Fn(u64) -> u64) -> serde_json:
         "nrefs": chunk.iter().map(|&i| i % 4).collect::<Vec<_>>(),
         "refs": refs,
         "edge_labels": edge_labels,
+        "site": chunk.iter().map(|&i| if i % 4 == 3 { json!(null) } else { json!(i % 4) }).collect::<Vec<_>>(),
     })
 }
 
@@ -421,7 +429,7 @@ fn structurally_wrong_sections_are_refused() {
     let f = Fixture::new(1000);
     let good = f.write_index();
     let big = u32::MAX.to_le_bytes();
-    let cases: [(usize, usize, &[u8], &str); 13] = [
+    let cases: [(usize, usize, &[u8], &str); 14] = [
         (0, 0, b"[", "meta"),
         (2, 0, &big, "type index"),
         (3, 0, &u64::MAX.to_le_bytes(), "object size"),
@@ -434,6 +442,7 @@ fn structurally_wrong_sections_are_refused() {
         (13, 8, &1000u32.to_le_bytes(), "edge target"),
         (14, 0, &(INDEX_BIT - 1).to_le_bytes(), "edge label code"),
         (17, 0, &1000u32.to_le_bytes(), "by_id node"),
+        (18, 4, &3u32.to_le_bytes(), "site index"),
         (
             17,
             0,
