@@ -1045,6 +1045,9 @@ def _own_parts(o, g):
     return []
 
 
+_EMPTY_FROZENSET = frozenset()    # the interpreter's shared one on 3.8/3.9 only
+
+
 def _is_shared(o):
     """An object the interpreter shares between all its users (the empty tuple, and the empty
     frozenset on 3.8/3.9): never the dumper's own, whoever refers to it."""
@@ -2555,8 +2558,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d = _Dumper(out, values, garbage)
     own = _own_objects()
     d.excluded.update(map(id, own))
-    if not _is_shared(garbage):
-        d.excluded.add(id(garbage))
+    if not _is_shared(garbage) or garbage is not _EMPTY_FROZENSET:
+        d.excluded.add(id(garbage))     # 3.10+: an empty frozenset is a new (tracked) object
     d.excluded.update(_CAPTURE.get("boot_objects", ()))
     boot_functions = _CAPTURE.get("boot_functions", ())
     d.excluded.update(map(id, boot_functions))
