@@ -634,10 +634,16 @@ struct JsonOut<W> {
 }
 
 impl<W: Write> JsonOut<W> {
-    fn line(&mut self, value: &serde_json::Value) -> BlockResult {
+    /// One record: `kind` first, as the dumper writes it (the loader reads it from there
+    /// without parsing the line twice), then the fields in order.
+    fn line(&mut self, kind: &str, fields: &[(&str, serde_json::Value)]) -> BlockResult {
         let io = |e: io::Error| Some(ConvertError::Output(e));
-        serde_json::to_writer(&mut self.out, value).map_err(|e| io(e.into()))?;
-        self.out.write_all(b"\n").map_err(io)
+        write!(self.out, "{{\"kind\":\"{kind}\"").map_err(io)?;
+        for (name, value) in fields {
+            write!(self.out, ",\"{name}\":").map_err(io)?;
+            serde_json::to_writer(&mut self.out, value).map_err(|e| io(e.into()))?;
+        }
+        self.out.write_all(b"}\n").map_err(io)
     }
 
     fn block(&mut self, block: Block<'_>) -> BlockResult {
@@ -649,7 +655,7 @@ impl<W: Write> JsonOut<W> {
                 self.out.write_all(b"\n").map_err(io)
             }
             Block::Types { base, names } => {
-                self.line(&json!({"kind": "types", "base": base, "names": names}))
+                self.line("types", &[("base", json!(base)), ("names", json!(names))])
             }
             Block::EdgeLabels { base, texts } => {
                 if base != self.edge_labels.len() as u64 {
@@ -663,43 +669,50 @@ impl<W: Write> JsonOut<W> {
             }
             Block::Objects(o) => {
                 let edge = edge_texts(&self.edge_labels, &o.edge_labels)?;
-                let mut value = json!({"kind": "objects", "id": o.ids, "type": o.types,
-                    "size": o.sizes, "refcount": o.refcounts, "flags": o.flags,
-                    "label": o.labels, "nrefs": o.nrefs, "refs": o.refs,
-                    "edge_labels": edge});
-                if let (Some(sites), Some(map)) = (&o.sites, value.as_object_mut()) {
-                    let sites: Vec<Option<u64>> = sites.iter().map(|&s| s.checked_sub(1)).collect();
-                    map.insert("site".into(), json!(sites));
+                let mut fields = vec![
+                    ("id", json!(o.ids)),
+                    ("type", json!(o.types)),
+                    ("size", json!(o.sizes)),
+                    ("refcount", json!(o.refcounts)),
+                    ("flags", json!(o.flags)),
+                    ("label", json!(o.labels)),
+                    ("nrefs", json!(o.nrefs)),
+                    ("refs", json!(o.refs)),
+                    ("edge_labels", json!(edge)),
+                ];
+                if let Some(sites) = &o.sites {
+                    let sites: Vec<Option<u64>> =
+                        sites.iter().map(|&s| s.checked_sub(1)).collect();
+                    fields.push(("site", json!(sites)));
                 }
-                self.line(&value)
+                self.line("objects", &fields)
             }
             Block::Roots(roots) => roots.iter().try_for_each(|r| {
-                self.line(&json!({"kind": "root", "root": r.root, "name": r.name, "id": r.id}))
+                let f = [("root", json!(r.root)), ("name", json!(r.name)), ("id", json!(r.id))];
+                self.line("root", &f)
             }),
             Block::Threads(threads) => threads.iter().try_for_each(|t| {
-                self.line(&json!({"kind": "thread", "name": t.name, "ident": t.ident,
-                    "daemon": t.daemon, "main": t.main, "frames": t.frames}))
+                let f = [
+                    ("name", json!(t.name)),
+                    ("ident", json!(t.ident)),
+                    ("daemon", json!(t.daemon)),
+                    ("main", json!(t.main)),
+                    ("frames", json!(t.frames)),
+                ];
+                self.line("thread", &f)
             }),
             Block::Marks(marks) => marks
                 .iter()
-                .try_for_each(|m| self.line(&json!({"kind": "mark", "name": m.name, "id": m.id}))),
+                .try_for_each(|m| self.line("mark", &[("name", json!(m.name)), ("id", json!(m.id))])),
             Block::Sites { base, sites } => {
-                self.line(&json!({"kind": "sites", "base": base, "sites": sites}))
+                self.line("sites", &[("base", json!(base)), ("sites", json!(sites))])
             }
             Block::End(e) => {
-                let mut value = json!({"kind": "end", "objects": e.objects});
-                if let Some(map) = value.as_object_mut() {
-                    if let Some(v) = e.edges {
-                        map.insert("edges".into(), json!(v));
-                    }
-                    if let Some(v) = e.garbage {
-                        map.insert("garbage".into(), json!(v));
-                    }
-                    if let Some(v) = e.seconds {
-                        map.insert("seconds".into(), json!(v));
-                    }
-                }
-                self.line(&value)
+                let mut f = vec![("objects", json!(e.objects))];
+                f.extend(e.edges.map(|v| ("edges", json!(v))));
+                f.extend(e.garbage.map(|v| ("garbage", json!(v))));
+                f.extend(e.seconds.map(|v| ("seconds", json!(v))));
+                self.line("end", &f)
             }
             Block::Skipped => Ok(()),
         }
