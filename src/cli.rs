@@ -121,6 +121,10 @@ pub struct CaptureArgs {
     /// only the program refgraph started dumps, and no snapshot is ever overwritten.
     #[arg(long)]
     pub follow_forks: bool,
+    /// The snapshot's format: JSON lines (the default) or binary (docs/FORMAT.md; smaller,
+    /// loads faster; `refgraph convert` turns one into the other).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: SnapshotFormat,
     /// Snapshot this running CPython process instead of starting one (same user, or
     /// CAP_SYS_PTRACE; no gdb, nothing installed in it) [default -o: pid.PID.rgsnap].
     #[arg(long, value_name = "PID", conflicts_with_all = ["signal", "follow_forks", "command"])]

@@ -729,6 +729,7 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         values: !a.no_values,
         collect: !a.no_collect,
         follow_forks: a.follow_forks,
+        binary: a.format == crate::cli::SnapshotFormat::Binary,
     };
     let signal = a.signal;
     let announce = |pid: u32| {
@@ -752,6 +753,7 @@ fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
         output,
         values: !a.no_values,
         collect: !a.no_collect,
+        binary: a.format == crate::cli::SnapshotFormat::Binary,
         timeout: std::time::Duration::from_secs_f64(a.timeout.unwrap_or(30.0)),
     };
     let done = match crate::attach::capture_pid(&opts, |line| {

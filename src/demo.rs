@@ -155,6 +155,7 @@ fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
         values: true,
         collect: true,
         follow_forks: false,
+        binary: false,
     };
     eprintln!(
         "$ {} capture -o {} -- python3 {}",

@@ -47,6 +47,8 @@ pub struct CaptureOptions {
     pub collect: bool,
     /// Processes forked from the program dump too, each to `NAME.<pid>.rgsnap`.
     pub follow_forks: bool,
+    /// Write the binary format instead of JSON lines.
+    pub binary: bool,
 }
 
 /// One line of the dumper's status file: a snapshot written (or that failed), or a note.
@@ -164,6 +166,10 @@ pub fn capture(
         .env("REFGRAPH_VALUES", if opts.values { "1" } else { "0" })
         .env("REFGRAPH_COLLECT", if opts.collect { "1" } else { "0" })
         .env("REFGRAPH_STATUS", &status_path)
+        .env(
+            "REFGRAPH_FORMAT",
+            if opts.binary { "binary" } else { "json" },
+        )
         .env(
             "REFGRAPH_FOLLOW_FORKS",
             if opts.follow_forks { "1" } else { "0" },

@@ -681,14 +681,17 @@ impl<W: Write> JsonOut<W> {
                     ("edge_labels", json!(edge)),
                 ];
                 if let Some(sites) = &o.sites {
-                    let sites: Vec<Option<u64>> =
-                        sites.iter().map(|&s| s.checked_sub(1)).collect();
+                    let sites: Vec<Option<u64>> = sites.iter().map(|&s| s.checked_sub(1)).collect();
                     fields.push(("site", json!(sites)));
                 }
                 self.line("objects", &fields)
             }
             Block::Roots(roots) => roots.iter().try_for_each(|r| {
-                let f = [("root", json!(r.root)), ("name", json!(r.name)), ("id", json!(r.id))];
+                let f = [
+                    ("root", json!(r.root)),
+                    ("name", json!(r.name)),
+                    ("id", json!(r.id)),
+                ];
                 self.line("root", &f)
             }),
             Block::Threads(threads) => threads.iter().try_for_each(|t| {
@@ -701,9 +704,9 @@ impl<W: Write> JsonOut<W> {
                 ];
                 self.line("thread", &f)
             }),
-            Block::Marks(marks) => marks
-                .iter()
-                .try_for_each(|m| self.line("mark", &[("name", json!(m.name)), ("id", json!(m.id))])),
+            Block::Marks(marks) => marks.iter().try_for_each(|m| {
+                self.line("mark", &[("name", json!(m.name)), ("id", json!(m.id))])
+            }),
             Block::Sites { base, sites } => {
                 self.line("sites", &[("base", json!(base)), ("sites", json!(sites))])
             }
