@@ -644,15 +644,9 @@ _BIG_ENDIAN = sys.byteorder == "big"
 
 def _column(tag, values, signed):
     """One objects column, fixed-width little-endian, as narrow as its values allow."""
-    if values:
-        top = max(values)
-        low = min(values)
-        if signed:
-            top = max(top, -1 - low)
-        elif low < 0:
-            raise ValueError("negative value in an unsigned column")
-    else:
-        top = 0
+    top = max(values) if values else 0     # array refuses a negative value in 'B'...'Q'
+    if signed and values:
+        top = max(top, -1 - min(values))
     for limit, width, code in (_SIGNED_CODES if signed else _UNSIGNED_CODES):
         if top <= limit:
             break

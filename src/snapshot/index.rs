@@ -891,4 +891,4 @@ fn roots(stored: Vec<StoredRoot>, n: usize) -> Check<(Vec<Root>, RootIndex)> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -132,3 +132,6 @@ mod tests {
         assert_ne!(MAGIC[..2], [0x1f, 0x8b]);
     }
 }
+
+#[cfg(test)]
+mod round_trip_tests;
