@@ -509,6 +509,11 @@ fn binary_to(
                 break;
             }
         };
+        if first && raw.kind != kind::HEADER {
+            return Err(ConvertError::Input(
+                "not a refgraph snapshot (its first block is not a header)".into(),
+            ));
+        }
         let block = decode::block(raw.kind, &raw.payload).map_err(|m| {
             ConvertError::Input(format!("block {} (byte {}): {m}", raw.number, raw.offset))
         })?;
