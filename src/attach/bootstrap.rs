@@ -175,8 +175,8 @@ mod tests {
             .map(|i| u8::from_str_radix(&hexed[i..i + 2], 16).expect("hex"))
             .collect();
         let source = String::from_utf8(bytes).expect("utf-8");
-        assert!(
-            source.ends_with("_refgraph_attach(\"/tmp/x\", \"m\", \"s.rgsnap\", True, False)\n")
-        );
+        assert!(source.ends_with(
+            "_refgraph_attach(\"/tmp/x\", \"m\", \"s.rgsnap\", True, False, \"json\")\n"
+        ));
     }
 }

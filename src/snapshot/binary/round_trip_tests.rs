@@ -252,3 +252,89 @@ proptest! {
         prop_assert_eq!(load(back.as_bytes()).map(|s| s.node_count()), load(json.as_bytes()).map(|s| s.node_count()));
     }
 }
+
+#[test]
+fn sites_are_read_checked_and_converted() {
+    use super::write::{ObjectsIn, Writer};
+    use crate::snapshot::format::EndRecord;
+    let file = |site_codes: &[u64]| {
+        let mut w = Writer::new(Vec::new()).unwrap();
+        w.header(HEADER.as_bytes()).unwrap();
+        w.types(0, &[("builtins", "list")]).unwrap();
+        w.sites(
+            0,
+            &[vec![("app.py", 12), ("lib/x.py", 3)], vec![("é.py", 1)]],
+        )
+        .unwrap();
+        let objects = ObjectsIn {
+            ids: &[16, 32],
+            types: &[0, 0],
+            sizes: &[56, 56],
+            refcounts: &[1, 1],
+            flags: &[6, 6],
+            nrefs: &[1, 0],
+            refs: &[32],
+            sites: Some(site_codes),
+        };
+        w.objects(objects, &[Some("1 item"), None], &[]).unwrap();
+        w.end(&EndRecord {
+            objects: 2,
+            edges: Some(1),
+            garbage: None,
+            seconds: None,
+        })
+        .unwrap();
+        w.into_inner()
+    };
+    let good = file(&[2, 0]);
+    let s = load(&good).unwrap();
+    assert_eq!((s.node_count(), s.edge_count()), (2, 1));
+    let json = String::from_utf8(to(Format::Json, &good)).unwrap();
+    assert!(
+        json.contains(
+            r#"{"kind":"sites","base":0,"sites":[[["app.py",12],["lib/x.py",3]],[["é.py",1]]]}"#
+        ),
+        "{json}"
+    );
+    assert!(json.contains(r#","site":[1,null]}"#), "{json}");
+    assert_eq!(to(Format::Binary, &good), good);
+    let e = load(&file(&[3, 0])).unwrap_err();
+    assert_eq!(
+        e,
+        "t: block 4: allocation site 3, but only 2 sites are defined"
+    );
+}
+
+#[test]
+fn the_index_serves_binary_snapshots_too() {
+    use super::write::{ObjectsIn, Writer};
+    use crate::snapshot::index::Index;
+    use crate::snapshot::load::load_using;
+    // big enough for an index (index::MIN_OBJECTS)
+    let n = crate::snapshot::index::MIN_OBJECTS as u64;
+    let ids: Vec<u64> = (1..=n).map(|i| 16 * i).collect();
+    let zeros = vec![0u64; n as usize];
+    let mut w = Writer::new(Vec::new()).unwrap();
+    w.header(HEADER.as_bytes()).unwrap();
+    w.types(0, &[("builtins", "int")]).unwrap();
+    let objects = ObjectsIn {
+        ids: &ids,
+        types: &zeros,
+        sizes: &zeros,
+        refcounts: &vec![1; n as usize],
+        flags: &vec![0; n as usize],
+        nrefs: &zeros,
+        refs: &[],
+        sites: None,
+    };
+    w.objects(objects, &vec![Some("7"); n as usize], &[])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.rgbin");
+    std::fs::write(&path, w.into_inner()).unwrap();
+    let index = Index::for_snapshot(&path).expect("an index place (REFGRAPH_NO_INDEX unset)");
+    let first = load_using(&path, Some(&index)).unwrap();
+    assert!(index.read().is_some(), "the first load wrote the index");
+    let again = load_using(&path, Some(&index)).unwrap();
+    same_snapshot(&first, &again).unwrap();
+}

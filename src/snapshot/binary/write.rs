@@ -202,6 +202,21 @@ impl<W: Write> Writer<W> {
         self.block(kind::MARKS, &p)
     }
 
+    /// Allocation sites (each a list of `(file, line)` frames), numbered from `base`.
+    pub fn sites(&mut self, base: u64, sites: &[Vec<(&str, u64)>]) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, base);
+        put_varint(&mut p, sites.len() as u64);
+        for site in sites {
+            put_varint(&mut p, site.len() as u64);
+            for (file, line) in site {
+                put_text(&mut p, file);
+                put_varint(&mut p, *line);
+            }
+        }
+        self.block(kind::SITES, &p)
+    }
+
     /// The end record.
     pub fn end(&mut self, e: &EndRecord) -> io::Result<()> {
         let mut p = Vec::new();
@@ -613,19 +628,7 @@ fn write_block<W: Write>(
         Block::Roots(r) => w.roots(&r).map_err(io),
         Block::Threads(t) => w.threads(&t).map_err(io),
         Block::Marks(m) => w.marks(&m).map_err(io),
-        Block::Sites { base, sites } => {
-            let mut p = Vec::new();
-            put_varint(&mut p, base);
-            put_varint(&mut p, sites.len() as u64);
-            for site in &sites {
-                put_varint(&mut p, site.len() as u64);
-                for (file, line) in site {
-                    put_text(&mut p, file);
-                    put_varint(&mut p, *line);
-                }
-            }
-            w.block(kind::SITES, &p).map_err(io)
-        }
+        Block::Sites { base, sites } => w.sites(base, &sites).map_err(io),
         Block::End(e) => w.end(&e).map_err(io),
         Block::Skipped => Ok(()),
     }
