@@ -152,3 +152,17 @@ fn convert_goes_both_ways_keeps_everything_and_never_replaces_its_input() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn dump_refuses_a_format_it_does_not_write() {
+    let dir = Workdir::new();
+    let dumper = dir.dumper_dir();
+    let out = Command::new("python3")
+        .args(["-c", "import sys; sys.path.insert(0, sys.argv[1]); import refgraph_dump\ntry:\n    refgraph_dump.dump(sys.argv[2], format='xml')\nexcept refgraph_dump.DumpError as e:\n    print(e)"])
+        .args([&dumper, &dir.arg("x.rgsnap")])
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("format must be \"json\" or \"binary\""), "{text}");
+    assert!(!dir.path("x.rgsnap").exists());
+}

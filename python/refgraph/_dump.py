@@ -67,10 +67,6 @@ try:
     import zlib
 except ImportError:  # pragma: no cover - zlib is part of every normal CPython build
     zlib = None
-try:    # packs the binary format's columns at C speed (format="binary")
-    from array import array as _array
-except ImportError:  # pragma: no cover - array is part of every normal CPython build
-    _array = None
 
 __all__ = ["dump", "DumpError"]
 
@@ -547,8 +543,9 @@ class _Output:
 class _BinaryOutput(_Output):
     """The binary format (docs/FORMAT.md, "Binary snapshots"): the same records as blocks of
     little-endian columns. An objects line's columns arrive as JSON text fragments (see _Line):
-    they are read back with the C JSON scanner and packed by `array`, fixed widths sized by each
-    column's largest value."""
+    they are read back with the C JSON scanner and packed by int.to_bytes (a C-level map: the
+    `array` module would be faster, but importing it would add a module to the heap of every
+    dump), fixed widths sized by each column's largest value."""
 
     def __init__(self, fd, gz):
         _Output.__init__(self, fd, gz)
@@ -633,33 +630,24 @@ class _BinaryOutput(_Output):
 
 
 _BINARY_MAGIC = b"\x89RGSNAP\x1a"
-# array typecodes by width, unsigned and signed ('I'/'i' are 4 bytes on every platform CPython
-# runs on; 'L' is 8 on 64-bit Linux, so 'Q'/'q' are used for 8)
-_UNSIGNED_CODES = ((0xff, 1, "B"), (0xffff, 2, "H"), (0xffffffff, 4, "I"),
-                   (0xffffffffffffffff, 8, "Q"))
-_SIGNED_CODES = ((0x7f, 1, "b"), (0x7fff, 2, "h"), (0x7fffffff, 4, "i"),
-                 (0x7fffffffffffffff, 8, "q"))
-_BIG_ENDIAN = sys.byteorder == "big"
+# column widths by largest value, unsigned and signed
+_UNSIGNED_WIDTHS = ((0xff, 1), (0xffff, 2), (0xffffffff, 4), (0xffffffffffffffff, 8))
+_SIGNED_WIDTHS = ((0x7f, 1), (0x7fff, 2), (0x7fffffff, 4), (0x7fffffffffffffff, 8))
 
 
 def _column(tag, values, signed):
     """One objects column, fixed-width little-endian, as narrow as its values allow."""
-    top = max(values) if values else 0     # array refuses a negative value in 'B'...'Q'
+    top = max(values) if values else 0     # to_bytes refuses a negative value unsigned
     if signed and values:
         top = max(top, -1 - min(values))
-    for limit, width, code in (_SIGNED_CODES if signed else _UNSIGNED_CODES):
+    for limit, width in (_SIGNED_WIDTHS if signed else _UNSIGNED_WIDTHS):
         if top <= limit:
             break
     else:
         raise ValueError("a value too large for 64 bits")
-    if _array is not None:
-        packed = _array(code, values)
-        if _BIG_ENDIAN:
-            packed.byteswap()
-        data = packed.tobytes()
-    else:
-        data = b"".join(map(int.to_bytes, values, repeat(width), repeat("little"),
-                            repeat(signed)))
+    if signed:      # two's complement of the width: `signed=` is keyword-only, so no map of it
+        values = map(and_, values, repeat((1 << (8 * width)) - 1))
+    data = b"".join(map(int.to_bytes, values, repeat(width), repeat("little")))
     return b"".join((bytes((tag, width)), _varint(len(data)), data))
 
 
@@ -709,8 +697,9 @@ class _ScanContext:
 def _make_scanner():
     try:
         from _json import make_scanner
-        scan = make_scanner(_ScanContext())
-        if scan('{"a":[1,null,"\u00e9"]}', 0) == ({"a": [1, None, "\u00e9"]}, 21):
+        scan = make_scanner(_ScanContext)     # read as attributes: the class will do
+        text = '{"a":[1,null,"\u00e9"]}'
+        if scan(text, 0) == ({"a": [1, None, "\u00e9"]}, len(text)):
             return scan
     except Exception:
         pass
