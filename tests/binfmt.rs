@@ -163,6 +163,9 @@ fn dump_refuses_a_format_it_does_not_write() {
         .output()
         .expect("python3 runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("format must be \"json\" or \"binary\""), "{text}");
+    assert!(
+        text.contains("format must be \"json\" or \"binary\""),
+        "{text}"
+    );
     assert!(!dir.path("x.rgsnap").exists());
 }
