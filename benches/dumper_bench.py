@@ -6,6 +6,7 @@ cycles), dumps it with dump() and prints objects, edges, seconds, objects/s, fil
 RSS.
 
     python3 benches/dumper_bench.py [N] [--heapgen] [--gz] [--novalues] [--nocollect] [--out PATH] [--profile]
+                                      [--format json|binary]
 
 --heapgen builds benches/heapgen.py's heap instead. The dumper uses its native accelerator
 when python/refgraph/_refgraph_native.so is there (any `cargo build` puts it there) and this
@@ -70,6 +71,8 @@ def main():
     parser.add_argument("--nocollect", action="store_true", help="dump with collect=False")
     parser.add_argument("--out", help="snapshot path (default: a temp file, removed after)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of dump()")
+    parser.add_argument("--format", choices=("json", "binary"), default="json",
+                        help="snapshot format (docs/FORMAT.md)")
     args = parser.parse_args()
 
     dumper = load_dumper()
@@ -90,6 +93,8 @@ def main():
         tmpdir = tempfile.mkdtemp(prefix="refgraph-bench-")
         out = os.path.join(tmpdir, "bench.rgsnap" + (".gz" if args.gz else ""))
     kwargs = dict(values=not args.novalues, collect=not args.nocollect)
+    if args.format != "json":
+        kwargs["format"] = args.format
     cpu = time.process_time()
     if args.profile:
         import cProfile

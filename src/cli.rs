@@ -46,6 +46,12 @@ pub enum Command {
     /// Print the dumper's Python source: `refgraph dumper > refgraph_dump.py`, then call
     /// `refgraph_dump.dump("app.rgsnap", marks={"cache": cache})` from your program.
     Dumper,
+    /// Copy a snapshot into the other format: JSON lines → binary or binary → JSON lines
+    /// (docs/FORMAT.md). Everything the file holds is kept; OUT ending in `.gz` is gzip-
+    /// compressed. OUT is written whole or not at all and never replaces IN.
+    ///
+    /// Example: refgraph convert app.rgsnap app.rgbin   (and back: refgraph convert app.rgbin app.rgsnap)
+    Convert(ConvertArgs),
     /// Header facts, counts, top types and the largest objects with what holds them.
     Summary(SummaryArgs),
     /// Who holds this object: the shortest reference chain from a root (a module or a thread
@@ -133,6 +139,10 @@ pub struct CaptureArgs {
         conflicts_with = "pid"
     )]
     pub trace_alloc: Option<u32>,
+    /// The snapshot's format: JSON lines (the default) or binary (docs/FORMAT.md; smaller,
+    /// loads faster; `refgraph convert` turns one into the other).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: SnapshotFormat,
     /// Snapshot this running CPython process instead of starting one (same user, or
     /// CAP_SYS_PTRACE; no gdb, nothing installed in it) [default -o: pid.PID.rgsnap].
     #[arg(long, value_name = "PID", conflicts_with_all = ["signal", "follow_forks", "command"])]
@@ -423,6 +433,27 @@ pub struct ShowArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `convert` options.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The snapshot to read (either format, plain or .gz).
+    pub input: PathBuf,
+    /// The file to write (`-`: standard output).
+    pub output: PathBuf,
+    /// The format to write; by default the other one than IN's.
+    #[arg(long, value_enum)]
+    pub to: Option<SnapshotFormat>,
+}
+
+/// A snapshot file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotFormat {
+    /// JSON lines.
+    Json,
+    /// Binary blocks.
+    Binary,
 }
 
 /// `diff` options.

@@ -48,6 +48,7 @@ pub fn run(command: Command, session: &mut Session) -> anyhow::Result<Outcome> {
             write_to(None, |w| w.write_all(capture::DUMPER_SOURCE.as_bytes()))?;
             Ok(Outcome::Found)
         }
+        Command::Convert(a) => run_convert(&a).map(|()| Outcome::Found),
         Command::Summary(a) => run_summary(a, s),
         Command::Chain(a) => run_chain(a, s),
         Command::Refs(a) => run_graph(a, SubgraphDirection::Refs, s),
@@ -98,6 +99,42 @@ fn refuse_special_snapshot_path(output: &Path) -> anyhow::Result<()> {
             "{}: not a regular file; capture writes its snapshot to a file (name one with -o)",
             output.display()
         );
+    }
+    Ok(())
+}
+
+/// `refgraph convert IN OUT`: the snapshot in the other format (or `--to`'s), written through a
+/// temp file renamed into place, so that a failure leaves no partial OUT.
+fn run_convert(a: &crate::cli::ConvertArgs) -> anyhow::Result<()> {
+    use crate::snapshot::binary::write::{convert_file, ConvertError, Format};
+    note_input(&a.input, "the snapshot being converted");
+    check_not_an_input(&a.output)?;
+    let to = a.to.map(|f| match f {
+        crate::cli::SnapshotFormat::Json => Format::Json,
+        crate::cli::SnapshotFormat::Binary => Format::Binary,
+    });
+    let gzip = a.output.extension().is_some_and(|e| e == "gz");
+    let mut input_error = None;
+    let mut warnings = Vec::new();
+    let written = write_to(Some(&a.output), |out| {
+        match convert_file(&a.input, to, gzip, out) {
+            Ok((_, w)) => {
+                warnings = w;
+                Ok(())
+            }
+            Err(ConvertError::Output(e)) => Err(e),
+            Err(ConvertError::Input(m)) => {
+                input_error = Some(m);
+                Err(io::Error::other("the input is not a snapshot"))
+            }
+        }
+    });
+    if let Some(m) = input_error {
+        anyhow::bail!("{}: {m}", a.input.display());
+    }
+    written?;
+    for w in warnings {
+        eprintln!("refgraph: warning: {}: {w}", a.input.display());
     }
     Ok(())
 }
@@ -724,6 +761,7 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
         collect: !a.no_collect,
         follow_forks: a.follow_forks,
         trace_alloc: a.trace_alloc,
+        binary: a.format == crate::cli::SnapshotFormat::Binary,
     };
     let signal = a.signal;
     let announce = |pid: u32| {
@@ -747,6 +785,7 @@ fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
         output,
         values: !a.no_values,
         collect: !a.no_collect,
+        binary: a.format == crate::cli::SnapshotFormat::Binary,
         timeout: std::time::Duration::from_secs_f64(a.timeout.unwrap_or(30.0)),
     };
     let done = match crate::attach::capture_pid(&opts, |line| {

@@ -156,6 +156,7 @@ fn capture_example(dir: &Path, python: &OsStr) -> anyhow::Result<PathBuf> {
         collect: true,
         follow_forks: false,
         trace_alloc: None,
+        binary: false,
     };
     eprintln!(
         "$ {} capture -o {} -- python3 {}",

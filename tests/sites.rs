@@ -3,7 +3,7 @@
 //! `show`, `chain`, `find --by site` and `types --by site` must name those lines, on every
 //! CPython found. Without tracing, nothing changes but a clear error for `--by site`.
 
-use crate::util::{json, refgraph, run, script, stdout, Workdir};
+use crate::util::{json, refgraph, run, run_code, script, stdout, Workdir};
 use crate::versions::pythons;
 use serde_json::Value;
 use std::path::Path;
@@ -304,4 +304,28 @@ fn a_file_name_that_is_not_utf8_is_escaped_like_all_text() {
     let frames = allocated(&snap, "type:Leak");
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert!(frames[0].ends_with("caf\\udce9/app.py:4"), "{frames:?}");
+}
+
+#[test]
+fn binary_snapshots_carry_sites_both_from_the_dumper_and_through_convert() {
+    let w = Workdir::new();
+    let python = Path::new("python3");
+    let opts = ["--trace-alloc=5", "--format", "binary"];
+    let bin = capture(&w, "bin", python, &opts, &[], &[]);
+    assert!(std::fs::read(&bin)
+        .expect("snapshot")
+        .starts_with(b"\x89RGSNAP"));
+    assert_sites("binary", &bin, minor(python));
+    // JSON with sites -> binary -> JSON: the same sites, and the dumper's text back
+    let json_snap = capture(&w, "json", python, &["--trace-alloc=5"], &[], &[]);
+    let converted = w.arg("converted.rgbin");
+    let back = w.arg("back.rgsnap");
+    run_code(&["convert", &json_snap, &converted], 0);
+    assert_sites("converted", &converted, minor(python));
+    run_code(&["convert", &converted, &back], 0);
+    assert_eq!(
+        std::fs::read(&json_snap).expect("json"),
+        std::fs::read(&back).expect("back"),
+        "binary -> JSON gives the sites lines and columns back byte for byte"
+    );
 }

@@ -4,6 +4,7 @@
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod attach;
 mod bad_input;
+mod binfmt;
 mod capture;
 mod edges;
 mod files;

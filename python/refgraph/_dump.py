@@ -59,7 +59,7 @@ from builtins import (
     BaseException, Exception, ImportError, KeyboardInterrupt, OSError, RuntimeError,
     SystemExit, TypeError, UnicodeEncodeError, ValueError, all, any, bool, bytearray, bytes,
     classmethod, compile, complex, dict, enumerate, exec, filter, float, frozenset, getattr,
-    globals, id, int, isinstance, iter, len, list, map, max, memoryview, next, object, open,
+    globals, id, int, isinstance, iter, len, list, map, max, memoryview, min, next, object, open,
     ord, property, range, reversed, round, set, slice, staticmethod, str, sum, tuple, type,
     zip)
 
@@ -538,6 +538,208 @@ class _Output:
             self.buffer.append(self.z.flush())
             self.z = None
         self.flush()
+
+    def record(self, record):
+        """A header, root, thread, mark or end record (a dict)."""
+        self.write(_dumps(record) + "\n")
+
+    def types(self, base, names):
+        self.write('{"kind":"types","base":%d,"names":%s}\n' % (base, _dumps(names)))
+
+    def objects(self, line):
+        self.write_pieces(line.pieces())
+
+    def sites(self, base, sites):
+        """A `sites` record: allocation tracebacks [[file, line], ...] numbered from base."""
+        self.write('{"kind":"sites","base":%d,"sites":%s}\n' % (base, _dumps(sites)))
+
+
+class _BinaryOutput(_Output):
+    """The binary format (docs/FORMAT.md, "Binary snapshots"): the same records as blocks of
+    little-endian columns. An objects line's columns arrive as JSON text fragments (see _Line):
+    they are read back with the C JSON scanner and packed by int.to_bytes (a C-level map: the
+    `array` module would be faster, but importing it would add a module to the heap of every
+    dump), fixed widths sized by each column's largest value."""
+
+    def __init__(self, fd, gz):
+        _Output.__init__(self, fd, gz)
+        self.edge_codes = {None: 0}       # edge label -> code (k + 1 = table entry k)
+        self.write_bytes(_BINARY_MAGIC + bytes((1, 0)))
+
+    def write_bytes(self, data):
+        if self.z is not None:
+            data = self.z.compress(data)
+        self.buffer.append(data)
+        self.buffered += len(data)
+        if self.buffered >= _WRITE_BUFFER:
+            self.flush()
+
+    def block(self, kind, payload):
+        self.write_bytes(bytes((kind,)) + len(payload).to_bytes(4, "little"))
+        self.write_bytes(payload)
+
+    def record(self, r):
+        kind = r["kind"]
+        if kind == "header":
+            self.block(1, _encode(_dumps(r)))
+        elif kind == "root":
+            self.block(5, b"".join((b"\x01\x00", _text_bytes(r["name"]), _varint(r["id"]))))
+        elif kind == "thread":
+            name, ident, frames = r["name"], r["ident"], r["frames"]
+            bits = ((name is not None) | (ident is not None) << 1 | bool(r["daemon"]) << 2
+                    | bool(r["main"]) << 3)
+            parts = [b"\x01", bytes((bits,))]
+            if name is not None:
+                parts.append(_text_bytes(name))
+            if ident is not None:
+                parts.append(_varint(ident))
+            parts.append(_varint(len(frames)))
+            parts.extend(map(_varint, frames))
+            self.block(6, b"".join(parts))
+        elif kind == "mark":
+            self.block(7, b"".join((b"\x01", _text_bytes(r["name"]), _varint(r["id"]))))
+        elif kind == "end":
+            self.block(9, b"".join((_varint(r["objects"]), b"\x07", _varint(r["edges"]),
+                                    _varint(r["garbage"]),
+                                    _float_bytes(float(r["seconds"])))))
+        else:
+            raise ValueError("no binary encoding for a %s record" % kind)
+
+    def types(self, base, names):
+        parts = [_varint(base), _varint(len(names))]
+        for module, qualname in names:
+            parts.append(_text_bytes(module))
+            parts.append(_text_bytes(qualname))
+        self.block(2, b"".join(parts))
+
+    def objects(self, line):
+        cols = _scan_json("".join(line.pieces()), 0)[0]
+        labels = cols["label"]
+        edge_labels = cols["edge_labels"]
+        codes = self.edge_codes
+        new = [t for t in dict.fromkeys(edge_labels) if t not in codes]
+        if new:
+            parts = [_varint(len(codes) - 1), _varint(len(new))]
+            for text in new:
+                codes[text] = len(codes)
+                parts.append(_text_bytes(text))
+            self.block(3, b"".join(parts))
+        text = "".join(filter(None, labels))
+        if str.isascii(text):
+            data = text.encode("ascii")
+            lens = [0 if t is None else len(t) + 1 for t in labels]
+        else:
+            encoded = [None if t is None else _encode(t) for t in labels]
+            data = b"".join(filter(None, encoded))
+            lens = [0 if t is None else len(t) + 1 for t in encoded]
+        self.block(4, b"".join((
+            _varint(len(labels)),
+            _column(1, cols["id"], False), _column(2, cols["type"], False),
+            _column(3, cols["size"], False), _column(4, cols["refcount"], True),
+            _column(5, cols["flags"], False), _column(6, cols["nrefs"], False),
+            _column(7, lens, False),
+            b"\x08\x20", _varint(len(data)), data,
+            _column(9, cols["refs"], False),
+            _column(10, list(map(codes.__getitem__, edge_labels)), False),
+            self.site_column(cols.get("site")))))
+
+    @staticmethod
+    def site_column(sites):
+        """Column 11 (0 unknown, k + 1 site k), only when tracemalloc traced the dump."""
+        if sites is None:
+            return b""
+        return _column(11, [0 if k is None else k + 1 for k in sites], False)
+
+    def sites(self, base, sites):
+        parts = [_varint(base), _varint(len(sites))]
+        for frames in sites:
+            parts.append(_varint(len(frames)))
+            for filename, line in frames:
+                parts.append(_text_bytes(filename))
+                parts.append(_varint(line))
+        self.block(8, b"".join(parts))
+
+
+_BINARY_MAGIC = b"\x89RGSNAP\x1a"
+# column widths by largest value, unsigned and signed
+_UNSIGNED_WIDTHS = ((0xff, 1), (0xffff, 2), (0xffffffff, 4), (0xffffffffffffffff, 8))
+_SIGNED_WIDTHS = ((0x7f, 1), (0x7fff, 2), (0x7fffffff, 4), (0x7fffffffffffffff, 8))
+
+
+def _column(tag, values, signed):
+    """One objects column, fixed-width little-endian, as narrow as its values allow."""
+    top = max(values) if values else 0     # to_bytes refuses a negative value unsigned
+    if signed and values:
+        top = max(top, -1 - min(values))
+    for limit, width in (_SIGNED_WIDTHS if signed else _UNSIGNED_WIDTHS):
+        if top <= limit:
+            break
+    else:
+        raise ValueError("a value too large for 64 bits")
+    if signed:      # two's complement of the width: `signed=` is keyword-only, so no map of it
+        values = map(and_, values, repeat((1 << (8 * width)) - 1))
+    data = b"".join(map(int.to_bytes, values, repeat(width), repeat("little")))
+    return b"".join((bytes((tag, width)), _varint(len(data)), data))
+
+
+def _varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7f) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _text_bytes(text):
+    data = _encode(text)
+    return _varint(len(data)) + data
+
+
+def _float_bytes(x):
+    """An f64, little-endian, without the struct module: float.hex gives the exact bits."""
+    if x != x or x in (float("inf"), float("-inf")):
+        x = 0.0
+    if x == 0.0:
+        return bytes(8)
+    sign = 1 if x < 0 else 0
+    mantissa, exponent = float.hex(abs(x))[2:].split("p")
+    lead, frac = mantissa.split(".") if "." in mantissa else (mantissa, "0")
+    exponent = int(exponent)
+    bits = int((frac + "0" * 13)[:13], 16)
+    if lead == "0":          # subnormal
+        biased = 0
+    else:
+        biased = exponent + 1023
+    return ((sign << 63) | (biased << 52) | bits).to_bytes(8, "little")
+
+
+class _ScanContext:
+    """What the C JSON scanner reads from its context (json.JSONDecoder's attributes)."""
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float
+    memo = None
+
+
+def _make_scanner():
+    try:
+        from _json import make_scanner
+        scan = make_scanner(_ScanContext)     # read as attributes: the class will do
+        text = '{"a":[1,null,"\u00e9"]}'
+        if scan(text, 0) == ({"a": [1, None, "\u00e9"]}, len(text)):
+            return scan
+    except Exception:
+        pass
+    import json
+    decoder = json.JSONDecoder()
+    return decoder.raw_decode
+
+
+_scan_json = _make_scanner()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1941,12 +2143,11 @@ class _Dumper:
             self.add_group(line, group)
         groups = None
         if self.new_types:
-            self.out.write('{"kind":"types","base":%d,"names":%s}\n'
-                           % (self.type_count - len(self.new_types), _dumps(self.new_types)))
+            self.out.types(self.type_count - len(self.new_types), self.new_types)
             self.new_types = []
         if self.sites is not None and self.sites.new:
-            self.out.write(self.sites.line())
-        self.out.write_pieces(line.pieces())
+            self.out.sites(*self.sites.take())
+        self.out.objects(line)
         self.objects += line.objects
         self.edges += line.edges
 
@@ -2353,13 +2554,14 @@ def _name_function_extras(refs, labels, code):
 # ---------------------------------------------------------------------------------------------
 # dump()
 
-def dump(path, marks=None, values=True, collect=True):
+def dump(path, marks=None, values=True, collect=True, format="json"):
     """Write a heap snapshot of this process to `path` (gzip-compressed if it ends in .gz).
 
     marks: optional dict name -> object, recorded as `mark` lines.
     values: False keeps str/bytes contents out of every label.
     collect: run the cycle collector first (with DEBUG_SAVEALL) and flag what it found
     unreachable as garbage.
+    format: "json" (JSON lines, the default) or "binary" (docs/FORMAT.md, Binary snapshots).
     Returns {"path", "objects", "edges", "garbage", "seconds"}; raises DumpError on failure.
     """
     tracers = _pause_tracers()      # before anything else runs (see _dump)
@@ -2367,7 +2569,7 @@ def dump(path, marks=None, values=True, collect=True):
     lock.acquire()
     try:
         path = _path_copy(path)     # so that the caller's str is not held by the dumper's frames
-        return _dump(path, marks, values, collect, "api")
+        return _dump(path, marks, values, collect, "api", fmt=format)
     finally:
         lock.release()
         _resume_tracers(tracers)
@@ -2421,22 +2623,24 @@ def _resume_tracers(saved):
         _settrace(trace)
 
 
-def _dump(path, marks, values, collect, trigger, held=()):
+def _dump(path, marks, values, collect, trigger, held=(), fmt="json"):
     """A dump with the program's tracers paused (see _pause_tracers)."""
     tracers = _pause_tracers()
     try:
-        return _dump_untraced(path, marks, values, collect, trigger, held)
+        return _dump_untraced(path, marks, values, collect, trigger, held, fmt)
     finally:
         _resume_tracers(tracers)
 
 
-def _dump_untraced(path, marks, values, collect, trigger, held):
+def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json"):
     started = _perf_counter()
     wall = _time()
     if marks is not None and not _is_subclass(dict, type(marks)):
         raise DumpError("heap snapshot %s: marks must be a dict" % path)
     if not (_is_flag(values) and _is_flag(collect)):
         raise DumpError("heap snapshot %s: values and collect must be bools" % path)
+    if type(fmt) is not str or fmt not in ("json", "binary"):
+        raise DumpError("heap snapshot %s: format must be \"json\" or \"binary\"" % path)
     tmp = fd = failure = heap = None
     gc_was_enabled = _gc_isenabled()
     _gc_disable()
@@ -2446,7 +2650,7 @@ def _dump_untraced(path, marks, values, collect, trigger, held):
         garbage = _collect_garbage() if collect else frozenset()
         heap = _gc_get_objects()
         result = _write_snapshot(fd, path, heap, garbage, marks, bool(values), bool(collect),
-                                 trigger, started, wall, held)
+                                 trigger, started, wall, held, fmt)
         heap = None
         _close(fd)
         fd = None
@@ -2552,9 +2756,9 @@ def _collect_garbage():
 
 
 def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, started, wall,
-                    held):
+                    held, fmt="json"):
     """The walk proper. `heap` (gc.get_objects()) is consumed: objects leave it as written."""
-    out = _Output(fd, path.endswith(".gz"))
+    out = (_BinaryOutput if fmt == "binary" else _Output)(fd, path.endswith(".gz"))
     d = _Dumper(out, values, garbage)
     own = _own_objects()
     d.excluded.update(map(id, own))
@@ -2575,13 +2779,13 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.count_held(held)
     d.count_held(_bootstrap_held())
 
-    out.write(_dumps(_header(path, values, collect, trigger, wall, len(heap))) + "\n")
+    out.record(_header(path, values, collect, trigger, wall, len(heap)))
     _note_path_prefixes()
     threads, frames = _thread_stacks(d, own_codes)
     mark_objects = _write_marks(d, marks) if marks is not None else []
     _write_roots(d)
     for line in threads:
-        out.write(_dumps(line) + "\n")
+        out.record(line)
 
     heap.reverse()            # chunks are taken from the end; keep gc order in the file
     d.excluded_keys.update(_keys(d.excluded))
@@ -2594,8 +2798,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d.walk(heap)
 
     seconds = round(_perf_counter() - started, 4)
-    out.write(_dumps({"kind": "end", "objects": d.objects, "edges": d.edges,
-                      "garbage": d.garbage_written, "seconds": seconds}) + "\n")
+    out.record({"kind": "end", "objects": d.objects, "edges": d.edges,
+                "garbage": d.garbage_written, "seconds": seconds})
     out.finish()
     return {"path": path, "objects": d.objects, "edges": d.edges,
             "garbage": d.garbage_written, "seconds": seconds,
@@ -2671,11 +2875,10 @@ class _Sites:
         self.count += 1
         return "%d" % (self.count - 1)
 
-    def line(self):
-        text = '{"kind":"sites","base":%d,"sites":%s}\n' % (self.count - len(self.new),
-                                                           _dumps(self.new))
-        self.new = []
-        return text
+    def take(self):
+        """(base, sites) of the sites not written yet, for the output's `sites` record."""
+        new, self.new = self.new, []
+        return self.count - len(new), new
 
 
 def _frame_file(frame):
@@ -2779,7 +2982,7 @@ def _write_marks(d, marks):
     objs = []
     for name, obj in list(dict.items(marks)):
         d.count_held((name, obj))
-        d.out.write(_dumps({"kind": "mark", "name": _text(name), "id": id(obj)}) + "\n")
+        d.out.record({"kind": "mark", "name": _text(name), "id": id(obj)})
         objs.append(obj)
     return objs
 
@@ -2788,8 +2991,8 @@ def _write_roots(d):
     for name, module in list(dict.items(sys.modules)):
         if id(module) in d.excluded or not _is_subclass(_ModuleType, type(module)):
             continue
-        d.out.write(_dumps({"kind": "root", "root": "module", "name": _text(name),
-                            "id": id(module)}) + "\n")
+        d.out.record({"kind": "root", "root": "module", "name": _text(name),
+                      "id": id(module)})
 
 
 def _thread_stacks(d, own_codes):
@@ -2880,7 +3083,7 @@ def _main_thread_ident():
 
 _CAPTURE = {}
 _ENV_NAMES = ("REFGRAPH_OUTPUT", "REFGRAPH_SIGNAL", "REFGRAPH_VALUES", "REFGRAPH_COLLECT",
-              "REFGRAPH_STATUS", "REFGRAPH_FOLLOW_FORKS")
+              "REFGRAPH_STATUS", "REFGRAPH_FOLLOW_FORKS", "REFGRAPH_FORMAT")
 # Held while a capture dump runs: a dump signal that arrives during a dump (on any thread) is
 # noted and skipped instead of dumping the dumper's own work in progress.
 _DUMP_LOCK = [_thread.allocate_lock(), _getpid()]
@@ -2989,6 +3192,7 @@ def _take_config():
         "collect": raw["REFGRAPH_COLLECT"] not in ("0", "false", "no"),
         "status": raw["REFGRAPH_STATUS"] or None,
         "follow_forks": raw["REFGRAPH_FOLLOW_FORKS"] in ("1", "true", "yes"),
+        "format": "binary" if raw["REFGRAPH_FORMAT"] == "binary" else "json",
     }
 
 
@@ -3235,7 +3439,8 @@ def _capture_dump(path, trigger, held=()):
 
 def _capture_dump_locked(path, trigger, held, failed):
     try:
-        result = _dump(path, None, _CAPTURE["values"], _CAPTURE["collect"], trigger, held)
+        result = _dump(path, None, _CAPTURE["values"], _CAPTURE["collect"], trigger, held,
+                       _CAPTURE.get("format", "json"))
     except DumpError as e:
         message = str(e).replace("\n", " ")
         prefix = "cannot write heap snapshot %s: " % path

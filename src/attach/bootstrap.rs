@@ -16,7 +16,7 @@ pub const CANCELLED: &str = "cancelled";
 pub const STATUS: &str = "status";
 
 const BOOT: &str = r#"
-def _refgraph_attach(d, mod, snap, values, collect):
+def _refgraph_attach(d, mod, snap, values, collect, fmt):
     import sys
     # The functions os re-exports, from posix itself: the program may have patched os's.
     os = sys.modules["posix"]
@@ -96,7 +96,7 @@ def _refgraph_attach(d, mod, snap, values, collect):
         exec(compile(source, path, "exec"), m.__dict__)
         for name in real:
             del m.__dict__["_refgraph_real_" + name]
-        r = m.dump(d + "/" + snap, values=values, collect=collect)
+        r = m.dump(d + "/" + snap, values=values, collect=collect, format=fmt)
         status('{"objects": %d, "edges": %d, "seconds": %f, "dumper": "%s"}'
                % (r["objects"], r["edges"], r["seconds"], r["dumper"]))
     except BaseException as e:
@@ -127,15 +127,23 @@ fn hex(bytes: &[u8]) -> String {
 /// The source for `PyRun_SimpleString`: the bootstrap, hex-encoded (no quoting to get wrong),
 /// run by `exec` in a fresh namespace, every exception swallowed (nothing is printed in the
 /// target).
-pub fn code(dir_inside: &str, module: &str, snapshot: &str, values: bool, collect: bool) -> String {
+pub fn code(
+    dir_inside: &str,
+    module: &str,
+    snapshot: &str,
+    values: bool,
+    collect: bool,
+    binary: bool,
+) -> String {
     let py_bool = |b: bool| if b { "True" } else { "False" };
     let call = format!(
-        "_refgraph_attach({}, {}, {}, {}, {})\n",
+        "_refgraph_attach({}, {}, {}, {}, {}, {})\n",
         literal(dir_inside),
         literal(module),
         literal(snapshot),
         py_bool(values),
-        py_bool(collect)
+        py_bool(collect),
+        literal(if binary { "binary" } else { "json" })
     );
     let source = format!("{BOOT}{call}");
     format!(
@@ -159,7 +167,7 @@ mod tests {
 
     #[test]
     fn the_code_is_one_exec_of_the_bootstrap() {
-        let c = code("/tmp/x", "m", "s.rgsnap", true, false);
+        let c = code("/tmp/x", "m", "s.rgsnap", true, false, false);
         assert!(c.starts_with("try:\n    exec(bytes.fromhex(\""));
         let hexed = c.split('"').nth(1).expect("hex");
         let bytes: Vec<u8> = (0..hexed.len())
@@ -167,8 +175,8 @@ mod tests {
             .map(|i| u8::from_str_radix(&hexed[i..i + 2], 16).expect("hex"))
             .collect();
         let source = String::from_utf8(bytes).expect("utf-8");
-        assert!(
-            source.ends_with("_refgraph_attach(\"/tmp/x\", \"m\", \"s.rgsnap\", True, False)\n")
-        );
+        assert!(source.ends_with(
+            "_refgraph_attach(\"/tmp/x\", \"m\", \"s.rgsnap\", True, False, \"json\")\n"
+        ));
     }
 }

@@ -41,6 +41,8 @@ pub struct AttachOptions {
     pub values: bool,
     /// Run the cycle collector first.
     pub collect: bool,
+    /// Write the binary format instead of JSON lines.
+    pub binary: bool,
     /// How long to wait for a safe point and for the GIL.
     pub timeout: Duration,
 }

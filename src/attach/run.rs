@@ -108,7 +108,14 @@ pub fn capture_pid(
                 dir.inside
             )))?;
     }
-    let code = bootstrap::code(&dir.inside, &module, snap, opts.values, opts.collect);
+    let code = bootstrap::code(
+        &dir.inside,
+        &module,
+        snap,
+        opts.values,
+        opts.collect,
+        opts.binary,
+    );
     let deadline = started + opts.timeout;
     let mem = memory::Memory::open(pid).map_err(io(format!("opening /proc/{pid}/mem")))?;
     let tids_before: Vec<i32> = preflight::threads(pid)?.iter().map(|t| t.tid).collect();

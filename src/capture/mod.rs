@@ -64,6 +64,8 @@ pub struct CaptureOptions {
     pub follow_forks: bool,
     /// Run the program with tracemalloc keeping this many frames (allocation sites).
     pub trace_alloc: Option<u32>,
+    /// Write the binary format instead of JSON lines.
+    pub binary: bool,
 }
 
 /// One line of the dumper's status file: a snapshot written (or that failed), or a note.
@@ -187,6 +189,10 @@ pub fn capture(
         .env("REFGRAPH_VALUES", if opts.values { "1" } else { "0" })
         .env("REFGRAPH_COLLECT", if opts.collect { "1" } else { "0" })
         .env("REFGRAPH_STATUS", &status_path)
+        .env(
+            "REFGRAPH_FORMAT",
+            if opts.binary { "binary" } else { "json" },
+        )
         .env(
             "REFGRAPH_FOLLOW_FORKS",
             if opts.follow_forks { "1" } else { "0" },

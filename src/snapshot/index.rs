@@ -906,4 +906,4 @@ fn roots(stored: Vec<StoredRoot>, n: usize) -> Check<(Vec<Root>, RootIndex)> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

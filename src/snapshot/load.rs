@@ -5,6 +5,7 @@
 //! data actually present before it is used, so a lying file gives a one-line error, not a panic
 //! or a huge allocation.
 
+use super::binary::MAGIC;
 use super::format::{
     Header, ObjectsRecord, Record, RecordError, SitesRecord, TypesRecord, FLAG_INDEXED,
     FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME,
@@ -97,11 +98,24 @@ fn parse_input(path: &Path, input: &Input) -> Result<Snapshot, LoadError> {
         .map_err(|e| LoadError::file(path, describe_io(&e)))?;
     let read_error = text.gzip.then_some("corrupt gzip data");
     let empty = input.empty_message();
-    parse_stream(path, text.reader, text.end_hint, read_error, empty)
+    let mut reader = text.reader;
+    let mut start = Vec::with_capacity(MAGIC.len());
+    (&mut reader)
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut start)
+        .map_err(|e| line_error(path, LineError::Io(e), read_error))?;
+    let whole = std::io::Cursor::new(start).chain(reader);
+    if whole.get_ref().0.get_ref().as_slice() == MAGIC {
+        return super::binary::read::parse_stream(path, whole, read_error);
+    }
+    parse_stream(path, whole, text.end_hint, read_error, empty)
 }
 
 /// Parse snapshot text already in memory. `path` is used in messages only.
 pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> {
+    if super::binary::is_binary(bytes) {
+        return super::binary::read::parse_stream(path, bytes, None);
+    }
     let tail = &bytes[bytes.len().saturating_sub(4096)..];
     let end_hint = split_lines(tail, 1)
         .last()
@@ -147,7 +161,7 @@ fn parse_stream(
     }
 }
 
-fn line_error(path: &Path, e: LineError, read_error: Option<&str>) -> LoadError {
+pub(super) fn line_error(path: &Path, e: LineError, read_error: Option<&str>) -> LoadError {
     match e {
         LineError::Io(e) => LoadError::file(
             path,
@@ -225,7 +239,7 @@ fn json_error(e: &serde_json::Error, line: &[u8]) -> String {
     }
 }
 
-fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, LoadError> {
+pub(super) fn parse_header(path: &Path, line_no: usize, line: &[u8]) -> Result<Header, LoadError> {
     let not_snapshot = || LoadError::file(path, "not a refgraph snapshot (no header line)");
     if let Some(problem) = encoding_problem(line) {
         return Err(LoadError::at(path, line_no, problem));
@@ -276,11 +290,15 @@ fn looks_like_header(line: &[u8]) -> bool {
     line.starts_with(b"{") && (finder(FORMAT_NAME) || finder("\"header\""))
 }
 
-/// Accumulates records in file order, checking each, then builds the [`Snapshot`].
-struct Builder<'p> {
+/// Accumulates records in file order, checking each, then builds the [`Snapshot`]. Both
+/// formats feed it (JSON lines here, binary blocks in [`super::binary::read`]), so a snapshot
+/// loads the same whichever format it was written in.
+pub(super) struct Builder<'p> {
     path: &'p Path,
+    /// What a record's position is called in messages: `line` or `block`.
+    unit: &'static str,
     snap: Snapshot,
-    report: super::graph::LoadReport,
+    pub(super) report: super::graph::LoadReport,
     raw_nrefs: Vec<u32>,
     raw_refs: Vec<u64>,
     raw_labels: Vec<u32>,
@@ -291,7 +309,7 @@ struct Builder<'p> {
 }
 
 impl<'p> Builder<'p> {
-    fn new(path: &'p Path, header: Header) -> Self {
+    pub(super) fn new(path: &'p Path, header: Header) -> Self {
         let snap = Snapshot {
             path: path.to_path_buf(),
             header,
@@ -303,6 +321,7 @@ impl<'p> Builder<'p> {
         };
         Builder {
             path,
+            unit: "line",
             snap,
             report: Default::default(),
             raw_nrefs: Vec::new(),
@@ -341,11 +360,16 @@ impl<'p> Builder<'p> {
         self.raw_labels.reserve_exact(edges);
     }
 
-    fn warn(&mut self, message: String) {
+    /// Positions are block numbers, not lines.
+    pub(super) fn in_blocks(&mut self) {
+        self.unit = "block";
+    }
+
+    pub(super) fn warn(&mut self, message: String) {
         self.report.warnings.push(message);
     }
 
-    fn add(&mut self, line: usize, record: Record<'_>) -> Result<(), LoadError> {
+    pub(super) fn add(&mut self, line: usize, record: Record<'_>) -> Result<(), LoadError> {
         if self.end_objects.is_some() {
             return Err(LoadError::at(
                 self.path,
@@ -385,7 +409,7 @@ impl<'p> Builder<'p> {
         }
     }
 
-    fn add_types(&mut self, line: usize, t: TypesRecord<'_>) -> Result<(), LoadError> {
+    pub(super) fn add_types(&mut self, line: usize, t: TypesRecord<'_>) -> Result<(), LoadError> {
         let have = self.snap.types.len() as u64;
         if t.base != have {
             return Err(LoadError::at(
@@ -406,7 +430,7 @@ impl<'p> Builder<'p> {
         Ok(())
     }
 
-    fn add_sites(&mut self, line: usize, t: SitesRecord<'_>) -> Result<(), LoadError> {
+    pub(super) fn add_sites(&mut self, line: usize, t: SitesRecord<'_>) -> Result<(), LoadError> {
         let bad = |m: String| LoadError::at(self.path, line, m);
         let table = &mut self.snap.sites.table;
         if t.base != table.len() as u64 {
@@ -428,23 +452,48 @@ impl<'p> Builder<'p> {
         let Some(column) = &o.site else {
             return Ok(());
         };
+        self.push_sites(line, column.iter().copied(), &o.id)
+    }
+
+    /// The site column of a binary objects block (0 unknown, `k + 1` site `k`), whose objects
+    /// (ids `ids`) were just added.
+    pub(super) fn add_binary_sites(
+        &mut self,
+        block: usize,
+        column: Option<&[u64]>,
+        ids: &[u64],
+    ) -> Result<(), LoadError> {
+        let Some(column) = column else {
+            return Ok(());
+        };
+        let sites = column.iter().map(|&s| s.checked_sub(1));
+        self.push_sites(block, sites, ids)
+    }
+
+    /// Each site index must name a site defined before; `ids` are the objects', for errors.
+    fn push_sites(
+        &mut self,
+        line: usize,
+        column: impl Iterator<Item = Option<u64>>,
+        ids: &[u64],
+    ) -> Result<(), LoadError> {
         let sites = &mut self.snap.sites;
-        let before = self.snap.ids.len() - o.id.len();
+        let before = self.snap.ids.len() - ids.len();
         sites.of.resize(before, NO_SITE);
-        for (i, s) in column.iter().enumerate() {
-            match *s {
+        for (i, s) in column.enumerate() {
+            match s {
                 None => sites.of.push(NO_SITE),
                 Some(s) if s < sites.table.len() as u64 => sites.of.push(s as u32),
                 Some(s) => {
+                    let id = ids.get(i).copied().unwrap_or_default();
                     return Err(LoadError::at(
                         self.path,
                         line,
                         format!(
-                            "object {:#x} has site index {s}, but only {} sites are defined",
-                            o.id[i],
+                            "object {id:#x} has site index {s}, but only {} sites are defined",
                             sites.table.len()
                         ),
-                    ))
+                    ));
                 }
             }
         }
@@ -484,26 +533,41 @@ impl<'p> Builder<'p> {
         o: &ObjectsRecord<'_>,
         i: usize,
     ) -> Result<(), LoadError> {
-        let type_index = o.type_index[i];
+        let object = (
+            o.id[i],
+            o.type_index[i],
+            o.size[i],
+            o.refcount[i],
+            o.flags[i],
+        );
+        self.push_object(line, object, o.label[i].as_deref())
+    }
+
+    /// Check and add one object: `(id, type index, size, refcount, flags)` and its label.
+    fn push_object(
+        &mut self,
+        line: usize,
+        (id, type_index, size, refcount, flags): (u64, u64, u64, i64, u8),
+        label: Option<&str>,
+    ) -> Result<(), LoadError> {
         if type_index >= self.snap.types.len() as u64 {
             return Err(LoadError::at(
                 self.path,
                 line,
                 format!(
-                    "object {:#x} has type index {type_index}, but only {} types are defined",
-                    o.id[i],
+                    "object {id:#x} has type index {type_index}, but only {} types are defined",
                     self.snap.types.len()
                 ),
             ));
         }
-        if o.size[i] > MAX_OBJECT_SIZE {
+        if size > MAX_OBJECT_SIZE {
             return Err(LoadError::at(
                 self.path,
                 line,
-                format!("object {:#x} has an impossible size {}", o.id[i], o.size[i]),
+                format!("object {id:#x} has an impossible size {size}"),
             ));
         }
-        let label = o.label[i].as_deref().map(cut);
+        let label = label.map(cut);
         let s = &mut self.snap;
         if s.labels.data.len() + label.as_ref().map_or(0, |l| l.len()) > MAX_LABEL_ARENA {
             return Err(LoadError::at(
@@ -512,17 +576,57 @@ impl<'p> Builder<'p> {
                 "object labels add up to more than 4 GiB",
             ));
         }
-        s.ids.push(o.id[i]);
+        s.ids.push(id);
         s.type_of.push(type_index as u32);
-        s.sizes.push(o.size[i]);
-        s.refcounts
-            .push(o.refcount[i].clamp(0, u32::MAX as i64) as u32);
-        s.flags.push(o.flags[i]);
+        s.sizes.push(size);
+        s.refcounts.push(refcount.clamp(0, u32::MAX as i64) as u32);
+        s.flags.push(flags);
         s.labels.push(label.as_deref());
         Ok(())
     }
 
-    fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
+    /// Add a binary objects block (columns checked against each other by its decoder). `codes`
+    /// maps the file's edge-label table to this snapshot's.
+    pub(super) fn add_binary_objects(
+        &mut self,
+        block: usize,
+        o: &super::binary::decode::Objects<'_>,
+        codes: &[u32],
+    ) -> Result<(), LoadError> {
+        for i in 0..o.ids.len() {
+            let object = (o.ids[i], o.types[i], o.sizes[i], o.refcounts[i], o.flags[i]);
+            self.push_object(block, object, o.labels[i])?;
+        }
+        let mut labels = o.edge_labels.iter();
+        for (&n, &flags) in o.nrefs.iter().zip(&o.flags) {
+            if flags & FLAG_INDEXED != 0 {
+                self.raw_labels
+                    .extend((0..n as u32).map(|k| INDEX_BIT | k.min(!INDEX_BIT)));
+            } else {
+                for &code in labels.by_ref().take(n as usize) {
+                    let label = match code {
+                        0 => NO_LABEL,
+                        k => *codes.get(k as usize - 1).ok_or_else(|| {
+                            LoadError::at(
+                                self.path,
+                                block,
+                                format!(
+                                    "edge label {k}, but only {} edge labels are defined",
+                                    codes.len()
+                                ),
+                            )
+                        })?,
+                    };
+                    self.raw_labels.push(label);
+                }
+            }
+            self.raw_nrefs.push(n as u32);
+        }
+        self.raw_refs.extend_from_slice(&o.refs);
+        Ok(())
+    }
+
+    pub(super) fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
         let Some(label) = label else { return NO_LABEL };
         let label = cut(label);
         if let Some(&code) = self.label_ids.get(label.as_ref()) {
@@ -534,7 +638,7 @@ impl<'p> Builder<'p> {
         code
     }
 
-    fn finish(mut self) -> Result<Snapshot, LoadError> {
+    pub(super) fn finish(mut self) -> Result<Snapshot, LoadError> {
         self.check_end()?;
         let n = self.snap.ids.len();
         if n >= INDEX_BIT as usize || self.raw_refs.len() >= u32::MAX as usize {
@@ -648,7 +752,10 @@ impl<'p> Builder<'p> {
                     self.snap.roots.push(Root { node, kind });
                 }
                 Some(_) => {}
-                None => self.warn(format!("line {line}: root {id:#x} has no object record")),
+                None => self.warn(format!(
+                    "{} {line}: root {id:#x} has no object record",
+                    self.unit
+                )),
             }
         }
     }
@@ -658,7 +765,8 @@ impl<'p> Builder<'p> {
             match index.get(&self.snap.ids, id) {
                 Some(node) => self.snap.marks.push((name, node)),
                 None => self.warn(format!(
-                    "line {line}: mark '{name}' ({id:#x}) has no object record"
+                    "{} {line}: mark '{name}' ({id:#x}) has no object record",
+                    self.unit
                 )),
             }
         }

@@ -1,5 +1,6 @@
 //! The data model and the file format: records on disk, the loader, the in-memory graph.
 
+pub mod binary;
 pub mod format;
 pub mod graph;
 pub mod index;

@@ -1,0 +1,754 @@
+//! Writing binary snapshots: [`Writer`] turns records into blocks (each column in whichever
+//! encoding is smallest for it), and [`convert`] copies a snapshot file from one format to the
+//! other record by record, keeping everything the file holds (dangling references, thread
+//! details, unknown header fields), not just what a loaded `Snapshot` keeps.
+
+use super::decode::{self, Block};
+use super::read::{Blocks, Next};
+use super::{column, enc, kind, put_varint, zigzag, LAYOUT_MAJOR, LAYOUT_MINOR, MAGIC};
+use crate::snapshot::format::{
+    EndRecord, MarkRecord, ObjectsRecord, Record, RootRecord, ThreadRecord, FLAG_INDEXED,
+};
+use rustc_hash::FxHashMap;
+use std::io::{self, Read, Write};
+
+/// Writes the blocks of a binary snapshot to `out`.
+pub struct Writer<W: Write> {
+    out: W,
+    /// The edge-label table written so far: text → code (`k + 1`).
+    edge_labels: FxHashMap<String, u64>,
+}
+
+/// One objects chunk, as the writer takes it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ObjectsIn<'a> {
+    /// `id(obj)`.
+    pub ids: &'a [u64],
+    /// Type-table indices.
+    pub types: &'a [u64],
+    /// Shallow sizes.
+    pub sizes: &'a [u64],
+    /// Reference counts.
+    pub refcounts: &'a [i64],
+    /// Flag bits.
+    pub flags: &'a [u8],
+    /// References per object.
+    pub nrefs: &'a [u64],
+    /// Referenced ids.
+    pub refs: &'a [u64],
+    /// Allocation-site codes (0 = unknown, `k + 1` = site `k`), if known.
+    pub sites: Option<&'a [u64]>,
+}
+
+impl<W: Write> Writer<W> {
+    /// Start a file: the magic and the layout version.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(&MAGIC)?;
+        out.write_all(&[LAYOUT_MAJOR, LAYOUT_MINOR])?;
+        Ok(Writer {
+            out,
+            edge_labels: FxHashMap::default(),
+        })
+    }
+
+    /// The finished output.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn block(&mut self, kind: u8, payload: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(payload.len())
+            .ok()
+            .filter(|&l| l <= super::MAX_BLOCK_BYTES)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a block over 1 GiB"))?;
+        self.out.write_all(&[kind])?;
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(payload)
+    }
+
+    /// The header: the JSON text of the header record.
+    pub fn header(&mut self, json: &[u8]) -> io::Result<()> {
+        self.block(kind::HEADER, json)
+    }
+
+    /// Type names, numbered from `base`.
+    pub fn types(&mut self, base: u64, names: &[(&str, &str)]) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, base);
+        put_varint(&mut p, names.len() as u64);
+        for (module, qualname) in names {
+            put_text(&mut p, module);
+            put_text(&mut p, qualname);
+        }
+        self.block(kind::TYPES, &p)
+    }
+
+    /// An objects chunk: `labels` one per object, `edge_labels` one per reference of each
+    /// object without the indexed flag (the table entries they need are written first).
+    pub fn objects(
+        &mut self,
+        o: ObjectsIn<'_>,
+        labels: &[Option<&str>],
+        edge_labels: &[Option<&str>],
+    ) -> io::Result<()> {
+        let codes = self.edge_label_codes(edge_labels)?;
+        let n = o.ids.len();
+        let mut p = Vec::with_capacity(n * 24 + o.refs.len() * 4);
+        put_varint(&mut p, n as u64);
+        put_unsigned(&mut p, column::ID, o.ids, true);
+        put_unsigned(&mut p, column::TYPE, o.types, false);
+        put_unsigned(&mut p, column::SIZE, o.sizes, false);
+        let refcounts: Vec<u64> = o.refcounts.iter().map(|&r| zigzag(r)).collect();
+        put_column(
+            &mut p,
+            column::REFCOUNT,
+            enc::VARINT,
+            &varints(&refcounts, false),
+        );
+        let flags: Vec<u64> = o.flags.iter().map(|&f| u64::from(f)).collect();
+        put_unsigned(&mut p, column::FLAGS, &flags, false);
+        put_unsigned(&mut p, column::NREFS, o.nrefs, false);
+        let lens: Vec<u64> = labels
+            .iter()
+            .map(|l| l.map_or(0, |l| l.len() as u64 + 1))
+            .collect();
+        put_unsigned(&mut p, column::LABEL_LEN, &lens, false);
+        let text: Vec<u8> = labels.iter().flatten().flat_map(|l| l.bytes()).collect();
+        put_column(&mut p, column::LABEL_TEXT, enc::RAW, &text);
+        put_unsigned(&mut p, column::REFS, o.refs, true);
+        put_unsigned(&mut p, column::EDGE_LABEL, &codes, false);
+        if let Some(sites) = o.sites {
+            put_unsigned(&mut p, column::SITE, sites, false);
+        }
+        self.block(kind::OBJECTS, &p)
+    }
+
+    /// The codes of `labels`, writing an edge-labels block for the texts not seen before.
+    fn edge_label_codes(&mut self, labels: &[Option<&str>]) -> io::Result<Vec<u64>> {
+        let base = self.edge_labels.len() as u64;
+        let mut new: Vec<&str> = Vec::new();
+        let mut codes = Vec::with_capacity(labels.len());
+        for label in labels {
+            let code = match label {
+                None => 0,
+                Some(text) => match self.edge_labels.get(*text) {
+                    Some(&code) => code,
+                    None => {
+                        let code = self.edge_labels.len() as u64 + 1;
+                        self.edge_labels.insert(text.to_string(), code);
+                        new.push(text);
+                        code
+                    }
+                },
+            };
+            codes.push(code);
+        }
+        if !new.is_empty() {
+            let mut p = Vec::new();
+            put_varint(&mut p, base);
+            put_varint(&mut p, new.len() as u64);
+            for text in new {
+                put_text(&mut p, text);
+            }
+            self.block(kind::EDGE_LABELS, &p)?;
+        }
+        Ok(codes)
+    }
+
+    /// Module roots.
+    pub fn roots(&mut self, roots: &[RootRecord]) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, roots.len() as u64);
+        for r in roots {
+            p.push(0);
+            put_text(&mut p, &r.name);
+            put_varint(&mut p, r.id);
+        }
+        self.block(kind::ROOTS, &p)
+    }
+
+    /// Threads.
+    pub fn threads(&mut self, threads: &[ThreadRecord]) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, threads.len() as u64);
+        for t in threads {
+            let bits = u8::from(t.name.is_some())
+                | u8::from(t.ident.is_some()) << 1
+                | u8::from(t.daemon) << 2
+                | u8::from(t.main) << 3;
+            p.push(bits);
+            if let Some(name) = &t.name {
+                put_text(&mut p, name);
+            }
+            if let Some(ident) = t.ident {
+                put_varint(&mut p, ident);
+            }
+            put_varint(&mut p, t.frames.len() as u64);
+            for &f in &t.frames {
+                put_varint(&mut p, f);
+            }
+        }
+        self.block(kind::THREADS, &p)
+    }
+
+    /// Marks.
+    pub fn marks(&mut self, marks: &[MarkRecord]) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, marks.len() as u64);
+        for m in marks {
+            put_text(&mut p, &m.name);
+            put_varint(&mut p, m.id);
+        }
+        self.block(kind::MARKS, &p)
+    }
+
+    /// Allocation sites (each a list of `(file, line)` frames), numbered from `base`.
+    pub fn sites(&mut self, base: u64, sites: &[Vec<(&str, u64)>]) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, base);
+        put_varint(&mut p, sites.len() as u64);
+        for site in sites {
+            put_varint(&mut p, site.len() as u64);
+            for (file, line) in site {
+                put_text(&mut p, file);
+                put_varint(&mut p, *line);
+            }
+        }
+        self.block(kind::SITES, &p)
+    }
+
+    /// The end record.
+    pub fn end(&mut self, e: &EndRecord) -> io::Result<()> {
+        let mut p = Vec::new();
+        put_varint(&mut p, e.objects);
+        let bits = u8::from(e.edges.is_some())
+            | u8::from(e.garbage.is_some()) << 1
+            | u8::from(e.seconds.is_some()) << 2;
+        p.push(bits);
+        if let Some(v) = e.edges {
+            put_varint(&mut p, v);
+        }
+        if let Some(v) = e.garbage {
+            put_varint(&mut p, v);
+        }
+        if let Some(v) = e.seconds {
+            p.extend_from_slice(&v.to_le_bytes());
+        }
+        self.block(kind::END, &p)
+    }
+
+    /// Write one JSON-lines record (`line` is its text, for the header).
+    pub fn record(&mut self, line: &[u8], record: Record<'_>) -> io::Result<()> {
+        match record {
+            Record::Header(_) => self.header(line),
+            Record::Types(t) => {
+                let names: Vec<(&str, &str)> = t.names.iter().map(|(m, q)| (&**m, &**q)).collect();
+                self.types(t.base, &names)
+            }
+            Record::Objects(o) => self.objects_record(&o),
+            Record::Root(r) => self.roots(&[r]),
+            Record::Thread(t) => self.threads(&[t]),
+            Record::Mark(m) => self.marks(&[m]),
+            Record::Sites(t) => {
+                let sites: Vec<Vec<(&str, u64)>> = t
+                    .sites
+                    .iter()
+                    .map(|frames| frames.iter().map(|(f, l)| (&**f, *l)).collect())
+                    .collect();
+                self.sites(t.base, &sites)
+            }
+            Record::End(e) => self.end(&e),
+        }
+    }
+
+    fn objects_record(&mut self, o: &ObjectsRecord<'_>) -> io::Result<()> {
+        let labels: Vec<Option<&str>> = o.label.iter().map(|l| l.as_deref()).collect();
+        let edge_labels: Vec<Option<&str>> = o.edge_labels.iter().map(|l| l.as_deref()).collect();
+        let flags = &o.flags;
+        let sites: Option<Vec<u64>> = o
+            .site
+            .as_ref()
+            .map(|column| column.iter().map(|s| s.map_or(0, |k| k + 1)).collect());
+        let input = ObjectsIn {
+            ids: &o.id,
+            types: &o.type_index,
+            sizes: &o.size,
+            refcounts: &o.refcount,
+            flags,
+            nrefs: &o.nrefs,
+            refs: &o.refs,
+            sites: sites.as_deref(),
+        };
+        self.objects(input, &labels, &edge_labels)
+    }
+}
+
+fn put_text(p: &mut Vec<u8>, text: &str) {
+    put_varint(p, text.len() as u64);
+    p.extend_from_slice(text.as_bytes());
+}
+
+fn put_column(p: &mut Vec<u8>, tag: u8, encoding: u8, bytes: &[u8]) {
+    p.push(tag);
+    p.push(encoding);
+    put_varint(p, bytes.len() as u64);
+    p.extend_from_slice(bytes);
+}
+
+/// Varints of `values`, or of their zigzag differences when `delta`.
+fn varints(values: &[u64], delta: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 2);
+    let mut prev = 0u64;
+    for &v in values {
+        if delta {
+            put_varint(&mut out, zigzag(v.wrapping_sub(prev) as i64));
+            prev = v;
+        } else {
+            put_varint(&mut out, v);
+        }
+    }
+    out
+}
+
+/// An unsigned column in its smallest encoding: fixed width, varints, or (`delta`: ids)
+/// zigzag differences.
+fn put_unsigned(p: &mut Vec<u8>, tag: u8, values: &[u64], delta: bool) {
+    let max = values.iter().copied().max().unwrap_or(0);
+    let width: u8 = match max {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        0x1_0000..=0xffff_ffff => 4,
+        _ => 8,
+    };
+    let mut best = (width, values.len() * width as usize);
+    let plain = varints(values, false);
+    if plain.len() < best.1 {
+        best = (enc::VARINT, plain.len());
+    }
+    let deltas = delta.then(|| varints(values, true));
+    if let Some(d) = &deltas {
+        if d.len() < best.1 {
+            best = (enc::DELTA, d.len());
+        }
+    }
+    match best.0 {
+        enc::VARINT => put_column(p, tag, enc::VARINT, &plain),
+        enc::DELTA => put_column(p, tag, enc::DELTA, deltas.as_deref().unwrap_or_default()),
+        w => {
+            let w = w as usize;
+            let bytes: Vec<u8> = values
+                .iter()
+                .flat_map(|v| v.to_le_bytes().into_iter().take(w))
+                .collect();
+            put_column(p, tag, width, &bytes);
+        }
+    }
+}
+
+/// The output format of [`convert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON lines (docs/FORMAT.md).
+    Json,
+    /// Binary blocks.
+    Binary,
+}
+
+/// Why a conversion failed: the input is not a snapshot (a message), or the output could not
+/// be written.
+#[derive(Debug)]
+pub enum ConvertError {
+    /// The input, with what is wrong with it.
+    Input(String),
+    /// Writing the output.
+    Output(io::Error),
+}
+
+impl From<io::Error> for ConvertError {
+    fn from(e: io::Error) -> Self {
+        ConvertError::Output(e)
+    }
+}
+
+/// Copy the snapshot text `input` (JSON lines or binary, detected by its magic; decompressed
+/// already) to `out` in `to`'s format. Returns the warnings (a cut-short input is converted as
+/// far as it goes, like a load).
+pub fn convert(
+    input: impl io::Read,
+    out: impl Write,
+    to: Option<Format>,
+    read_error: Option<&'static str>,
+) -> Result<(Format, Vec<String>), ConvertError> {
+    let mut input = input;
+    let mut start = Vec::new();
+    (&mut input)
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut start)
+        .map_err(|e| ConvertError::Input(e.to_string()))?;
+    let whole = io::Cursor::new(start.clone()).chain(input);
+    if super::is_binary(&start) {
+        let to = to.unwrap_or(Format::Json);
+        binary_to(whole, out, to, read_error).map(|w| (to, w))
+    } else {
+        let to = to.unwrap_or(Format::Binary);
+        json_to(whole, out, to, read_error).map(|w| (to, w))
+    }
+}
+
+/// Convert the snapshot file at `path` (plain or gzip, either format) into `out`, gzip-
+/// compressed when `gzip`; `to: None` picks the other format than the input's. Returns the
+/// format written and the warnings.
+pub fn convert_file(
+    path: &std::path::Path,
+    to: Option<Format>,
+    gzip: bool,
+    out: &mut dyn Write,
+) -> Result<(Format, Vec<String>), ConvertError> {
+    use crate::snapshot::read::{describe_io, Input};
+    let input = Input::open(path).map_err(|e| ConvertError::Input(e.message))?;
+    let text = input
+        .text()
+        .map_err(|e| ConvertError::Input(describe_io(&e)))?;
+    let read_error = text.gzip.then_some("corrupt gzip data");
+    let done = if gzip {
+        let mut z = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
+        let done = convert(text.reader, &mut z, to, read_error)?;
+        z.finish()?;
+        done
+    } else {
+        convert(text.reader, out, to, read_error)?
+    };
+    input
+        .check_unchanged(path, true)
+        .map_err(|e| ConvertError::Input(e.message))?;
+    Ok(done)
+}
+
+fn json_to(
+    input: impl io::Read,
+    out: impl Write,
+    to: Format,
+    read_error: Option<&'static str>,
+) -> Result<Vec<String>, ConvertError> {
+    use crate::snapshot::read::{split_lines, LineBatches};
+    let mut warnings = Vec::new();
+    let mut batches = LineBatches::new(input);
+    let mut writer = None::<Writer<_>>;
+    let mut plain = None;
+    match to {
+        Format::Binary => writer = Some(Writer::new(out)?),
+        Format::Json => plain = Some(out),
+    }
+    let mut first = true;
+    loop {
+        let batch = match batches.next_batch() {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) => {
+                let m = match e {
+                    crate::snapshot::read::LineError::Io(e) => io_text(&e, read_error),
+                    crate::snapshot::read::LineError::TooLong(l) => {
+                        format!("line {l} is too long to be a snapshot line")
+                    }
+                    crate::snapshot::read::LineError::Control(l) => {
+                        format!("line {l} holds control bytes; not a snapshot")
+                    }
+                };
+                return Err(ConvertError::Input(m));
+            }
+        };
+        let lines = split_lines(&batch.text, batch.first_line);
+        let count = lines.len();
+        for (i, (no, line)) in lines.into_iter().enumerate() {
+            if first {
+                check_json_header(line)?;
+                first = false;
+            }
+            if let Some(out) = &mut plain {
+                out.write_all(line)?;
+                out.write_all(b"\n")?;
+                continue;
+            }
+            match Record::parse(line) {
+                Ok(r) => writer.as_mut().map_or(Ok(()), |w| w.record(line, r))?,
+                Err(_) if i + 1 == count && batch.unterminated => {
+                    warnings.push(format!("line {no}: the last record is cut short"));
+                }
+                Err(e) => {
+                    let m = match e {
+                        crate::snapshot::format::RecordError::Json(e) => e.to_string(),
+                        crate::snapshot::format::RecordError::UnknownKind(k) => {
+                            format!("unknown record kind '{k}'")
+                        }
+                    };
+                    return Err(ConvertError::Input(format!("line {no}: {m}")));
+                }
+            }
+        }
+    }
+    if first {
+        return Err(ConvertError::Input("empty file, not a snapshot".into()));
+    }
+    if let Some(w) = writer {
+        w.into_inner().flush()?;
+    } else if let Some(mut out) = plain {
+        out.flush()?;
+    }
+    Ok(warnings)
+}
+
+fn check_json_header(line: &[u8]) -> Result<(), ConvertError> {
+    let path = std::path::Path::new("");
+    crate::snapshot::load::parse_header(path, 1, line)
+        .map(|_| ())
+        .map_err(|e| ConvertError::Input(e.message))
+}
+
+fn io_text(e: &io::Error, read_error: Option<&str>) -> String {
+    match read_error {
+        Some(what) => format!("{what}: {e}"),
+        None => crate::snapshot::read::describe_io(e),
+    }
+}
+
+fn binary_to(
+    input: impl io::Read,
+    out: impl Write,
+    to: Format,
+    read_error: Option<&'static str>,
+) -> Result<Vec<String>, ConvertError> {
+    let mut blocks = Blocks::new(input, read_error).map_err(ConvertError::Input)?;
+    let mut warnings = Vec::new();
+    let mut sink = match to {
+        Format::Binary => Sink::Binary(Writer::new(out)?, Vec::new()),
+        Format::Json => Sink::Json(JsonOut {
+            out,
+            edge_labels: Vec::new(),
+        }),
+    };
+    let mut first = true;
+    loop {
+        let raw = match blocks.next_block().map_err(ConvertError::Input)? {
+            Next::Block(b) => b,
+            Next::Eof => break,
+            Next::Cut(m) => {
+                warnings.push(m);
+                break;
+            }
+        };
+        if first && raw.kind != kind::HEADER {
+            return Err(ConvertError::Input(
+                "not a refgraph snapshot (its first block is not a header)".into(),
+            ));
+        }
+        let block = decode::block(raw.kind, &raw.payload).map_err(|m| {
+            ConvertError::Input(format!("block {} (byte {}): {m}", raw.number, raw.offset))
+        })?;
+        if first {
+            let Block::Header(text) = block else {
+                return Err(ConvertError::Input(
+                    "not a refgraph snapshot (its first block is not a header)".into(),
+                ));
+            };
+            check_json_header(text)?;
+            first = false;
+        }
+        let written = match &mut sink {
+            // Re-encoded block by block: the same records, each column chosen again.
+            Sink::Binary(w, table) => write_block(w, table, block),
+            Sink::Json(json) => json.block(block),
+        };
+        written.map_err(|e| {
+            e.unwrap_or_else(|| {
+                ConvertError::Input(format!(
+                    "block {}: an edge label code past the edge-label table",
+                    raw.number
+                ))
+            })
+        })?;
+    }
+    if first {
+        return Err(ConvertError::Input(
+            "holds no header: the binary snapshot was cut short".into(),
+        ));
+    }
+    match sink {
+        Sink::Binary(w, _) => w.into_inner().flush()?,
+        Sink::Json(mut json) => json.out.flush()?,
+    }
+    Ok(warnings)
+}
+
+/// Where [`binary_to`] writes: a binary writer and the file's edge-label table, or JSON.
+enum Sink<W: Write> {
+    Binary(Writer<W>, Vec<String>),
+    Json(JsonOut<W>),
+}
+
+/// `Err(None)`: an edge-label code the table does not have.
+type BlockResult = Result<(), Option<ConvertError>>;
+
+fn edge_texts<'t>(
+    table: &'t [String],
+    codes: &[u64],
+) -> Result<Vec<Option<&'t str>>, Option<ConvertError>> {
+    codes
+        .iter()
+        .map(|&c| match c {
+            0 => Ok(None),
+            k => table
+                .get(k as usize - 1)
+                .map(|s| Some(s.as_str()))
+                .ok_or(None),
+        })
+        .collect()
+}
+
+fn write_block<W: Write>(
+    w: &mut Writer<W>,
+    table: &mut Vec<String>,
+    block: Block<'_>,
+) -> BlockResult {
+    let io = |e: io::Error| Some(ConvertError::Output(e));
+    match block {
+        Block::Header(text) => w.header(text).map_err(io),
+        Block::Types { base, names } => w.types(base, &names).map_err(io),
+        Block::EdgeLabels { base, texts } => {
+            if base != table.len() as u64 {
+                return Err(Some(ConvertError::Input(format!(
+                    "edge labels base {base} does not follow the {} before",
+                    table.len()
+                ))));
+            }
+            table.extend(texts.into_iter().map(String::from));
+            Ok(())
+        }
+        Block::Objects(o) => {
+            let edge = edge_texts(table, &o.edge_labels)?;
+            let input = ObjectsIn {
+                ids: &o.ids,
+                types: &o.types,
+                sizes: &o.sizes,
+                refcounts: &o.refcounts,
+                flags: &o.flags,
+                nrefs: &o.nrefs,
+                refs: &o.refs,
+                sites: o.sites.as_deref(),
+            };
+            w.objects(input, &o.labels, &edge).map_err(io)
+        }
+        Block::Roots(r) => w.roots(&r).map_err(io),
+        Block::Threads(t) => w.threads(&t).map_err(io),
+        Block::Marks(m) => w.marks(&m).map_err(io),
+        Block::Sites { base, sites } => w.sites(base, &sites).map_err(io),
+        Block::End(e) => w.end(&e).map_err(io),
+        Block::Skipped => Ok(()),
+    }
+}
+
+/// Writes decoded blocks as JSON lines.
+struct JsonOut<W> {
+    out: W,
+    /// The file's edge-label table so far.
+    edge_labels: Vec<String>,
+}
+
+impl<W: Write> JsonOut<W> {
+    /// One record: `kind` first, as the dumper writes it (the loader reads it from there
+    /// without parsing the line twice), then the fields in order.
+    fn line(&mut self, kind: &str, fields: &[(&str, serde_json::Value)]) -> BlockResult {
+        let io = |e: io::Error| Some(ConvertError::Output(e));
+        write!(self.out, "{{\"kind\":\"{kind}\"").map_err(io)?;
+        for (name, value) in fields {
+            write!(self.out, ",\"{name}\":").map_err(io)?;
+            serde_json::to_writer(&mut self.out, value).map_err(|e| io(e.into()))?;
+        }
+        self.out.write_all(b"}\n").map_err(io)
+    }
+
+    fn block(&mut self, block: Block<'_>) -> BlockResult {
+        use serde_json::json;
+        match block {
+            Block::Header(text) => {
+                let io = |e: io::Error| Some(ConvertError::Output(e));
+                self.out.write_all(text).map_err(io)?;
+                self.out.write_all(b"\n").map_err(io)
+            }
+            Block::Types { base, names } => {
+                self.line("types", &[("base", json!(base)), ("names", json!(names))])
+            }
+            Block::EdgeLabels { base, texts } => {
+                if base != self.edge_labels.len() as u64 {
+                    return Err(Some(ConvertError::Input(format!(
+                        "edge labels base {base} does not follow the {} before",
+                        self.edge_labels.len()
+                    ))));
+                }
+                self.edge_labels.extend(texts.into_iter().map(String::from));
+                Ok(())
+            }
+            Block::Objects(o) => {
+                let edge = edge_texts(&self.edge_labels, &o.edge_labels)?;
+                let mut fields = vec![
+                    ("id", json!(o.ids)),
+                    ("type", json!(o.types)),
+                    ("size", json!(o.sizes)),
+                    ("refcount", json!(o.refcounts)),
+                    ("flags", json!(o.flags)),
+                    ("label", json!(o.labels)),
+                    ("nrefs", json!(o.nrefs)),
+                    ("refs", json!(o.refs)),
+                    ("edge_labels", json!(edge)),
+                ];
+                if let Some(sites) = &o.sites {
+                    let sites: Vec<Option<u64>> = sites.iter().map(|&s| s.checked_sub(1)).collect();
+                    fields.push(("site", json!(sites)));
+                }
+                self.line("objects", &fields)
+            }
+            Block::Roots(roots) => roots.iter().try_for_each(|r| {
+                let f = [
+                    ("root", json!(r.root)),
+                    ("name", json!(r.name)),
+                    ("id", json!(r.id)),
+                ];
+                self.line("root", &f)
+            }),
+            Block::Threads(threads) => threads.iter().try_for_each(|t| {
+                let f = [
+                    ("name", json!(t.name)),
+                    ("ident", json!(t.ident)),
+                    ("daemon", json!(t.daemon)),
+                    ("main", json!(t.main)),
+                    ("frames", json!(t.frames)),
+                ];
+                self.line("thread", &f)
+            }),
+            Block::Marks(marks) => marks.iter().try_for_each(|m| {
+                self.line("mark", &[("name", json!(m.name)), ("id", json!(m.id))])
+            }),
+            Block::Sites { base, sites } => {
+                self.line("sites", &[("base", json!(base)), ("sites", json!(sites))])
+            }
+            Block::End(e) => {
+                let mut f = vec![("objects", json!(e.objects))];
+                f.extend(e.edges.map(|v| ("edges", json!(v))));
+                f.extend(e.garbage.map(|v| ("garbage", json!(v))));
+                f.extend(e.seconds.map(|v| ("seconds", json!(v))));
+                self.line("end", &f)
+            }
+            Block::Skipped => Ok(()),
+        }
+    }
+}
+
+/// Does every object without the indexed flag have its edge labels? (For writers that take
+/// columns from elsewhere.)
+pub fn labelled_refs(nrefs: &[u64], flags: &[u8]) -> u64 {
+    nrefs
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| **f & FLAG_INDEXED == 0)
+        .map(|(n, _)| n)
+        .sum()
+}

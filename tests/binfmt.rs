@@ -1,0 +1,171 @@
+//! The binary snapshot format end to end: a real program dumped twice in one process, as JSON
+//! lines and as binary, on every CPython the machine has, gives the same answers about its
+//! objects; `capture --format binary`; `convert` both ways, atomic and never over its input.
+
+use crate::util::{run, script, stdout, Workdir};
+use serde_json::Value;
+use std::process::Command;
+
+/// The answers that must not depend on the format. (Whole-heap counts may differ by the few
+/// objects the first dump leaves behind: its result dict, a frame's locals.)
+fn answers(snap: &str) -> Vec<String> {
+    let types: Value = serde_json::from_str(&stdout(&["types", "--json", snap])).expect("json");
+    let program_types: Vec<&Value> = types["data"]
+        .as_array()
+        .expect("a list of types")
+        .iter()
+        .filter(|t| {
+            ["Node", "Leak", "bytearray", "frozenset"].contains(&t["type"].as_str().unwrap_or(""))
+        })
+        .collect();
+    vec![
+        stdout(&["chain", "--json", snap, "mark:target"]),
+        cycles_of_the_program(snap),
+        stdout(&["show", "--json", snap, "mark:target"]),
+        format!("{program_types:?}"),
+    ]
+}
+
+/// `cycles --json` less its whole-heap count of references left out.
+fn cycles_of_the_program(snap: &str) -> String {
+    let mut cycles: Value =
+        serde_json::from_str(&stdout(&["cycles", "--json", snap])).expect("json");
+    if let Some(data) = cycles["data"].as_object_mut() {
+        data.remove("references_left_out");
+    }
+    cycles.to_string()
+}
+
+#[test]
+fn json_and_binary_dumps_of_one_process_answer_alike_on_every_cpython() {
+    let dir = Workdir::new();
+    let dumper = dir.dumper_dir();
+    let mut tried = 0;
+    for (label, python) in crate::versions::pythons() {
+        for gz in ["", ".gz"] {
+            let (json, binary) = (dir.arg("t.rgsnap"), dir.arg(&format!("t.rgbin{gz}")));
+            let out = Command::new(&python)
+                .arg(script("binfmt_twice.py"))
+                .args([&dumper, &json, &binary])
+                .output()
+                .expect("python runs");
+            assert!(
+                out.status.success(),
+                "{label}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let bytes = std::fs::read(&binary).expect("binary snapshot");
+            if gz.is_empty() {
+                assert!(bytes.starts_with(b"\x89RGSNAP\x1a"), "{label}: not binary");
+                let json_len = std::fs::metadata(&json).expect("json").len();
+                assert!(
+                    (bytes.len() as u64) < json_len,
+                    "{label}: binary is smaller"
+                );
+            }
+            let (a, b) = (answers(&json), answers(&binary));
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x, y, "{label}{gz}: JSON and binary answers differ");
+            }
+            assert!(
+                a[0].contains("Leak") && a[1].contains("Node"),
+                "{label}: {}",
+                a[0]
+            );
+        }
+        tried += 1;
+    }
+    assert!(tried > 0, "no CPython found");
+}
+
+#[test]
+fn capture_writes_binary_on_request_and_everything_reads_it() {
+    let dir = Workdir::new();
+    let snap = dir.arg("c.rgbin");
+    let out = dir.capture_output("cache_dict.py", &snap, &["--format", "binary"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&snap)
+        .expect("snapshot")
+        .starts_with(b"\x89RGSNAP"));
+    let json = dir.capture("cache_dict.py", &[]);
+    // the same program's summary, but for the lines naming the file, the pid and the time
+    let tail = |s: &str| -> Vec<String> {
+        stdout(&["types", "--json", s])
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(tail(&snap).len(), tail(&json).len());
+    // diff reads either format on either side
+    let d = run(&["diff", &json, &snap]);
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+}
+
+#[test]
+fn convert_goes_both_ways_keeps_everything_and_never_replaces_its_input() {
+    let dir = Workdir::new();
+    let json = dir.capture("cache_dict.py", &[]);
+    let (bin, back, gz) = (
+        dir.arg("x.rgbin"),
+        dir.arg("back.rgsnap"),
+        dir.arg("x.rgbin.gz"),
+    );
+    assert!(run(&["convert", &json, &bin]).status.success());
+    assert!(run(&["convert", &bin, &back]).status.success());
+    assert_eq!(
+        std::fs::read(&json).expect("json"),
+        std::fs::read(&back).expect("back"),
+        "JSON → binary → JSON is the dumper's JSON"
+    );
+    assert!(run(&["convert", "--to", "binary", &json, &gz])
+        .status
+        .success());
+    let answers = |s: &str| stdout(&["types", "--json", s]);
+    assert_eq!(answers(&json), answers(&gz));
+    assert_eq!(answers(&json), answers(&bin));
+    // never over its input, never a partial output
+    let same = run(&["convert", &bin, &bin]);
+    assert_eq!(same.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&same.stderr).contains("not overwritten"));
+    let cut = dir.path("cut.rgbin");
+    let bytes = std::fs::read(&bin).expect("bin");
+    std::fs::write(&cut, &bytes[..20]).expect("write");
+    let bad = dir.arg("bad.rgbin");
+    std::fs::write(
+        dir.path("garbage"),
+        b"\x89RGSNAP\x1a\x01\x00\x04\x00\x00\x00\x00",
+    )
+    .expect("write");
+    let out = run(&["convert", &dir.arg("garbage"), &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("garbage: not a refgraph snapshot"), "{err}");
+    assert!(!dir.path("bad.rgbin").exists(), "no partial output");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path(""))
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn dump_refuses_a_format_it_does_not_write() {
+    let dir = Workdir::new();
+    let dumper = dir.dumper_dir();
+    let out = Command::new("python3")
+        .args(["-c", "import sys; sys.path.insert(0, sys.argv[1]); import refgraph_dump\ntry:\n    refgraph_dump.dump(sys.argv[2], format='xml')\nexcept refgraph_dump.DumpError as e:\n    print(e)"])
+        .args([&dumper, &dir.arg("x.rgsnap")])
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("format must be \"json\" or \"binary\""),
+        "{text}"
+    );
+    assert!(!dir.path("x.rgsnap").exists());
+}
