@@ -298,11 +298,15 @@ fn sites_are_read_checked_and_converted() {
     );
     assert!(json.contains(r#","site":[1,null]}"#), "{json}");
     assert_eq!(to(Format::Binary, &good), good);
+    // code 3 is site 2: one past the table, the JSON loader's message
     let e = load(&file(&[3, 0])).unwrap_err();
     assert_eq!(
         e,
-        "t: block 4: allocation site 3, but only 2 sites are defined"
+        "t: block 4: object 0x10 has site index 2, but only 2 sites are defined"
     );
+    // and the sites reach the Snapshot
+    assert_eq!(s.site_count(), 2);
+    assert_eq!(s.allocation(0).map(<[_]>::len), Some(1));
 }
 
 #[test]
