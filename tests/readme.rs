@@ -8,7 +8,8 @@
 //! - other numbers, sizes included (`7.2 MB`), match within 5% (unitless decimals such as
 //!   percentages within 0.2 as well): the heap of the same program differs by a few objects
 //!   between runs, machines and CPython patch releases, a stale example by more;
-//! - runs of spaces count as one (column widths follow the widest value).
+//! - runs of spaces count as one (column widths follow the widest value);
+//! - the work dir's path reads `/home/me/app` (allocation sites name files by their whole path).
 
 use crate::util::Workdir;
 use std::path::{Path, PathBuf};
@@ -340,6 +341,7 @@ fn every_readme_example_runs_and_prints_what_the_readme_shows() {
     for e in &examples {
         assert!(e.command.starts_with("refgraph ") || e.command.contains("| refgraph "));
         let (code, out) = sh(&dir, &e.command);
+        let out = as_in_readme(&dir, out);
         if code != Some(0) || !output_matches(&e.expected, &out) {
             failures.push(format!(
                 "$ {}\nexit {code:?}; the README shows:\n{}\nit printed:\n{}",
@@ -355,6 +357,22 @@ fn every_readme_example_runs_and_prints_what_the_readme_shows() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The README's examples run in `/home/me/app`: the work dir's path (as given, and resolved)
+/// in an output is written so (allocation sites name the program's file by its whole path).
+fn as_in_readme(dir: &Path, out: Vec<String>) -> Vec<String> {
+    let given = dir.to_string_lossy().trim_end_matches('/').to_string();
+    let resolved = dir
+        .canonicalize()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| given.clone());
+    out.into_iter()
+        .map(|l| {
+            l.replace(&resolved, "/home/me/app")
+                .replace(&given, "/home/me/app")
+        })
+        .collect()
 }
 
 fn lines(text: &str) -> Vec<String> {
