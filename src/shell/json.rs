@@ -1,0 +1,334 @@
+//! `refgraph shell --json SNAP`: the machine protocol the Python package (`refgraph.session()`,
+//! `refgraph.objgraph`) talks to. One JSON request per line in, one JSON reply per line out;
+//! the first line out says hello (protocol name, version, the snapshot's size). Every answer
+//! comes from the engine's own queries (subgraph, chain, types, orphans) on the snapshot kept
+//! open; the Python side only maps ids back to live objects and runs its callables on them.
+//! The shell ends at end of input, so a killed client leaves no process behind.
+
+use crate::cli::ShellArgs;
+use crate::commands::Outcome;
+use crate::query::chain::{answer_chain, backref_chain, forward_chain, ChainMode, ChainQuery};
+use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions, SubgraphView};
+use crate::render::image::{render_image_with_legend, ImageFormat, Renderer};
+use crate::render::style;
+use crate::session::Session;
+use crate::snapshot::{NodeIx, ObjectId, Snapshot};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+
+/// The protocol's version: it changes when a request or a reply field changes meaning.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// One request line.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+enum Request {
+    /// The snapshot's size (the same as the hello line).
+    Hello,
+    /// Every type: `[index, module, qualname, count]`, counting gc-tracked objects only
+    /// when `tracked_only`.
+    Types {
+        #[serde(default)]
+        tracked_only: bool,
+    },
+    /// The ids of the objects of these type indices, grouped by type: `[[index, [ids]]]`.
+    Find {
+        types: Vec<u32>,
+        #[serde(default)]
+        tracked_only: bool,
+    },
+    /// The neighbourhood of `ids` (objgraph's `show_refs` / `show_backrefs`).
+    Subgraph {
+        ids: Vec<u64>,
+        direction: SubgraphDirection,
+        max_depth: usize,
+        too_many: usize,
+        #[serde(default)]
+        ignore: Vec<u64>,
+        max_nodes: Option<usize>,
+    },
+    /// The referents (`refs`) or referrers (`backrefs`) of each id: `[[id, [ids]]]`.
+    Neighbours {
+        ids: Vec<u64>,
+        direction: SubgraphDirection,
+    },
+    /// The shortest chain from `id` to a module (`backrefs`: module first, `id` last) or
+    /// forward to an object of one of `to_types`: the ids, or `[id]` when none is found.
+    Chain {
+        id: u64,
+        direction: SubgraphDirection,
+        #[serde(default)]
+        to_types: Vec<u32>,
+        max_depth: Option<usize>,
+        #[serde(default)]
+        ignore: Vec<u64>,
+    },
+    /// `refgraph chain`'s answer for `id` (the chain from a root, or why there is none).
+    Why { id: u64 },
+    /// gc-tracked objects no gc-tracked object refers to (objgraph's `get_leaking_objects`).
+    Leaking,
+    /// Draw `view` (a subgraph as `subgraph` returned it, changed by the client) as SVG or
+    /// PNG: into `path`, or the SVG text in the reply.
+    Render {
+        view: SubgraphView,
+        format: String,
+        legend: Option<String>,
+        path: Option<PathBuf>,
+        #[serde(default)]
+        graphviz: bool,
+    },
+}
+
+/// The first line out.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hello {
+    /// Always `refgraph-shell`.
+    pub protocol: String,
+    /// [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// Objects in the snapshot.
+    pub objects: usize,
+    /// References in the snapshot.
+    pub edges: usize,
+}
+
+/// Answer requests from stdin until it ends.
+pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
+    let snap = session.snapshot(&args.snapshot)?;
+    let stdin = io::stdin();
+    let mut out = io::stdout().lock();
+    let hello = hello(&snap);
+    if write_line(&mut out, &serde_json::to_value(&hello)?).is_err() {
+        return Ok(Outcome::Found);
+    }
+    for line in stdin.lock().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => match answer(&snap, request) {
+                Ok(data) => json!({"version": PROTOCOL_VERSION, "data": data}),
+                Err(e) => json!({"version": PROTOCOL_VERSION, "error": format!("{e:#}")}),
+            },
+            Err(e) => json!({"version": PROTOCOL_VERSION, "error": format!("bad request: {e}")}),
+        };
+        if write_line(&mut out, &reply).is_err() {
+            break;
+        }
+    }
+    Ok(Outcome::Found)
+}
+
+fn hello(snap: &Snapshot) -> Hello {
+    Hello {
+        protocol: "refgraph-shell".into(),
+        version: PROTOCOL_VERSION,
+        objects: snap.node_count(),
+        edges: snap.edge_count(),
+    }
+}
+
+fn write_line(out: &mut impl Write, value: &Value) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The reply's `data` for one request.
+fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
+    Ok(match request {
+        Request::Hello => serde_json::to_value(hello(snap))?,
+        Request::Types { tracked_only } => json!(type_counts(snap, tracked_only)),
+        Request::Find {
+            types,
+            tracked_only,
+        } => json!(find(snap, &types, tracked_only)),
+        Request::Subgraph {
+            ids,
+            direction,
+            max_depth,
+            too_many,
+            ignore,
+            max_nodes,
+        } => {
+            let opts = SubgraphOptions {
+                max_depth,
+                too_many,
+                max_nodes: max_nodes.unwrap_or(usize::MAX),
+                filter: None,
+                ignore: nodes(snap, &ignore),
+                highlight: None,
+            };
+            let starts = known_nodes(snap, &ids)?;
+            serde_json::to_value(subgraph(snap, &starts, direction, &opts).view())?
+        }
+        Request::Neighbours { ids, direction } => json!(neighbours(snap, &ids, direction)?),
+        Request::Chain {
+            id,
+            direction,
+            to_types,
+            max_depth,
+            ignore,
+        } => json!(chain(snap, id, direction, to_types, max_depth, &ignore)?),
+        Request::Why { id } => {
+            let target = known_nodes(snap, &[id])?[0];
+            let q = ChainQuery {
+                max_depth: usize::MAX,
+                ..ChainQuery::default()
+            };
+            serde_json::to_value(answer_chain(snap, target, &q, ChainMode::Shortest))?
+        }
+        Request::Leaking => json!(crate::query::orphans::unreferenced_tracked(snap)
+            .into_iter()
+            .map(|n| snap.id(n).0)
+            .collect::<Vec<_>>()),
+        Request::Render {
+            view,
+            format,
+            legend,
+            path,
+            graphviz,
+        } => render(&view, &format, legend, path, graphviz)?,
+    })
+}
+
+fn type_counts(snap: &Snapshot, tracked_only: bool) -> Vec<(u32, &str, &str, u64)> {
+    let mut counts = vec![0u64; snap.types().len()];
+    for n in snap.nodes() {
+        if !tracked_only || snap.is_tracked(n) {
+            counts[snap.type_index(n) as usize] += 1;
+        }
+    }
+    snap.types()
+        .iter()
+        .zip(counts)
+        .enumerate()
+        .filter(|(_, (_, c))| *c > 0)
+        .map(|(i, (t, c))| (i as u32, &*t.module, &*t.qualname, c))
+        .collect()
+}
+
+fn find(snap: &Snapshot, types: &[u32], tracked_only: bool) -> Vec<(u32, Vec<u64>)> {
+    let mut found: Vec<(u32, Vec<u64>)> = types.iter().map(|&t| (t, Vec::new())).collect();
+    for n in snap.nodes() {
+        if tracked_only && !snap.is_tracked(n) {
+            continue;
+        }
+        let t = snap.type_index(n);
+        if let Some((_, ids)) = found.iter_mut().find(|(i, _)| *i == t) {
+            ids.push(snap.id(n).0);
+        }
+    }
+    found
+}
+
+/// The snapshot's nodes for `ids`, skipping ids it has not recorded.
+fn nodes(snap: &Snapshot, ids: &[u64]) -> Vec<NodeIx> {
+    ids.iter()
+        .filter_map(|&i| snap.node_by_id(ObjectId(i)))
+        .collect()
+}
+
+/// The nodes for `ids`; an id the snapshot has not recorded is an error.
+fn known_nodes(snap: &Snapshot, ids: &[u64]) -> anyhow::Result<Vec<NodeIx>> {
+    ids.iter()
+        .map(|&i| {
+            snap.node_by_id(ObjectId(i))
+                .ok_or_else(|| anyhow::anyhow!("no object {} in the snapshot", ObjectId(i)))
+        })
+        .collect()
+}
+
+fn neighbours(
+    snap: &Snapshot,
+    ids: &[u64],
+    direction: SubgraphDirection,
+) -> anyhow::Result<Vec<(u64, Vec<u64>)>> {
+    let starts = known_nodes(snap, ids)?;
+    Ok(starts
+        .iter()
+        .map(|&n| {
+            let next = match direction {
+                SubgraphDirection::Refs => snap.referents(n),
+                SubgraphDirection::Backrefs => snap.referrers(n),
+            };
+            (snap.id(n).0, next.iter().map(|&m| snap.id(m).0).collect())
+        })
+        .collect())
+}
+
+fn chain(
+    snap: &Snapshot,
+    id: u64,
+    direction: SubgraphDirection,
+    to_types: Vec<u32>,
+    max_depth: Option<usize>,
+    ignore: &[u64],
+) -> anyhow::Result<Vec<u64>> {
+    let target = known_nodes(snap, &[id])?[0];
+    let q = ChainQuery {
+        to_types: (!to_types.is_empty()).then_some(to_types),
+        ignore: nodes(snap, ignore),
+        max_depth: max_depth.unwrap_or(usize::MAX),
+        infrastructure: None,
+    };
+    let found = match direction {
+        SubgraphDirection::Backrefs => backref_chain(snap, target, &q),
+        SubgraphDirection::Refs => forward_chain(snap, target, &q),
+    };
+    let chain = found.unwrap_or_else(|| vec![target]);
+    Ok(chain.into_iter().map(|n| snap.id(n).0).collect())
+}
+
+fn render(
+    view: &SubgraphView,
+    format: &str,
+    legend: Option<String>,
+    path: Option<PathBuf>,
+    graphviz: bool,
+) -> anyhow::Result<Value> {
+    let format = match format {
+        "svg" => ImageFormat::Svg,
+        "png" => ImageFormat::Png,
+        other => anyhow::bail!("render: format {other:?}: refgraph draws \"svg\" and \"png\""),
+    };
+    let legend = legend.unwrap_or_else(|| style::legend(view));
+    let renderer = if graphviz {
+        Renderer::Dot
+    } else {
+        Renderer::Builtin
+    };
+    let bytes = render_image_with_legend(view, &legend, format, renderer)?;
+    Ok(match path {
+        Some(path) => {
+            crate::output::write_to(Some(&path), |w| w.write_all(&bytes))?;
+            json!({"path": path, "bytes": bytes.len()})
+        }
+        None if format == ImageFormat::Svg => {
+            json!({"svg": String::from_utf8_lossy(&bytes)})
+        }
+        None => anyhow::bail!("render: a PNG needs a path"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_and_unknown_fields_are_refused() {
+        let r: Request = serde_json::from_str(r#"{"op":"types","tracked_only":true}"#).unwrap();
+        assert!(matches!(r, Request::Types { tracked_only: true }));
+        let r: Request = serde_json::from_str(
+            r#"{"op":"subgraph","ids":[16],"direction":"backrefs","max_depth":3,"too_many":10}"#,
+        )
+        .unwrap();
+        assert!(matches!(r, Request::Subgraph { max_depth: 3, .. }));
+        assert!(serde_json::from_str::<Request>(r#"{"op":"types","bogus":1}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"op":"frobnicate"}"#).is_err());
+    }
+}
