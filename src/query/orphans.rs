@@ -38,11 +38,17 @@ pub struct Orphans {
 
 /// gc-tracked objects that no gc-tracked object refers to, in snapshot order: objgraph's
 /// `get_leaking_objects()`, which subtracts the referents of every `gc.get_objects()` entry
-/// (so roots, classes and interpreter internals are in it, as there).
-pub fn unreferenced_tracked(snap: &Snapshot) -> Vec<NodeIx> {
+/// (so roots, classes and interpreter internals are in it, as there). References from
+/// `ignore` do not count (objgraph leaves out the list it is given).
+pub fn unreferenced_tracked(snap: &Snapshot, ignore: &[NodeIx]) -> Vec<NodeIx> {
     snap.nodes()
         .filter(|&n| snap.is_tracked(n))
-        .filter(|&n| !snap.referrers(n).iter().any(|&r| snap.is_tracked(r)))
+        .filter(|&n| {
+            !snap
+                .referrers(n)
+                .iter()
+                .any(|&r| snap.is_tracked(r) && !ignore.contains(&r))
+        })
         .collect()
 }
 

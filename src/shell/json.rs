@@ -7,12 +7,16 @@
 
 use crate::cli::ShellArgs;
 use crate::commands::Outcome;
-use crate::query::chain::{answer_chain, backref_chain, forward_chain, ChainMode, ChainQuery};
+use crate::query::chain::{
+    answer_chain, backref_chain, forward_chain, why_unrooted, ChainAnswer, ChainMode, ChainQuery,
+    ChainView,
+};
+use crate::query::object::ObjectInfo;
 use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions, SubgraphView};
 use crate::render::image::{render_image_with_legend, ImageFormat, Renderer};
 use crate::render::style;
 use crate::session::Session;
-use crate::snapshot::{NodeIx, ObjectId, Snapshot};
+use crate::snapshot::{EdgeLabel, NodeIx, ObjectId, Snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::io::{self, BufRead, Write};
@@ -27,8 +31,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 enum Request {
     /// The snapshot's size (the same as the hello line).
     Hello,
-    /// Every type: `[index, module, qualname, count]`, counting gc-tracked objects only
-    /// when `tracked_only`.
+    /// Every type with objects: `[index, module, qualname, count]`, counting gc-tracked
+    /// objects only when `tracked_only` (types with none then have a count of 0).
     Types {
         #[serde(default)]
         tracked_only: bool,
@@ -49,7 +53,11 @@ enum Request {
         ignore: Vec<u64>,
         max_nodes: Option<usize>,
     },
-    /// The referents (`refs`) or referrers (`backrefs`) of each id: `[[id, [ids]]]`.
+    /// Each object: `[id, type index, label, module root, refcount, tracked]` (`null` for
+    /// an id the snapshot has not recorded).
+    Info { ids: Vec<u64> },
+    /// The referents (`refs`: one per reference, in order) or referrers (`backrefs`: each
+    /// once) of each id, with the reference's label: `[[id, [[id, label]]]]`.
     Neighbours {
         ids: Vec<u64>,
         direction: SubgraphDirection,
@@ -65,10 +73,19 @@ enum Request {
         #[serde(default)]
         ignore: Vec<u64>,
     },
-    /// `refgraph chain`'s answer for `id` (the chain from a root, or why there is none).
-    Why { id: u64 },
-    /// gc-tracked objects no gc-tracked object refers to (objgraph's `get_leaking_objects`).
-    Leaking,
+    /// `refgraph chain`'s answer for `id` (the chain from a root, or why there is none),
+    /// not passing through `ignore` (the asker's own frames).
+    Why {
+        id: u64,
+        #[serde(default)]
+        ignore: Vec<u64>,
+    },
+    /// gc-tracked objects no gc-tracked object refers to (objgraph's `get_leaking_objects`),
+    /// not counting references from `ignore` (the caller's own list of them).
+    Leaking {
+        #[serde(default)]
+        ignore: Vec<u64>,
+    },
     /// Draw `view` (a subgraph as `subgraph` returned it, changed by the client) as SVG or
     /// PNG: into `path`, or the SVG text in the reply.
     Render {
@@ -166,6 +183,7 @@ fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
             let starts = known_nodes(snap, &ids)?;
             serde_json::to_value(subgraph(snap, &starts, direction, &opts).view())?
         }
+        Request::Info { ids } => json!(ids.iter().map(|&i| info(snap, i)).collect::<Vec<_>>()),
         Request::Neighbours { ids, direction } => json!(neighbours(snap, &ids, direction)?),
         Request::Chain {
             id,
@@ -174,15 +192,11 @@ fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
             max_depth,
             ignore,
         } => json!(chain(snap, id, direction, to_types, max_depth, &ignore)?),
-        Request::Why { id } => {
-            let target = known_nodes(snap, &[id])?[0];
-            let q = ChainQuery {
-                max_depth: usize::MAX,
-                ..ChainQuery::default()
-            };
-            serde_json::to_value(answer_chain(snap, target, &q, ChainMode::Shortest))?
-        }
-        Request::Leaking => json!(crate::query::orphans::unreferenced_tracked(snap)
+        Request::Why { id, ignore } => serde_json::to_value(why(snap, id, &ignore)?)?,
+        Request::Leaking { ignore } => json!(crate::query::orphans::unreferenced_tracked(
+            snap,
+            &nodes(snap, &ignore)
+        )
             .into_iter()
             .map(|n| snap.id(n).0)
             .collect::<Vec<_>>()),
@@ -196,19 +210,44 @@ fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
     })
 }
 
+/// The chain from a root to `id` avoiding `ignore`; without one, why nothing rooted holds it.
+fn why(snap: &Snapshot, id: u64, ignore: &[u64]) -> anyhow::Result<ChainAnswer> {
+    let target = known_nodes(snap, &[id])?[0];
+    let q = ChainQuery {
+        max_depth: usize::MAX,
+        ignore: nodes(snap, ignore),
+        ..ChainQuery::default()
+    };
+    if q.ignore.is_empty() {
+        return Ok(answer_chain(snap, target, &q, ChainMode::Shortest));
+    }
+    let chain = backref_chain(snap, target, &q);
+    Ok(ChainAnswer {
+        object: ObjectInfo::of(snap, target),
+        unrooted: chain.is_none().then(|| why_unrooted(snap, target)),
+        chains: chain.iter().map(|c| ChainView::of(snap, c)).collect(),
+        beyond_depth: false,
+        forward: false,
+        more_holders: 0,
+    })
+}
+
 fn type_counts(snap: &Snapshot, tracked_only: bool) -> Vec<(u32, &str, &str, u64)> {
-    let mut counts = vec![0u64; snap.types().len()];
+    let mut counts = vec![(0u64, 0u64); snap.types().len()];
     for n in snap.nodes() {
-        if !tracked_only || snap.is_tracked(n) {
-            counts[snap.type_index(n) as usize] += 1;
-        }
+        let c = &mut counts[snap.type_index(n) as usize];
+        c.0 += 1;
+        c.1 += u64::from(snap.is_tracked(n));
     }
     snap.types()
         .iter()
         .zip(counts)
         .enumerate()
-        .filter(|(_, (_, c))| *c > 0)
-        .map(|(i, (t, c))| (i as u32, &*t.module, &*t.qualname, c))
+        .filter(|(_, (_, (all, _)))| *all > 0)
+        .map(|(i, (t, (all, tracked)))| {
+            let count = if tracked_only { tracked } else { all };
+            (i as u32, &*t.module, &*t.qualname, count)
+        })
         .collect()
 }
 
@@ -243,20 +282,58 @@ fn known_nodes(snap: &Snapshot, ids: &[u64]) -> anyhow::Result<Vec<NodeIx>> {
         .collect()
 }
 
+fn info(snap: &Snapshot, id: u64) -> Value {
+    let Some(n) = snap.node_by_id(ObjectId(id)) else {
+        return Value::Null;
+    };
+    let module = matches!(
+        snap.root(n).map(|r| &r.kind),
+        Some(crate::snapshot::RootKind::Module { .. })
+    );
+    json!([
+        id,
+        snap.type_index(n),
+        snap.label(n),
+        module,
+        snap.refcount(n),
+        snap.is_tracked(n)
+    ])
+}
+
+/// A reference's label as text, `None` when unknown.
+fn label_text(label: EdgeLabel<'_>) -> Option<String> {
+    match label {
+        EdgeLabel::Unknown => None,
+        other => Some(other.to_string()),
+    }
+}
+
+type Labelled = Vec<(u64, Option<String>)>;
+
 fn neighbours(
     snap: &Snapshot,
     ids: &[u64],
     direction: SubgraphDirection,
-) -> anyhow::Result<Vec<(u64, Vec<u64>)>> {
+) -> anyhow::Result<Vec<(u64, Labelled)>> {
     let starts = known_nodes(snap, ids)?;
     Ok(starts
         .iter()
         .map(|&n| {
-            let next = match direction {
-                SubgraphDirection::Refs => snap.referents(n),
-                SubgraphDirection::Backrefs => snap.referrers(n),
+            let next: Labelled = match direction {
+                SubgraphDirection::Refs => snap
+                    .labelled_referents(n)
+                    .map(|(m, l)| (snap.id(m).0, label_text(l)))
+                    .collect(),
+                SubgraphDirection::Backrefs => {
+                    let mut holders = snap.referrers(n).to_vec();
+                    holders.dedup();
+                    holders
+                        .into_iter()
+                        .map(|r| (snap.id(r).0, label_text(snap.edge_label(r, n))))
+                        .collect()
+                }
             };
-            (snap.id(n).0, next.iter().map(|&m| snap.id(m).0).collect())
+            (snap.id(n).0, next)
         })
         .collect())
 }

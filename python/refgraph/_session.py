@@ -1,0 +1,209 @@
+"""refgraph.session(): dump this process once, then ask the engine many questions.
+
+The engine is the `refgraph shell --json SNAPSHOT` process, kept open: one JSON request per line
+to its stdin, one JSON reply per line from its stdout (protocol in docs/JSON.md, "shell
+--json"). The snapshot lives in a private temporary directory that is removed as soon as the
+engine has loaded it, so nothing is left on disk; the engine ends when its stdin closes, so a
+Python process that dies (even by SIGKILL) leaves no engine behind.
+"""
+
+import atexit
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import weakref
+
+from ._dump import dump
+from ._find_bin import find_bin
+
+PROTOCOL_VERSION = 1
+
+_open_sessions = weakref.WeakSet()
+
+
+class EngineError(RuntimeError):
+    """The engine could not answer (its one-line reason is the message)."""
+
+
+def engine_bin():
+    """The refgraph binary: $REFGRAPH_BIN, else the one installed with this package."""
+    return os.environ.get("REFGRAPH_BIN") or find_bin()
+
+
+class Session:
+    """A snapshot of this process and an engine answering questions about it.
+
+    `ask(op, **fields)` sends one request and returns the reply's data; `refresh()` dumps the
+    heap again; `close()` (or leaving a `with` block) ends the engine.
+    """
+
+    def __init__(self, values=True, collect=True):
+        self._values = values
+        self._collect = collect
+        self._proc = None
+        self.objects = 0
+        self.edges = 0
+        self.own_ids = frozenset()
+        self._types = None
+        self.refresh()
+        _open_sessions.add(self)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def refresh(self):
+        """Dump the heap again and restart the engine on the new snapshot."""
+        self.close()
+        self._types = None
+        directory = tempfile.mkdtemp(prefix="refgraph-session-")
+        try:
+            path = os.path.join(directory, "heap.rgsnap")
+            frames = _own_frames()
+            dump(path, values=self._values, collect=self._collect)
+            self.own_ids = frozenset(id(f) for f in frames)
+            del frames
+            self._start(path, directory)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        self.fingerprint = heap_fingerprint()
+
+    def _start(self, path, directory):
+        err = open(os.path.join(directory, "engine.err"), "w+")
+        try:
+            self._proc = subprocess.Popen(
+                [engine_bin(), "shell", "--json", path],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                close_fds=True)
+            hello = self._proc.stdout.readline()
+            if not hello:
+                self._proc.wait()
+                err.seek(0)
+                why = err.read().strip() or "exit %s" % self._proc.returncode
+                self._proc = None
+                raise EngineError("the refgraph engine did not start: %s" % why)
+        finally:
+            err.close()
+        hello = json.loads(hello.decode("utf-8"))
+        if hello.get("protocol") != "refgraph-shell" or hello.get("version") != PROTOCOL_VERSION:
+            self.close()
+            raise EngineError("the refgraph binary speaks protocol %r version %r; this package "
+                              "needs version %d" % (hello.get("protocol"), hello.get("version"),
+                                                    PROTOCOL_VERSION))
+        self.objects = hello["objects"]
+        self.edges = hello["edges"]
+
+    def close(self):
+        """End the engine (the snapshot file is already gone)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+    @property
+    def closed(self):
+        return self._proc is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- questions -------------------------------------------------------------------------
+
+    def ask(self, op, **fields):
+        """One request; the reply's `data`, or EngineError with the engine's reason."""
+        if self._proc is None:
+            raise EngineError("the session is closed")
+        fields["op"] = op
+        line = json.dumps(fields, separators=(",", ":")).encode("utf-8") + b"\n"
+        try:
+            self._proc.stdin.write(line)
+            self._proc.stdin.flush()
+            reply = self._proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            reply = b""
+        if not reply:
+            self.close()
+            raise EngineError("the refgraph engine ended unexpectedly")
+        reply = json.loads(reply.decode("utf-8"))
+        if "error" in reply:
+            raise EngineError(reply["error"])
+        return reply["data"]
+
+    def types(self):
+        """[(index, module, qualname, gc-tracked count)], asked once per snapshot."""
+        if self._types is None:
+            self._types = [tuple(t) for t in self.ask("types", tracked_only=True)]
+        return self._types
+
+    def type_names(self):
+        """{type index: (module, __name__)} of every type with tracked objects."""
+        return {i: (m, q.rsplit(".", 1)[-1]) for i, m, q, _ in self.types()}
+
+    def why_alive(self, obj):
+        """`refgraph.why_alive(obj)` on this snapshot."""
+        from ._why import WhyAlive
+        from ._session import _own_frames
+        frames = _own_frames()
+        ignore = sorted(set(id(f) for f in frames) | self.own_ids)
+        del frames
+        return WhyAlive(self.ask("why", id=id(obj), ignore=ignore))
+
+    def is_stale(self):
+        """The heap changed since the dump (see `heap_fingerprint`)."""
+        return heap_fingerprint() != self.fingerprint
+
+
+def heap_fingerprint():
+    """How refgraph tells that the heap changed since a dump: the number of gc-tracked
+    objects. Every container, instance, function or frame created or freed changes it; a
+    change that frees exactly as many tracked objects as it creates goes unnoticed (then call
+    `refresh()`). A question about an object the snapshot does not have re-dumps as well."""
+    return len(gc.get_objects())
+
+
+def _own_frames():
+    """This package's frames on the current stack: they are in the snapshot but are refgraph's
+    bookkeeping, not the program's (as objgraph leaves its own frames out)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frames = []
+    f = sys._getframe(1)
+    while f is not None:
+        if os.path.dirname(os.path.abspath(f.f_code.co_filename)) == here:
+            frames.append(f)
+        f = f.f_back
+    return frames
+
+
+def session(values=True, collect=True):
+    """Dump this process and keep an engine open on the snapshot: ask it many questions.
+
+        with refgraph.session() as s:
+            print(s.why_alive(obj))
+    """
+    return Session(values=values, collect=collect)
+
+
+@atexit.register
+def _close_all():
+    for s in list(_open_sessions):
+        s.close()
