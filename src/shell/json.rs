@@ -8,7 +8,7 @@
 use crate::cli::ShellArgs;
 use crate::commands::Outcome;
 use crate::query::chain::{
-    answer_chain, backref_chain, forward_chain, why_unrooted, ChainAnswer, ChainMode, ChainQuery,
+    answer_chain, backref_chain, forward_chain, why_unrooted_ignoring, ChainAnswer, ChainMode, ChainQuery,
     ChainView,
 };
 use crate::query::object::ObjectInfo;
@@ -224,7 +224,9 @@ fn why(snap: &Snapshot, id: u64, ignore: &[u64]) -> anyhow::Result<ChainAnswer> 
     let chain = backref_chain(snap, target, &q);
     Ok(ChainAnswer {
         object: ObjectInfo::of(snap, target),
-        unrooted: chain.is_none().then(|| why_unrooted(snap, target)),
+        unrooted: chain
+            .is_none()
+            .then(|| why_unrooted_ignoring(snap, target, &q.ignore)),
         chains: chain.iter().map(|c| ChainView::of(snap, c)).collect(),
         beyond_depth: false,
         forward: false,
