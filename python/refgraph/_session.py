@@ -48,6 +48,7 @@ class Session:
         self.objects = 0
         self.edges = 0
         self.own_ids = frozenset()
+        self.stack_ids = frozenset()
         self._types = None
         self.refresh()
         _open_sessions.add(self)
@@ -61,10 +62,11 @@ class Session:
         directory = tempfile.mkdtemp(prefix="refgraph-session-")
         try:
             path = os.path.join(directory, "heap.rgsnap")
-            frames = _own_frames()
+            frames, stacks = _own_frames(), _stack_frames()
             dump(path, values=self._values, collect=self._collect)
             self.own_ids = frozenset(id(f) for f in frames)
-            del frames
+            self.stack_ids = frozenset(id(f) for f in stacks)
+            del frames, stacks
             self._start(path, directory)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
@@ -179,6 +181,17 @@ def heap_fingerprint():
     change that frees exactly as many tracked objects as it creates goes unnoticed (then call
     `refresh()`). A question about an object the snapshot does not have re-dumps as well."""
     return len(gc.get_objects())
+
+
+def _stack_frames():
+    """Every thread's executing frames: roots for refgraph, invisible to gc.get_referrers (so
+    objgraph's searches never pass through them)."""
+    frames = []
+    for f in sys._current_frames().values():
+        while f is not None:
+            frames.append(f)
+            f = f.f_back
+    return frames
 
 
 def _own_frames():

@@ -15,6 +15,9 @@ question names an object the snapshot does not have. Differences from objgraph: 
 the snapshot's safe labels (no `repr()` of your objects runs), edges carry the snapshot's labels
 (list indices, attributes of 3.11+ inline values, cell contents, ...), and `refcounts=True` shows
 the snapshot's reference count (without refgraph's own references).
+The executing frames of every thread are roots to refgraph, but objgraph (through
+`gc.get_referrers`) never sees them: graphs and chains here leave them out as objgraph does;
+`refgraph.why_alive` does not.
 """
 
 import codecs
@@ -275,7 +278,7 @@ def get_leaking_objects(objects=None):
     gc.collect()
     s = session()
     ignore = [id(objects)] if objects is not None else []
-    leaking = set(s.ask("leaking", ignore=ignore + sorted(s.own_ids)))
+    leaking = set(s.ask("leaking", ignore=ignore + sorted(s.own_ids | s.stack_ids)))
     if objects is None:
         found = _live_tracked(leaking)
     else:
@@ -338,9 +341,15 @@ class _Live:
         want = set(missing)
         for parent in via:
             if parent in self.objects:
-                for r in gc.get_referents(self.objects[parent]):
+                holder = self.objects[parent]
+                for r in gc.get_referents(holder):
                     if id(r) in want:
                         self.objects[id(r)] = r
+                if type(holder) is dict:
+                    # str keys are not reported by gc.get_referents on 3.11+
+                    for r in list(holder):
+                        if id(r) in want:
+                            self.objects[id(r)] = r
         want -= set(self.objects)
         if want:
             if self._tracked is None:
@@ -400,8 +409,7 @@ def _find_chain(obj, predicate, direction, max_depth, extra_ignore):
 
 
 def _search_chain(s, obj, predicate, direction, max_depth, extra_ignore):
-    """The chain [match, ..., obj], [obj] when there is none, or None when the snapshot
-    answered with an object this process no longer has (stale)."""
+    """The chain [match, ..., obj], or [obj] when there is none."""
     live = _Live([obj])
     try:
         return _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live)
@@ -410,7 +418,7 @@ def _search_chain(s, obj, predicate, direction, max_depth, extra_ignore):
 
 
 def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
-    ignore = set(extra_ignore) | s.own_ids
+    ignore = set(extra_ignore) | s.own_ids | s.stack_ids
     if predicate is is_proper_module and direction == "backrefs":
         chain = _module_chain(s, obj, max_depth, ignore, live)
         if chain is not None:
@@ -423,7 +431,9 @@ def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
         for i in level:
             o = live.get(i)
             if o is None:
-                return None
+                # Gone since the dump, or not reachable through gc.get_referents: it cannot
+                # be shown to the predicate (objgraph would not have seen it either).
+                continue
             if predicate(o):
                 chain = [o]
                 while parent[i] is not None:
@@ -687,7 +697,7 @@ def _draw(s, objs, direction, max_depth, extra_ignore, filter, too_many, highlig
           refcounts, shortnames, extra_node_attrs, stale_ok=False):
     """The graph, or None when the snapshot answered with objects this process no longer
     has (then the caller retakes it, with none of this function's bookkeeping alive)."""
-    ignore = set(extra_ignore) | s.own_ids
+    ignore = set(extra_ignore) | s.own_ids | s.stack_ids
     ignore.add(id(objs))
     order, depth, edges, skipped, info, live = _bfs(
         s, list(objs), direction, max_depth, ignore, filter, too_many,
