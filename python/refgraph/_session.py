@@ -65,7 +65,7 @@ class Session:
             frames, stacks = _own_frames(), _stack_frames()
             dump(path, values=self._values, collect=self._collect)
             self.own_ids = frozenset(id(f) for f in frames)
-            self.stack_ids = frozenset(id(f) for f in stacks)
+            self.stack_ids = frozenset(id(f) for f in stacks) | _locals_dicts(stacks)
             del frames, stacks
             self._start(path, directory)
         finally:
@@ -192,6 +192,14 @@ def _stack_frames():
             frames.append(f)
             f = f.f_back
     return frames
+
+
+def _locals_dicts(frames):
+    """The f_locals dicts the dumper made by reading the frames' variables (CPython before
+    3.13 keeps one per frame): they exist because of the dump, so they are left out too."""
+    if sys.version_info >= (3, 13):
+        return frozenset()
+    return frozenset(id(f.f_locals) for f in frames if f.f_locals is not f.f_globals)
 
 
 def _own_frames():
