@@ -12,6 +12,7 @@ mod interrupt;
 mod launch;
 mod memory;
 mod newuser;
+mod objgraph;
 mod queries;
 mod readme;
 mod render;

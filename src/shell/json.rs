@@ -8,8 +8,8 @@
 use crate::cli::ShellArgs;
 use crate::commands::Outcome;
 use crate::query::chain::{
-    answer_chain, backref_chain, forward_chain, why_unrooted_ignoring, ChainAnswer, ChainMode, ChainQuery,
-    ChainView,
+    answer_chain, backref_chain, forward_chain, why_unrooted_ignoring, ChainAnswer, ChainMode,
+    ChainQuery, ChainView,
 };
 use crate::query::object::ObjectInfo;
 use crate::query::subgraph::{subgraph, SubgraphDirection, SubgraphOptions, SubgraphView};
@@ -197,9 +197,9 @@ fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
             snap,
             &nodes(snap, &ignore)
         )
-            .into_iter()
-            .map(|n| snap.id(n).0)
-            .collect::<Vec<_>>()),
+        .into_iter()
+        .map(|n| snap.id(n).0)
+        .collect::<Vec<_>>()),
         Request::Render {
             view,
             format,

@@ -354,6 +354,8 @@ class Sessions(unittest.TestCase):
         pid = int(child.stdout.readline())
         child.send_signal(signal.SIGKILL)
         child.wait()
+        child.stdin.close()
+        child.stdout.close()
         for _ in range(100):
             try:
                 with open("/proc/%d/stat" % pid) as f:
