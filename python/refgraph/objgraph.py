@@ -9,9 +9,12 @@ engine's ids are mapped back to objects in this process (and their type checked)
 `highlight`, `extra_info` and `extra_node_attrs` run here, only on the objects the engine
 returned. Pictures are drawn by refgraph's own renderer: no Graphviz needed.
 
-Staleness: the snapshot is retaken when a question comes after the heap changed, as
-`refgraph._session.heap_fingerprint` tells it (the number of gc-tracked objects), and when a
-question names an object the snapshot does not have. Differences from objgraph: node labels are
+Staleness: the snapshot is retaken when a counting question (count, typestats, growth,
+get_new_ids, by_type, get_leaking_objects) comes after the number of gc-tracked objects changed
+since the last answer; a graph or chain question reuses it while that number moved by at most
+GRAPH_DRIFT (the asker's own bookkeeping), and retakes it when it lacks an object asked about
+or answers with an object that no longer exists. A new reference to an old object made with
+fewer than GRAPH_DRIFT new objects goes unseen until then: call refresh(). Differences from objgraph: node labels are
 the snapshot's safe labels (no `repr()` of your objects runs), edges carry the snapshot's labels
 (list indices, attributes of 3.11+ inline values, cell contents, ...), and `refcounts=True` shows
 the snapshot's reference count (without refgraph's own references).
@@ -53,12 +56,20 @@ except NameError:
 _implicit = {"session": None}
 
 
-def session():
-    """The implicit session, fresh: dumped again if the heap changed since."""
+# A graph or chain question reuses the snapshot while the number of gc-tracked objects moved
+# by at most this many since (the asker's own bookkeeping between two questions): its answers
+# are checked against the live objects anyway (the objects asked about must be in it, every
+# object it answers with must still exist), and a re-dump of a big heap costs seconds.
+GRAPH_DRIFT = 16
+
+
+def session(drift=0):
+    """The implicit session, fresh: dumped again if the number of gc-tracked objects changed
+    by more than `drift` since the last answer (0 for counting questions)."""
     s = _implicit["session"]
     if s is None or s.closed:
         s = _implicit["session"] = Session(collect=False)
-    elif s.is_stale():
+    elif abs(len(gc.get_objects()) - s.fingerprint) > drift:
         s.refresh()
     return s
 
@@ -76,7 +87,8 @@ def refresh():
 
 def _answered(s):
     """After a question: this state of the heap is the snapshot's (our own temporaries are
-    gone; what the caller keeps is the caller's)."""
+    gone, cycles included; what the caller keeps is the caller's)."""
+    gc.collect()
     s.fingerprint = len(gc.get_objects())
 
 
@@ -379,7 +391,7 @@ def _fresh_for(objs):
     """The session, retaken if the snapshot lacks one of `objs` or has another type there.
     Holds nothing of the caller's while it dumps (the snapshot must not show refgraph's own
     bookkeeping as a referrer)."""
-    s = session()
+    s = session(GRAPH_DRIFT)
     if not _has_all(s, objs):
         s.refresh()
         if not _has_all(s, objs):
