@@ -650,8 +650,8 @@ def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, 
         node = {"id": "%#x" % i, "type": type_name, "type_long": _engine_name(module, name,
                                                                               False),
                 "size": 0, "depth": depth[i]}
-        label_lines = parts[1:]
-        node["label"] = "\n".join(label_lines)
+        # The renderer draws a box's label on one line (it shows a newline as `\n`).
+        node["label"] = " · ".join(parts[1:])
         if i in {id(o) for o in objs}:
             node["start"] = True
         if lit:
