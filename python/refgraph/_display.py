@@ -23,6 +23,13 @@ box.addEventListener('dblclick',function(){s=1;x=0;y=0;put();});
 """
 
 
+def _inline(svg):
+    """The SVG without its XML declaration, to sit inside an HTML page."""
+    if svg.startswith("<?xml"):
+        svg = svg[svg.index("?>") + 2:].lstrip()
+    return svg
+
+
 class Graph:
     """A drawn subgraph: `view` is the engine's SubgraphView (docs/JSON.md), `dot` objgraph's
     DOT text for it, `nodes` how many objects it draws."""
@@ -47,7 +54,7 @@ class Graph:
         box = "refgraph-%d" % next(_counter)
         return ('<div id="%s" style="overflow:hidden;border:1px solid #ddd;cursor:grab;'
                 'max-height:80vh" title="wheel: zoom, drag: pan, double-click: reset">%s</div>'
-                '<script>%s</script>' % (box, self.svg(), _PAN_ZOOM_JS % box))
+                '<script>%s</script>' % (box, _inline(self.svg()), _PAN_ZOOM_JS % box))
 
     def save(self, path):
         """Write the graph: `.dot` as objgraph's DOT, `.svg`/`.png` drawn by the builtin

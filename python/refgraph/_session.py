@@ -170,6 +170,24 @@ class Session:
         del frames
         return WhyAlive(self.ask("why", id=id(obj), ignore=ignore))
 
+    def refs(self, obj, max_depth=3, too_many=10, max_nodes=300):
+        """What `obj` refers to, as the engine's `refs` draws it: a Graph (inline in Jupyter,
+        `.save(path)`, `.dot`)."""
+        return self._graph(obj, "refs", max_depth, too_many, max_nodes)
+
+    def backrefs(self, obj, max_depth=3, too_many=10, max_nodes=300):
+        """What refers to `obj` (modules in sys.modules drawn, not expanded): a Graph."""
+        return self._graph(obj, "backrefs", max_depth, too_many, max_nodes)
+
+    def _graph(self, obj, direction, max_depth, too_many, max_nodes):
+        from ._display import Graph
+        objs = obj if isinstance(obj, (list, tuple)) else [obj]
+        view = self.ask("subgraph", ids=[id(o) for o in objs], direction=direction,
+                        max_depth=max_depth, too_many=too_many, max_nodes=max_nodes,
+                        ignore=sorted(self.own_ids))
+        dot = self.ask("render", view=view, format="dot")["dot"]
+        return Graph(view, dot, lambda: self, len(view["nodes"]))
+
     def is_stale(self):
         """The heap changed since the dump (see `heap_fingerprint`)."""
         return heap_fingerprint() != self.fingerprint

@@ -370,12 +370,15 @@ fn render(
     path: Option<PathBuf>,
     graphviz: bool,
 ) -> anyhow::Result<Value> {
+    let legend = legend.unwrap_or_else(|| style::legend(view));
     let format = match format {
         "svg" => ImageFormat::Svg,
         "png" => ImageFormat::Png,
-        other => anyhow::bail!("render: format {other:?}: refgraph draws \"svg\" and \"png\""),
+        "dot" => return dot_text(view, legend, path),
+        other => {
+            anyhow::bail!("render: format {other:?}: refgraph draws \"svg\", \"png\" and \"dot\"")
+        }
     };
-    let legend = legend.unwrap_or_else(|| style::legend(view));
     let renderer = if graphviz {
         Renderer::Dot
     } else {
@@ -391,6 +394,23 @@ fn render(
             json!({"svg": String::from_utf8_lossy(&bytes)})
         }
         None => anyhow::bail!("render: a PNG needs a path"),
+    })
+}
+
+/// The view as refgraph's DOT (what `refs -o x.dot` writes): into `path`, or in the reply.
+fn dot_text(view: &SubgraphView, legend: String, path: Option<PathBuf>) -> anyhow::Result<Value> {
+    let opts = crate::render::dot::DotOptions {
+        legend: Some(legend),
+        ..Default::default()
+    };
+    let mut text = Vec::new();
+    crate::render::dot::write_dot_with(&mut text, view, &opts)?;
+    Ok(match path {
+        Some(path) => {
+            crate::output::write_to(Some(&path), |w| w.write_all(&text))?;
+            json!({"path": path, "bytes": text.len()})
+        }
+        None => json!({"dot": String::from_utf8_lossy(&text)}),
     })
 }
 

@@ -343,6 +343,19 @@ class Sessions(unittest.TestCase):
         self.assertIsNotNone(proc.poll())
         self.assertTrue(s.closed)
 
+    def test_session_graph_answers(self):
+        HOLDER["g"] = x = MyClass()
+        try:
+            with refgraph.session() as s:
+                g = s.backrefs(x, max_depth=2)
+                self.assertIn("<svg", g._repr_svg_())
+                self.assertIn("digraph", g.dot)
+                self.assertIn("['g']", g.dot)
+                self.assertGreaterEqual(g.nodes, 2)
+                self.assertGreater(s.refs(HOLDER).nodes, 1)
+        finally:
+            HOLDER.clear()
+
     def test_a_killed_python_leaves_no_engine(self):
         import signal
         import subprocess
