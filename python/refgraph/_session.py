@@ -49,6 +49,8 @@ class Session:
         self.edges = 0
         self.own_ids = frozenset()
         self.stack_ids = frozenset()
+        self.young_collections = None
+        self.refreshes = 0
         self._types = None
         self.refresh()
         _open_sessions.add(self)
@@ -62,8 +64,15 @@ class Session:
         directory = tempfile.mkdtemp(prefix="refgraph-session-")
         try:
             path = os.path.join(directory, "heap.rgsnap")
+            if not self._collect:
+                # Garbage freed first, as objgraph's questions do; and every object older
+                # than the snapshot leaves the young generations (what objgraph's staleness
+                # checks rely on).
+                gc.collect()
             frames, stacks = _own_frames(), _stack_frames()
             dump(path, values=self._values, collect=self._collect)
+            if not self._collect:
+                gc.collect()    # what the dump made (instance dicts, f_locals) is old too
             self.own_ids = frozenset(id(f) for f in frames)
             self.stack_ids = frozenset(id(f) for f in stacks) | _locals_dicts(stacks)
             del frames, stacks
@@ -71,6 +80,7 @@ class Session:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         self.fingerprint = heap_fingerprint()
+        self.refreshes += 1
 
     def _start(self, path, directory):
         err = open(os.path.join(directory, "engine.err"), "w+")

@@ -11,10 +11,12 @@ returned. Pictures are drawn by refgraph's own renderer: no Graphviz needed.
 
 Staleness: the snapshot is retaken when a counting question (count, typestats, growth,
 get_new_ids, by_type, get_leaking_objects) comes after the number of gc-tracked objects changed
-since the last answer; a graph or chain question reuses it while that number moved by at most
-GRAPH_DRIFT (the asker's own bookkeeping), and retakes it when it lacks an object asked about
-or answers with an object that no longer exists. A new reference to an old object made with
-fewer than GRAPH_DRIFT new objects goes unseen until then: call refresh(). Differences from objgraph: node labels are
+since the last answer. A graph or chain question reuses it while that number moved by at most
+GRAPH_DRIFT and the young gc generations were not collected (so every object made since is
+still young), and retakes it when it lacks an object asked about, an asked or answered object
+is young (its address was reused by a new object), or it answers with an object that no longer
+exists. A new reference made with fewer than GRAPH_DRIFT new objects goes unseen: call
+refresh(). Differences from objgraph: node labels are
 the snapshot's safe labels (no `repr()` of your objects runs), edges carry the snapshot's labels
 (list indices, attributes of 3.11+ inline values, cell contents, ...), and `refcounts=True` shows
 the snapshot's reference count (without refgraph's own references).
@@ -57,21 +59,47 @@ _implicit = {"session": None}
 
 
 # A graph or chain question reuses the snapshot while the number of gc-tracked objects moved
-# by at most this many since (the asker's own bookkeeping between two questions): its answers
-# are checked against the live objects anyway (the objects asked about must be in it, every
-# object it answers with must still exist), and a re-dump of a big heap costs seconds.
+# by at most this many since the last answer, and no collection of the young generations
+# happened meanwhile: then every object made since is still young (gc generations 0 and 1), and
+# the answer is checked against them (see _young_conflict). A re-dump of a big heap costs
+# seconds; the asker's own bookkeeping between two questions is a few objects.
 GRAPH_DRIFT = 16
 
 
-def session(drift=0):
+def session(graph=False):
     """The implicit session, fresh: dumped again if the number of gc-tracked objects changed
-    by more than `drift` since the last answer (0 for counting questions)."""
+    since the last answer (for a graph or chain question: by more than GRAPH_DRIFT, or the
+    young generations were collected)."""
     s = _implicit["session"]
     if s is None or s.closed:
         s = _implicit["session"] = Session(collect=False)
-    elif abs(len(gc.get_objects()) - s.fingerprint) > drift:
+        return s
+    drift = abs(len(gc.get_objects()) - s.fingerprint)
+    if graph:
+        stale = drift > GRAPH_DRIFT or _young_collections() != s.young_collections
+    else:
+        stale = drift > 0
+    if stale:
         s.refresh()
+        s.young_collections = _young_collections()
     return s
+
+
+def _young_collections():
+    stats = gc.get_stats()
+    return stats[0]["collections"] + stats[1]["collections"]
+
+
+def _young():
+    """The gc-tracked objects made since the last full collection (which every answer ends
+    with): those the snapshot cannot have."""
+    return [o for g in (0, 1) for o in gc.get_objects(generation=g)]
+
+
+def _young_conflict(ids):
+    """The snapshot is stale for an answer made of `ids`: one of them is young, so its address
+    now belongs to an object made after the dump."""
+    return any(id(o) in ids for o in _young())
 
 
 def _renderer():
@@ -90,6 +118,8 @@ def _answered(s):
     gone, cycles included; what the caller keeps is the caller's)."""
     gc.collect()
     s.fingerprint = len(gc.get_objects())
+    s.young_collections = _young_collections()
+    s.refreshes_answered = s.refreshes
 
 
 # -- type names, as objgraph spells them ---------------------------------------------------
@@ -391,8 +421,9 @@ def _fresh_for(objs):
     """The session, retaken if the snapshot lacks one of `objs` or has another type there.
     Holds nothing of the caller's while it dumps (the snapshot must not show refgraph's own
     bookkeeping as a referrer)."""
-    s = session(GRAPH_DRIFT)
-    if not _has_all(s, objs):
+    s = session(graph=True)
+    young = set(map(id, _young()))
+    if any(id(o) in young for o in objs) or not _has_all(s, objs):
         s.refresh()
         if not _has_all(s, objs):
             raise EngineError("an object asked about is not in the heap snapshot")
@@ -411,7 +442,14 @@ def _has_all(s, objs):
 def _find_chain(obj, predicate, direction, max_depth, extra_ignore):
     gc.collect()
     s = _fresh_for([obj])
+    older = s.refreshes == getattr(s, "refreshes_answered", None)
     chain = _search_chain(s, obj, predicate, direction, max_depth, extra_ignore)
+    if chain is not None and len(chain) > 1 and _young_conflict(set(map(id, chain[:-1]))):
+        chain = None
+    if chain is not None and len(chain) == 1 and older:
+        # No chain in a snapshot taken before this question: confirm on a fresh one (the
+        # reference that makes the chain may be newer than the snapshot).
+        chain = None
     gc.collect()
     if chain is None:
         s.refresh()
@@ -716,7 +754,8 @@ def _draw(s, objs, direction, max_depth, extra_ignore, filter, too_many, highlig
         cull_modules=direction == "backrefs")
     try:
         live.resolve(order, via=order)
-        if not stale_ok and not _all_alive(s, order, info, live):
+        if not stale_ok and (not _all_alive(s, order, info, live)
+                             or _young_conflict(set(order))):
             return None
         from io import StringIO
         text = StringIO()
