@@ -434,7 +434,19 @@ def _has_all(s, objs):
     names = s.type_names()
     rows = s.ask("info", ids=[id(o) for o in objs])
     return all(row is not None and names.get(row[1], (None, None))[1] == type(o).__name__
-               for o, row in zip(objs, rows))
+               and _same_size(o, row[2]) for o, row in zip(objs, rows))
+
+
+_ITEMS = re.compile(r"^(\d+) items?$")
+
+
+def _same_size(obj, label):
+    """A container the snapshot labels `N items` still has N (else its address was reused, or
+    it changed since the dump)."""
+    if not isinstance(obj, (list, tuple, dict, set)) or label is None:
+        return True
+    m = _ITEMS.match(label)
+    return m is None or int(m.group(1)) == len(obj)
 
 
 # -- chains ---------------------------------------------------------------------------------
@@ -777,7 +789,7 @@ def _all_alive(s, ids, info, live):
         if name == "frame":
             # 3.11+ makes frame objects on demand: the one the dumper saw may be gone.
             continue
-        if o is None or type(o).__name__ != name:
+        if o is None or type(o).__name__ != name or not _same_size(o, info[i][2]):
             return False
     return True
 
