@@ -529,6 +529,10 @@ pub struct ShellArgs {
     /// After each answer, print on stderr how long it took.
     #[arg(long)]
     pub timings: bool,
+    /// Speak the machine protocol instead: one JSON request per line in, one JSON reply per
+    /// line out (docs/JSON.md, "shell --json"); what the Python package talks to.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `demo` options.

@@ -14,6 +14,7 @@ mod launch;
 mod memory;
 mod native;
 mod newuser;
+mod objgraph;
 mod queries;
 mod readme;
 mod render;

@@ -219,7 +219,12 @@ const MAX_MEMBERS: usize = 20;
 
 /// Explain why `target` has no chain from a root.
 pub fn why_unrooted(snap: &Snapshot, target: NodeIx) -> Unrooted {
-    let holders = backward_closure(snap, target);
+    why_unrooted_ignoring(snap, target, &[])
+}
+
+/// [`why_unrooted`], as if the objects of `ignore` (the asker's own frames) held nothing.
+pub fn why_unrooted_ignoring(snap: &Snapshot, target: NodeIx, ignore: &[NodeIx]) -> Unrooted {
+    let holders = backward_closure(snap, target, ignore);
     let cycle = cycle_through(snap, target, &holders);
     let flagged = snap.is_garbage(target);
     if !cycle.is_empty() {
@@ -253,9 +258,12 @@ fn infos(snap: &Snapshot, nodes: &[NodeIx]) -> Vec<ObjectInfo> {
         .collect()
 }
 
-/// Everything that reaches `target` (target included).
-fn backward_closure(snap: &Snapshot, target: NodeIx) -> FixedBitSet {
+/// Everything that reaches `target` (target included) other than through `ignore`.
+fn backward_closure(snap: &Snapshot, target: NodeIx, ignore: &[NodeIx]) -> FixedBitSet {
     let mut seen = FixedBitSet::with_capacity(snap.node_count());
+    for &n in ignore {
+        seen.insert(n as usize);
+    }
     seen.insert(target as usize);
     let mut stack = vec![target];
     while let Some(n) = stack.pop() {
@@ -263,6 +271,11 @@ fn backward_closure(snap: &Snapshot, target: NodeIx) -> FixedBitSet {
             if !seen.put(m as usize) {
                 stack.push(m);
             }
+        }
+    }
+    for &n in ignore {
+        if n != target {
+            seen.set(n as usize, false);
         }
     }
     seen

@@ -36,6 +36,22 @@ pub struct Orphans {
     pub held_from_outside: SuspectGroup,
 }
 
+/// gc-tracked objects that no gc-tracked object refers to, in snapshot order: objgraph's
+/// `get_leaking_objects()`, which subtracts the referents of every `gc.get_objects()` entry
+/// (so roots, classes and interpreter internals are in it, as there). References from
+/// `ignore` do not count (objgraph leaves out the list it is given).
+pub fn unreferenced_tracked(snap: &Snapshot, ignore: &[NodeIx]) -> Vec<NodeIx> {
+    snap.nodes()
+        .filter(|&n| snap.is_tracked(n))
+        .filter(|&n| {
+            !snap
+                .referrers(n)
+                .iter()
+                .any(|&r| snap.is_tracked(r) && !ignore.contains(&r))
+        })
+        .collect()
+}
+
 /// Find both kinds of suspects; `examples` bounds the examples and type rows per group.
 pub fn orphans(snap: &Snapshot, tracked_only: bool, examples: usize) -> Orphans {
     let type_objects: Vec<bool> = snap.types().iter().map(is_type_type).collect();

@@ -8,6 +8,7 @@
 //! one-line error and the shell goes on.
 
 mod input;
+mod json;
 mod words;
 
 use crate::cli::{Cli, Command, ShellArgs};
@@ -90,6 +91,9 @@ fn help_text() -> String {
 /// Read commands from stdin until it ends or says `quit`. Exits 2 when a command of
 /// non-interactive input failed (so that a script notices), 0 otherwise.
 pub fn run(args: &ShellArgs, session: &mut Session) -> anyhow::Result<Outcome> {
+    if args.json {
+        return json::run(args, session);
+    }
     let start = Instant::now();
     let snap = session.snapshot(&args.snapshot)?;
     // Counted now, with the opening, rather than by the first `types` or `find`.

@@ -1,0 +1,56 @@
+"""objgraph vs refgraph.objgraph on a ~1M-object heap (benches/heapgen.py): one leak-hunting
+session of show_backrefs + find_backref_chain + show_growth, timed from the first call (so
+refgraph's includes its dump and the engine's load). Run each side in its own process:
+
+    python benches/objgraph_dropin.py objgraph  --objects 1000000 --target hub
+    python benches/objgraph_dropin.py refgraph  --objects 1000000 --target hub
+
+(refgraph: PYTHONPATH=python and REFGRAPH_BIN=target/release/refgraph; objgraph: a venv with
+`pip install objgraph`.) --target leaked: the item held through a five-dict cache (a tiny
+backref frontier, objgraph's best case); hub: the item listed by 100 items (fan-in 100).
+"""
+
+import argparse
+import gc
+import io
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heapgen  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("side", choices=["objgraph", "refgraph"])
+    ap.add_argument("--objects", type=int, default=1000000)
+    ap.add_argument("--target", choices=["hub", "leaked"], default="hub")
+    args = ap.parse_args()
+    if args.side == "objgraph":
+        import objgraph
+    else:
+        import refgraph.objgraph as objgraph
+    hub_index = heapgen.build(args.objects)
+    gc.collect()
+    print("%s: %d gc-tracked objects" % (args.side, len(gc.get_objects())))
+    target = heapgen.hub(hub_index) if args.target == "hub" else heapgen.leaked()
+    steps = []
+    start = time.perf_counter()
+    out = io.StringIO()
+    objgraph.show_backrefs([target], max_depth=5, output=out)
+    steps.append(("show_backrefs", time.perf_counter()))
+    chain = objgraph.find_backref_chain(target, objgraph.is_proper_module)
+    steps.append(("find_backref_chain", time.perf_counter()))
+    objgraph.show_growth(file=out)
+    steps.append(("show_growth", time.perf_counter()))
+    last = start
+    for name, t in steps:
+        print("  %-20s %7.3f s" % (name, t - last))
+        last = t
+    print("  %-20s %7.3f s  (chain of %d, %d DOT lines)"
+          % ("session total", last - start, len(chain), out.getvalue().count("\n")))
+
+
+if __name__ == "__main__":
+    main()

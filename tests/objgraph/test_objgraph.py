@@ -1,0 +1,406 @@
+"""refgraph.objgraph as a drop-in for objgraph 3.7: its documented behaviour, function by
+function (run by tests/objgraph.rs on every CPython here: `python -m unittest` or pytest)."""
+
+import gc
+import io
+import os
+import re
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stdout
+
+import refgraph
+import refgraph.objgraph as objgraph
+
+
+class MyClass(object):
+    pass
+
+
+class WithDel(object):
+    def __del__(self):
+        pass
+
+
+def printed(fn, *args, **kw):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        result = fn(*args, **kw)
+    return out.getvalue(), result
+
+
+def dot_of(fn, *args, **kw):
+    out = io.StringIO()
+    assert fn(*args, output=out, **kw) is None
+    return out.getvalue()
+
+
+def node_ids(dot):
+    return set(re.findall(r"^  o(\d+)\[label=", dot, re.M))
+
+
+class Statistics(unittest.TestCase):
+    def test_count_and_dotted_names(self):
+        gc.collect()
+        xs = [MyClass() for _ in range(3)]
+        self.assertEqual(objgraph.count("MyClass"), 3)
+        self.assertEqual(objgraph.count(__name__ + ".MyClass"), 3)
+        self.assertEqual(objgraph.count("nosuch.MyClass"), 0)
+        self.assertEqual(objgraph.count("builtins.dict", [{}, [], {}]), 2)
+        self.assertEqual(objgraph.count("dict", [{}, [], {}]), 2)
+        del xs
+
+    def test_typestats_and_most_common_types(self):
+        objects = [[], [], {}, MyClass()]
+        self.assertEqual(objgraph.typestats(objects), {"list": 2, "dict": 1, "MyClass": 1})
+        long = objgraph.typestats(objects, shortnames=False)
+        self.assertEqual(long["builtins.list"], 2)
+        self.assertEqual(long[__name__ + ".MyClass"], 1)
+        self.assertEqual(objgraph.typestats(objects, filter=lambda o: isinstance(o, list)),
+                         {"list": 2})
+        self.assertEqual(objgraph.most_common_types(1, objects), [("list", 2)])
+        self.assertEqual(len(objgraph.most_common_types(None, objects)), 3)
+        whole = objgraph.typestats()
+        self.assertGreater(whole["function"], 100)
+        self.assertNotIn("int", whole)          # gc-tracked objects only
+        gc.collect()
+        xs = [MyClass() for _ in range(4)]
+        self.assertEqual(objgraph.typestats()["MyClass"],
+                         objgraph.typestats(gc.get_objects())["MyClass"])
+        del xs
+
+    def test_show_most_common_types_format(self):
+        out, _ = printed(objgraph.show_most_common_types, objects=[[], [], {}, MyClass()])
+        self.assertEqual(out, "list    2\ndict    1\nMyClass 1\n")
+        buf = io.StringIO()
+        objgraph.show_most_common_types(limit=3, file=buf)
+        lines = buf.getvalue().splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(all(re.match(r"^\S+ +\d+$", l) for l in lines), lines)
+
+    def test_show_growth_reports_new_peaks_only(self):
+        peak = {}
+        objgraph.growth(peak_stats=peak)
+        xs = [MyClass() for _ in range(5)]
+        out, _ = printed(objgraph.show_growth, peak_stats=peak)
+        self.assertRegex(out, r"(?m)^MyClass +5 +\+5$")
+        width = max(len(l.split()[0]) for l in out.splitlines())
+        self.assertTrue(all(len(l) == width + 19 for l in out.splitlines()), out)
+        out, _ = printed(objgraph.show_growth, peak_stats=peak, limit=1)
+        self.assertEqual(len(out.splitlines()), 1 if out else 0)
+        self.assertNotIn("MyClass", out)         # it did not grow again
+        del xs[:]
+        xs.extend(MyClass() for _ in range(3))   # below the old peak: not reported
+        out, _ = printed(objgraph.show_growth, peak_stats=peak)
+        self.assertNotIn("MyClass", out)
+        xs.extend(MyClass() for _ in range(4))
+        buf = io.StringIO()
+        objgraph.show_growth(limit=None, peak_stats=peak, shortnames=False, file=buf)
+        self.assertIn(__name__ + ".MyClass", buf.getvalue())
+        self.assertEqual(objgraph.growth(peak_stats=peak, shortnames=False), [])
+
+    def test_get_new_ids_documented_example(self):
+        objgraph.get_new_ids(limit=0)
+        objgraph.get_new_ids(limit=0)
+        a = [0, 1, 2]
+        b = [3, 4, 5]
+        out, new_ids = printed(objgraph.get_new_ids, limit=3)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 7)
+        self.assertRegex(lines[3], r"^\S+ +\d+ +\d+ +[+-]\d+ +[+-]\d+$")
+        self.assertEqual(lines[0], lines[2])
+        self.assertTrue(set(lines[0]) == {"="})
+        self.assertEqual(lines[1].split(), ["Type", "Old_ids", "Current_ids", "New_ids",
+                                            "Count_Deltas"])
+        width = max(len(l.split()[0]) for l in lines[3:6])
+        self.assertEqual(len(lines[0]), width + 52)
+        self.assertGreaterEqual(len(new_ids["list"]), 2)
+        new_lists = objgraph.at_addrs(new_ids["list"])
+        self.assertTrue(any(x is a for x in new_lists))
+        self.assertTrue(any(x is b for x in new_lists))
+        self.assertIs(objgraph.get_new_ids(skip_update=True), new_ids)
+        out, again = printed(objgraph.get_new_ids, limit=0)
+        self.assertEqual(out, "")
+        self.assertIs(again, new_ids)
+
+    def test_get_new_ids_sortby(self):
+        objgraph.get_new_ids(limit=0)
+        xs = [MyClass() for _ in range(7)]
+        out, _ = printed(objgraph.get_new_ids, limit=None, sortby="new")
+        rows = [l.split() for l in out.splitlines()[3:-1]]
+        self.assertIn(["MyClass", "0", "7", "+7", "+7"], rows)
+        news = [int(r[3]) for r in rows]
+        self.assertEqual(news, sorted(news, reverse=True))
+        del xs
+
+
+class Locating(unittest.TestCase):
+    def test_by_type_returns_the_live_objects(self):
+        xs = [MyClass() for _ in range(3)]
+        found = objgraph.by_type("MyClass")
+        self.assertEqual(sorted(map(id, found)), sorted(map(id, xs)))
+        self.assertTrue(all(any(f is x for x in xs) for f in found))
+        self.assertEqual(len(objgraph.by_type(__name__ + ".MyClass")), 3)
+        self.assertEqual(objgraph.by_type("nosuch.MyClass"), [])
+        self.assertEqual(objgraph.by_type("list", [[], {}, []]), [[], []])
+        self.assertEqual(objgraph.by_type("NoSuchType"), [])
+
+    def test_at_and_at_addrs(self):
+        x = MyClass()
+        self.assertIs(objgraph.at(id(x)), x)
+        self.assertIsNone(objgraph.at(id(12345678)))     # not gc-tracked
+        self.assertEqual(objgraph.at_addrs({id(x)}), [x])
+
+    def test_get_leaking_objects(self):
+        self.assertEqual(objgraph.get_leaking_objects([]), [])
+        x = MyClass()
+        held = [x]
+        self.assertEqual(objgraph.get_leaking_objects([x]), [])   # `held` refers to it
+        leaking = objgraph.get_leaking_objects()
+        self.assertTrue(any(objgraph.is_proper_module(o) for o in leaking) or leaking)
+        self.assertFalse(any(o is x for o in leaking))
+        del held
+
+    def test_is_proper_module(self):
+        import types
+        self.assertFalse(objgraph.is_proper_module([]))
+        self.assertTrue(objgraph.is_proper_module(types))
+        self.assertFalse(objgraph.is_proper_module(types.ModuleType("foo")))
+
+
+HOLDER = {}
+
+
+class Chains(unittest.TestCase):
+    def test_find_backref_chain_to_a_module(self):
+        x = MyClass()
+        HOLDER["a"] = {"b": [x]}
+        try:
+            chain = objgraph.find_backref_chain(x, objgraph.is_proper_module)
+            self.assertIs(chain[0], sys.modules[__name__])
+            self.assertIs(chain[-1], x)
+            for holder, held in zip(chain, chain[1:]):
+                self.assertTrue(any(r is held for r in gc.get_referents(holder)),
+                                (type(holder), type(held)))
+            short = objgraph.find_backref_chain(x, objgraph.is_proper_module, max_depth=1)
+            self.assertEqual(len(short), 1)
+            self.assertIs(short[0], x)
+        finally:
+            HOLDER.clear()
+
+    def test_find_backref_chain_extra_ignore_and_any_predicate(self):
+        x = MyClass()
+        inner = [x]
+        HOLDER["only"] = inner
+        try:
+            chain = objgraph.find_backref_chain(
+                x, objgraph.is_proper_module, extra_ignore=(id(inner),))
+            self.assertFalse(any(o is inner for o in chain))
+            chain = objgraph.find_backref_chain(x, lambda o: o is HOLDER)
+            self.assertIs(chain[0], HOLDER)
+            self.assertIs(chain[-1], x)
+        finally:
+            HOLDER.clear()
+
+    def test_find_ref_chain(self):
+        target = MyClass()
+        start = {"k": [(1, target)]}
+        chain = objgraph.find_ref_chain(start, lambda o: isinstance(o, MyClass))
+        self.assertIs(chain[0], start)
+        self.assertIs(chain[-1], target)
+        self.assertEqual(objgraph.find_ref_chain(start, lambda o: False, max_depth=2),
+                         [start])
+
+
+class Graphs(unittest.TestCase):
+    def test_show_refs_documented_example(self):
+        a = [1, 2, 3]
+        b = [4, 5, 6]
+        a.append(b)
+        b.append(a)
+        dot = dot_of(objgraph.show_refs, [a])
+        self.assertTrue(dot.startswith("digraph ObjectGraph {\n  node[shape=box, style=filled,"
+                                       " fillcolor=white];\n  o%d[fontcolor=red];\n" % id(a)))
+        self.assertTrue(dot.endswith("}\n"))
+        self.assertEqual(len(node_ids(dot)), 8)
+        self.assertIn('o%d[label="list\\n4 items"];' % id(a), dot)
+        self.assertIn('o%d[fillcolor="0,0,1"];' % id(a), dot)
+        self.assertIn('o%d[fillcolor="0,0,0.766667"];' % id(b), dot)
+        self.assertIn("o%d -> o%d" % (id(b), id(a)), dot)
+
+    def test_show_backrefs_stops_at_modules_and_colours_them(self):
+        HOLDER["x"] = x = MyClass()
+        try:
+            dot = dot_of(objgraph.show_backrefs, x, max_depth=4, too_many=1000)
+            module = sys.modules[__name__]
+            self.assertIn('o%d[label="module\\n%s"];' % (id(module), __name__), dot)
+            self.assertRegex(dot, r'o%d\[fillcolor="0\.3,1,' % id(module))
+            self.assertNotIn("-> o%d" % id(sys.modules), dot)   # not expanded past it
+            self.assertIn('-> o%d [label="x",weight=2];' % id(x), dot)
+        finally:
+            HOLDER.clear()
+
+    def test_options(self):
+        kids = [MyClass() for _ in range(13)]
+        dot = dot_of(objgraph.show_refs, [kids], max_depth=1)
+        self.assertIn('too_many_o%d[label="3 more references"' % id(kids), dot)
+        self.assertEqual(dot.count("o%d -> " % id(kids)), 10)
+        dot = dot_of(objgraph.show_refs, [kids], max_depth=1, too_many=20,
+                     filter=lambda o: o is not kids[0])
+        self.assertNotIn("o%d[" % id(kids[0]), dot)
+        self.assertEqual(dot.count("o%d -> " % id(kids)), 12)
+        dot = dot_of(objgraph.show_refs, [kids], max_depth=1,
+                     highlight=lambda o: o is kids[1],
+                     extra_info=lambda o: "extra-%d" % id(o), refcounts=True,
+                     shortnames=False, extra_node_attrs=lambda o: {"URL": "u", "x": None})
+        self.assertRegex(dot, r'o%d\[fillcolor="0\.6,0\.6,' % id(kids[1]))
+        self.assertIn("\\nextra-%d" % id(kids[1]), dot)
+        self.assertRegex(dot, r'label="builtins\.list \[\d+\]\\n13 items')
+        self.assertIn(', URL="u"];', dot)
+        w = WithDel()
+        dot = dot_of(objgraph.show_refs, [w], max_depth=0)
+        self.assertIn("o%d_has_a_del[label=\"__del__\"" % id(w), dot)
+
+    def test_filename_and_output_messages(self):
+        x = [MyClass()]
+        with self.assertRaises(ValueError):
+            objgraph.show_refs(x, filename="x.dot", output=io.StringIO())
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "refs.dot")
+            out, result = printed(objgraph.show_refs, [x], filename=path)
+            self.assertIsNone(result)
+            with open(path, encoding="utf-8") as f:
+                dot = f.read()
+            self.assertTrue(dot.startswith("digraph ObjectGraph {"))
+            self.assertEqual(out, "Graph written to %s (%d nodes)\n" % (path, len(node_ids(dot))))
+            for ext, magic in ((".png", b"\x89PNG"), (".svg", b"<")):
+                pic = os.path.join(d, "refs" + ext)
+                out, _ = printed(objgraph.show_backrefs, [x], filename=pic)
+                lines = out.splitlines()
+                self.assertRegex(lines[0], r"^Graph written to .*objgraph-.*\.dot \(\d+ nodes\)$")
+                self.assertEqual(lines[1], "Image generated as %s" % pic)
+                with open(pic, "rb") as f:
+                    self.assertTrue(f.read().startswith(magic))
+
+    def test_show_chain(self):
+        x = MyClass()
+        HOLDER["c"] = [x]
+        try:
+            chain = objgraph.find_backref_chain(x, objgraph.is_proper_module)
+            dot = dot_of(objgraph.show_chain, chain)
+            self.assertEqual(node_ids(dot), set(str(id(o)) for o in chain))
+            dot = dot_of(objgraph.show_chain, chain[::-1], backrefs=False)
+            self.assertIn("o%d[fontcolor=red]" % id(x), dot)
+            with self.assertRaises(TypeError):
+                objgraph.show_chain(chain, filter=None, output=io.StringIO())
+            with self.assertRaises(ValueError):
+                objgraph.show_chain([], output=io.StringIO())
+        finally:
+            HOLDER.clear()
+
+    def test_not_interactive_outside_ipython(self):
+        self.assertFalse(objgraph.IS_INTERACTIVE)
+
+
+class WhyAlive(unittest.TestCase):
+    def test_chain_from_a_module(self):
+        HOLDER["why"] = MyClass()
+        try:
+            why = refgraph.why_alive(HOLDER["why"])
+            self.assertEqual(why.kind, "chain")
+            self.assertIn("['why']", str(why))
+            self.assertEqual(why.chain[-1]["id"], id(HOLDER["why"]))
+        finally:
+            HOLDER.clear()
+
+    def test_cyclic_garbage(self):
+        gc.disable()
+        try:
+            a = MyClass()
+            a.me = a
+            ident = id(a)
+            del a
+            why = refgraph.why_alive(next(o for o in gc.get_objects() if id(o) == ident))
+            self.assertEqual(why.kind, "cyclic garbage")
+            self.assertIn("cyclic garbage", why)
+        finally:
+            gc.enable()
+            gc.collect()
+
+
+class Sessions(unittest.TestCase):
+    def test_engine_and_files_end_with_the_session(self):
+        with refgraph.session() as s:
+            proc = s._proc
+            self.assertGreater(s.objects, 1000)
+            self.assertEqual(s.ask("hello")["version"], 1)
+            with self.assertRaises(refgraph.EngineError):
+                s.ask("chain", id=1, direction="backrefs")
+            s.refresh()
+            self.assertIsNot(s._proc, proc)
+            self.assertIsNotNone(proc.poll())
+            proc = s._proc
+        self.assertIsNotNone(proc.poll())
+        self.assertTrue(s.closed)
+
+    def test_session_graph_answers(self):
+        HOLDER["g"] = x = MyClass()
+        try:
+            with refgraph.session() as s:
+                g = s.backrefs(x, max_depth=2)
+                self.assertIn("<svg", g._repr_svg_())
+                self.assertIn("digraph", g.dot)
+                self.assertIn("['g']", g.dot)
+                self.assertGreaterEqual(g.nodes, 2)
+                self.assertGreater(s.refs(HOLDER).nodes, 1)
+        finally:
+            HOLDER.clear()
+
+    def test_a_killed_python_leaves_no_engine(self):
+        import signal
+        import subprocess
+        import time
+        code = ("import refgraph, sys; s = refgraph.session(); print(s._proc.pid, flush=True);"
+                " sys.stdin.read()")
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE)
+        pid = int(child.stdout.readline())
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+        for _ in range(100):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().split(") ")[1].startswith("Z"):
+                        break
+            except FileNotFoundError:
+                break
+            time.sleep(0.05)
+        else:
+            self.fail("the engine outlived its Python")
+
+    def test_graph_object_displays_inline(self):
+        saved = objgraph.IS_INTERACTIVE
+        objgraph.IS_INTERACTIVE = True
+        try:
+            x = [MyClass()]
+            g = objgraph.show_refs([x])
+        finally:
+            objgraph.IS_INTERACTIVE = saved
+        svg = g._repr_svg_()
+        self.assertIn("<svg", svg)
+        self.assertIn("MyClass", svg)
+        html = g._repr_html_()
+        self.assertIn("<script>", html)
+        self.assertIn("wheel", html)
+        self.assertNotIn("http://", html.replace("http://www.w3.org", ""))
+        self.assertTrue(g.dot.startswith("digraph ObjectGraph {"))
+        with tempfile.TemporaryDirectory() as d:
+            with open(g.save(os.path.join(d, "g.png")), "rb") as f:
+                self.assertEqual(f.read(4), b"\x89PNG")
+
+
+if __name__ == "__main__":
+    unittest.main()
