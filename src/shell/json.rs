@@ -231,6 +231,7 @@ fn why(snap: &Snapshot, id: u64, ignore: &[u64]) -> anyhow::Result<ChainAnswer> 
         beyond_depth: false,
         forward: false,
         more_holders: 0,
+        allocated_at: snap.allocated_at(target).cloned(),
     })
 }
 
