@@ -133,7 +133,7 @@ fn capture_says_which_dumper_ran_and_refgraph_native_0_forces_python() {
 /// The accelerator's KeySet (the dumper's `seen`) against a Python set: random adds and
 /// removals (its deletion moves keys back along their probe runs), then every membership.
 #[test]
-fn the_key_set_agrees_with_a_python_set() {
+fn the_key_set_and_number_texts_agree_with_python() {
     let Some(so) = refgraph::capture::NATIVE_MODULE else {
         eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
         return;
@@ -158,6 +158,24 @@ for size in (50, 3000, 40000):
     wrong = [k for k in range(0, size + 10) if (k in s) != (k in ref)]
     assert not wrong, (size, wrong[:10])
     assert 'x' not in s and -1 not in s
+# add_objects: the keys update(map(rshift, map(id, objs), repeat(shift))) adds, the table
+# grown once for many objects (and repeats, and keys there already, counted once)
+for shift in (0, 4):
+    objs = [object() for _ in range(70000)] + [1, 'a', None]
+    s, ref = n.KeySet(), set()
+    s.update([id(objs[5]) >> shift]); ref.add(id(objs[5]) >> shift)
+    s.add_objects(objs + objs[:100], shift)
+    ref.update(id(o) >> shift for o in objs)
+    assert len(s) == len(ref), (shift, len(s), len(ref))
+    assert all(k in s for k in ref) and (id(s) >> shift) not in s
+# the columns' number texts: every digit count, both signs of a refcount
+values = [0, 9, 10, 99, 100, 2**64 - 1] + [rng.getrandbits(rng.randrange(1, 65)) for _ in range(5000)]
+assert n.ints(values) == ','.join(map(str, values))
+assert n.id_text(objs) == ','.join(str(id(o)) for o in objs)
+counts = [rng.randrange(-10**6, 2**40) for _ in range(5000)] + [0, 1, 3]
+for offset in (0, 3, -2):
+    assert n.counts_text(counts, offset) == ','.join(str(c - offset) for c in counts)
+assert n.counts_text([], 3) == ''
 print('ok')
 ";
     for (label, python) in pythons() {

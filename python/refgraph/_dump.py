@@ -504,6 +504,13 @@ class _Output:
             data = _encode(text)
             if self.z is not None:
                 data = self.z.compress(data)
+            if len(data) < 2:
+                # b"" and the 1-byte bytes are the interpreter's shared singletons (before
+                # 3.12 not immortal): held in the buffer while later chunks are measured, they
+                # would add the dump's own pieces to the refcounts it writes of them
+                if not data:
+                    continue
+                data = bytearray(data)
             self.buffer.append(data)
             self.buffered += len(data)
         if self.buffered >= _WRITE_BUFFER:
@@ -1194,7 +1201,7 @@ class _Dumper:
         self.type_count = 0
         self.pair_texts = {}              # str key (a copy) -> JSON text of its two edge labels
         self.pair_labels_of = {}          # str key (a copy) -> (key edge label, value edge label)
-        offset = _refcount_offset()
+        offset = self.refcount_offset = _refcount_offset()
         self.refcount_text = _Memo(lambda n: str(n - offset))
         self.objects = self.edges = self.garbage_written = 0
         deque = sys.modules.get("_collections")
@@ -1973,7 +1980,10 @@ class _Dumper:
         line.ids.append(_ints(group.ids))
         line.types.append(_repeat(plan.index_text, n))
         line.sizes.append(self.sizes_text(plan, objs))
-        line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
+        if _native is not None:
+            line.refcounts.append(_native.counts_text(group.counts, self.refcount_offset))
+        else:
+            line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
         line.flags.append(self.flags_text(plan, group, labels is None))
         line.labels.append(self.labels_text(plan, objs))
         if type(nrefs) is int:
@@ -2563,7 +2573,10 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     heap.reverse()            # chunks are taken from the end; keep gc order in the file
     d.excluded_keys.update(_keys(d.excluded))
     d.special.update(d.held, d.excluded, garbage)
-    d.seen.update(map(rshift, map(id, heap), repeat(_KEY_SHIFT)))
+    if _native is not None:
+        d.seen.add_objects(heap, _KEY_SHIFT)        # the same keys, no int per object
+    else:
+        d.seen.update(map(rshift, map(id, heap), repeat(_KEY_SHIFT)))
     d.seen.difference_update(d.excluded_keys)
     d.seed(frames)
     d.seed(mark_objects)
