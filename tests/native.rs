@@ -197,6 +197,55 @@ print('ok')
     }
 }
 
+/// The set of garbage ids the dumper makes (an empty frozenset when the collector found
+/// nothing) is its own: never in the snapshot. From 3.10 on an empty frozenset is a new object
+/// each time, not the interpreter's shared one; it was written as an object nothing refers
+/// to (and, its address moving between dumps, made native and Python snapshots differ).
+#[test]
+fn the_dumpers_empty_garbage_set_is_not_in_the_snapshot() {
+    let w = Workdir::new();
+    let dumper = w.path("dumper");
+    std::fs::create_dir(&dumper).expect("mkdir");
+    let native = place_dumper(&dumper);
+    let code = "import json, sys
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump
+KEEP = [frozenset(), frozenset([1])]      # the program's own: written, and referred to
+for mode in (False, True):
+    chose = refgraph_dump._use_native(mode)
+    refgraph_dump.dump(sys.argv[2], collect=True)
+    objs, referred, names = {}, set(), []
+    for line in open(sys.argv[2]):
+        rec = json.loads(line)
+        if rec['kind'] == 'types':
+            names[rec['base']:] = [tuple(n) for n in rec['names']]
+        elif rec['kind'] == 'objects':
+            referred.update(rec['refs'])
+            for i, oid in enumerate(rec['id']):
+                objs[oid] = names[rec['type'][i]]
+    lone = [o for o, t in objs.items() if t == ('builtins', 'frozenset') and o not in referred]
+    assert not lone, (chose, lone)
+    assert id(KEEP[0]) in objs and id(KEEP[1]) in objs, chose
+print('ok')
+";
+    for (label, python) in pythons() {
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dumper)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label} (native module built: {native}): {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
 /// Loading the accelerator asks none of the program's import machinery: a sys.meta_path
 /// finder and a path hook installed before the dumper is imported never hear of it, and it is
 /// not left in sys.modules.

@@ -1042,11 +1042,18 @@ def _own_parts(o, g):
     return []
 
 
+# The interpreter's one empty frozenset on 3.8/3.9; None from 3.10 on, where each empty
+# frozenset made is a new (gc-tracked) object: the dumper's own when it made it.
+_SHARED_EMPTY_FROZENSET = frozenset() if frozenset() is frozenset() else None
+
+
 def _is_shared(o):
     """An object the interpreter shares between all its users (the empty tuple, and the empty
     frozenset on 3.8/3.9): never the dumper's own, whoever refers to it."""
     t = type(o)
-    return (t is tuple or t is frozenset) and not len(o)
+    if t is tuple:
+        return not len(o)
+    return t is frozenset and o is _SHARED_EMPTY_FROZENSET
 
 
 def _is_own_value(v, g):
@@ -1639,7 +1646,8 @@ class _Dumper:
                 dicts = list(map(get_dict, objs))
             except Exception:
                 return self.edges_each(plan, objs)
-        refs = list(chain.from_iterable(map(_gc_get_referents, objs)))
+        per_object = list(map(_gc_get_referents, objs))
+        refs = list(chain.from_iterable(per_object))
         if dicts is not None:
             if (len(refs) == 2 * n and all(map(is_, refs[0::2], dicts))
                     and all(map(is_, refs[1::2], repeat(cls)))):
@@ -1657,9 +1665,44 @@ class _Dumper:
                 if all(made):
                     return 2, _Shaped(n, 2, {1: cls}, [(0, dicts)]), _repeat(
                         '".__dict__",".__class__"', n)
+            else:
+                found = self.inline_values_mixed(cls, dicts, per_object, refs)
+                if found is not None:
+                    return found
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
             return 1, _Shaped(n, 1, {0: cls}, []), _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
+
+    def inline_values_mixed(self, cls, dicts, per_object, refs):
+        """_inline_values for instances whose attributes are not all the same (a few have one
+        more ...): each set of instances with the same number of attributes must pass it, and
+        their references are then named as it names them, in the objects' order. None if any
+        does not, or if one of their __dict__s was made by the program (then edges_generic
+        sorts them out one by one)."""
+        if len(dicts) < 2 or not all(map(is_, map(type, dicts), repeat(dict))):
+            return None
+        lengths = list(map(len, dicts))           # exact dicts: len() runs no program code
+        nrefs = list(map(len, per_object))
+        if nrefs != list(map(add, lengths, repeat(1))):     # each: its values, its class
+            return None
+        where = {}
+        for i, k in enumerate(lengths):
+            where.setdefault(k, []).append(i)
+        if len(where) < 2 or len(where) > 8:
+            return None
+        label_texts = {}
+        for k, index in where.items():
+            part = _inline_values(cls, list(map(dicts.__getitem__, index)),
+                                  list(chain.from_iterable(map(per_object.__getitem__, index))),
+                                  len(index))
+            if part is None:
+                return None
+            width, _shaped, labels = part
+            # _repeat(text, m): m texts and m - 1 commas
+            label_texts[k] = labels[:(len(labels) + 1) // len(index) - 1]
+        if any(map(self.seen.__contains__, _keys(list(map(id, dicts))))):
+            return None
+        return nrefs, refs, ",".join(map(label_texts.__getitem__, lengths))
 
     def edges_each(self, plan, objs):
         nrefs, refs, labels = [], [], []
