@@ -100,6 +100,9 @@ def main():
         import cProfile
         import pstats
         profile = cProfile.Profile()
+        # dump() pauses the program's profilers (and cannot restore cProfile's C hook through
+        # sys.setprofile): let this one run so it sees the dump
+        dumper._pause_tracers = lambda: (None, None, [])
         result = profile.runcall(dumper.dump, out, **kwargs)
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     else:

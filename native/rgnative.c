@@ -10,7 +10,9 @@
  *   group_by_type(list)                 -> {id(type): [objs]} (_group_by_type)
  *   discover(seen, excluded_keys, ids, objs, shift) -> (new objs, their ids, clean)
  *                                                             (_Dumper.discover)
+ *   counts_text(list of int, offset)    -> "1,2,3"            (",".join(str(n - offset) ...))
  *   KeySet()                            the dumper's `seen` set of object keys, compact
+ *   KeySet.add_objects(objs, shift)     seen.update(map(rshift, map(id, objs), repeat(shift)))
  *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
@@ -97,6 +99,7 @@ extern PyObject PyList_Type, PyDict_Type, PyTuple_Type, PySet_Type, PyLong_Type;
 extern PyObject *PyExc_TypeError, *PyExc_RuntimeError;
 extern void PyErr_SetString(PyObject *, const char *);
 extern PyObject *PyErr_NoMemory(void);
+extern long long PyLong_AsLongLong(PyObject *);
 extern PyObject *PyErr_Occurred(void);
 extern void PyErr_Clear(void);
 extern void Py_IncRef(PyObject *);
@@ -150,18 +153,31 @@ static PyObject *arg(PyObject *args, Py_ssize_t i, PyObject *type, const char *w
 
 /* ---- ints ----------------------------------------------------------------------------- */
 
+/* "00".."99": two digits per division, half the divisions of one digit at a time (ids have
+ * 15 digits, and the id and reference columns are most of a snapshot's text) */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* Appends the decimal text of v at p; returns the end. */
 static char *put_u64(char *p, unsigned long long v)
 {
     char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
+    int n = 24;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--n] = digit_pairs[2 * r + 1];
+        tmp[--n] = digit_pairs[2 * r];
+    }
+    if (v >= 10) {
+        tmp[--n] = digit_pairs[2 * v + 1];
+        tmp[--n] = digit_pairs[2 * v];
+    } else
+        tmp[--n] = (char)('0' + v);
+    memcpy(p, tmp + n, (size_t)(24 - n));
+    return p + (24 - n);
 }
 
 /* ints(values): the inside of a JSON array of non-negative ints ("%d,%d" % values). */
@@ -199,6 +215,51 @@ static PyObject *rg_ints(PyObject *self, PyObject *args)
     return out;
 }
 
+
+/* counts_text(counts, offset): the refcount column, the inside of a JSON array of
+ * count - offset for each int of `counts` (",".join(str(n - offset) for n in counts)). */
+static PyObject *rg_counts_text(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *values = arg(args, 0, &PyList_Type, "counts_text: a list of ints");
+    PyObject *offset_o = values ? arg(args, 1, &PyLong_Type, "counts_text: an int offset") : NULL;
+    if (offset_o == NULL)
+        return NULL;
+    long long offset = PyLong_AsLongLong(offset_o);
+    if (offset == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyList_Size(values);
+    if (n == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char *buf = PyMem_Malloc((size_t)n * 22);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    char *p = buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GetItem(values, i);
+        long long x = TYPE(v) == &PyLong_Type ? PyLong_AsLongLong(v) : 0;
+        /* refcounts are far from the edges of a long long: anything else is an error, not
+         * a wrong number */
+        if (TYPE(v) != &PyLong_Type || (x == -1 && PyErr_Occurred()) || x < -(1LL << 62)
+            || x > (1LL << 62) || offset < -(1LL << 62) || offset > (1LL << 62)) {
+            PyMem_Free(buf);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "counts_text: a list of ints");
+            return NULL;
+        }
+        if (i)
+            *p++ = ',';
+        long long d = x - offset;
+        if (d < 0) {
+            *p++ = '-';
+            p = put_u64(p, (unsigned long long)(-d));
+        } else
+            p = put_u64(p, (unsigned long long)d);
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
 
 /* id_text(objs): the inside of a JSON array of the objects' ids (ints(list(map(id, objs))),
  * without making the ints). */
@@ -350,6 +411,14 @@ static int ks_grow(KeySet *s)
     return 0;
 }
 
+/* A hint that the slot of `key` is read soon: the table is far bigger than the caches and
+ * keys are addresses in no useful order, so each probe would otherwise wait for memory. */
+static inline void ks_prefetch(const KeySet *s, uint64_t key)
+{
+    if (s->table != NULL)
+        __builtin_prefetch(&s->table[slot_of(key, s->mask)]);
+}
+
 /* 1: added, 0: was there, -1: error */
 static int ks_add(KeySet *s, uint64_t key)
 {
@@ -494,7 +563,41 @@ static PyObject *ks_difference_update(PyObject *self, PyObject *iterable)
     return ks_each(self, iterable, 0);
 }
 
+/* how many objects ahead of the one probed the next probe's slot is fetched */
+#define PREFETCH_AHEAD 8
+
+/* add_objects(objs, shift): the keys (address >> shift) of a list's objects, as
+ * update(map(rshift, map(id, objs), repeat(shift))) does, without an int per object. */
+static PyObject *ks_add_objects(PyObject *self, PyObject *args)
+{
+    KeySet *s = (KeySet *)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "add_objects: a list");
+    PyObject *shift_o = objs ? arg(args, 1, &PyLong_Type, "add_objects: shift int") : NULL;
+    if (shift_o == NULL)
+        return NULL;
+    unsigned long long shift = PyLong_AsUnsignedLongLong(shift_o);
+    if (shift > 16) {
+        PyErr_SetString(PyExc_TypeError, "add_objects: bad shift");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_Size(objs);
+    /* grow once to the size the whole list needs (ks_add's own rule: at most half full) */
+    while (s->table == NULL || (s->used + (size_t)n + 1) * 2 > s->mask + 1)
+        if (ks_grow(s) < 0)
+            return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            ks_prefetch(s, ((uint64_t)(uintptr_t)PyList_GetItem(objs, i + PREFETCH_AHEAD))
+                               >> shift);
+        if (ks_add(s, ((uint64_t)(uintptr_t)PyList_GetItem(objs, i)) >> shift) < 0)
+            return NULL;
+    }
+    Py_IncRef(&_Py_NoneStruct);
+    return &_Py_NoneStruct;
+}
+
 static PyMethodDef ks_methods[] = {
+    {"add_objects", ks_add_objects, METH_VARARGS, "add the keys of a list's objects"},
     {"update", ks_update, METH_O, "add the keys of an iterable of ints"},
     {"difference_update", ks_difference_update, METH_O, "remove the keys of an iterable"},
     {NULL, NULL, 0, NULL},
@@ -553,6 +656,9 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
     if (found == NULL || found_ids == NULL)
         goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            ks_prefetch((KeySet *)seen,
+                        ((uint64_t)(uintptr_t)PyList_GetItem(objs, i + PREFETCH_AHEAD)) >> shift);
         PyObject *o = PyList_GetItem(objs, i);
         uint64_t k = ((uint64_t)(uintptr_t)o) >> shift;
         if (ks_has((KeySet *)seen, k))
@@ -601,6 +707,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"ints", rg_ints, METH_VARARGS, "ints(list) -> the inside of a JSON array"},
+    {"counts_text", rg_counts_text, METH_VARARGS,
+     "counts_text(list, offset) -> the refcount column's text"},
     {"id_text", rg_id_text, METH_VARARGS, "id_text(list) -> ints(list(map(id, list)))"},
     {"group_by_type", rg_group_by_type, METH_VARARGS, "group_by_type(list) -> dict"},
     {"discover", rg_discover, METH_VARARGS,

@@ -133,7 +133,7 @@ fn capture_says_which_dumper_ran_and_refgraph_native_0_forces_python() {
 /// The accelerator's KeySet (the dumper's `seen`) against a Python set: random adds and
 /// removals (its deletion moves keys back along their probe runs), then every membership.
 #[test]
-fn the_key_set_agrees_with_a_python_set() {
+fn the_key_set_and_number_texts_agree_with_python() {
     let Some(so) = refgraph::capture::NATIVE_MODULE else {
         eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
         return;
@@ -158,6 +158,24 @@ for size in (50, 3000, 40000):
     wrong = [k for k in range(0, size + 10) if (k in s) != (k in ref)]
     assert not wrong, (size, wrong[:10])
     assert 'x' not in s and -1 not in s
+# add_objects: the keys update(map(rshift, map(id, objs), repeat(shift))) adds, the table
+# grown once for many objects (and repeats, and keys there already, counted once)
+for shift in (0, 4):
+    objs = [object() for _ in range(70000)] + [1, 'a', None]
+    s, ref = n.KeySet(), set()
+    s.update([id(objs[5]) >> shift]); ref.add(id(objs[5]) >> shift)
+    s.add_objects(objs + objs[:100], shift)
+    ref.update(id(o) >> shift for o in objs)
+    assert len(s) == len(ref), (shift, len(s), len(ref))
+    assert all(k in s for k in ref) and (id(s) >> shift) not in s
+# the columns' number texts: every digit count, both signs of a refcount
+values = [0, 9, 10, 99, 100, 2**64 - 1] + [rng.getrandbits(rng.randrange(1, 65)) for _ in range(5000)]
+assert n.ints(values) == ','.join(map(str, values))
+assert n.id_text(objs) == ','.join(str(id(o)) for o in objs)
+counts = [rng.randrange(-10**6, 2**40) for _ in range(5000)] + [0, 1, 3]
+for offset in (0, 3, -2):
+    assert n.counts_text(counts, offset) == ','.join(str(c - offset) for c in counts)
+assert n.counts_text([], 3) == ''
 print('ok')
 ";
     for (label, python) in pythons() {
@@ -168,6 +186,123 @@ print('ok')
             .arg("-c")
             .arg(code)
             .arg(&dir)
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label}: {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
+/// The set of garbage ids the dumper makes (an empty frozenset when the collector found
+/// nothing) is its own: never in the snapshot. From 3.10 on an empty frozenset is a new object
+/// each time, not the interpreter's shared one; it was written as an object nothing refers
+/// to (and, its address moving between dumps, made native and Python snapshots differ).
+#[test]
+fn the_dumpers_empty_garbage_set_is_not_in_the_snapshot() {
+    let w = Workdir::new();
+    let dumper = w.path("dumper");
+    std::fs::create_dir(&dumper).expect("mkdir");
+    let native = place_dumper(&dumper);
+    let code = "import json, sys
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump
+KEEP = [frozenset(), frozenset([1])]      # the program's own: written, and referred to
+for mode in (False, True):
+    chose = refgraph_dump._use_native(mode)
+    refgraph_dump.dump(sys.argv[2], collect=True)
+    objs, referred, names = {}, set(), []
+    for line in open(sys.argv[2]):
+        rec = json.loads(line)
+        if rec['kind'] == 'types':
+            names[rec['base']:] = [tuple(n) for n in rec['names']]
+        elif rec['kind'] == 'objects':
+            referred.update(rec['refs'])
+            for i, oid in enumerate(rec['id']):
+                objs[oid] = names[rec['type'][i]]
+    lone = [o for o, t in objs.items() if t == ('builtins', 'frozenset') and o not in referred]
+    assert not lone, (chose, lone)
+    assert id(KEEP[0]) in objs and id(KEEP[1]) in objs, chose
+print('ok')
+";
+    for (label, python) in pythons() {
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dumper)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label} (native module built: {native}): {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
+/// Instances of one class with different attribute sets (3.13+: inline values, named in bulk
+/// per attribute count) get each its own attributes' names, in its order, then its class,
+/// with both dumpers; other versions name them through their __dict__s.
+#[test]
+fn instances_with_different_attributes_are_each_named_by_their_own() {
+    let w = Workdir::new();
+    let dumper = w.path("dumper");
+    std::fs::create_dir(&dumper).expect("mkdir");
+    place_dumper(&dumper);
+    let code = "import json, sys
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump
+class Rec:
+    def __init__(self, i):
+        self.a = 'a%d' % i
+        self.d = 'd%d' % i
+        if i % 3 == 0:     # a few with one or two more, in one order (3.13: still inline)
+            self.b = [i]
+            if i % 5 == 0:
+                self.c = (i, 'c')
+KEEP = [Rec(i) for i in range(300)]
+for mode in (False, True):
+    chose = refgraph_dump._use_native(mode)
+    refgraph_dump.dump(sys.argv[2])
+    names, found = [], {}
+    for line in open(sys.argv[2]):
+        rec = json.loads(line)
+        if rec['kind'] == 'types':
+            names[rec['base']:] = [tuple(n) for n in rec['names']]
+        elif rec['kind'] == 'objects':
+            r = e = 0
+            for i, oid in enumerate(rec['id']):
+                n = rec['nrefs'][i]
+                refs = rec['refs'][r:r + n]
+                if rec['flags'][i] & 4:
+                    labels = ['[%d]' % j for j in range(n)]
+                else:
+                    labels, e = rec['edge_labels'][e:e + n], e + n
+                r += n
+                if names[rec['type'][i]][1] == 'Rec':
+                    found[oid] = list(zip(refs, labels))
+    for o in KEEP:
+        got = found[id(o)]
+        if got[0][1] == '.__dict__':       # before 3.13: through the instance's dict
+            assert got == [(id(o.__dict__), '.__dict__'), (id(Rec), '.__class__')], (chose, got)
+            continue
+        want = [(id(v), '.' + k) for k, v in o.__dict__.items()] + [(id(Rec), '.__class__')]
+        assert got == want, (chose, got, want)
+print('ok')
+";
+    for (label, python) in pythons() {
+        let done = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&dumper)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
             .output()
             .expect("python");
         assert!(

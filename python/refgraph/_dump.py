@@ -514,6 +514,13 @@ class _Output:
             data = _encode(text)
             if self.z is not None:
                 data = self.z.compress(data)
+            if len(data) < 2:
+                # b"" and the 1-byte bytes are the interpreter's shared singletons (before
+                # 3.12 not immortal): held in the buffer while later chunks are measured, they
+                # would add the dump's own pieces to the refcounts it writes of them
+                if not data:
+                    continue
+                data = bytearray(data)
             self.buffer.append(data)
             self.buffered += len(data)
         if self.buffered >= _WRITE_BUFFER:
@@ -1247,14 +1254,18 @@ def _own_parts(o, g):
     return []
 
 
-_EMPTY_FROZENSET = frozenset()    # the interpreter's shared one on 3.8/3.9 only
+# The interpreter's one empty frozenset on 3.8/3.9; None from 3.10 on, where each empty
+# frozenset made is a new (gc-tracked) object: the dumper's own when it made it.
+_SHARED_EMPTY_FROZENSET = frozenset() if frozenset() is frozenset() else None
 
 
 def _is_shared(o):
     """An object the interpreter shares between all its users (the empty tuple, and the empty
     frozenset on 3.8/3.9): never the dumper's own, whoever refers to it."""
     t = type(o)
-    return (t is tuple or t is frozenset) and not len(o)
+    if t is tuple:
+        return not len(o)
+    return t is frozenset and o is _SHARED_EMPTY_FROZENSET
 
 
 def _is_own_value(v, g):
@@ -1412,7 +1423,7 @@ class _Dumper:
         self.type_count = 0
         self.pair_texts = {}              # str key (a copy) -> JSON text of its two edge labels
         self.pair_labels_of = {}          # str key (a copy) -> (key edge label, value edge label)
-        offset = _refcount_offset()
+        offset = self.refcount_offset = _refcount_offset()
         self.refcount_text = _Memo(lambda n: str(n - offset))
         self.objects = self.edges = self.garbage_written = 0
         deque = sys.modules.get("_collections")
@@ -1851,7 +1862,8 @@ class _Dumper:
                 dicts = list(map(get_dict, objs))
             except Exception:
                 return self.edges_each(plan, objs)
-        refs = list(chain.from_iterable(map(_gc_get_referents, objs)))
+        per_object = list(map(_gc_get_referents, objs))
+        refs = list(chain.from_iterable(per_object))
         if dicts is not None:
             if (len(refs) == 2 * n and all(map(is_, refs[0::2], dicts))
                     and all(map(is_, refs[1::2], repeat(cls)))):
@@ -1869,9 +1881,44 @@ class _Dumper:
                 if all(made):
                     return 2, _Shaped(n, 2, {1: cls}, [(0, dicts)]), _repeat(
                         '".__dict__",".__class__"', n)
+            else:
+                found = self.inline_values_mixed(cls, dicts, per_object, refs)
+                if found is not None:
+                    return found
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
             return 1, _Shaped(n, 1, {0: cls}, []), _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
+
+    def inline_values_mixed(self, cls, dicts, per_object, refs):
+        """_inline_values for instances whose attributes are not all the same (a few have one
+        more ...): each set of instances with the same number of attributes must pass it, and
+        their references are then named as it names them, in the objects' order. None if any
+        does not, or if one of their __dict__s was made by the program (then edges_generic
+        sorts them out one by one)."""
+        if len(dicts) < 2 or not all(map(is_, map(type, dicts), repeat(dict))):
+            return None
+        lengths = list(map(len, dicts))           # exact dicts: len() runs no program code
+        nrefs = list(map(len, per_object))
+        if nrefs != list(map(add, lengths, repeat(1))):     # each: its values, its class
+            return None
+        where = {}
+        for i, k in enumerate(lengths):
+            where.setdefault(k, []).append(i)
+        if len(where) < 2 or len(where) > 8:
+            return None
+        label_texts = {}
+        for k, index in where.items():
+            part = _inline_values(cls, list(map(dicts.__getitem__, index)),
+                                  list(chain.from_iterable(map(per_object.__getitem__, index))),
+                                  len(index))
+            if part is None:
+                return None
+            width, _shaped, labels = part
+            # _repeat(text, m): m texts and m - 1 commas
+            label_texts[k] = labels[:(len(labels) + 1) // len(index) - 1]
+        if any(map(self.seen.__contains__, _keys(list(map(id, dicts))))):
+            return None
+        return nrefs, refs, ",".join(map(label_texts.__getitem__, lengths))
 
     def edges_each(self, plan, objs):
         nrefs, refs, labels = [], [], []
@@ -2195,7 +2242,10 @@ class _Dumper:
         line.ids.append(_ints(group.ids))
         line.types.append(_repeat(plan.index_text, n))
         line.sizes.append(self.sizes_text(plan, objs))
-        line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
+        if _native is not None:
+            line.refcounts.append(_native.counts_text(group.counts, self.refcount_offset))
+        else:
+            line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
         line.flags.append(self.flags_text(plan, group, labels is None))
         line.labels.append(self.labels_text(plan, objs))
         if line.sites is not None:
@@ -2762,8 +2812,8 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     d = _Dumper(out, values, garbage)
     own = _own_objects()
     d.excluded.update(map(id, own))
-    if not _is_shared(garbage) or garbage is not _EMPTY_FROZENSET:
-        d.excluded.add(id(garbage))     # 3.10+: an empty frozenset is a new (tracked) object
+    if not _is_shared(garbage):
+        d.excluded.add(id(garbage))
     d.excluded.update(_CAPTURE.get("boot_objects", ()))
     boot_functions = _CAPTURE.get("boot_functions", ())
     d.excluded.update(map(id, boot_functions))
@@ -2790,7 +2840,10 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     heap.reverse()            # chunks are taken from the end; keep gc order in the file
     d.excluded_keys.update(_keys(d.excluded))
     d.special.update(d.held, d.excluded, garbage)
-    d.seen.update(map(rshift, map(id, heap), repeat(_KEY_SHIFT)))
+    if _native is not None:
+        d.seen.add_objects(heap, _KEY_SHIFT)        # the same keys, no int per object
+    else:
+        d.seen.update(map(rshift, map(id, heap), repeat(_KEY_SHIFT)))
     d.seen.difference_update(d.excluded_keys)
     d.seed(frames)
     d.seed(mark_objects)
