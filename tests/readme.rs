@@ -259,6 +259,8 @@ fn sh(dir: &Path, command: &str) -> (Option<i32>, Vec<String>) {
         .current_dir(dir)
         .env("PATH", path)
         .env("NO_COLOR", "1")
+        // `import refgraph` as `pip install .` provides it
+        .env("PYTHONPATH", repo().join("python"))
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("sh runs");
@@ -285,6 +287,10 @@ fn readme_workdir() -> Workdir {
     let example = std::fs::read(repo().join("examples/leaky_app.py")).expect("the example");
     for (name, source) in [
         ("examples/leaky_app.py", example),
+        (
+            "examples/from_objgraph.py",
+            std::fs::read(repo().join("examples/from_objgraph.py")).expect("from_objgraph.py"),
+        ),
         ("app.py", STAND_IN.as_bytes().to_vec()),
         ("server.py", STAND_IN.as_bytes().to_vec()),
         ("mypackage/__init__.py", Vec::new()),

@@ -56,6 +56,11 @@ except NameError:
     pass
 
 _implicit = {"session": None}
+# The drop-in's own classes (its session, graphs, answers) are not the program's: their
+# instances are left out of the counts, as objgraph, which has none, never counts them. (A
+# program's own `Session` class would otherwise count one more.)
+_OWN_MODULES = frozenset(("refgraph._session", "refgraph._display", "refgraph._why",
+                          "refgraph.objgraph"))
 
 
 # A graph or chain question reuses the snapshot while the number of gc-tracked objects moved
@@ -181,7 +186,7 @@ def typestats(objects=None, shortnames=True, filter=None):
     s = session()
     stats = {}
     for _, module, qualname, c in s.types():
-        if c:
+        if c and module not in _OWN_MODULES:
             n = _engine_name(module, qualname.rsplit(".", 1)[-1], shortnames)
             stats[n] = stats.get(n, 0) + c
     _answered(s)

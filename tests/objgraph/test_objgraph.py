@@ -41,6 +41,15 @@ def node_ids(dot):
 
 
 class Statistics(unittest.TestCase):
+    def test_the_drop_ins_own_session_is_not_counted(self):
+        # a program with its own `Session` class must not see refgraph's session in its counts
+        class Session(object):
+            pass
+        keep = [Session(), Session()]
+        objgraph.refresh()
+        self.assertEqual(objgraph.typestats(shortnames=True).get("Session"), 2)
+        del keep
+
     def test_count_and_dotted_names(self):
         gc.collect()
         xs = [MyClass() for _ in range(3)]
