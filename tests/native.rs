@@ -50,6 +50,24 @@ fn compare(python: &Path, dumper: &Path, out: &Path, program: &[&str]) -> String
     stdout
 }
 
+/// Run `python -c CODE ARGS…` (REFGRAPH_NATIVE unset: the dumper chooses) and require it to
+/// print exactly `ok`; `context` goes into the failure message.
+fn assert_prints_ok(label: &str, python: &Path, code: &str, args: &[&Path], context: &str) {
+    let done = Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .env_remove("REFGRAPH_NATIVE")
+        .output()
+        .expect("python");
+    assert!(
+        done.status.success() && done.stdout == b"ok\n",
+        "{label}{context}: {}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
 #[test]
 fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
     let w = Workdir::new();
@@ -182,18 +200,7 @@ print('ok')
         if !supported(&label) {
             continue;
         }
-        let done = Command::new(&python)
-            .arg("-c")
-            .arg(code)
-            .arg(&dir)
-            .output()
-            .expect("python");
-        assert!(
-            done.status.success() && done.stdout == b"ok\n",
-            "{label}: {}{}",
-            String::from_utf8_lossy(&done.stdout),
-            String::from_utf8_lossy(&done.stderr)
-        );
+        assert_prints_ok(&label, &python, code, &[dir.as_path()], "");
     }
 }
 
@@ -229,20 +236,9 @@ for mode in (False, True):
 print('ok')
 ";
     for (label, python) in pythons() {
-        let done = Command::new(&python)
-            .arg("-c")
-            .arg(code)
-            .arg(&dumper)
-            .arg(w.path("x.rgsnap"))
-            .env_remove("REFGRAPH_NATIVE")
-            .output()
-            .expect("python");
-        assert!(
-            done.status.success() && done.stdout == b"ok\n",
-            "{label} (native module built: {native}): {}{}",
-            String::from_utf8_lossy(&done.stdout),
-            String::from_utf8_lossy(&done.stderr)
-        );
+        let snap = w.path("x.rgsnap");
+        let context = format!(" (native module built: {native})");
+        assert_prints_ok(&label, &python, code, &[dumper.as_path(), &snap], &context);
     }
 }
 
@@ -297,20 +293,8 @@ for mode in (False, True):
 print('ok')
 ";
     for (label, python) in pythons() {
-        let done = Command::new(&python)
-            .arg("-c")
-            .arg(code)
-            .arg(&dumper)
-            .arg(w.path("x.rgsnap"))
-            .env_remove("REFGRAPH_NATIVE")
-            .output()
-            .expect("python");
-        assert!(
-            done.status.success() && done.stdout == b"ok\n",
-            "{label}: {}{}",
-            String::from_utf8_lossy(&done.stdout),
-            String::from_utf8_lossy(&done.stderr)
-        );
+        let snap = w.path("x.rgsnap");
+        assert_prints_ok(&label, &python, code, &[dumper.as_path(), &snap], "");
     }
 }
 

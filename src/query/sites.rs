@@ -113,19 +113,7 @@ pub fn main_site(snap: &Snapshot, nodes: impl Iterator<Item = NodeIx>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn snapshot(site_line: &str, column: &str) -> Result<Snapshot, crate::snapshot::LoadError> {
-        let text = format!(
-            "{}\n{}\n{}\n{{\"kind\":\"objects\",\"id\":[1,2,3,4],\"type\":[0,0,0,0],\"size\":[10,20,30,40],\"refcount\":[1,1,1,1],\"flags\":[0,0,0,0],\"label\":[null,null,null,null],\"nrefs\":[0,0,0,0],\"refs\":[],\"edge_labels\":[],\"site\":{column}}}\n",
-            r#"{"kind":"header","format":"refgraph-snapshot","version":[1,3],"trace_alloc":5}"#,
-            r#"{"kind":"types","base":0,"names":[["app","A"]]}"#,
-            site_line,
-        );
-        crate::snapshot::parse_snapshot(Path::new("t.rgsnap"), text.as_bytes())
-    }
-
-    const SITES: &str = r#"{"kind":"sites","base":0,"sites":[[["/app/a.py",3],["/app/m.py",9]],[["/app/a.py",3],["/app/n.py",1]],[["/app/b.py",7]]]}"#;
+    use crate::snapshot::sites::tests::{snapshot, SITES};
 
     #[test]
     fn objects_group_by_their_most_recent_frame_and_unknown_sites_come_last() {

@@ -99,11 +99,15 @@ impl Snapshot {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
 
-    fn snapshot(site_line: &str, column: &str) -> Result<Snapshot, crate::snapshot::LoadError> {
+    /// Four objects of one type with the site column `column`, after `site_line`.
+    pub(crate) fn snapshot(
+        site_line: &str,
+        column: &str,
+    ) -> Result<Snapshot, crate::snapshot::LoadError> {
         let text = format!(
             "{}\n{}\n{}\n{{\"kind\":\"objects\",\"id\":[1,2,3,4],\"type\":[0,0,0,0],\"size\":[10,20,30,40],\"refcount\":[1,1,1,1],\"flags\":[0,0,0,0],\"label\":[null,null,null,null],\"nrefs\":[0,0,0,0],\"refs\":[],\"edge_labels\":[],\"site\":{column}}}\n",
             r#"{"kind":"header","format":"refgraph-snapshot","version":[1,3],"trace_alloc":5}"#,
@@ -113,7 +117,7 @@ mod tests {
         crate::snapshot::parse_snapshot(Path::new("t.rgsnap"), text.as_bytes())
     }
 
-    const SITES: &str = r#"{"kind":"sites","base":0,"sites":[[["/app/a.py",3],["/app/m.py",9]],[["/app/a.py",3],["/app/n.py",1]],[["/app/b.py",7]]]}"#;
+    pub(crate) const SITES: &str = r#"{"kind":"sites","base":0,"sites":[[["/app/a.py",3],["/app/m.py",9]],[["/app/a.py",3],["/app/n.py",1]],[["/app/b.py",7]]]}"#;
 
     #[test]
     fn sites_load_with_their_frames_most_recent_first() {
