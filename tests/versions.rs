@@ -347,3 +347,22 @@ fn patched_builtins_tracers_and_mocks_change_nothing_on_every_version() {
         assert!(run(&["summary", &snap]).status.success(), "{label}");
     }
 }
+
+#[test]
+fn a_program_under_cprofile_dumps_and_keeps_its_profiler_on_every_version() {
+    let w = Workdir::new();
+    for (label, python) in pythons() {
+        let snap = w.arg(&format!("prof-{}.rgsnap", label.replace([' ', '.'], "_")));
+        let mut c = Command::new(&python);
+        c.arg(script("under_cprofile.py"))
+            .args([&w.dumper_dir(), &snap]);
+        let out = output_within(c, &label);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.ends_with("profiled after the dump\n"),
+            "{label}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(run(&["summary", &snap]).status.success(), "{label}");
+    }
+}

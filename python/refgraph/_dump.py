@@ -58,7 +58,7 @@ _mon_set_events = getattr(_monitoring, "set_events", None)
 from builtins import (
     BaseException, Exception, ImportError, KeyboardInterrupt, OSError, RuntimeError,
     SystemExit, TypeError, UnicodeEncodeError, ValueError, all, any, bool, bytearray, bytes,
-    classmethod, compile, complex, dict, enumerate, exec, filter, float, frozenset, getattr,
+    callable, classmethod, compile, complex, dict, enumerate, exec, filter, float, frozenset, getattr,
     globals, id, int, isinstance, iter, len, list, map, max, memoryview, min, next, object, open,
     ord, property, range, reversed, round, set, slice, staticmethod, str, sum, tuple, type,
     zip)
@@ -2643,6 +2643,12 @@ def _pause_tracers():
     threading's hooks (threading.settrace/setprofile) are left as they are: they only apply
     to threads started later, and the dumper starts none."""
     trace, profile = _gettrace(), _getprofile()
+    # A C profiler or tracer (cProfile's _lsprof.Profiler before 3.12) is not callable:
+    # sys.setprofile could not put it back, and it runs no Python code, so it stays on.
+    if trace is not None and not callable(trace):
+        trace = None
+    if profile is not None and not callable(profile):
+        profile = None
     if trace is not None:
         _settrace(None)
     if profile is not None:

@@ -64,8 +64,8 @@ _OWN_MODULES = frozenset(("refgraph._session", "refgraph._display", "refgraph._w
 
 
 # A graph or chain question reuses the snapshot while the number of gc-tracked objects moved
-# by at most this many since the last answer, and no collection of the young generations
-# happened meanwhile: then every object made since is still young (gc generations 0 and 1), and
+# by at most this many since the last answer, and no collection of any generation happened
+# meanwhile: then every object made since is still young (gc generations 0 and 1), and
 # the answer is checked against them (see _young_conflict). A re-dump of a big heap costs
 # seconds; the asker's own bookkeeping between two questions is a few objects.
 GRAPH_DRIFT = 16
@@ -73,8 +73,8 @@ GRAPH_DRIFT = 16
 
 def session(graph=False):
     """The implicit session, fresh: dumped again if the number of gc-tracked objects changed
-    since the last answer (for a graph or chain question: by more than GRAPH_DRIFT, or the
-    young generations were collected)."""
+    since the last answer (for a graph or chain question: by more than GRAPH_DRIFT, or a
+    collection ran)."""
     s = _implicit["session"]
     if s is None or s.closed:
         s = _implicit["session"] = Session(collect=False)
@@ -91,8 +91,9 @@ def session(graph=False):
 
 
 def _young_collections():
-    stats = gc.get_stats()
-    return stats[0]["collections"] + stats[1]["collections"]
+    """Collections of every generation so far: after any of them (a full one too, which
+    promotes every young object to the old generation) youth proves nothing."""
+    return sum(g["collections"] for g in gc.get_stats())
 
 
 def _young():
