@@ -451,37 +451,31 @@ fn an_unwritable_path_raises_one_dump_error_naming_it_and_leaves_no_file() {
     );
 }
 
-#[test]
-fn capture_reports_an_unwritable_path_in_one_line_and_keeps_the_exit_code() {
+/// Captures `hostile_dump_fails.py` into `name` under a work dir holding only `file.txt`: the
+/// program keeps its exit code 5, refgraph says `could not write NAME: REASON` in one line, and
+/// nothing but `file.txt` is left.
+fn capture_write_fails_in_one_line(name: &str, reason: &str) {
     let w = Workdir::new();
     let dir = w.arg("");
-    let snap = w.arg("file.txt/snap.rgsnap");
+    let snap = w.arg(name);
     let (ran, said) = capture_like_plain(&w, "hostile_dump_fails.py", &snap, &[], &["-", &dir]);
     assert_eq!(ran.code, Some(5));
     assert_eq!(
         said,
-        [format!(
-            "refgraph: could not write {snap}: Not a directory (errno 20)"
-        )]
+        [format!("refgraph: could not write {snap}: {reason}")]
     );
     assert_eq!(listing(&w.path("")), ["file.txt"]);
 }
 
 #[test]
+fn capture_reports_an_unwritable_path_in_one_line_and_keeps_the_exit_code() {
+    capture_write_fails_in_one_line("file.txt/snap.rgsnap", "Not a directory (errno 20)");
+}
+
+#[test]
 fn a_write_failing_half_way_leaves_no_partial_snapshot_or_temp_file() {
     // The program limits its file size (RLIMIT_FSIZE), as a full disk would stop the write.
-    let w = Workdir::new();
-    let dir = w.arg("");
-    let snap = w.arg("full.rgsnap");
-    let (ran, said) = capture_like_plain(&w, "hostile_dump_fails.py", &snap, &[], &["-", &dir]);
-    assert_eq!(ran.code, Some(5));
-    assert_eq!(
-        said,
-        [format!(
-            "refgraph: could not write {snap}: File too large (errno 27)"
-        )]
-    );
-    assert_eq!(listing(&w.path("")), ["file.txt"]);
+    capture_write_fails_in_one_line("full.rgsnap", "File too large (errno 27)");
 }
 
 #[test]

@@ -842,6 +842,25 @@ pub(crate) mod tests {
         pub refs: Vec<(u64, Option<&'a str>)>,
     }
 
+    /// A heap of one object 1 of type `ty` and label `label` holding one `str` per text of
+    /// `texts` (ids 10, 11, ...), each reference named by its text: the renderers' test of
+    /// hostile heap text, in labels and edge names alike.
+    pub(crate) fn hostile_text_heap(ty: &str, label: &str, texts: &[&str]) -> Snapshot {
+        let refs: Vec<(u64, Option<&str>)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (10 + i as u64, Some(*l)))
+            .collect();
+        let mut objects = vec![obj(1, ty, Some(label), &refs)];
+        objects.extend(
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, l)| obj(10 + i as u64, "str", Some(*l), &[])),
+        );
+        heap(&objects, &[])
+    }
+
     /// A snapshot from objects and module roots `(name, id)`, written as the dumper would.
     pub(crate) fn heap(objects: &[Obj<'_>], modules: &[(&str, u64)]) -> Snapshot {
         let mut types: Vec<&str> = Vec::new();

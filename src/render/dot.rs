@@ -249,7 +249,7 @@ fn edge_attrs(label: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::subgraph::tests::{heap, obj, seed};
+    use crate::query::subgraph::tests::{hostile_text_heap, seed};
     use crate::query::subgraph::{subgraph, SubgraphOptions};
     use crate::snapshot::{ObjectId, Snapshot};
     use std::process::{Command, Stdio};
@@ -449,18 +449,7 @@ mod tests {
     ];
 
     fn evil_heap() -> Snapshot {
-        let refs: Vec<(u64, Option<&str>)> = EVIL
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (10 + i as u64, Some(*l)))
-            .collect();
-        let mut objects = vec![obj(1, "app.Weird\"Type\\", Some("\"quoted\\"), &refs)];
-        objects.extend(
-            EVIL.iter()
-                .enumerate()
-                .map(|(i, l)| obj(10 + i as u64, "str", Some(*l), &[])),
-        );
-        heap(&objects, &[])
+        hostile_text_heap("app.Weird\"Type\\", "\"quoted\\", &EVIL)
     }
 
     fn run_dot(format: &str, input: &str) -> Option<String> {

@@ -1065,7 +1065,7 @@ pub fn xml_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::subgraph::tests::{heap, obj, seed};
+    use crate::query::subgraph::tests::{heap, hostile_text_heap, obj, seed};
     use crate::query::subgraph::{subgraph, SubgraphOptions};
     use crate::render::style::legend;
     use crate::snapshot::{ObjectId, Snapshot};
@@ -1389,18 +1389,7 @@ mod tests {
     ];
 
     fn evil_view() -> SubgraphView {
-        let refs: Vec<(u64, Option<&str>)> = EVIL
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (10 + i as u64, Some(*l)))
-            .collect();
-        let mut objects = vec![obj(1, "app.Weird<T>&\"", Some("<svg onload=x>"), &refs)];
-        objects.extend(
-            EVIL.iter()
-                .enumerate()
-                .map(|(i, l)| obj(10 + i as u64, "str", Some(*l), &[])),
-        );
-        let snap = heap(&objects, &[]);
+        let snap = hostile_text_heap("app.Weird<T>&\"", "<svg onload=x>", &EVIL);
         view_of(
             &snap,
             1,
