@@ -13,6 +13,8 @@ use super::format::{
 use super::graph::{
     Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
+use super::id_index::{IdIndex, NO_NODE};
+use super::id_order;
 use super::index::Index;
 use super::read::{
     describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
@@ -650,15 +652,16 @@ impl<'p> Builder<'p> {
         if !self.snap.sites.of.is_empty() {
             self.snap.sites.of.resize(n, NO_SITE);
         }
-        let index = self.id_index()?;
+        // The by-id order (which finds repeated ids) and the id index take a core each.
+        let ids = &self.snap.ids;
+        let (by_id, index) = rayon::join(|| id_order::by_id(ids), || IdIndex::new(ids));
+        self.snap.by_id = by_id.map_err(|id| {
+            LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
+        })?;
         self.build_forward(&index);
         self.snap.rev = self.snap.fwd.reversed(n);
         self.resolve_roots(&index);
         self.resolve_marks(&index);
-        let ids = &self.snap.ids;
-        let mut by_id: Vec<NodeIx> = (0..n as NodeIx).collect();
-        by_id.par_sort_unstable_by_key(|&i| ids[i as usize]);
-        self.snap.by_id = by_id;
         if self.report.dangling_refs > 0 {
             let d = self.report.dangling_refs;
             self.warn(format!(
@@ -696,20 +699,20 @@ impl<'p> Builder<'p> {
         }
     }
 
-    fn id_index(&self) -> Result<IdIndex, LoadError> {
-        IdIndex::new(&self.snap.ids).map_err(|id| {
-            LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
-        })
-    }
-
     /// The forward CSR from the raw references (ids → node numbers, in place), leaving out
     /// references to ids no object has.
     fn build_forward(&mut self, index: &IdIndex) {
         let ids = &self.snap.ids;
-        let mut raw = std::mem::take(&mut self.raw_refs);
-        raw.par_iter_mut()
-            .for_each(|r| *r = index.get(ids, *r).map_or(u64::MAX, u64::from));
-        let dangling = raw.par_iter().filter(|&&r| r == u64::MAX).count();
+        let raw = std::mem::take(&mut self.raw_refs);
+        let mut resolved: Vec<NodeIx> = Vec::with_capacity(raw.len());
+        resolved.resize(raw.len(), NO_NODE);
+        const CHUNK: usize = 1 << 14;
+        resolved
+            .par_chunks_mut(CHUNK)
+            .zip(raw.par_chunks(CHUNK))
+            .for_each(|(out, refs)| index.get_all(ids, refs, out));
+        drop(raw);
+        let dangling = resolved.par_iter().filter(|&&r| r == NO_NODE).count();
         let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
         offsets.push(0u32);
         let (targets, labels) = if dangling == 0 {
@@ -718,17 +721,16 @@ impl<'p> Builder<'p> {
                 at += count;
                 offsets.push(at);
             }
-            let targets: Vec<NodeIx> = raw.iter().map(|&r| r as NodeIx).collect();
-            (targets, std::mem::take(&mut self.raw_labels))
+            (resolved, std::mem::take(&mut self.raw_labels))
         } else {
-            let mut targets = Vec::with_capacity(raw.len() - dangling);
-            let mut labels = Vec::with_capacity(raw.len() - dangling);
+            let mut targets = Vec::with_capacity(resolved.len() - dangling);
+            let mut labels = Vec::with_capacity(resolved.len() - dangling);
             let mut at = 0usize;
             for &count in &self.raw_nrefs {
                 let end = at + count as usize;
-                for (&target, &label) in raw[at..end].iter().zip(&self.raw_labels[at..end]) {
-                    if target != u64::MAX {
-                        targets.push(target as NodeIx);
+                for (&target, &label) in resolved[at..end].iter().zip(&self.raw_labels[at..end]) {
+                    if target != NO_NODE {
+                        targets.push(target);
                         labels.push(label);
                     }
                 }
@@ -770,66 +772,6 @@ impl<'p> Builder<'p> {
                 )),
             }
         }
-    }
-}
-
-/// Object ids → node numbers: an open-addressing table of node numbers alone (4 bytes a slot,
-/// 40–80% full), probed by comparing against the id column itself — a quarter of the memory
-/// of a `HashMap<u64, u32>` on a 10M-object heap.
-struct IdIndex {
-    slots: Vec<NodeIx>,
-    /// `64 - log2(slots.len())`: a slot is the top bits of the id's multiplicative hash.
-    shift: u32,
-}
-
-/// An empty slot.
-const NO_NODE: NodeIx = NodeIx::MAX;
-
-impl IdIndex {
-    /// The index of `ids`, or the first id that occurs twice.
-    fn new(ids: &[u64]) -> Result<IdIndex, u64> {
-        // At least one slot stays empty, so that a probe for a missing id ends.
-        let wanted = (ids.len() + ids.len() / 4 + 1).max(2);
-        let bits = wanted.next_power_of_two().trailing_zeros();
-        let mut index = IdIndex {
-            slots: vec![NO_NODE; 1 << bits],
-            shift: 64 - bits,
-        };
-        let mask = index.slots.len() - 1;
-        for (n, &id) in ids.iter().enumerate() {
-            let mut slot = index.slot_of(id);
-            loop {
-                match index.slots[slot] {
-                    NO_NODE => {
-                        index.slots[slot] = n as NodeIx;
-                        break;
-                    }
-                    other if ids[other as usize] == id => return Err(id),
-                    _ => slot = (slot + 1) & mask,
-                }
-            }
-        }
-        Ok(index)
-    }
-
-    fn slot_of(&self, id: u64) -> usize {
-        // Fibonacci hashing: ids are addresses, multiples of 16 in clusters; the product's top
-        // bits spread them.
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-
-    /// The node of `id` (`ids` is the column the index was built from).
-    fn get(&self, ids: &[u64], id: u64) -> Option<NodeIx> {
-        let mask = self.slots.len() - 1;
-        let mut slot = self.slot_of(id);
-        for _ in 0..self.slots.len() {
-            match self.slots[slot] {
-                NO_NODE => return None,
-                n if ids[n as usize] == id => return Some(n),
-                _ => slot = (slot + 1) & mask,
-            }
-        }
-        None
     }
 }
 
@@ -909,48 +851,6 @@ fn cut(s: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The id index finds every id at its position, nothing else, and names a repeat.
-        #[test]
-        fn id_index_agrees_with_a_hash_map(
-            ids in proptest::collection::vec(prop_oneof![0u64..64, any::<u64>(), (0u64..1000).prop_map(|a| 0x7f00_0000_0000 + 16 * a)], 0..300),
-            probes in proptest::collection::vec(any::<u64>(), 0..20),
-        ) {
-            let mut first: FxHashMap<u64, NodeIx> = FxHashMap::default();
-            let mut repeat = None;
-            for (n, &id) in ids.iter().enumerate() {
-                if first.insert(id, n as NodeIx).is_some() && repeat.is_none() {
-                    repeat = Some(id);
-                }
-            }
-            match IdIndex::new(&ids) {
-                Err(id) => prop_assert_eq!(Some(id), repeat),
-                Ok(index) => {
-                    prop_assert_eq!(repeat, None);
-                    for (n, &id) in ids.iter().enumerate() {
-                        prop_assert_eq!(index.get(&ids, id), Some(n as NodeIx));
-                    }
-                    for p in probes {
-                        prop_assert_eq!(index.get(&ids, p), first.get(&p).copied());
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn id_index_of_few_ids_answers_a_missing_id() {
-        for n in 0..40u64 {
-            let ids: Vec<u64> = (0..n).map(|i| 0x7f00 + 16 * i).collect();
-            let index = IdIndex::new(&ids).expect("distinct ids");
-            assert!(index.slots.contains(&NO_NODE), "{n} ids leave a slot empty");
-            assert_eq!(index.get(&ids, 1), None);
-            assert_eq!(index.get(&ids, 0x7f00 + 16 * n), None);
-        }
-    }
-
     /// A file truncated, cut or rewritten in place after it was opened: one line, never a
     /// signal (a memory map of it would SIGBUS) and never a half-loaded snapshot.
     #[test]
