@@ -11,7 +11,7 @@ use super::format::{
     FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME,
 };
 use super::graph::{
-    Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
+    Csr, NodeIx, ObjectId, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
 use super::id_index::{IdIndex, NO_NODE};
 use super::id_order;
@@ -303,6 +303,9 @@ pub(super) struct Builder<'p> {
     pub(super) report: super::graph::LoadReport,
     raw_nrefs: Vec<u32>,
     raw_refs: Vec<u64>,
+    /// The runs of `raw_refs` that are node numbers, not ids (binary blocks with a ref-nodes
+    /// column): `(start, end, block)`, in order.
+    node_refs: Vec<(usize, usize, usize)>,
     raw_labels: Vec<u32>,
     label_ids: FxHashMap<Box<str>, u32>,
     root_ids: Vec<(u64, RootKind, usize)>,
@@ -328,6 +331,7 @@ impl<'p> Builder<'p> {
             report: Default::default(),
             raw_nrefs: Vec::new(),
             raw_refs: Vec::new(),
+            node_refs: Vec::new(),
             raw_labels: Vec::new(),
             label_ids: FxHashMap::default(),
             root_ids: Vec::new(),
@@ -624,6 +628,10 @@ impl<'p> Builder<'p> {
             }
             self.raw_nrefs.push(n as u32);
         }
+        if o.ref_nodes {
+            let start = self.raw_refs.len();
+            self.node_refs.push((start, start + o.refs.len(), block));
+        }
         self.raw_refs.extend_from_slice(&o.refs);
         Ok(())
     }
@@ -652,16 +660,23 @@ impl<'p> Builder<'p> {
         if !self.snap.sites.of.is_empty() {
             self.snap.sites.of.resize(n, NO_SITE);
         }
-        // The by-id order (which finds repeated ids) and the id index take a core each.
+        // The by-id order (which finds repeated ids) and the id index take a core each; with
+        // every reference a node number, no index is needed (roots and marks are found in
+        // the by-id order).
         let ids = &self.snap.ids;
-        let (by_id, index) = rayon::join(|| id_order::by_id(ids), || IdIndex::new(ids));
+        let node_refs: usize = self.node_refs.iter().map(|&(a, b, _)| b - a).sum();
+        let need_index = node_refs < self.raw_refs.len();
+        let (by_id, index) = rayon::join(
+            || id_order::by_id(ids),
+            || need_index.then(|| IdIndex::new(ids)),
+        );
         self.snap.by_id = by_id.map_err(|id| {
             LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
         })?;
-        self.build_forward(&index);
+        self.build_forward(index.as_ref())?;
         self.snap.rev = self.snap.fwd.reversed(n);
-        self.resolve_roots(&index);
-        self.resolve_marks(&index);
+        self.resolve_roots();
+        self.resolve_marks();
         if self.report.dangling_refs > 0 {
             let d = self.report.dangling_refs;
             self.warn(format!(
@@ -699,18 +714,21 @@ impl<'p> Builder<'p> {
         }
     }
 
-    /// The forward CSR from the raw references (ids → node numbers, in place), leaving out
-    /// references to ids no object has.
-    fn build_forward(&mut self, index: &IdIndex) {
-        let ids = &self.snap.ids;
+    /// The forward CSR from the raw references (ids through `index`, node numbers of
+    /// ref-nodes runs checked), leaving out references to ids no object has.
+    fn build_forward(&mut self, index: Option<&IdIndex>) -> Result<(), LoadError> {
         let raw = std::mem::take(&mut self.raw_refs);
         let mut resolved: Vec<NodeIx> = Vec::with_capacity(raw.len());
         resolved.resize(raw.len(), NO_NODE);
-        const CHUNK: usize = 1 << 14;
-        resolved
-            .par_chunks_mut(CHUNK)
-            .zip(raw.par_chunks(CHUNK))
-            .for_each(|(out, refs)| index.get_all(ids, refs, out));
+        let mut at = 0;
+        let runs = std::mem::take(&mut self.node_refs);
+        for &(start, end, block) in runs.iter().chain([&(raw.len(), raw.len(), 0)]) {
+            if let Some(index) = index {
+                self.resolve_ids(index, &raw[at..start], &mut resolved[at..start]);
+            }
+            self.resolve_nodes(block, &raw[start..end], &mut resolved[start..end])?;
+            at = end;
+        }
         drop(raw);
         let dangling = resolved.par_iter().filter(|&&r| r == NO_NODE).count();
         let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
@@ -744,11 +762,51 @@ impl<'p> Builder<'p> {
         self.raw_nrefs = Vec::new();
         self.snap.fwd = Csr { offsets, targets };
         self.snap.fwd_labels = labels;
+        Ok(())
     }
 
-    fn resolve_roots(&mut self, index: &IdIndex) {
+    /// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
+    fn resolve_ids(&self, index: &IdIndex, refs: &[u64], out: &mut [NodeIx]) {
+        const CHUNK: usize = 1 << 14;
+        let ids = &self.snap.ids;
+        out.par_chunks_mut(CHUNK)
+            .zip(refs.par_chunks(CHUNK))
+            .for_each(|(out, refs)| index.get_all(ids, refs, out));
+    }
+
+    /// Node numbers from a ref-nodes column, checked against the objects the file holds. In
+    /// a file cut short, one past them refers to an object that was cut off: dangling.
+    fn resolve_nodes(
+        &self,
+        block: usize,
+        refs: &[u64],
+        out: &mut [NodeIx],
+    ) -> Result<(), LoadError> {
+        let n = self.snap.ids.len() as u64;
+        let truncated = self.report.truncated;
+        let bad = out
+            .par_iter_mut()
+            .zip(refs)
+            .map(|(o, &r)| {
+                *o = if r < n { r as NodeIx } else { NO_NODE };
+                r >= n && !truncated
+            })
+            .filter(|&bad| bad)
+            .count();
+        if bad == 0 {
+            return Ok(());
+        }
+        let first = refs.iter().find(|&&r| r >= n).copied().unwrap_or_default();
+        Err(LoadError::at(
+            self.path,
+            block,
+            format!("a reference to node {first}, but the file holds {n} objects"),
+        ))
+    }
+
+    fn resolve_roots(&mut self) {
         for (id, kind, line) in std::mem::take(&mut self.root_ids) {
-            match index.get(&self.snap.ids, id) {
+            match self.snap.node_by_id(ObjectId(id)) {
                 Some(node) if !self.snap.root_of.contains_key(&node) => {
                     self.snap.root_of.insert(node, self.snap.roots.len());
                     self.snap.roots.push(Root { node, kind });
@@ -762,9 +820,9 @@ impl<'p> Builder<'p> {
         }
     }
 
-    fn resolve_marks(&mut self, index: &IdIndex) {
+    fn resolve_marks(&mut self) {
         for (name, id, line) in std::mem::take(&mut self.mark_ids) {
-            match index.get(&self.snap.ids, id) {
+            match self.snap.node_by_id(ObjectId(id)) {
                 Some(node) => self.snap.marks.push((name, node)),
                 None => self.warn(format!(
                     "{} {line}: mark '{name}' ({id:#x}) has no object record",

@@ -25,7 +25,10 @@ fn json_text(body: &str) -> String {
 
 fn to(format: Format, input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    convert(input, &mut out, Some(format), None).expect("converts");
+    let nodes = super::write::object_ids(input)
+        .and_then(super::write::NodeNumbers::new)
+        .map(std::rc::Rc::new);
+    convert(input, &mut out, Some(format), None, nodes).expect("converts");
     out
 }
 
@@ -134,9 +137,9 @@ fn lying_lengths_and_counts_are_refused_without_allocating_for_them() {
     // another layout major version
     let mut v2 = body.clone();
     v2[8] = 2;
-    assert!(load(&v2)
-        .unwrap_err()
-        .contains("layout 2.0 is not supported"));
+    let e = load(&v2).unwrap_err();
+    let expected = format!("layout 2.{} is not supported", super::LAYOUT_MINOR);
+    assert!(e.contains(&expected), "{e}");
 }
 
 #[test]
@@ -297,7 +300,10 @@ fn sites_are_read_checked_and_converted() {
         "{json}"
     );
     assert!(json.contains(r#","site":[1,null]}"#), "{json}");
-    assert_eq!(to(Format::Binary, &good), good);
+    // written again with references as node numbers: the same snapshot, and a fixed point
+    let again = to(Format::Binary, &good);
+    same_snapshot(&load(&again).unwrap(), &s).unwrap();
+    assert_eq!(to(Format::Binary, &again), again);
     // code 3 is site 2: one past the table, the JSON loader's message
     let e = load(&file(&[3, 0])).unwrap_err();
     assert_eq!(
@@ -341,4 +347,71 @@ fn the_index_serves_binary_snapshots_too() {
     assert!(index.read().is_some(), "the first load wrote the index");
     let again = load_using(&path, Some(&index)).unwrap();
     same_snapshot(&first, &again).unwrap();
+}
+
+/// The column of each objects block that holds its references: REFS or REF_NODES.
+fn ref_columns(binary: &[u8]) -> Vec<u8> {
+    use super::read::{Blocks, Next};
+    let mut blocks = Blocks::new(binary, None).unwrap();
+    let mut tags = Vec::new();
+    while let Next::Block(b) = blocks.next_block().unwrap() {
+        if let super::decode::Block::Objects(o) = super::decode::block(b.kind, &b.payload).unwrap()
+        {
+            tags.push(if o.ref_nodes {
+                super::column::REF_NODES
+            } else {
+                super::column::REFS
+            });
+        }
+    }
+    tags
+}
+
+#[test]
+fn references_are_written_as_node_numbers_where_all_are_objects_and_checked_when_read() {
+    use super::column::{REFS, REF_NODES};
+    use super::write::NodeNumbers;
+    use std::rc::Rc;
+    let json = json_text(SMALL);
+    let binary = to(Format::Binary, json.as_bytes());
+    // the second block refers to id 99, which no object has: it keeps ids
+    assert_eq!(ref_columns(&binary), [REF_NODES, REFS]);
+    same_snapshot(&load(json.as_bytes()).unwrap(), &load(&binary).unwrap()).unwrap();
+    // a numbering that claims a seventh object makes a reference one past the six there are
+    let json = json_text(&SMALL.replace("[99]", "[555]"));
+    let ids = vec![1, 2, 3, 4, 10, 140000000000000, 555];
+    let nodes = NodeNumbers::new(ids).map(Rc::new);
+    let mut lying = Vec::new();
+    convert(
+        json.as_bytes(),
+        &mut lying,
+        Some(Format::Binary),
+        None,
+        nodes,
+    )
+    .unwrap();
+    assert_eq!(ref_columns(&lying), [REF_NODES, REF_NODES]);
+    assert_eq!(
+        load(&lying).unwrap_err(),
+        "t: block 5: a reference to node 6, but the file holds 6 objects"
+    );
+    // cut short before its end block, the same reference is to an object cut off: dangling
+    let end = {
+        use super::read::{Blocks, Next};
+        let mut blocks = Blocks::new(&lying[..], None).unwrap();
+        let mut last = 0;
+        while let Next::Block(b) = blocks.next_block().unwrap() {
+            last = b.offset as usize;
+        }
+        last
+    };
+    assert_eq!(lying[end], super::kind::END);
+    let cut = load(&lying[..end]).unwrap();
+    assert_eq!(
+        cut.marks().len(),
+        1,
+        "the blocks before the end block all load"
+    );
+    assert!(cut.load_report().truncated);
+    assert_eq!(cut.load_report().dangling_refs, 1);
 }
