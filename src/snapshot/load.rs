@@ -302,10 +302,19 @@ pub(super) struct Builder<'p> {
     snap: Snapshot,
     pub(super) report: super::graph::LoadReport,
     raw_nrefs: Vec<u32>,
-    raw_refs: Vec<u64>,
-    /// The runs of `raw_refs` that are node numbers, not ids (binary blocks with a ref-nodes
-    /// column): `(start, end, block)`, in order.
-    node_refs: Vec<(usize, usize, usize)>,
+    /// One per reference: its node number (a ref-nodes block), or [`NO_NODE`] until its id
+    /// (in `raw_ids`) is looked up. Grown only as far as the last ref-nodes block: a file of
+    /// ids allocates it after the by-id sort has freed its buffers, not at the peak.
+    raw_targets: Vec<NodeIx>,
+    /// References so far.
+    refs_total: usize,
+    /// The ids of the references given as ids, in order.
+    raw_ids: Vec<u64>,
+    /// The runs of `raw_targets` given as ids: `(start, end)`, in order.
+    id_runs: Vec<(usize, usize)>,
+    /// The runs of `raw_targets` given as node numbers, to check against the object count:
+    /// `(start, end, block)`.
+    node_runs: Vec<(usize, usize, usize)>,
     raw_labels: Vec<u32>,
     label_ids: FxHashMap<Box<str>, u32>,
     root_ids: Vec<(u64, RootKind, usize)>,
@@ -330,8 +339,11 @@ impl<'p> Builder<'p> {
             snap,
             report: Default::default(),
             raw_nrefs: Vec::new(),
-            raw_refs: Vec::new(),
-            node_refs: Vec::new(),
+            raw_targets: Vec::new(),
+            refs_total: 0,
+            raw_ids: Vec::new(),
+            id_runs: Vec::new(),
+            node_runs: Vec::new(),
             raw_labels: Vec::new(),
             label_ids: FxHashMap::default(),
             root_ids: Vec::new(),
@@ -362,7 +374,7 @@ impl<'p> Builder<'p> {
         s.flags.reserve_exact(objects);
         s.labels.ends.reserve_exact(objects);
         self.raw_nrefs.reserve_exact(objects);
-        self.raw_refs.reserve_exact(edges);
+        self.raw_ids.reserve_exact(edges);
         self.raw_labels.reserve_exact(edges);
     }
 
@@ -529,7 +541,7 @@ impl<'p> Builder<'p> {
             self.raw_nrefs.push(n as u32);
             refs_at += n;
         }
-        self.raw_refs.extend_from_slice(&o.refs[..refs_at]);
+        self.push_ids(&o.refs[..refs_at]);
         Ok(())
     }
 
@@ -628,12 +640,35 @@ impl<'p> Builder<'p> {
             }
             self.raw_nrefs.push(n as u32);
         }
-        if o.ref_nodes {
-            let start = self.raw_refs.len();
-            self.node_refs.push((start, start + o.refs.len(), block));
+        if !o.ref_nodes {
+            self.push_ids(&o.refs);
+            return Ok(());
         }
-        self.raw_refs.extend_from_slice(&o.refs);
+        if let Some(&node) = o.refs.iter().find(|&&r| r >= u64::from(INDEX_BIT)) {
+            return Err(LoadError::at(
+                self.path,
+                block,
+                format!("a reference to node {node}, past the 2^31 objects a snapshot can hold"),
+            ));
+        }
+        let start = self.refs_total;
+        self.raw_targets.resize(start, NO_NODE);
+        self.raw_targets.extend(o.refs.iter().map(|&r| r as NodeIx));
+        self.refs_total = self.raw_targets.len();
+        self.node_runs.push((start, self.refs_total, block));
         Ok(())
+    }
+
+    /// References given as ids, looked up when every object is known.
+    fn push_ids(&mut self, refs: &[u64]) {
+        let start = self.refs_total;
+        let end = start + refs.len();
+        self.raw_ids.extend_from_slice(refs);
+        self.refs_total = end;
+        match self.id_runs.last_mut() {
+            Some(run) if run.1 == start => run.1 = end,
+            _ => self.id_runs.push((start, end)),
+        }
     }
 
     pub(super) fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
@@ -651,7 +686,7 @@ impl<'p> Builder<'p> {
     pub(super) fn finish(mut self) -> Result<Snapshot, LoadError> {
         self.check_end()?;
         let n = self.snap.ids.len();
-        if n >= INDEX_BIT as usize || self.raw_refs.len() >= u32::MAX as usize {
+        if n >= INDEX_BIT as usize || self.refs_total >= u32::MAX as usize {
             return Err(LoadError::file(
                 self.path,
                 "too many objects or references (limit 2^31)",
@@ -661,11 +696,11 @@ impl<'p> Builder<'p> {
             self.snap.sites.of.resize(n, NO_SITE);
         }
         // The by-id order (which finds repeated ids) and the id index take a core each; with
-        // every reference a node number, no index is needed (roots and marks are found in
-        // the by-id order).
+        // every reference a node number, no index is needed: roots and marks are found in the
+        // by-id order. (Building the CSRs alongside the sort too saves no CPU and adds the
+        // sort's buffers to the peak.)
         let ids = &self.snap.ids;
-        let node_refs: usize = self.node_refs.iter().map(|&(a, b, _)| b - a).sum();
-        let need_index = node_refs < self.raw_refs.len();
+        let need_index = !self.raw_ids.is_empty();
         let (by_id, index) = rayon::join(
             || id_order::by_id(ids),
             || need_index.then(|| IdIndex::new(ids)),
@@ -673,7 +708,11 @@ impl<'p> Builder<'p> {
         self.snap.by_id = by_id.map_err(|id| {
             LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
         })?;
-        self.build_forward(index.as_ref())?;
+        let ids = std::mem::take(&mut self.snap.ids);
+        let built = self.build_forward(&ids, index.as_ref());
+        self.snap.ids = ids;
+        built?;
+        drop(index);
         self.snap.rev = self.snap.fwd.reversed(n);
         self.resolve_roots();
         self.resolve_marks();
@@ -716,20 +755,21 @@ impl<'p> Builder<'p> {
 
     /// The forward CSR from the raw references (ids through `index`, node numbers of
     /// ref-nodes runs checked), leaving out references to ids no object has.
-    fn build_forward(&mut self, index: Option<&IdIndex>) -> Result<(), LoadError> {
-        let raw = std::mem::take(&mut self.raw_refs);
-        let mut resolved: Vec<NodeIx> = Vec::with_capacity(raw.len());
-        resolved.resize(raw.len(), NO_NODE);
-        let mut at = 0;
-        let runs = std::mem::take(&mut self.node_refs);
-        for &(start, end, block) in runs.iter().chain([&(raw.len(), raw.len(), 0)]) {
-            if let Some(index) = index {
-                self.resolve_ids(index, &raw[at..start], &mut resolved[at..start]);
+    fn build_forward(&mut self, ids: &[u64], index: Option<&IdIndex>) -> Result<(), LoadError> {
+        let mut resolved = std::mem::take(&mut self.raw_targets);
+        resolved.resize(self.refs_total, NO_NODE);
+        if let Some(index) = index {
+            let raw = std::mem::take(&mut self.raw_ids);
+            let mut at = 0;
+            for (start, end) in std::mem::take(&mut self.id_runs) {
+                let refs = &raw[at..at + (end - start)];
+                resolve_ids(index, ids, refs, &mut resolved[start..end]);
+                at += end - start;
             }
-            self.resolve_nodes(block, &raw[start..end], &mut resolved[start..end])?;
-            at = end;
         }
-        drop(raw);
+        for (start, end, block) in std::mem::take(&mut self.node_runs) {
+            self.check_nodes(ids.len(), block, &mut resolved[start..end])?;
+        }
         let dangling = resolved.par_iter().filter(|&&r| r == NO_NODE).count();
         let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
         offsets.push(0u32);
@@ -765,43 +805,25 @@ impl<'p> Builder<'p> {
         Ok(())
     }
 
-    /// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
-    fn resolve_ids(&self, index: &IdIndex, refs: &[u64], out: &mut [NodeIx]) {
-        const CHUNK: usize = 1 << 14;
-        let ids = &self.snap.ids;
-        out.par_chunks_mut(CHUNK)
-            .zip(refs.par_chunks(CHUNK))
-            .for_each(|(out, refs)| index.get_all(ids, refs, out));
-    }
-
-    /// Node numbers from a ref-nodes column, checked against the objects the file holds. In
-    /// a file cut short, one past them refers to an object that was cut off: dangling.
-    fn resolve_nodes(
-        &self,
-        block: usize,
-        refs: &[u64],
-        out: &mut [NodeIx],
-    ) -> Result<(), LoadError> {
-        let n = self.snap.ids.len() as u64;
-        let truncated = self.report.truncated;
-        let bad = out
-            .par_iter_mut()
-            .zip(refs)
-            .map(|(o, &r)| {
-                *o = if r < n { r as NodeIx } else { NO_NODE };
-                r >= n && !truncated
-            })
-            .filter(|&bad| bad)
-            .count();
-        if bad == 0 {
+    /// Node numbers from a ref-nodes column, checked against the `n` objects the file
+    /// holds. In a file cut short, one past them refers to an object that was cut off:
+    /// dangling.
+    fn check_nodes(&self, n: usize, block: usize, nodes: &mut [NodeIx]) -> Result<(), LoadError> {
+        let n = n as NodeIx;
+        let Some(&first) = nodes.iter().find(|&&r| r >= n) else {
             return Ok(());
+        };
+        if !self.report.truncated {
+            return Err(LoadError::at(
+                self.path,
+                block,
+                format!("a reference to node {first}, but the file holds {n} objects"),
+            ));
         }
-        let first = refs.iter().find(|&&r| r >= n).copied().unwrap_or_default();
-        Err(LoadError::at(
-            self.path,
-            block,
-            format!("a reference to node {first}, but the file holds {n} objects"),
-        ))
+        for r in nodes.iter_mut().filter(|r| **r >= n) {
+            *r = NO_NODE;
+        }
+        Ok(())
     }
 
     fn resolve_roots(&mut self) {
@@ -831,6 +853,14 @@ impl<'p> Builder<'p> {
             }
         }
     }
+}
+
+/// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
+fn resolve_ids(index: &IdIndex, ids: &[u64], refs: &[u64], out: &mut [NodeIx]) {
+    const CHUNK: usize = 1 << 14;
+    out.par_chunks_mut(CHUNK)
+        .zip(refs.par_chunks(CHUNK))
+        .for_each(|(out, refs)| index.get_all(ids, refs, out));
 }
 
 /// Checks that an objects chunk's columns agree with each other.
@@ -967,7 +997,7 @@ mod tests {
         assert_eq!(b.snap.ids.capacity(), 0);
         let honest = "{\"kind\":\"end\",\"objects\":100,\"edges\":300}";
         b.reserve(honest.as_bytes(), 4096);
-        assert!(b.snap.ids.capacity() >= 100 && b.raw_refs.capacity() >= 300);
+        assert!(b.snap.ids.capacity() >= 100 && b.raw_ids.capacity() >= 300);
     }
 
     use super::*;

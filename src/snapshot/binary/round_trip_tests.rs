@@ -415,3 +415,55 @@ fn references_are_written_as_node_numbers_where_all_are_objects_and_checked_when
     assert!(cut.load_report().truncated);
     assert_eq!(cut.load_report().dangling_refs, 1);
 }
+
+#[test]
+fn a_node_number_past_any_snapshot_is_refused_in_its_block() {
+    use super::{column, kind, put_varint, MAGIC};
+    let mut file = MAGIC.to_vec();
+    file.extend([1, 1]);
+    let block = |file: &mut Vec<u8>, k: u8, payload: &[u8]| {
+        file.push(k);
+        file.extend((payload.len() as u32).to_le_bytes());
+        file.extend(payload);
+    };
+    block(&mut file, kind::HEADER, HEADER.as_bytes());
+    let mut types = Vec::new();
+    put_varint(&mut types, 0);
+    put_varint(&mut types, 1);
+    types.extend([8]);
+    types.extend(b"builtins");
+    types.extend([4]);
+    types.extend(b"list");
+    block(&mut file, kind::TYPES, &types);
+    for node in [1u64, 1 << 40] {
+        let mut objects = vec![1];
+        let one_byte = [
+            (column::ID, 5),
+            (column::TYPE, 0),
+            (column::SIZE, 56),
+            (column::REFCOUNT, 1),
+            (column::FLAGS, 0),
+            (column::NREFS, 1),
+            (column::LABEL_LEN, 0),
+            (column::EDGE_LABEL, 0),
+        ];
+        for (tag, value) in one_byte {
+            objects.extend([tag, 1, 1, value]);
+        }
+        objects.extend([column::LABEL_TEXT, super::enc::RAW, 0]);
+        objects.extend([column::REF_NODES, 8, 8]);
+        objects.extend(node.to_le_bytes());
+        let mut f = file.clone();
+        block(&mut f, kind::OBJECTS, &objects);
+        block(&mut f, kind::END, &[1, 0]);
+        let e = load(&f).unwrap_err();
+        let expected = if node == 1 {
+            "t: block 3: a reference to node 1, but the file holds 1 objects".to_string()
+        } else {
+            format!(
+                "t: block 3: a reference to node {node}, past the 2^31 objects a snapshot can hold"
+            )
+        };
+        assert_eq!(e, expected);
+    }
+}
