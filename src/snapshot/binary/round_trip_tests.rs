@@ -74,17 +74,26 @@ fn every_byte_changed_gives_a_snapshot_or_an_error_never_a_panic() {
     }
 }
 
+/// Append a block of kind `k`.
+fn push_block(file: &mut Vec<u8>, k: u8, payload: &[u8]) {
+    file.push(k);
+    file.extend((payload.len() as u32).to_le_bytes());
+    file.extend(payload);
+}
+
+/// The magic, layout 1.`minor` and the header block.
+fn with_header(minor: u8) -> Vec<u8> {
+    let mut file = super::MAGIC.to_vec();
+    file.extend([1, minor]);
+    push_block(&mut file, super::kind::HEADER, HEADER.as_bytes());
+    file
+}
+
 #[test]
 fn lying_lengths_and_counts_are_refused_without_allocating_for_them() {
-    use super::{kind, put_varint, BLOCK_HEADER_LEN, MAGIC};
-    let mut file = MAGIC.to_vec();
-    file.extend([1, 0]);
-    let block = |file: &mut Vec<u8>, k: u8, payload: &[u8]| {
-        file.push(k);
-        file.extend((payload.len() as u32).to_le_bytes());
-        file.extend(payload);
-    };
-    block(&mut file, kind::HEADER, HEADER.as_bytes());
+    use super::{kind, put_varint, BLOCK_HEADER_LEN};
+    let block = push_block;
+    let file = with_header(0);
     // a block that claims 1 GiB and has 3 bytes: cut short, not an allocation
     let mut huge = file.clone();
     huge.push(kind::OBJECTS);
@@ -418,15 +427,9 @@ fn references_are_written_as_node_numbers_where_all_are_objects_and_checked_when
 
 #[test]
 fn a_node_number_past_any_snapshot_is_refused_in_its_block() {
-    use super::{column, kind, put_varint, MAGIC};
-    let mut file = MAGIC.to_vec();
-    file.extend([1, 1]);
-    let block = |file: &mut Vec<u8>, k: u8, payload: &[u8]| {
-        file.push(k);
-        file.extend((payload.len() as u32).to_le_bytes());
-        file.extend(payload);
-    };
-    block(&mut file, kind::HEADER, HEADER.as_bytes());
+    use super::{column, kind, put_varint};
+    let block = push_block;
+    let mut file = with_header(1);
     let mut types = Vec::new();
     put_varint(&mut types, 0);
     put_varint(&mut types, 1);
