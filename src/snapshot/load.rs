@@ -11,8 +11,10 @@ use super::format::{
     FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME,
 };
 use super::graph::{
-    Csr, NodeIx, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
+    Csr, NodeIx, ObjectId, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
 };
+use super::id_index::{IdIndex, NO_NODE};
+use super::id_order;
 use super::index::Index;
 use super::read::{
     describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
@@ -300,7 +302,19 @@ pub(super) struct Builder<'p> {
     snap: Snapshot,
     pub(super) report: super::graph::LoadReport,
     raw_nrefs: Vec<u32>,
-    raw_refs: Vec<u64>,
+    /// One per reference: its node number (a ref-nodes block), or [`NO_NODE`] until its id
+    /// (in `raw_ids`) is looked up. Grown only as far as the last ref-nodes block: a file of
+    /// ids allocates it after the by-id sort has freed its buffers, not at the peak.
+    raw_targets: Vec<NodeIx>,
+    /// References so far.
+    refs_total: usize,
+    /// The ids of the references given as ids, in order.
+    raw_ids: Vec<u64>,
+    /// The runs of `raw_targets` given as ids: `(start, end)`, in order.
+    id_runs: Vec<(usize, usize)>,
+    /// The runs of `raw_targets` given as node numbers, to check against the object count:
+    /// `(start, end, block)`.
+    node_runs: Vec<(usize, usize, usize)>,
     raw_labels: Vec<u32>,
     label_ids: FxHashMap<Box<str>, u32>,
     root_ids: Vec<(u64, RootKind, usize)>,
@@ -325,7 +339,11 @@ impl<'p> Builder<'p> {
             snap,
             report: Default::default(),
             raw_nrefs: Vec::new(),
-            raw_refs: Vec::new(),
+            raw_targets: Vec::new(),
+            refs_total: 0,
+            raw_ids: Vec::new(),
+            id_runs: Vec::new(),
+            node_runs: Vec::new(),
             raw_labels: Vec::new(),
             label_ids: FxHashMap::default(),
             root_ids: Vec::new(),
@@ -356,7 +374,7 @@ impl<'p> Builder<'p> {
         s.flags.reserve_exact(objects);
         s.labels.ends.reserve_exact(objects);
         self.raw_nrefs.reserve_exact(objects);
-        self.raw_refs.reserve_exact(edges);
+        self.raw_ids.reserve_exact(edges);
         self.raw_labels.reserve_exact(edges);
     }
 
@@ -523,7 +541,7 @@ impl<'p> Builder<'p> {
             self.raw_nrefs.push(n as u32);
             refs_at += n;
         }
-        self.raw_refs.extend_from_slice(&o.refs[..refs_at]);
+        self.push_ids(&o.refs[..refs_at]);
         Ok(())
     }
 
@@ -622,8 +640,35 @@ impl<'p> Builder<'p> {
             }
             self.raw_nrefs.push(n as u32);
         }
-        self.raw_refs.extend_from_slice(&o.refs);
+        if !o.ref_nodes {
+            self.push_ids(&o.refs);
+            return Ok(());
+        }
+        if let Some(&node) = o.refs.iter().find(|&&r| r >= u64::from(INDEX_BIT)) {
+            return Err(LoadError::at(
+                self.path,
+                block,
+                format!("a reference to node {node}, past the 2^31 objects a snapshot can hold"),
+            ));
+        }
+        let start = self.refs_total;
+        self.raw_targets.resize(start, NO_NODE);
+        self.raw_targets.extend(o.refs.iter().map(|&r| r as NodeIx));
+        self.refs_total = self.raw_targets.len();
+        self.node_runs.push((start, self.refs_total, block));
         Ok(())
+    }
+
+    /// References given as ids, looked up when every object is known.
+    fn push_ids(&mut self, refs: &[u64]) {
+        let start = self.refs_total;
+        let end = start + refs.len();
+        self.raw_ids.extend_from_slice(refs);
+        self.refs_total = end;
+        match self.id_runs.last_mut() {
+            Some(run) if run.1 == start => run.1 = end,
+            _ => self.id_runs.push((start, end)),
+        }
     }
 
     pub(super) fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
@@ -641,7 +686,7 @@ impl<'p> Builder<'p> {
     pub(super) fn finish(mut self) -> Result<Snapshot, LoadError> {
         self.check_end()?;
         let n = self.snap.ids.len();
-        if n >= INDEX_BIT as usize || self.raw_refs.len() >= u32::MAX as usize {
+        if n >= INDEX_BIT as usize || self.refs_total >= u32::MAX as usize {
             return Err(LoadError::file(
                 self.path,
                 "too many objects or references (limit 2^31)",
@@ -650,15 +695,27 @@ impl<'p> Builder<'p> {
         if !self.snap.sites.of.is_empty() {
             self.snap.sites.of.resize(n, NO_SITE);
         }
-        let index = self.id_index()?;
-        self.build_forward(&index);
-        self.snap.rev = self.snap.fwd.reversed(n);
-        self.resolve_roots(&index);
-        self.resolve_marks(&index);
+        // The by-id order (which finds repeated ids) and the id index take a core each; with
+        // every reference a node number, no index is needed: roots and marks are found in the
+        // by-id order. (Building the CSRs alongside the sort too saves no CPU and adds the
+        // sort's buffers to the peak.)
         let ids = &self.snap.ids;
-        let mut by_id: Vec<NodeIx> = (0..n as NodeIx).collect();
-        by_id.par_sort_unstable_by_key(|&i| ids[i as usize]);
-        self.snap.by_id = by_id;
+        let need_index = !self.raw_ids.is_empty();
+        let (by_id, index) = rayon::join(
+            || id_order::by_id(ids),
+            || need_index.then(|| IdIndex::new(ids)),
+        );
+        self.snap.by_id = by_id.map_err(|id| {
+            LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
+        })?;
+        let ids = std::mem::take(&mut self.snap.ids);
+        let built = self.build_forward(&ids, index.as_ref());
+        self.snap.ids = ids;
+        built?;
+        drop(index);
+        self.snap.rev = self.snap.fwd.reversed(n);
+        self.resolve_roots();
+        self.resolve_marks();
         if self.report.dangling_refs > 0 {
             let d = self.report.dangling_refs;
             self.warn(format!(
@@ -696,20 +753,24 @@ impl<'p> Builder<'p> {
         }
     }
 
-    fn id_index(&self) -> Result<IdIndex, LoadError> {
-        IdIndex::new(&self.snap.ids).map_err(|id| {
-            LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
-        })
-    }
-
-    /// The forward CSR from the raw references (ids → node numbers, in place), leaving out
-    /// references to ids no object has.
-    fn build_forward(&mut self, index: &IdIndex) {
-        let ids = &self.snap.ids;
-        let mut raw = std::mem::take(&mut self.raw_refs);
-        raw.par_iter_mut()
-            .for_each(|r| *r = index.get(ids, *r).map_or(u64::MAX, u64::from));
-        let dangling = raw.par_iter().filter(|&&r| r == u64::MAX).count();
+    /// The forward CSR from the raw references (ids through `index`, node numbers of
+    /// ref-nodes runs checked), leaving out references to ids no object has.
+    fn build_forward(&mut self, ids: &[u64], index: Option<&IdIndex>) -> Result<(), LoadError> {
+        let mut resolved = std::mem::take(&mut self.raw_targets);
+        resolved.resize(self.refs_total, NO_NODE);
+        if let Some(index) = index {
+            let raw = std::mem::take(&mut self.raw_ids);
+            let mut at = 0;
+            for (start, end) in std::mem::take(&mut self.id_runs) {
+                let refs = &raw[at..at + (end - start)];
+                resolve_ids(index, ids, refs, &mut resolved[start..end]);
+                at += end - start;
+            }
+        }
+        for (start, end, block) in std::mem::take(&mut self.node_runs) {
+            self.check_nodes(ids.len(), block, &mut resolved[start..end])?;
+        }
+        let dangling = resolved.par_iter().filter(|&&r| r == NO_NODE).count();
         let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
         offsets.push(0u32);
         let (targets, labels) = if dangling == 0 {
@@ -718,17 +779,16 @@ impl<'p> Builder<'p> {
                 at += count;
                 offsets.push(at);
             }
-            let targets: Vec<NodeIx> = raw.iter().map(|&r| r as NodeIx).collect();
-            (targets, std::mem::take(&mut self.raw_labels))
+            (resolved, std::mem::take(&mut self.raw_labels))
         } else {
-            let mut targets = Vec::with_capacity(raw.len() - dangling);
-            let mut labels = Vec::with_capacity(raw.len() - dangling);
+            let mut targets = Vec::with_capacity(resolved.len() - dangling);
+            let mut labels = Vec::with_capacity(resolved.len() - dangling);
             let mut at = 0usize;
             for &count in &self.raw_nrefs {
                 let end = at + count as usize;
-                for (&target, &label) in raw[at..end].iter().zip(&self.raw_labels[at..end]) {
-                    if target != u64::MAX {
-                        targets.push(target as NodeIx);
+                for (&target, &label) in resolved[at..end].iter().zip(&self.raw_labels[at..end]) {
+                    if target != NO_NODE {
+                        targets.push(target);
                         labels.push(label);
                     }
                 }
@@ -742,11 +802,33 @@ impl<'p> Builder<'p> {
         self.raw_nrefs = Vec::new();
         self.snap.fwd = Csr { offsets, targets };
         self.snap.fwd_labels = labels;
+        Ok(())
     }
 
-    fn resolve_roots(&mut self, index: &IdIndex) {
+    /// Node numbers from a ref-nodes column, checked against the `n` objects the file
+    /// holds. In a file cut short, one past them refers to an object that was cut off:
+    /// dangling.
+    fn check_nodes(&self, n: usize, block: usize, nodes: &mut [NodeIx]) -> Result<(), LoadError> {
+        let n = n as NodeIx;
+        let Some(&first) = nodes.iter().find(|&&r| r >= n) else {
+            return Ok(());
+        };
+        if !self.report.truncated {
+            return Err(LoadError::at(
+                self.path,
+                block,
+                format!("a reference to node {first}, but the file holds {n} objects"),
+            ));
+        }
+        for r in nodes.iter_mut().filter(|r| **r >= n) {
+            *r = NO_NODE;
+        }
+        Ok(())
+    }
+
+    fn resolve_roots(&mut self) {
         for (id, kind, line) in std::mem::take(&mut self.root_ids) {
-            match index.get(&self.snap.ids, id) {
+            match self.snap.node_by_id(ObjectId(id)) {
                 Some(node) if !self.snap.root_of.contains_key(&node) => {
                     self.snap.root_of.insert(node, self.snap.roots.len());
                     self.snap.roots.push(Root { node, kind });
@@ -760,9 +842,9 @@ impl<'p> Builder<'p> {
         }
     }
 
-    fn resolve_marks(&mut self, index: &IdIndex) {
+    fn resolve_marks(&mut self) {
         for (name, id, line) in std::mem::take(&mut self.mark_ids) {
-            match index.get(&self.snap.ids, id) {
+            match self.snap.node_by_id(ObjectId(id)) {
                 Some(node) => self.snap.marks.push((name, node)),
                 None => self.warn(format!(
                     "{} {line}: mark '{name}' ({id:#x}) has no object record",
@@ -773,64 +855,12 @@ impl<'p> Builder<'p> {
     }
 }
 
-/// Object ids → node numbers: an open-addressing table of node numbers alone (4 bytes a slot,
-/// 40–80% full), probed by comparing against the id column itself — a quarter of the memory
-/// of a `HashMap<u64, u32>` on a 10M-object heap.
-struct IdIndex {
-    slots: Vec<NodeIx>,
-    /// `64 - log2(slots.len())`: a slot is the top bits of the id's multiplicative hash.
-    shift: u32,
-}
-
-/// An empty slot.
-const NO_NODE: NodeIx = NodeIx::MAX;
-
-impl IdIndex {
-    /// The index of `ids`, or the first id that occurs twice.
-    fn new(ids: &[u64]) -> Result<IdIndex, u64> {
-        // At least one slot stays empty, so that a probe for a missing id ends.
-        let wanted = (ids.len() + ids.len() / 4 + 1).max(2);
-        let bits = wanted.next_power_of_two().trailing_zeros();
-        let mut index = IdIndex {
-            slots: vec![NO_NODE; 1 << bits],
-            shift: 64 - bits,
-        };
-        let mask = index.slots.len() - 1;
-        for (n, &id) in ids.iter().enumerate() {
-            let mut slot = index.slot_of(id);
-            loop {
-                match index.slots[slot] {
-                    NO_NODE => {
-                        index.slots[slot] = n as NodeIx;
-                        break;
-                    }
-                    other if ids[other as usize] == id => return Err(id),
-                    _ => slot = (slot + 1) & mask,
-                }
-            }
-        }
-        Ok(index)
-    }
-
-    fn slot_of(&self, id: u64) -> usize {
-        // Fibonacci hashing: ids are addresses, multiples of 16 in clusters; the product's top
-        // bits spread them.
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-
-    /// The node of `id` (`ids` is the column the index was built from).
-    fn get(&self, ids: &[u64], id: u64) -> Option<NodeIx> {
-        let mask = self.slots.len() - 1;
-        let mut slot = self.slot_of(id);
-        for _ in 0..self.slots.len() {
-            match self.slots[slot] {
-                NO_NODE => return None,
-                n if ids[n as usize] == id => return Some(n),
-                _ => slot = (slot + 1) & mask,
-            }
-        }
-        None
-    }
+/// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
+fn resolve_ids(index: &IdIndex, ids: &[u64], refs: &[u64], out: &mut [NodeIx]) {
+    const CHUNK: usize = 1 << 14;
+    out.par_chunks_mut(CHUNK)
+        .zip(refs.par_chunks(CHUNK))
+        .for_each(|(out, refs)| index.get_all(ids, refs, out));
 }
 
 /// Checks that an objects chunk's columns agree with each other.
@@ -909,48 +939,6 @@ fn cut(s: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The id index finds every id at its position, nothing else, and names a repeat.
-        #[test]
-        fn id_index_agrees_with_a_hash_map(
-            ids in proptest::collection::vec(prop_oneof![0u64..64, any::<u64>(), (0u64..1000).prop_map(|a| 0x7f00_0000_0000 + 16 * a)], 0..300),
-            probes in proptest::collection::vec(any::<u64>(), 0..20),
-        ) {
-            let mut first: FxHashMap<u64, NodeIx> = FxHashMap::default();
-            let mut repeat = None;
-            for (n, &id) in ids.iter().enumerate() {
-                if first.insert(id, n as NodeIx).is_some() && repeat.is_none() {
-                    repeat = Some(id);
-                }
-            }
-            match IdIndex::new(&ids) {
-                Err(id) => prop_assert_eq!(Some(id), repeat),
-                Ok(index) => {
-                    prop_assert_eq!(repeat, None);
-                    for (n, &id) in ids.iter().enumerate() {
-                        prop_assert_eq!(index.get(&ids, id), Some(n as NodeIx));
-                    }
-                    for p in probes {
-                        prop_assert_eq!(index.get(&ids, p), first.get(&p).copied());
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn id_index_of_few_ids_answers_a_missing_id() {
-        for n in 0..40u64 {
-            let ids: Vec<u64> = (0..n).map(|i| 0x7f00 + 16 * i).collect();
-            let index = IdIndex::new(&ids).expect("distinct ids");
-            assert!(index.slots.contains(&NO_NODE), "{n} ids leave a slot empty");
-            assert_eq!(index.get(&ids, 1), None);
-            assert_eq!(index.get(&ids, 0x7f00 + 16 * n), None);
-        }
-    }
-
     /// A file truncated, cut or rewritten in place after it was opened: one line, never a
     /// signal (a memory map of it would SIGBUS) and never a half-loaded snapshot.
     #[test]
@@ -1009,7 +997,7 @@ mod tests {
         assert_eq!(b.snap.ids.capacity(), 0);
         let honest = "{\"kind\":\"end\",\"objects\":100,\"edges\":300}";
         b.reserve(honest.as_bytes(), 4096);
-        assert!(b.snap.ids.capacity() >= 100 && b.raw_refs.capacity() >= 300);
+        assert!(b.snap.ids.capacity() >= 100 && b.raw_ids.capacity() >= 300);
     }
 
     use super::*;

@@ -3,6 +3,8 @@
 pub mod binary;
 pub mod format;
 pub mod graph;
+mod id_index;
+mod id_order;
 pub mod index;
 pub mod load;
 mod read;

@@ -62,8 +62,10 @@ pub struct Objects<'a> {
     pub nrefs: Vec<u64>,
     /// Each object's label: `None`, or its text.
     pub labels: Vec<Option<&'a str>>,
-    /// Referenced ids.
+    /// Referenced ids, or node numbers when `ref_nodes`.
     pub refs: Vec<u64>,
+    /// The block's references are node numbers (its [`column::REF_NODES`] column).
+    pub ref_nodes: bool,
     /// Edge-label codes (0 = none, `k + 1` = table entry `k`) of the references of the
     /// objects without the indexed flag.
     pub edge_labels: Vec<u64>,
@@ -339,7 +341,7 @@ fn objects(payload: &[u8]) -> R<Objects<'_>> {
         .zip(&flags)
         .filter(|(_, f)| **f & FLAG_INDEXED == 0)
         .fold(0u64, |a, (&b, _)| a.saturating_add(b));
-    let refs_col = find(column::REFS, "refs")?;
+    let (refs_col, ref_nodes) = refs_column(&columns)?;
     let labels_col = find(column::EDGE_LABEL, "edge label")?;
     if total > refs_col.bytes.len() as u64 || labelled > labels_col.bytes.len() as u64 {
         return Err(format!(
@@ -362,9 +364,23 @@ fn objects(payload: &[u8]) -> R<Objects<'_>> {
         nrefs,
         labels,
         refs,
+        ref_nodes,
         edge_labels,
         sites,
     })
+}
+
+/// The references column: ids ([`column::REFS`]) or node numbers ([`column::REF_NODES`]),
+/// exactly one of them.
+fn refs_column<'c, 'a>(columns: &'c [Column<'a>]) -> R<(&'c Column<'a>, bool)> {
+    let ids = columns.iter().find(|c| c.tag == column::REFS);
+    let nodes = columns.iter().find(|c| c.tag == column::REF_NODES);
+    match (ids, nodes) {
+        (Some(col), None) => Ok((col, false)),
+        (None, Some(col)) => Ok((col, true)),
+        (Some(_), Some(_)) => Err("objects block has both a refs and a ref-nodes column".into()),
+        (None, None) => Err("objects block has no refs column".into()),
+    }
 }
 
 /// Split the label text by the length column (0 = no label, `k + 1` = `k` bytes).

@@ -13,8 +13,8 @@ pub const MAGIC: [u8; 8] = *b"\x89RGSNAP\x1a";
 /// The layout version after the magic: `[major, minor]`, one byte each. A reader refuses a
 /// major layout it does not know; a newer minor only adds optional blocks or columns.
 pub const LAYOUT_MAJOR: u8 = 1;
-/// The layout minor version this writer writes.
-pub const LAYOUT_MINOR: u8 = 0;
+/// The layout minor version this writer writes: 1 adds the [`column::REF_NODES`] column.
+pub const LAYOUT_MINOR: u8 = 1;
 /// Bytes before the first block: magic and layout version.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A block header: its kind (`u8`) and its payload's length (`u32` LE).
@@ -73,6 +73,10 @@ pub mod column {
     pub const EDGE_LABEL: u8 = 10;
     /// Allocation site: 0 = unknown, `k + 1` = entry `k` of the site table. Optional.
     pub const SITE: u8 = 11;
+    /// References as node numbers (an object's position in the file, from 0), in place of
+    /// [`REFS`]: the loader skips the id lookup. Written by a writer that knows every object
+    /// of the file before it writes the block (layout 1.1).
+    pub const REF_NODES: u8 = 12;
 }
 
 /// Column encodings.

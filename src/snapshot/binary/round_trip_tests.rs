@@ -25,7 +25,10 @@ fn json_text(body: &str) -> String {
 
 fn to(format: Format, input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    convert(input, &mut out, Some(format), None).expect("converts");
+    let nodes = super::write::object_ids(input)
+        .and_then(super::write::NodeNumbers::new)
+        .map(std::rc::Rc::new);
+    convert(input, &mut out, Some(format), None, nodes).expect("converts");
     out
 }
 
@@ -71,17 +74,26 @@ fn every_byte_changed_gives_a_snapshot_or_an_error_never_a_panic() {
     }
 }
 
+/// Append a block of kind `k`.
+fn push_block(file: &mut Vec<u8>, k: u8, payload: &[u8]) {
+    file.push(k);
+    file.extend((payload.len() as u32).to_le_bytes());
+    file.extend(payload);
+}
+
+/// The magic, layout 1.`minor` and the header block.
+fn with_header(minor: u8) -> Vec<u8> {
+    let mut file = super::MAGIC.to_vec();
+    file.extend([1, minor]);
+    push_block(&mut file, super::kind::HEADER, HEADER.as_bytes());
+    file
+}
+
 #[test]
 fn lying_lengths_and_counts_are_refused_without_allocating_for_them() {
-    use super::{kind, put_varint, BLOCK_HEADER_LEN, MAGIC};
-    let mut file = MAGIC.to_vec();
-    file.extend([1, 0]);
-    let block = |file: &mut Vec<u8>, k: u8, payload: &[u8]| {
-        file.push(k);
-        file.extend((payload.len() as u32).to_le_bytes());
-        file.extend(payload);
-    };
-    block(&mut file, kind::HEADER, HEADER.as_bytes());
+    use super::{kind, put_varint, BLOCK_HEADER_LEN};
+    let block = push_block;
+    let file = with_header(0);
     // a block that claims 1 GiB and has 3 bytes: cut short, not an allocation
     let mut huge = file.clone();
     huge.push(kind::OBJECTS);
@@ -134,9 +146,9 @@ fn lying_lengths_and_counts_are_refused_without_allocating_for_them() {
     // another layout major version
     let mut v2 = body.clone();
     v2[8] = 2;
-    assert!(load(&v2)
-        .unwrap_err()
-        .contains("layout 2.0 is not supported"));
+    let e = load(&v2).unwrap_err();
+    let expected = format!("layout 2.{} is not supported", super::LAYOUT_MINOR);
+    assert!(e.contains(&expected), "{e}");
 }
 
 #[test]
@@ -297,7 +309,10 @@ fn sites_are_read_checked_and_converted() {
         "{json}"
     );
     assert!(json.contains(r#","site":[1,null]}"#), "{json}");
-    assert_eq!(to(Format::Binary, &good), good);
+    // written again with references as node numbers: the same snapshot, and a fixed point
+    let again = to(Format::Binary, &good);
+    same_snapshot(&load(&again).unwrap(), &s).unwrap();
+    assert_eq!(to(Format::Binary, &again), again);
     // code 3 is site 2: one past the table, the JSON loader's message
     let e = load(&file(&[3, 0])).unwrap_err();
     assert_eq!(
@@ -341,4 +356,117 @@ fn the_index_serves_binary_snapshots_too() {
     assert!(index.read().is_some(), "the first load wrote the index");
     let again = load_using(&path, Some(&index)).unwrap();
     same_snapshot(&first, &again).unwrap();
+}
+
+/// The column of each objects block that holds its references: REFS or REF_NODES.
+fn ref_columns(binary: &[u8]) -> Vec<u8> {
+    use super::read::{Blocks, Next};
+    let mut blocks = Blocks::new(binary, None).unwrap();
+    let mut tags = Vec::new();
+    while let Next::Block(b) = blocks.next_block().unwrap() {
+        if let super::decode::Block::Objects(o) = super::decode::block(b.kind, &b.payload).unwrap()
+        {
+            tags.push(if o.ref_nodes {
+                super::column::REF_NODES
+            } else {
+                super::column::REFS
+            });
+        }
+    }
+    tags
+}
+
+#[test]
+fn references_are_written_as_node_numbers_where_all_are_objects_and_checked_when_read() {
+    use super::column::{REFS, REF_NODES};
+    use super::write::NodeNumbers;
+    use std::rc::Rc;
+    let json = json_text(SMALL);
+    let binary = to(Format::Binary, json.as_bytes());
+    // the second block refers to id 99, which no object has: it keeps ids
+    assert_eq!(ref_columns(&binary), [REF_NODES, REFS]);
+    same_snapshot(&load(json.as_bytes()).unwrap(), &load(&binary).unwrap()).unwrap();
+    // a numbering that claims a seventh object makes a reference one past the six there are
+    let json = json_text(&SMALL.replace("[99]", "[555]"));
+    let ids = vec![1, 2, 3, 4, 10, 140000000000000, 555];
+    let nodes = NodeNumbers::new(ids).map(Rc::new);
+    let mut lying = Vec::new();
+    convert(
+        json.as_bytes(),
+        &mut lying,
+        Some(Format::Binary),
+        None,
+        nodes,
+    )
+    .unwrap();
+    assert_eq!(ref_columns(&lying), [REF_NODES, REF_NODES]);
+    assert_eq!(
+        load(&lying).unwrap_err(),
+        "t: block 5: a reference to node 6, but the file holds 6 objects"
+    );
+    // cut short before its end block, the same reference is to an object cut off: dangling
+    let end = {
+        use super::read::{Blocks, Next};
+        let mut blocks = Blocks::new(&lying[..], None).unwrap();
+        let mut last = 0;
+        while let Next::Block(b) = blocks.next_block().unwrap() {
+            last = b.offset as usize;
+        }
+        last
+    };
+    assert_eq!(lying[end], super::kind::END);
+    let cut = load(&lying[..end]).unwrap();
+    assert_eq!(
+        cut.marks().len(),
+        1,
+        "the blocks before the end block all load"
+    );
+    assert!(cut.load_report().truncated);
+    assert_eq!(cut.load_report().dangling_refs, 1);
+}
+
+#[test]
+fn a_node_number_past_any_snapshot_is_refused_in_its_block() {
+    use super::{column, kind, put_varint};
+    let block = push_block;
+    let mut file = with_header(1);
+    let mut types = Vec::new();
+    put_varint(&mut types, 0);
+    put_varint(&mut types, 1);
+    types.extend([8]);
+    types.extend(b"builtins");
+    types.extend([4]);
+    types.extend(b"list");
+    block(&mut file, kind::TYPES, &types);
+    for node in [1u64, 1 << 40] {
+        let mut objects = vec![1];
+        let one_byte = [
+            (column::ID, 5),
+            (column::TYPE, 0),
+            (column::SIZE, 56),
+            (column::REFCOUNT, 1),
+            (column::FLAGS, 0),
+            (column::NREFS, 1),
+            (column::LABEL_LEN, 0),
+            (column::EDGE_LABEL, 0),
+        ];
+        for (tag, value) in one_byte {
+            objects.extend([tag, 1, 1, value]);
+        }
+        objects.extend([column::LABEL_TEXT, super::enc::RAW, 0]);
+        objects.extend([column::REF_NODES, 8, 8]);
+        objects.extend(node.to_le_bytes());
+        let mut f = file.clone();
+        block(&mut f, kind::OBJECTS, &objects);
+        block(&mut f, kind::END, &[1, 0]);
+        let e = load(&f).unwrap_err();
+        let expected = if node == 1 {
+            "t: block 3: a reference to node 1, but the file holds 1 objects".to_string()
+        } else {
+            format!(
+                "t: block 3: a reference to node {node}, past the 2^31 objects a snapshot can hold"
+            )
+        };
+        assert_eq!(e, expected);
+    }
 }

@@ -9,14 +9,57 @@ use super::{column, enc, kind, put_varint, zigzag, LAYOUT_MAJOR, LAYOUT_MINOR, M
 use crate::snapshot::format::{
     EndRecord, MarkRecord, ObjectsRecord, Record, RootRecord, ThreadRecord, FLAG_INDEXED,
 };
+use crate::snapshot::id_index::{IdIndex, NO_NODE};
 use rustc_hash::FxHashMap;
 use std::io::{self, Read, Write};
+use std::rc::Rc;
 
 /// Writes the blocks of a binary snapshot to `out`.
 pub struct Writer<W: Write> {
     out: W,
     /// The edge-label table written so far: text → code (`k + 1`).
     edge_labels: FxHashMap<String, u64>,
+    /// The node number of every object of the file, when known: references are then written
+    /// as node numbers (a ref-nodes column) wherever all of a block's are objects of the file.
+    nodes: Option<Rc<NodeNumbers>>,
+}
+
+/// The node number of every object of a snapshot (its position in the file, from 0), found
+/// by a first pass over it ([`object_ids`]).
+pub struct NodeNumbers {
+    ids: Vec<u64>,
+    index: IdIndex,
+}
+
+impl NodeNumbers {
+    /// From the objects' ids in file order; `None` when an id repeats (such a file does not
+    /// load, and its objects have no numbering).
+    pub fn new(ids: Vec<u64>) -> Option<Self> {
+        crate::snapshot::id_order::by_id(&ids).ok()?;
+        let index = IdIndex::new(&ids);
+        Some(NodeNumbers { ids, index })
+    }
+
+    /// The node numbers of the ids `refs`, or `None` when one is not an object of the file
+    /// (a dangling reference stays an id).
+    fn nodes_of(&self, refs: &[u64]) -> Option<Vec<u64>> {
+        let mut out = vec![NO_NODE; refs.len()];
+        self.index.get_all(&self.ids, refs, &mut out);
+        out.iter()
+            .map(|&n| (n != NO_NODE).then_some(u64::from(n)))
+            .collect()
+    }
+
+    /// The ids of the node numbers `refs`, or `None` when one is past the objects.
+    fn ids_of(&self, refs: &[u64]) -> Option<Vec<u64>> {
+        refs.iter()
+            .map(|&r| {
+                usize::try_from(r)
+                    .ok()
+                    .and_then(|r| self.ids.get(r).copied())
+            })
+            .collect()
+    }
 }
 
 /// One objects chunk, as the writer takes it.
@@ -48,7 +91,14 @@ impl<W: Write> Writer<W> {
         Ok(Writer {
             out,
             edge_labels: FxHashMap::default(),
+            nodes: None,
         })
+    }
+
+    /// Write references as node numbers where `nodes` numbers all of a block's.
+    pub fn with_node_numbers(mut self, nodes: Option<Rc<NodeNumbers>>) -> Self {
+        self.nodes = nodes;
+        self
     }
 
     /// The finished output.
@@ -115,7 +165,10 @@ impl<W: Write> Writer<W> {
         put_unsigned(&mut p, column::LABEL_LEN, &lens, false);
         let text: Vec<u8> = labels.iter().flatten().flat_map(|l| l.bytes()).collect();
         put_column(&mut p, column::LABEL_TEXT, enc::RAW, &text);
-        put_unsigned(&mut p, column::REFS, o.refs, true);
+        match self.nodes.as_ref().and_then(|n| n.nodes_of(o.refs)) {
+            Some(nodes) => put_unsigned(&mut p, column::REF_NODES, &nodes, true),
+            None => put_unsigned(&mut p, column::REFS, o.refs, true),
+        }
         put_unsigned(&mut p, column::EDGE_LABEL, &codes, false);
         if let Some(sites) = o.sites {
             put_unsigned(&mut p, column::SITE, sites, false);
@@ -371,13 +424,15 @@ impl From<io::Error> for ConvertError {
 }
 
 /// Copy the snapshot text `input` (JSON lines or binary, detected by its magic; decompressed
-/// already) to `out` in `to`'s format. Returns the warnings (a cut-short input is converted as
-/// far as it goes, like a load).
+/// already) to `out` in `to`'s format. `nodes`: the node numbers of the file's objects (from
+/// a first pass, [`object_ids`]), to write references as node numbers and to read them.
+/// Returns the warnings (a cut-short input is converted as far as it goes, like a load).
 pub fn convert(
     input: impl io::Read,
     out: impl Write,
     to: Option<Format>,
     read_error: Option<&'static str>,
+    nodes: Option<Rc<NodeNumbers>>,
 ) -> Result<(Format, Vec<String>), ConvertError> {
     let mut input = input;
     let mut start = Vec::new();
@@ -388,10 +443,10 @@ pub fn convert(
     let whole = io::Cursor::new(start.clone()).chain(input);
     if super::is_binary(&start) {
         let to = to.unwrap_or(Format::Json);
-        binary_to(whole, out, to, read_error).map(|w| (to, w))
+        binary_to(whole, out, to, read_error, nodes).map(|w| (to, w))
     } else {
         let to = to.unwrap_or(Format::Binary);
-        json_to(whole, out, to, read_error).map(|w| (to, w))
+        json_to(whole, out, to, read_error, nodes).map(|w| (to, w))
     }
 }
 
@@ -410,13 +465,14 @@ pub fn convert_file(
         .text()
         .map_err(|e| ConvertError::Input(describe_io(&e)))?;
     let read_error = text.gzip.then_some("corrupt gzip data");
+    let nodes = numbering(path).map(Rc::new);
     let done = if gzip {
         let mut z = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
-        let done = convert(text.reader, &mut z, to, read_error)?;
+        let done = convert(text.reader, &mut z, to, read_error, nodes)?;
         z.finish()?;
         done
     } else {
-        convert(text.reader, out, to, read_error)?
+        convert(text.reader, out, to, read_error, nodes)?
     };
     input
         .check_unchanged(path, true)
@@ -424,11 +480,59 @@ pub fn convert_file(
     Ok(done)
 }
 
+/// The node numbers of the objects of the snapshot file at `path`, from a first read of it;
+/// `None` when it does not read whole and unchanged (the conversion then says why, or writes
+/// ids).
+fn numbering(path: &std::path::Path) -> Option<NodeNumbers> {
+    use crate::snapshot::read::Input;
+    let input = Input::open(path).ok()?;
+    let text = input.text().ok()?;
+    let ids = object_ids(text.reader)?;
+    input.check_unchanged(path, true).ok()?;
+    NodeNumbers::new(ids)
+}
+
+/// The ids of the objects of the snapshot text `input` (either format), in file order, or
+/// `None` when it does not read as a snapshot.
+pub fn object_ids(input: impl io::Read) -> Option<Vec<u64>> {
+    use crate::snapshot::read::{split_lines, LineBatches};
+    let mut input = input;
+    let mut start = Vec::new();
+    (&mut input)
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut start)
+        .ok()?;
+    let whole = io::Cursor::new(start.clone()).chain(input);
+    let mut ids = Vec::new();
+    if super::is_binary(&start) {
+        let mut blocks = Blocks::new(whole, None).ok()?;
+        while let Next::Block(b) = blocks.next_block().ok()? {
+            if b.kind == kind::OBJECTS {
+                let Block::Objects(o) = decode::block(b.kind, &b.payload).ok()? else {
+                    return None;
+                };
+                ids.extend_from_slice(&o.ids);
+            }
+        }
+    } else {
+        let mut batches = LineBatches::new(whole);
+        while let Some(batch) = batches.next_batch().ok()? {
+            for (_, line) in split_lines(&batch.text, batch.first_line) {
+                if let Ok(Record::Objects(o)) = Record::parse(line) {
+                    ids.extend_from_slice(&o.id);
+                }
+            }
+        }
+    }
+    Some(ids)
+}
+
 fn json_to(
     input: impl io::Read,
     out: impl Write,
     to: Format,
     read_error: Option<&'static str>,
+    nodes: Option<Rc<NodeNumbers>>,
 ) -> Result<Vec<String>, ConvertError> {
     use crate::snapshot::read::{split_lines, LineBatches};
     let mut warnings = Vec::new();
@@ -436,7 +540,7 @@ fn json_to(
     let mut writer = None::<Writer<_>>;
     let mut plain = None;
     match to {
-        Format::Binary => writer = Some(Writer::new(out)?),
+        Format::Binary => writer = Some(Writer::new(out)?.with_node_numbers(nodes)),
         Format::Json => plain = Some(out),
     }
     let mut first = true;
@@ -516,11 +620,15 @@ fn binary_to(
     out: impl Write,
     to: Format,
     read_error: Option<&'static str>,
+    nodes: Option<Rc<NodeNumbers>>,
 ) -> Result<Vec<String>, ConvertError> {
     let mut blocks = Blocks::new(input, read_error).map_err(ConvertError::Input)?;
     let mut warnings = Vec::new();
     let mut sink = match to {
-        Format::Binary => Sink::Binary(Writer::new(out)?, Vec::new()),
+        Format::Binary => Sink::Binary(
+            Writer::new(out)?.with_node_numbers(nodes.clone()),
+            Vec::new(),
+        ),
         Format::Json => Sink::Json(JsonOut {
             out,
             edge_labels: Vec::new(),
@@ -541,9 +649,24 @@ fn binary_to(
                 "not a refgraph snapshot (its first block is not a header)".into(),
             ));
         }
-        let block = decode::block(raw.kind, &raw.payload).map_err(|m| {
+        let mut block = decode::block(raw.kind, &raw.payload).map_err(|m| {
             ConvertError::Input(format!("block {} (byte {}): {m}", raw.number, raw.offset))
         })?;
+        if let Block::Objects(o) = &mut block {
+            if o.ref_nodes {
+                // Both sinks take ids: the writer numbers them again.
+                o.refs = nodes
+                    .as_ref()
+                    .and_then(|n| n.ids_of(&o.refs))
+                    .ok_or_else(|| {
+                        ConvertError::Input(format!(
+                            "block {}: a reference to a node number past the file's objects",
+                            raw.number
+                        ))
+                    })?;
+                o.ref_nodes = false;
+            }
+        }
         if first {
             let Block::Header(text) = block else {
                 return Err(ConvertError::Input(
