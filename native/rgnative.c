@@ -13,6 +13,9 @@
  *   counts_text(list of int, offset)    -> "1,2,3"            (",".join(str(n - offset) ...))
  *   KeySet()                            the dumper's `seen` set of object keys, compact
  *   KeySet.add_objects(objs, shift)     seen.update(map(rshift, map(id, objs), repeat(shift)))
+ *   instance_attrs(objs, minor)         -> (counts, names, values): instances' attributes in
+ *                                          __dict__ order, read without making the __dict__
+ *                                          (3.11-3.13 only; see its comment)
  *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
@@ -22,7 +25,8 @@
  * It is built WITHOUT Python headers (build.rs: one `cc -shared`, no Python needed to build
  * the refgraph binary): the few stable-ABI functions it calls are declared here by hand, and
  * the only object field it reads is ob_type, at the same place in every non-free-threaded
- * 64-bit CPython. The module is the limited-API/abi3 kind (PyModule_Create2 with API version
+ * 64-bit CPython -- but for instance_attrs, which reads one minor version's internals and is
+ * used only after the dumper's self-test found it right on the running interpreter. The module is the limited-API/abi3 kind (PyModule_Create2 with API version
  * 3), so one file loads in every CPython from 3.8 on; the dumper loads it only where it was
  * checked (3.10-3.13, 64-bit Linux, no debug or free-threaded build) and otherwise stays pure
  * Python. At import the module checks that the header layout it assumes holds.

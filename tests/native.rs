@@ -99,6 +99,7 @@ fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
                     "{label} {args:?}:\n{said}"
                 );
                 assert!(said.contains("\nsame\n"), "{label} {args:?}:\n{said}");
+                assert!(said.contains("\nfirst same\n"), "{label} {args:?}:\n{said}");
                 assert!(said.contains("compared "), "{label}: {said}");
             } else {
                 // 3.8/3.9: the module is there but not loaded, and nothing says so
@@ -346,6 +347,42 @@ print(r['dumper'], bad, '_refgraph_native' in sys.modules)
             stdout.trim(),
             "native [] False",
             "{label}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
+/// A native dump makes no `__dict__`s (3.11-3.13: attributes are read where the interpreter
+/// keeps them; before that every instance has its dict): a program with 10,000 instances
+/// counts its dicts before and after `dump()`, and each instance's attributes are in the
+/// snapshot by name, in `__dict__` order, for every case around the reader (different orders,
+/// deleted attributes, >30 attributes, some `__dict__`s made by the program, subclasses, a
+/// replaced `__dict__`). tests/scripts/native_no_dicts.py says what it checks.
+#[test]
+fn a_native_dump_makes_no_instance_dicts_and_names_their_attributes() {
+    if refgraph::capture::NATIVE_MODULE.is_none() {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    let w = Workdir::new();
+    let dir = w.path("dumper");
+    std::fs::create_dir(&dir).expect("mkdir");
+    place_dumper(&dir);
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        let done = Command::new(&python)
+            .arg(script("native_no_dicts.py"))
+            .arg(&dir)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label}: {}{}",
+            String::from_utf8_lossy(&done.stdout),
             String::from_utf8_lossy(&done.stderr)
         );
     }
