@@ -85,6 +85,9 @@ fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
         vec![script("hostile_hooks.py").to_string_lossy().into_owned()],
         vec![script("hostile_patched.py").to_string_lossy().into_owned()],
         vec![script("edges_kinds.py").to_string_lossy().into_owned()],
+        vec![script("native_attr_orders.py")
+            .to_string_lossy()
+            .into_owned()],
     ];
     for (label, python) in pythons() {
         for program in &programs {

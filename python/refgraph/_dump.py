@@ -2107,6 +2107,12 @@ class _Dumper:
                 # ... and the program made its __dict__: recorded once, through the dict
                 refs = [attrs] + _without(refs, pairs[1::2])
             else:
+                # in the __dict__'s order (the collector reports them in the order of the
+                # class's keys), as the native dumper's attribute reader lists them
+                values = pairs[1::2]
+                rest = _without(refs, values)
+                if len(rest) + len(values) == len(refs):
+                    refs = values + rest
                 named.extend(("." + _text(pairs[i]), pairs[i + 1])
                              for i in range(0, len(pairs), 2))
         labels = _identity_labels(refs, named)
