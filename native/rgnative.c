@@ -13,6 +13,9 @@
  *   counts_text(list of int, offset)    -> "1,2,3"            (",".join(str(n - offset) ...))
  *   KeySet()                            the dumper's `seen` set of object keys, compact
  *   KeySet.add_objects(objs, shift)     seen.update(map(rshift, map(id, objs), repeat(shift)))
+ *   instance_attrs(objs, minor)         -> (counts, names, values): instances' attributes in
+ *                                          __dict__ order, read without making the __dict__
+ *                                          (3.11-3.13 only; see its comment)
  *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
@@ -22,7 +25,8 @@
  * It is built WITHOUT Python headers (build.rs: one `cc -shared`, no Python needed to build
  * the refgraph binary): the few stable-ABI functions it calls are declared here by hand, and
  * the only object field it reads is ob_type, at the same place in every non-free-threaded
- * 64-bit CPython. The module is the limited-API/abi3 kind (PyModule_Create2 with API version
+ * 64-bit CPython -- but for instance_attrs, which reads one minor version's internals and is
+ * used only after the dumper's self-test found it right on the running interpreter. The module is the limited-API/abi3 kind (PyModule_Create2 with API version
  * 3), so one file loads in every CPython from 3.8 on; the dumper loads it only where it was
  * checked (3.10-3.13, 64-bit Linux, no debug or free-threaded build) and otherwise stays pure
  * Python. At import the module checks that the header layout it assumes holds.
@@ -131,6 +135,7 @@ extern PyObject *PyType_FromSpec(void *);
 extern int PyModule_AddObject(PyObject *, const char *, PyObject *);
 extern void *PyType_GetSlot(PyObject *, int);
 extern PyObject *PyLong_FromSize_t(size_t);
+extern PyObject *PyLong_FromSsize_t(Py_ssize_t);
 extern PyObject _Py_NoneStruct;
 extern void *PyMem_Calloc(size_t, size_t);
 extern void *PyMem_Malloc(size_t);
@@ -703,6 +708,177 @@ done:
     return NULL;
 }
 
+/* ---- instance_attrs ----------------------------------------------------------------------- */
+
+/* The attributes of instances of plain classes as their __dict__ would list them, read from the
+ * interpreter's own storage WITHOUT making the dict (reading obj.__dict__ makes one per instance
+ * on 3.11-3.13, when the attributes live in a "values" array keyed by the class's shared keys).
+ * Layouts, from CPython's Include/internal/pycore_dict.h, pycore_object.h and cpython/object.h
+ * at v3.11.7, v3.12.1 and v3.13.0 (the same within a minor version):
+ *   - the class's shared keys: PyHeapTypeObject.ht_cached_keys, at byte 872 (3.11) or 880
+ *     (3.12, 3.13) of the type object; a PyDictKeysObject of kind DICT_KEYS_SPLIT whose
+ *     entries (PyDictUnicodeEntry: key, value) follow its 1 << dk_log2_index_bytes index bytes;
+ *   - 3.11: the values pointer at -4 pointers before the object, the dict pointer at -3
+ *     (one of them is NULL); 3.12: one tagged word at -3, (values - 1) when bit 0 is set, else
+ *     the dict; in both the values' prefix holds, byte by byte backwards from the values, the
+ *     prefix size, the count of attributes, then their indexes in insertion order
+ *     (_PyDictValues_AddToInsertionOrder);
+ *   - 3.13: the values inline at tp_basicsize (PyDictValues: capacity, size, embedded, valid
+ *     bytes, then the values, then `size` order bytes), the dict pointer at -3 pointers.
+ * Anything unexpected, a materialized dict, or a value that is the class itself (named
+ * differently by the Python dumper): the object is left to the Python code (count -1).
+ * The dumper calls this only after its self-test at import (python/refgraph/_dump.py,
+ * _attrs_reader) found it agreeing with __dict__ on this interpreter. */
+
+#define TPFLAGS_INLINE_VALUES (1UL << 2)
+#define TPFLAGS_MANAGED_DICT (1UL << 4)
+#define TPFLAGS_HEAPTYPE (1UL << 9)
+#define DICT_KEYS_SPLIT 2
+#define SHARED_KEYS_MAX 30
+
+extern unsigned long PyType_GetFlags(PyObject *);
+extern PyObject PyUnicode_Type;
+
+typedef struct {
+    Py_ssize_t dk_refcnt;
+    uint8_t dk_log2_size;
+    uint8_t dk_log2_index_bytes;
+    uint8_t dk_kind;
+    uint32_t dk_version;
+    Py_ssize_t dk_usable;
+    Py_ssize_t dk_nentries;
+    char dk_indices[];
+} DictKeys;
+
+typedef struct {
+    PyObject *me_key;
+    PyObject *me_value;
+} UnicodeEntry;
+
+/* Reads one object's attributes: their count (0..30), with order[] the entry indexes and
+ * vals the values array; -1 if this object is not readable here. */
+static int attrs_of(PyObject *o, int minor, const UnicodeEntry **entries_out,
+                    PyObject *const **vals_out, uint8_t order[SHARED_KEYS_MAX])
+{
+    PyObject *t = TYPE(o);
+    unsigned long flags = PyType_GetFlags(t);
+    if (!(flags & TPFLAGS_HEAPTYPE) || !(flags & TPFLAGS_MANAGED_DICT))
+        return -1;
+    size_t keys_at = minor == 11 ? 872 : 880;
+    const DictKeys *keys = *(DictKeys *const *)((const char *)t + keys_at);
+    if (keys == NULL || keys->dk_kind != DICT_KEYS_SPLIT || keys->dk_nentries < 0
+        || keys->dk_nentries > SHARED_KEYS_MAX || keys->dk_log2_index_bytes > 8)
+        return -1;
+    const UnicodeEntry *entries =
+        (const UnicodeEntry *)(keys->dk_indices + ((size_t)1 << keys->dk_log2_index_bytes));
+    PyObject *const *vals;
+    int count;
+    if (minor == 11 || minor == 12) {
+        const uint8_t *v;
+        if (minor == 11) {
+            if (((PyObject *const *)o)[-3] != NULL)
+                return -1;                              /* a dict exists */
+            v = ((const uint8_t *const *)o)[-4];
+        } else {
+            uintptr_t dorv = ((const uintptr_t *)o)[-3];
+            if (!(dorv & 1))
+                return -1;                              /* a dict, or nothing */
+            v = (const uint8_t *)(dorv + 1);
+        }
+        if (v == NULL)
+            return -1;
+        int prefix = v[-1];
+        count = v[-2];
+        if (count > SHARED_KEYS_MAX || count + 2 > prefix)
+            return -1;
+        for (int i = 0; i < count; i++)
+            order[i] = v[-3 - i];
+        vals = (PyObject *const *)v;
+    } else if (minor == 13) {
+        if (!(flags & TPFLAGS_INLINE_VALUES) || ((PyObject *const *)o)[-3] != NULL)
+            return -1;
+        Py_ssize_t basicsize = *(const Py_ssize_t *)((const char *)t + 32);
+        if (basicsize < (Py_ssize_t)sizeof(PyObject) || basicsize % 8)
+            return -1;
+        const uint8_t *v = (const uint8_t *)o + basicsize;
+        int capacity = v[0];
+        count = v[1];
+        if (!v[3] || count > capacity || capacity > SHARED_KEYS_MAX)
+            return -1;                                  /* not valid: the dict holds them */
+        vals = (PyObject *const *)(v + 8);
+        memcpy(order, (const uint8_t *)&vals[capacity], (size_t)count);
+        for (int i = 0; i < count; i++)
+            if (order[i] >= capacity)
+                return -1;
+    } else
+        return -1;
+    for (int i = 0; i < count; i++) {
+        int ix = order[i];
+        if (ix >= keys->dk_nentries)
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (order[j] == ix)
+                return -1;
+        PyObject *key = entries[ix].me_key, *value = vals[ix];
+        if (key == NULL || TYPE(key) != &PyUnicode_Type || value == NULL || value == t)
+            return -1;
+    }
+    *entries_out = entries;
+    *vals_out = vals;
+    return count;
+}
+
+/* instance_attrs(objs, minor) -> (counts, names, values): for each object the number of its
+ * attributes (-1: not readable here, see above), and all the readable ones' attribute names and
+ * values, object after object, each in its __dict__'s order. `minor`: sys.version_info[1]. */
+static PyObject *rg_instance_attrs(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "instance_attrs: a list");
+    PyObject *minor_o = objs ? arg(args, 1, &PyLong_Type, "instance_attrs: minor int") : NULL;
+    if (minor_o == NULL)
+        return NULL;
+    long long minor = PyLong_AsLongLong(minor_o);
+    if (minor < 11 || minor > 13) {
+        PyErr_SetString(PyExc_TypeError, "instance_attrs: 3.11-3.13 only");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_Size(objs);
+    PyObject *counts = PyList_New(n), *names = PyList_New(0), *values = PyList_New(0);
+    PyObject *out = NULL;
+    if (counts == NULL || names == NULL || values == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const UnicodeEntry *entries;
+        PyObject *const *vals;
+        uint8_t order[SHARED_KEYS_MAX];
+        int count = attrs_of(PyList_GetItem(objs, i), (int)minor, &entries, &vals, order);
+        PyObject *c = PyLong_FromSsize_t(count);
+        if (c == NULL)
+            goto done;
+        PyList_SetItem(counts, i, c);                   /* steals */
+        for (int j = 0; j < count; j++)
+            if (PyList_Append(names, entries[order[j]].me_key) < 0
+                || PyList_Append(values, vals[order[j]]) < 0)
+                goto done;
+    }
+    out = PyTuple_New(3);
+    if (out == NULL)
+        goto done;
+    PyTuple_SetItem(out, 0, counts);
+    PyTuple_SetItem(out, 1, names);
+    PyTuple_SetItem(out, 2, values);
+    return out;
+done:
+    if (counts != NULL)
+        Py_DecRef(counts);
+    if (names != NULL)
+        Py_DecRef(names);
+    if (values != NULL)
+        Py_DecRef(values);
+    return NULL;
+}
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 static PyMethodDef methods[] = {
@@ -713,6 +889,8 @@ static PyMethodDef methods[] = {
     {"group_by_type", rg_group_by_type, METH_VARARGS, "group_by_type(list) -> dict"},
     {"discover", rg_discover, METH_VARARGS,
      "discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean)"},
+    {"instance_attrs", rg_instance_attrs, METH_VARARGS,
+     "instance_attrs(objs, minor) -> (counts, names, values), read without making __dict__s"},
     {NULL, NULL, 0, NULL},
 };
 

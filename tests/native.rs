@@ -85,6 +85,9 @@ fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
         vec![script("hostile_hooks.py").to_string_lossy().into_owned()],
         vec![script("hostile_patched.py").to_string_lossy().into_owned()],
         vec![script("edges_kinds.py").to_string_lossy().into_owned()],
+        vec![script("native_attr_orders.py")
+            .to_string_lossy()
+            .into_owned()],
     ];
     for (label, python) in pythons() {
         for program in &programs {
@@ -99,6 +102,7 @@ fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
                     "{label} {args:?}:\n{said}"
                 );
                 assert!(said.contains("\nsame\n"), "{label} {args:?}:\n{said}");
+                assert!(said.contains("\nfirst same\n"), "{label} {args:?}:\n{said}");
                 assert!(said.contains("compared "), "{label}: {said}");
             } else {
                 // 3.8/3.9: the module is there but not loaded, and nothing says so
@@ -348,5 +352,97 @@ print(r['dumper'], bad, '_refgraph_native' in sys.modules)
             "{label}: {}",
             String::from_utf8_lossy(&done.stderr)
         );
+    }
+}
+
+/// A native dump makes no `__dict__`s (3.11-3.13: attributes are read where the interpreter
+/// keeps them; before that every instance has its dict): a program with 10,000 instances
+/// counts its dicts before and after `dump()`, and each instance's attributes are in the
+/// snapshot by name, in `__dict__` order, for every case around the reader (different orders,
+/// deleted attributes, >30 attributes, some `__dict__`s made by the program, subclasses, a
+/// replaced `__dict__`). tests/scripts/native_no_dicts.py says what it checks.
+#[test]
+fn a_native_dump_makes_no_instance_dicts_and_names_their_attributes() {
+    if refgraph::capture::NATIVE_MODULE.is_none() {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    let w = Workdir::new();
+    let dir = w.path("dumper");
+    std::fs::create_dir(&dir).expect("mkdir");
+    place_dumper(&dir);
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        let done = Command::new(&python)
+            .arg(script("native_no_dicts.py"))
+            .arg(&dir)
+            .arg(w.path("x.rgsnap"))
+            .env_remove("REFGRAPH_NATIVE")
+            .output()
+            .expect("python");
+        assert!(
+            done.status.success() && done.stdout == b"ok\n",
+            "{label}: {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
+/// The attribute reader reads one minor version's internals, so the dumper uses it only after
+/// its self-test at import: a reader that gets any order, name or value wrong, refuses what it
+/// should read, reads an instance whose `__dict__` exists, or fails, is not used (today's
+/// `__dict__` path then names attributes). Here the real reader passes on 3.11-3.13 and
+/// readers wrong in each of these ways are refused.
+#[test]
+fn the_attribute_reader_is_used_only_when_its_self_test_passes() {
+    if refgraph::capture::NATIVE_MODULE.is_none() {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    }
+    let w = Workdir::new();
+    let dir = w.path("dumper");
+    std::fs::create_dir(&dir).expect("mkdir");
+    place_dumper(&dir);
+    let code = "import sys
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump as d
+real = d._native_module
+assert (d._attrs_reader() is not None) == (sys.version_info[:2] >= (3, 11)), 'real reader'
+class Fake:
+    def __init__(self, f):
+        self.instance_attrs = f
+def wrong(change):
+    def read(objs, minor):
+        return change(*real.instance_attrs(objs, minor))
+    read.__name__ = change.__name__
+    return read
+def order(c, n, v):
+    return c, n[::-1], v[::-1]
+def value(c, n, v):
+    return c, n, v[1:] + v[:1]
+def name(c, n, v):
+    return c, n[:1] + ['zz'] + n[2:], v
+def refuses(c, n, v):
+    k = c[0]
+    return [-1] + c[1:], n[k:], v[k:]
+def reads_made(c, n, v):
+    return c[:-2] + [0, 0], n, v
+def fails(c, n, v):
+    raise SystemError('no')
+if sys.version_info[:2] >= (3, 11):
+    for change in (order, value, name, refuses, reads_made, fails):
+        d._native_module = Fake(wrong(change))
+        assert d._attrs_reader() is None, change.__name__
+    d._native_module = Fake(wrong(lambda c, n, v: (c, n, v)))
+    assert d._attrs_reader() is not None, 'the real reader through the fake'
+print('ok')
+";
+    for (label, python) in pythons() {
+        if supported(&label) {
+            assert_prints_ok(&label, &python, code, &[dir.as_path()], "");
+        }
     }
 }

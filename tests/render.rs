@@ -312,10 +312,13 @@ fn parallel_references_are_listed_and_drawn_once_per_pair() {
         let picture = dir.join("cycle-1.svg");
         let texts = svg_texts(&picture);
         assert!(texts.contains("×200,000"), "{renderer}: {texts}");
-        assert_eq!(
-            arrows(&picture),
-            4,
-            "{renderer}: hoard→hoard, hoard→item, item→its dict, dict→hoard"
+        // the item's __dict__ is an object of its own where the dumper made it (pure Python on
+        // 3.11+, and before 3.11 always): 4 arrows; the native dumper on 3.11+ makes none: 3
+        let drawn = arrows(&picture);
+        assert!(
+            drawn == 4 || drawn == 3,
+            "{renderer}: {drawn} arrows: hoard→hoard, hoard→item, item→its dict, dict→hoard \
+             (or item→hoard)"
         );
         for command in ["refs", "backrefs"] {
             let out = w.arg(&format!("{command}-{renderer}.svg"));

@@ -1159,6 +1159,76 @@ def _native_objects():
     return found
 
 
+# The accelerator's attribute reader (instance_attrs): on 3.11-3.13 it reads instances'
+# attributes where the interpreter keeps them, so that no __dict__ is made for them (reading
+# __dict__ would make one per instance: FORMAT.md, residual effects). It reads interpreter
+# internals of one minor version, so it is used only when it reads the probe instances below
+# exactly as their __dict__s list them; else (and for an instance it cannot read) the dumper
+# reads __dict__ as before.
+
+class _AttrProbe:
+    """Instances for the reader's self-test (a class of the dumper: left out of snapshots)."""
+
+
+class _AttrProbeSub(_AttrProbe):
+    """Subclass instances: keys of their own class."""
+
+
+class _AttrProbeBig:
+    """More attributes than the shared keys hold."""
+
+
+def _attrs_reader():
+    """_native_module.instance_attrs if it agrees with __dict__ here, else None."""
+    try:
+        minor = sys.version_info[1]
+        if _native_module is None or sys.version_info[0] != 3 or not 11 <= minor <= 13:
+            return None
+        read = _native_module.instance_attrs
+        probes, setattr_, delattr_ = [], object.__setattr__, object.__delattr__
+        for i in range(12):
+            o = (_AttrProbeSub if i % 2 else _AttrProbe)()
+            names = ("a", "b", "c", "d", "e") if i % 3 else ("e", "d", "c", "b", "a")
+            for name in names[:2 + i % 4]:
+                setattr_(o, name, (i, name))
+            if i % 4 == 3:
+                delattr_(o, "b")
+                setattr_(o, "b", (i, "b2"))
+            if i % 5 == 4:
+                delattr_(o, names[0])
+            probes.append(o)
+        readable = len(probes)
+        big = _AttrProbeBig()
+        for j in range(40):
+            setattr_(big, "a%d" % j, j)
+        made = _AttrProbe()
+        setattr_(made, "a", 1)
+        made.__dict__                              # materialized: the reader must refuse it
+        replaced = _AttrProbe()
+        replaced.__dict__ = {"z": 1}
+        probes += [big, made, replaced]
+        counts, names, values = read(probes, minor)
+        if type(counts) is not list or len(counts) != len(probes) or \
+                min(counts[:readable]) < 0 or counts[-2:] != [-1, -1]:
+            return None
+        at = 0
+        for o, k in zip(probes, counts):
+            if k < 0:
+                continue
+            want = list(dict.items(o.__dict__))
+            if len(want) != k or any(n != w[0] or v is not w[1] for n, v, w in
+                                     zip(names[at:at + k], values[at:at + k], want)):
+                return None
+            at += k
+        return read if at == len(names) == len(values) else None
+    except Exception:
+        return None
+
+
+_read_attrs = _attrs_reader()
+_MINOR = sys.version_info[1]
+
+
 # ---------------------------------------------------------------------------------------------
 # The dumper's own objects: left out of the snapshot, and their references subtracted.
 
@@ -1201,6 +1271,16 @@ def _own_objects():
 
 
 def _instance_dict_of(o):
+    """[o.__dict__, read by the C getter] or []. With the attribute reader (_attrs_reader), an
+    instance whose __dict__ was never made gets [a dict of its attributes] made here instead:
+    the dumper's own, where reading __dict__ would make one in the instance."""
+    if _native is not None and _read_attrs is not None:
+        try:
+            counts, names, values = _read_attrs([o], _MINOR)
+            if counts[0] >= 0:
+                return [dict(zip(names, values))]
+        except Exception:
+            pass
     getter = _dict_getter(type(o))
     if getter is None:
         return []
@@ -1855,6 +1935,12 @@ class _Dumper:
     def edges_instances(self, plan, objs):
         """Instances of a plain class (object as only builtin base, no slots): their references
         are exactly [__dict__, class] once the dict exists. Checked, else done one by one."""
+        if _native is not None and _read_attrs is not None and plan.dict_get is not None:
+            # (a class whose __dict__ is not the C getter: its attributes stay unnamed, as the
+            # Python code leaves them)
+            found = self.edges_instances_read(plan, objs)
+            if found is not None:
+                return found
         cls, get_dict, n = plan.type, plan.dict_get, len(objs)
         dicts = None
         if get_dict is not None:
@@ -1888,6 +1974,50 @@ class _Dumper:
         elif len(refs) == n and all(map(is_, refs, repeat(cls))):
             return 1, _Shaped(n, 1, {0: cls}, []), _repeat('".__class__"', n)
         return self.edges_each(plan, objs)
+
+    def edges_instances_read(self, plan, objs):
+        """edges_instances with the accelerator on 3.11-3.13: the attributes read where the
+        interpreter keeps them, no __dict__ made (_attrs_reader), named .name in the order of
+        their __dict__, then the class: the references of an instance with no __dict__ object
+        (as gc reports them for inline values). Instances it cannot read (their __dict__
+        exists, ...) are named one by one as before. None: it read none of them."""
+        try:
+            counts, names, values = _read_attrs(objs, _MINOR)
+        except Exception:
+            return None
+        cls, n = plan.type, len(objs)
+        k = counts[0] if n else -1
+        if k >= 0 and counts.count(k) == n:
+            row = names[:k]
+            if all(map(is_, names, cycle(row))):
+                columns = [(j, values[j::k]) for j in range(k)] if k else []
+                labels = _json_items(["." + key for key in row] + [".__class__"])
+                return k + 1, _Shaped(n, k + 1, {k: cls}, columns), _repeat(labels, n)
+        if max(counts, default=-1) < 0:
+            return None
+        rest = [o for o, c in zip(objs, counts) if c < 0]
+        rest_nrefs, rest_refs, rest_labels = self.edges_each(plan, rest) if rest else ([], [], [])
+        nrefs, refs, labels, at, r, e = [], [], [], 0, 0, 0
+        dotted = {}
+        for c in counts:
+            if c < 0:
+                m = rest_nrefs[r]
+                nrefs.append(m)
+                refs.extend(rest_refs[e:e + m])
+                labels.extend(rest_labels[e:e + m])
+                r, e = r + 1, e + m
+                continue
+            nrefs.append(c + 1)
+            refs.extend(values[at:at + c])
+            refs.append(cls)
+            for key in names[at:at + c]:
+                label = dotted.get(key)
+                if label is None:
+                    label = dotted[key] = "." + key
+                labels.append(label)
+            labels.append(".__class__")
+            at += c
+        return nrefs, refs, labels
 
     def inline_values_mixed(self, cls, dicts, per_object, refs):
         """_inline_values for instances whose attributes are not all the same (a few have one
@@ -1977,6 +2107,12 @@ class _Dumper:
                 # ... and the program made its __dict__: recorded once, through the dict
                 refs = [attrs] + _without(refs, pairs[1::2])
             else:
+                # in the __dict__'s order (the collector reports them in the order of the
+                # class's keys), as the native dumper's attribute reader lists them
+                values = pairs[1::2]
+                rest = _without(refs, values)
+                if len(rest) + len(values) == len(refs):
+                    refs = values + rest
                 named.extend(("." + _text(pairs[i]), pairs[i + 1])
                              for i in range(0, len(pairs), 2))
         labels = _identity_labels(refs, named)

@@ -11,4 +11,6 @@ class Item:
 
 shared = Item()
 holders = {(shared, i) for i in range(5)}
-shared.callbacks = {"on_event": [handler]}
+# (one level deeper than the class path also when no __dict__ object is in between: the
+# native dumper on 3.11+ names inline attributes without making one)
+shared.callbacks = {"on_event": [[handler]]}
