@@ -50,6 +50,10 @@ def main():
         last = t
     print("  %-20s %7.3f s  (chain of %d, %d DOT lines)"
           % ("session total", last - start, len(chain), out.getvalue().count("\n")))
+    if args.side == "refgraph":
+        s = objgraph.session()
+        print("  of which: dump %.3f s, engine load %.3f s; %d snapshot(s) taken"
+              % (s.dump_seconds, s.load_seconds, s.refreshes))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import weakref
 
 from ._dump import dump
@@ -71,10 +72,15 @@ class Session:
             # (before 3.13 into a dict the frame keeps), and a list of frames held here would
             # become a cycle keeping the whole stack and its variables alive.
             own_ids, stack_ids = _frame_ids()
+            started = time.perf_counter()
             dump(path, values=self._values, collect=self._collect, format=self._format)
+            dumped = time.perf_counter()
             self.own_ids = own_ids
             self.stack_ids = stack_ids | _locals_dicts(stack_ids)
             self._start(path, directory)
+            # what the last snapshot cost: the dump, and the engine's load of it
+            self.dump_seconds = dumped - started
+            self.load_seconds = time.perf_counter() - dumped
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         self.refreshes += 1

@@ -41,8 +41,10 @@ Differences from objgraph: node labels are the snapshot's safe labels (no `repr(
 objects runs), edges carry the snapshot's labels (list indices, attributes of 3.11+ inline
 values, cell contents, ...) and several references from one object to another are one edge
 with all their labels; without `filter` the engine draws the first `too_many` neighbours in
-the snapshot's order. `refcounts=True` shows sys.getrefcount of the live object minus the
-references this module's drawing holds, as objgraph does. The executing frames of every thread
+the snapshot's order. `refcounts=True` shows the references the program holds to each live
+object (sys.getrefcount less this module's own, the `objs` list counted); objgraph subtracts a
+fixed 4, which is the same for the other objects of a `show_refs` picture and one lower for the
+objects asked about and for every object of a `show_backrefs` one. The executing frames of every thread
 are roots to refgraph, but objgraph (through `gc.get_referrers`) never sees them: graphs and
 chains here leave them out as objgraph does; `refgraph.why_alive` does not.
 """
@@ -186,16 +188,14 @@ def _own_objects():
     return own
 
 
-def _type_groups(objects=None):
-    """{type: [objects]} of the live gc-tracked objects (or `objects`), without the drop-in's
-    own: one pass, as objgraph's own counts make."""
-    if objects is None:
-        objects = gc.get_objects()
-        own = _own_objects()
-    else:
-        own = {}
+def _live_groups():
+    """({type: [objects]} of the live gc-tracked objects, {id: object} of the drop-in's own
+    among them): one pass, as objgraph's own counts make. Instances of the drop-in's classes
+    are left out already; its other objects are in the lists (see _type_groups)."""
+    objects = gc.get_objects()
+    own = _own_objects()
     native = _dump._native_module
-    if native is not None and type(objects) is list:
+    if native is not None:
         groups = {type(g[0]): g for g in native.group_by_type(objects).values()}
     else:
         groups = {}
@@ -210,11 +210,29 @@ def _type_groups(objects=None):
     del objects
     for t in [t for t in groups if getattr(t, "__module__", None) in _OWN_MODULES]:
         del groups[t]
-    if own:
-        for t in set(map(type, own.values())):
-            if t in groups:
-                groups[t] = [o for o in groups[t] if id(o) not in own]
+    return groups, own
+
+
+def _type_groups():
+    """{type: [objects]} of the live gc-tracked objects without the drop-in's own."""
+    groups, own = _live_groups()
+    for t in set(map(type, own.values())):
+        if t in groups:
+            groups[t] = [o for o in groups[t] if id(o) not in own]
     return groups
+
+
+def _counts(shortnames):
+    """{type name: number of live gc-tracked objects}, without the drop-in's own."""
+    groups, own = _live_groups()
+    stats = collections.Counter()
+    for t, g in groups.items():
+        stats[t.__name__ if shortnames else _long_name(t)] += len(g)
+    for o in own.values():
+        t = type(o)
+        if t in groups:
+            stats[t.__name__ if shortnames else _long_name(t)] -= 1
+    return {name: n for name, n in stats.items() if n > 0}
 
 
 def _named(groups, shortnames):
@@ -233,8 +251,7 @@ def count(typename, objects=None):
     if objects is not None:
         key = _long_typename if "." in typename else _short_typename
         return sum(1 for o in objects if key(o) == typename)
-    groups = _named(_type_groups(), "." not in typename)
-    return sum(map(len, groups.get(typename, ())))
+    return _counts("." not in typename).get(typename, 0)
 
 
 def typestats(objects=None, shortnames=True, filter=None):
@@ -250,7 +267,7 @@ def typestats(objects=None, shortnames=True, filter=None):
             n = key(o)
             stats[n] = stats.get(n, 0) + 1
         return stats
-    return {name: sum(map(len, gs)) for name, gs in _named(_type_groups(), shortnames).items()}
+    return _counts(shortnames)
 
 
 def most_common_types(limit=10, objects=None, shortnames=True, filter=None):
@@ -303,12 +320,15 @@ def show_growth(limit=10, peak_stats=None, shortnames=True, file=None, filter=No
 
 
 def _ids_by_type(shortnames):
+    groups, own = _live_groups()
     by_name = {}
-    for name, gs in _named(_type_groups(), shortnames).items():
+    for name, gs in _named(groups, shortnames).items():
         ids = set()
         for g in gs:
             ids.update(map(id, g))
-        by_name[name] = ids
+        ids.difference_update(own)
+        if ids:
+            by_name[name] = ids
     return by_name
 
 
@@ -400,8 +420,9 @@ def by_type(typename, objects=None):
     if objects is not None:
         key = _long_typename if "." in typename else _short_typename
         return [o for o in objects if key(o) == typename]
-    groups = _named(_type_groups(), "." not in typename)
-    return [o for g in groups.get(typename, ()) for o in g]
+    groups, own = _live_groups()
+    named = _named(groups, "." not in typename)
+    return [o for g in named.get(typename, ()) for o in g if id(o) not in own]
 
 
 def at(addr):
@@ -447,18 +468,34 @@ def _stack_frame_ids():
 class _Live:
     """Maps the engine's ids back to objects of this process: from objects known to be alive,
     along references (gc.get_referents down, gc.get_referrers of known objects up), never by
-    address alone."""
+    address alone. (An id of an object known alive is that object: ids are unique among live
+    objects.) Scans of a container's referents stay in C: a list can hold a million."""
 
     def __init__(self, known):
         self.objects = {id(o): o for o in known}
         self._referents = {}
+        self._referent_ids = {}
+        self._referrers = {}
 
     def referents(self, i):
-        """{id: object} of what the live object `i` refers to now."""
-        found = self._referents.get(i)
+        """What the live object `i` refers to now, as _referents lists it."""
+        rs = self._referents.get(i)
+        if rs is None:
+            rs = self._referents[i] = _referents(self.objects[i])
+        return rs
+
+    def refers(self, a, b):
+        """The live object `a` refers to the live object `b`."""
+        ids = self._referent_ids.get(a)
+        if ids is None:
+            ids = self._referent_ids[a] = frozenset(map(id, self.referents(a)))
+        return b in ids
+
+    def referrers(self, o):
+        """gc.get_referrers(o): one heap scan, once per object."""
+        found = self._referrers.get(id(o))
         if found is None:
-            o = self.objects[i]
-            found = self._referents[i] = {id(r): r for r in _referents(o)}
+            found = self._referrers[id(o)] = gc.get_referrers(o)
         return found
 
     def modules(self, ids):
@@ -475,26 +512,37 @@ class _Live:
                 return
             if parent in self.objects:
                 rs = self.referents(parent)
-                for i in list(want):
-                    if i in rs:
-                        self.objects[i] = rs[i]
-                        want.discard(i)
+                hits = want.intersection(map(id, rs))
+                if hits:
+                    at = list(map(id, rs))
+                    for h in hits:
+                        self.objects[h] = rs[at.index(h)]
+                    want -= hits
 
     def up(self, ids, children):
         """Maps `ids` among the referrers of the known objects `children` (one heap scan)."""
         want = set(i for i in ids if i not in self.objects)
-        kids = [self.objects[c] for c in set(children) if c in self.objects]
-        if not want or not kids:
+        children = [c for c in set(children) if c in self.objects]
+        if not want or not children:
             return
-        mine = _stack_frame_ids() | self.own_ids() | {id(kids)}
-        for r in gc.get_referrers(*kids):
+        mine = _stack_frame_ids() | self.own_ids()
+        if len(children) == 1:
+            # cached for the referrer count (_verify_graph): no list of ours holds the child
+            found = self.referrers(self.objects[children[0]])
+        else:
+            kids = [self.objects[c] for c in children]
+            mine.add(id(kids))
+            found = gc.get_referrers(*kids)
+            del kids
+        for r in found:
             if id(r) in want and id(r) not in mine:
                 self.objects[id(r)] = r
-        del kids
+        del found
 
     def own_ids(self):
         """This map's own containers (they refer to the program's objects too)."""
-        return set(map(id, self._referents.values())) | {id(self.objects), id(self._referents)}
+        return (set(map(id, self._referents.values())) | set(map(id, self._referrers.values()))
+                | {id(self.objects), id(self._referents), id(self._referrers)})
 
     def get(self, i):
         return self.objects.get(i)
@@ -503,6 +551,8 @@ class _Live:
         """Drop the maps (they hold the program's objects)."""
         self.objects = {}
         self._referents = {}
+        self._referent_ids = {}
+        self._referrers = {}
 
 
 def _known(s, objs, verify):
@@ -724,7 +774,7 @@ def _verify_graph(s, objs, order, depth, edges, skipped, info, live, direction, 
         for a, b, _ in edges.get(i, ()):
             if live.get(a) is None or live.get(b) is None:
                 continue        # a frame made on demand (_check_types)
-            if b not in live.referents(a) or live.referents(a)[b] is not live.get(b):
+            if not live.refers(a, b):
                 raise _Stale("a drawn edge no longer holds")
     if max_depth < 1:
         return
@@ -734,7 +784,7 @@ def _verify_graph(s, objs, order, depth, edges, skipped, info, live, direction, 
             i = id(o)
             drawn = set(a for a, _, _ in edges.get(i, ()))
             holders = set()
-            for r in gc.get_referrers(o):
+            for r in live.referrers(o):
                 if id(r) not in mine and (filter is None or filter(r)):
                     holders.add(id(r))
             if not drawn <= holders or len(holders) != len(drawn) + skipped.get(i, 0):
@@ -746,7 +796,7 @@ def _verify_graph(s, objs, order, depth, edges, skipped, info, live, direction, 
         listed = {i: set(j for j, _ in ns)
                   for i, ns in s.ask("neighbours", ids=expanded, direction="refs")}
         for i in expanded:
-            now = set(live.referents(i)) - ignore
+            now = set(map(id, live.referents(i))) - ignore
             if not now <= listed[i]:
                 raise _Stale("an object refers to something new")
 
@@ -984,12 +1034,19 @@ def _draw(s, verify, new, objs, direction, max_depth, extra_ignore, filter, too_
     return Graph(view, text.getvalue(), _renderer, len(order))
 
 
+# Before 3.11 a call's arguments stay on the caller's stack while the callee runs: one more
+# reference to `o` in _program_refcount.
+_CALL_HOLDS = 1 if sys.version_info < (3, 11) else 0
+
+
 def _program_refcount(o, live):
     """sys.getrefcount of a drawn object without this module's references to it (the call's
     argument, this parameter, the caller's variable and the live maps), as objgraph's
     `refcounts=True` shows it."""
-    held = 1 + sum(1 for m in live._referents.values() if m.get(id(o)) is o)
-    return sys.getrefcount(o) - 3 - held
+    i = id(o)
+    held = 1 + sum(list(map(id, rs)).count(i)
+                   for rs in list(live._referents.values()) + list(live._referrers.values()))
+    return sys.getrefcount(o) - 3 - _CALL_HOLDS - held
 
 
 def _present(graph, dot_filename, filename):

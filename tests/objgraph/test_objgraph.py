@@ -259,6 +259,16 @@ class Graphs(unittest.TestCase):
         finally:
             HOLDER.clear()
 
+    def test_refcounts_are_the_references_the_program_holds(self):
+        x = MyClass()
+        holders = ([x], {"k": x})
+        dot_of(objgraph.show_refs, [holders], max_depth=2)   # (a dump here may add a reference)
+        expected = sys.getrefcount(x) - 1       # the local, the list, the dict (+ the dump's)
+        dot = dot_of(objgraph.show_refs, [holders], max_depth=2, refcounts=True)
+        self.assertIn('o%d[label="MyClass [%d]\\n' % (id(x), expected), dot)
+        dot = dot_of(objgraph.show_backrefs, [x], max_depth=1, refcounts=True)
+        self.assertIn('o%d[label="MyClass [%d]\\n' % (id(x), expected + 1), dot)  # + [x]
+
     def test_options(self):
         kids = [MyClass() for _ in range(13)]
         dot = dot_of(objgraph.show_refs, [kids], max_depth=1)
