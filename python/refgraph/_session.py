@@ -72,9 +72,10 @@ class Session:
             # (before 3.13 into a dict the frame keeps), and a list of frames held here would
             # become a cycle keeping the whole stack and its variables alive.
             own_ids, stack_ids = _frame_ids()
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             dump(path, values=self._values, collect=self._collect, format=self._format)
             dumped = time.perf_counter()
+            self.dump_cpu_seconds = time.process_time() - started_cpu
             self.own_ids = own_ids
             self.stack_ids = stack_ids | _locals_dicts(stack_ids)
             self._start(path, directory)
