@@ -8,19 +8,23 @@ Python process that dies (even by SIGKILL) leaves no engine behind.
 """
 
 import atexit
-import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import weakref
 
 from ._dump import dump
 from ._find_bin import find_bin
 
 PROTOCOL_VERSION = 1
+
+# The session's snapshot format: the one whose dump + load is faster end to end
+# (docs/benchmarks.md, "objgraph drop-in").
+SNAPSHOT_FORMAT = "json"
 
 _open_sessions = weakref.WeakSet()
 
@@ -41,15 +45,15 @@ class Session:
     heap again; `close()` (or leaving a `with` block) ends the engine.
     """
 
-    def __init__(self, values=True, collect=True):
+    def __init__(self, values=True, collect=True, format=SNAPSHOT_FORMAT):
         self._values = values
         self._collect = collect
+        self._format = format
         self._proc = None
         self.objects = 0
         self.edges = 0
         self.own_ids = frozenset()
         self.stack_ids = frozenset()
-        self.young_collections = None
         self.refreshes = 0
         self._types = None
         self.refresh()
@@ -64,22 +68,22 @@ class Session:
         directory = tempfile.mkdtemp(prefix="refgraph-session-")
         try:
             path = os.path.join(directory, "heap.rgsnap")
-            if not self._collect:
-                # Garbage freed first, as objgraph's questions do; and every object older
-                # than the snapshot leaves the young generations (what objgraph's staleness
-                # checks rely on).
-                gc.collect()
-            frames, stacks = _own_frames(), _stack_frames()
-            dump(path, values=self._values, collect=self._collect)
-            if not self._collect:
-                gc.collect()    # what the dump made (instance dicts, f_locals) is old too
-            self.own_ids = frozenset(id(f) for f in frames)
-            self.stack_ids = frozenset(id(f) for f in stacks) | _locals_dicts(stacks)
-            del frames, stacks
+            # Only ids are held while the dump runs: the dumper reads every frame's variables
+            # (before 3.13 into a dict the frame keeps), and a list of frames held here would
+            # become a cycle keeping the whole stack and its variables alive.
+            own_ids, stack_ids = _frame_ids()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            dump(path, values=self._values, collect=self._collect, format=self._format)
+            dumped = time.perf_counter()
+            self.dump_cpu_seconds = time.process_time() - started_cpu
+            self.own_ids = own_ids
+            self.stack_ids = stack_ids | _locals_dicts(stack_ids)
             self._start(path, directory)
+            # what the last snapshot cost: the dump, and the engine's load of it
+            self.dump_seconds = dumped - started
+            self.load_seconds = time.perf_counter() - dumped
         finally:
             shutil.rmtree(directory, ignore_errors=True)
-        self.fingerprint = heap_fingerprint()
         self.refreshes += 1
 
     def _start(self, path, directory):
@@ -198,19 +202,6 @@ class Session:
         dot = self.ask("render", view=view, format="dot")["dot"]
         return Graph(view, dot, lambda: self, len(view["nodes"]))
 
-    def is_stale(self):
-        """The heap changed since the dump (see `heap_fingerprint`)."""
-        return heap_fingerprint() != self.fingerprint
-
-
-def heap_fingerprint():
-    """How refgraph tells that the heap changed since a dump: the number of gc-tracked
-    objects. Every container, instance, function or frame created or freed changes it; a
-    change that frees exactly as many tracked objects as it creates goes unnoticed (then call
-    `refresh()`). A question about an object the snapshot does not have re-dumps as well."""
-    return len(gc.get_objects())
-
-
 def _stack_frames():
     """Every thread's executing frames: roots for refgraph, invisible to gc.get_referrers (so
     objgraph's searches never pass through them)."""
@@ -219,14 +210,27 @@ def _stack_frames():
         while f is not None:
             frames.append(f)
             f = f.f_back
+    # Not this function's own frame: the list would hold the frame holding the list, a cycle
+    # that keeps every frame of the stack (and their variables) until a collection.
+    me = sys._getframe()
+    frames = [f for f in frames if f is not me]
+    del me
     return frames
 
 
-def _locals_dicts(frames):
-    """The f_locals dicts the dumper made by reading the frames' variables (CPython before
-    3.13 keeps one per frame): they exist because of the dump, so they are left out too."""
+def _frame_ids():
+    """(ids of this package's frames on the current stack, ids of every thread's executing
+    frames)."""
+    return frozenset(map(id, _own_frames())), frozenset(map(id, _stack_frames()))
+
+
+def _locals_dicts(frame_ids):
+    """The f_locals dicts the dumper made by reading the variables of the frames `frame_ids`
+    (CPython before 3.13 keeps one per frame): they exist because of the dump, so they are left
+    out too."""
     if sys.version_info >= (3, 13):
         return frozenset()
+    frames = [f for f in _stack_frames() if id(f) in frame_ids]
     return frozenset(id(f.f_locals) for f in frames if f.f_locals is not f.f_globals)
 
 
@@ -243,13 +247,13 @@ def _own_frames():
     return frames
 
 
-def session(values=True, collect=True):
+def session(values=True, collect=True, format=SNAPSHOT_FORMAT):
     """Dump this process and keep an engine open on the snapshot: ask it many questions.
 
         with refgraph.session() as s:
             print(s.why_alive(obj))
     """
-    return Session(values=values, collect=collect)
+    return Session(values=values, collect=collect, format=format)
 
 
 @atexit.register

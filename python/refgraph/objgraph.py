@@ -1,28 +1,52 @@
 """objgraph's API, answered by the refgraph engine: `import refgraph.objgraph as objgraph`.
 
-Every public function of objgraph 3.7 with its signature, defaults and printed output. The
-questions go to one implicit `refgraph.session()` (a snapshot of this process and the engine
-kept open on it): type counts, instances of a type, neighbours, chains and unreferenced objects
-are the engine's answers, so a backref search costs the referrers of the objects it visits, not
-a scan of the heap per step. Where objgraph returns live objects, so does this module: the
-engine's ids are mapped back to objects in this process (and their type checked). `filter`,
+Every public function of objgraph 3.7 with its signature, defaults and printed output.
+Counting questions (count, typestats, most_common_types, show_most_common_types, growth,
+show_growth, get_new_ids, by_type, get_leaking_objects, at, at_addrs) are objgraph's own
+semantics, counts of the live gc-tracked objects: they are answered here, in one pass over
+gc.get_objects() (grouped by the dumper's native accelerator when it is loaded), so they are
+always fresh and never dump. Graph and chain questions (show_refs, show_backrefs, show_chain,
+find_ref_chain, find_backref_chain) go to one implicit `refgraph.session()` (a snapshot of
+this process taken at the first of them, and the engine kept open on it): one engine query per
+picture, the shortest chain to a module from the engine's own search. Where objgraph returns
+live objects, so does this module: the engine's ids are mapped back to objects of this process
+by walking from objects known to be alive along the answer's own edges. `filter`,
 `highlight`, `extra_info` and `extra_node_attrs` run here, only on the objects the engine
 returned. Pictures are drawn by refgraph's own renderer: no Graphviz needed.
 
-Staleness: the snapshot is retaken when a counting question (count, typestats, growth,
-get_new_ids, by_type, get_leaking_objects) comes after the number of gc-tracked objects changed
-since the last answer. A graph or chain question reuses it while that number moved by at most
-GRAPH_DRIFT and the young gc generations were not collected (so every object made since is
-still young), and retakes it when it lacks an object asked about, an asked or answered object
-is young (its address was reused by a new object), or it answers with an object that no longer
-exists. A new reference made with fewer than GRAPH_DRIFT new objects goes unseen: call
-refresh(). Differences from objgraph: node labels are
-the snapshot's safe labels (no `repr()` of your objects runs), edges carry the snapshot's labels
-(list indices, attributes of 3.11+ inline values, cell contents, ...), and `refcounts=True` shows
-the snapshot's reference count (without refgraph's own references).
-The executing frames of every thread are roots to refgraph, but objgraph (through
-`gc.get_referrers`) never sees them: graphs and chains here leave them out as objgraph does;
-`refgraph.why_alive` does not.
+Freshness: the snapshot is never trusted because of an address (a collection can free an
+object and a new one can take its address). Each graph or chain answer is checked against the
+live heap before it is given, and the snapshot is retaken (and the question asked again, once)
+when the check fails:
+- every object asked about is in the snapshot with its type (an object made after the dump is
+  not, or has another type there);
+- every object of the answer is found alive by walking from the objects asked about, the
+  modules of sys.modules and the chain's module along the answer's edges (gc.get_referents,
+  and gc.get_referrers one level at a time for backrefs), with the same type (and, for a
+  container the snapshot labels `N items`, the same length);
+- every drawn edge, and every link of a chain, still holds (identity, not address);
+- show_backrefs: each object asked about has exactly the referrers the picture accounts for
+  (the drawn ones and the "N more" box), counted with gc.get_referrers on those objects (after
+  `filter`, and leaving out the executing frames and refgraph's own objects): a new holder or a
+  dropped one retakes the snapshot;
+- show_refs: no expanded object refers to anything the snapshot does not list for it;
+- a chain question the snapshot answers with "no chain" is confirmed on a snapshot taken for
+  the question.
+What this does not see: a new referrer of an object deeper than the ones asked about in a
+backrefs picture, a reference dropped from an object's undrawn "N more" references, and a
+chain that became shorter than the (still valid) one the snapshot gives; `refresh()` retakes
+the snapshot by hand.
+
+Differences from objgraph: node labels are the snapshot's safe labels (no `repr()` of your
+objects runs), edges carry the snapshot's labels (list indices, attributes of 3.11+ inline
+values, cell contents, ...) and several references from one object to another are one edge
+with all their labels; without `filter` the engine draws the first `too_many` neighbours in
+the snapshot's order. `refcounts=True` shows the references the program holds to each live
+object (sys.getrefcount less this module's own, the `objs` list counted); objgraph subtracts a
+fixed 4, which is the same for the other objects of a `show_refs` picture and one lower for the
+objects asked about and for every object of a `show_backrefs` one. The executing frames of every thread
+are roots to refgraph, but objgraph (through `gc.get_referrers`) never sees them: graphs and
+chains here leave them out as objgraph does; `refgraph.why_alive` does not.
 """
 
 import codecs
@@ -38,6 +62,7 @@ import sys
 import tempfile
 import types
 
+from . import _dump
 from ._display import Graph
 from ._session import EngineError, Session
 
@@ -63,69 +88,59 @@ _OWN_MODULES = frozenset(("refgraph._session", "refgraph._display", "refgraph._w
                           "refgraph.objgraph"))
 
 
-# A graph or chain question reuses the snapshot while the number of gc-tracked objects moved
-# by at most this many since the last answer, and no collection of any generation happened
-# meanwhile: then every object made since is still young (gc generations 0 and 1), and
-# the answer is checked against them (see _young_conflict). A re-dump of a big heap costs
-# seconds; the asker's own bookkeeping between two questions is a few objects.
-GRAPH_DRIFT = 16
-
-
-def session(graph=False):
-    """The implicit session, fresh: dumped again if the number of gc-tracked objects changed
-    since the last answer (for a graph or chain question: by more than GRAPH_DRIFT, or a
-    collection ran)."""
+def session():
+    """The implicit session: a snapshot taken at the first graph or chain question, kept while
+    the answers it gives hold in the live heap (see the module's docstring)."""
     s = _implicit["session"]
     if s is None or s.closed:
         s = _implicit["session"] = Session(collect=False)
-        return s
-    drift = abs(len(gc.get_objects()) - s.fingerprint)
-    if graph:
-        stale = drift > GRAPH_DRIFT or _young_collections() != s.young_collections
-    else:
-        stale = drift > 0
-    if stale:
-        s.refresh()
-        s.young_collections = _young_collections()
+        s.stale_reasons = []    # why answers were retaken, in order (tests read it)
     return s
 
 
-def _young_collections():
-    """Collections of every generation so far: after any of them (a full one too, which
-    promotes every young object to the old generation) youth proves nothing."""
-    return sum(g["collections"] for g in gc.get_stats())
+def _begin():
+    """The implicit session and whether its snapshot was taken just now."""
+    s = _implicit["session"]
+    if s is None or s.closed:
+        return session(), True
+    return s, False
 
 
-def _young():
-    """The gc-tracked objects made since the last full collection (which every answer ends
-    with): those the snapshot cannot have."""
-    return [o for g in (0, 1) for o in gc.get_objects(generation=g)]
+class _Stale(Exception):
+    """The snapshot's answer does not hold in the live heap."""
 
 
-def _young_conflict(ids):
-    """The snapshot is stale for an answer made of `ids`: one of them is young, so its address
-    now belongs to an object made after the dump."""
-    return any(id(o) in ids for o in _young())
+def _answer(question, *args):
+    """question(s, verify, new, *args) on the current snapshot; when its answer does not hold
+    (_Stale), on a new snapshot, once. An answer that does not hold even there (the heap
+    changed during the dump) is given unverified: graphs as that snapshot draws them, chains
+    from objgraph's own live search. The question's objects travel as arguments, never in a
+    closure: a cell holding them would be one more referrer in the snapshot."""
+    s, new = _begin()
+    if not new:
+        try:
+            return question(s, True, False, *args)
+        except _Stale as e:
+            s.stale_reasons.append(str(e))
+        s.refresh()
+    try:
+        return question(s, True, True, *args)
+    except _Stale as e:
+        s.stale_reasons.append("on a new snapshot: %s" % e)
+    return question(s, False, True, *args)
 
 
 def _renderer():
     """A session to draw with (drawing does not need a fresh snapshot)."""
-    s = _implicit["session"]
-    return s if s is not None and not s.closed else session()
+    return session()
 
 
 def refresh():
-    """Retake the snapshot now (for a change the staleness rule cannot see)."""
-    session().refresh()
-
-
-def _answered(s):
-    """After a question: this state of the heap is the snapshot's (our own temporaries are
-    gone, cycles included; what the caller keeps is the caller's)."""
-    gc.collect()
-    s.fingerprint = len(gc.get_objects())
-    s.young_collections = _young_collections()
-    s.refreshes_answered = s.refreshes
+    """Retake the snapshot now (graph and chain questions retake it themselves when their
+    answer does not hold; this is for the changes their checks cannot see)."""
+    s, new = _begin()
+    if not new:
+        s.refresh()
 
 
 # -- type names, as objgraph spells them ---------------------------------------------------
@@ -135,7 +150,10 @@ def _short_typename(obj):
 
 
 def _long_typename(obj):
-    t = type(obj)
+    return _long_name(type(obj))
+
+
+def _long_name(t):
     module = getattr(t, "__module__", None)
     return "%s.%s" % (module, t.__name__) if module else t.__name__
 
@@ -146,15 +164,83 @@ def _engine_name(module, name, shortnames):
     return "%s.%s" % (module, name) if module else name
 
 
-def _matches(typename, module, name):
-    if "." in typename:
-        return _engine_name(module, name, False) == typename
-    return name == typename
+# -- the live gc-tracked objects, as objgraph counts them ---------------------------------
+
+_SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+           types.MethodType, types.CodeType)
 
 
-def _type_ok(obj, names, index):
-    module, name = names.get(index, (None, None))
-    return type(obj).__name__ == name
+def _own_objects():
+    """The gc-tracked objects that are the drop-in's bookkeeping, not the program's: the
+    implicit session and what only it holds (its engine's Popen, pipes, dicts, id sets).
+    Types, modules and functions it refers to are shared, and never its own."""
+    s = _implicit["session"]
+    own = {}
+    if s is None:
+        return own
+    stack = [s]
+    while stack:
+        o = stack.pop()
+        if id(o) in own or isinstance(o, _SHARED) or not gc.is_tracked(o):
+            continue
+        own[id(o)] = o
+        stack.extend(gc.get_referents(o))
+    return own
+
+
+def _live_groups():
+    """({type: [objects]} of the live gc-tracked objects, {id: object} of the drop-in's own
+    among them): one pass, as objgraph's own counts make. Instances of the drop-in's classes
+    are left out already; its other objects are in the lists (see _type_groups)."""
+    objects = gc.get_objects()
+    own = _own_objects()
+    native = _dump._native_module
+    if native is not None:
+        groups = {type(g[0]): g for g in native.group_by_type(objects).values()}
+    else:
+        groups = {}
+        get = groups.get
+        for o in objects:
+            t = type(o)
+            g = get(t)
+            if g is None:
+                groups[t] = [o]
+            else:
+                g.append(o)
+    del objects
+    for t in [t for t in groups if getattr(t, "__module__", None) in _OWN_MODULES]:
+        del groups[t]
+    return groups, own
+
+
+def _type_groups():
+    """{type: [objects]} of the live gc-tracked objects without the drop-in's own."""
+    groups, own = _live_groups()
+    for t in set(map(type, own.values())):
+        if t in groups:
+            groups[t] = [o for o in groups[t] if id(o) not in own]
+    return groups
+
+
+def _counts(shortnames):
+    """{type name: number of live gc-tracked objects}, without the drop-in's own."""
+    groups, own = _live_groups()
+    stats = collections.Counter()
+    for t, g in groups.items():
+        stats[t.__name__ if shortnames else _long_name(t)] += len(g)
+    for o in own.values():
+        t = type(o)
+        if t in groups:
+            stats[t.__name__ if shortnames else _long_name(t)] -= 1
+    return {name: n for name, n in stats.items() if n > 0}
+
+
+def _named(groups, shortnames):
+    """{type name: [lists of objects]}: several types can have one name."""
+    named = collections.defaultdict(list)
+    for t, g in groups.items():
+        named[t.__name__ if shortnames else _long_name(t)].append(g)
+    return named
 
 
 # -- statistics -----------------------------------------------------------------------------
@@ -165,17 +251,14 @@ def count(typename, objects=None):
     if objects is not None:
         key = _long_typename if "." in typename else _short_typename
         return sum(1 for o in objects if key(o) == typename)
-    s = session()
-    total = sum(c for _, m, q, c in s.types() if _matches(typename, m, q.rsplit(".", 1)[-1]))
-    _answered(s)
-    return total
+    return _counts("." not in typename).get(typename, 0)
 
 
 def typestats(objects=None, shortnames=True, filter=None):
     """{type name: number of instances} of the gc-tracked objects (or of `objects`)."""
     if objects is not None or filter is not None:
         if objects is None:
-            objects = gc.get_objects()
+            objects = [o for g in _type_groups().values() for o in g]
         key = _short_typename if shortnames else _long_typename
         stats = {}
         for o in objects:
@@ -184,14 +267,7 @@ def typestats(objects=None, shortnames=True, filter=None):
             n = key(o)
             stats[n] = stats.get(n, 0) + 1
         return stats
-    s = session()
-    stats = {}
-    for _, module, qualname, c in s.types():
-        if c and module not in _OWN_MODULES:
-            n = _engine_name(module, qualname.rsplit(".", 1)[-1], shortnames)
-            stats[n] = stats.get(n, 0) + c
-    _answered(s)
-    return stats
+    return _counts(shortnames)
 
 
 def most_common_types(limit=10, objects=None, shortnames=True, filter=None):
@@ -244,14 +320,15 @@ def show_growth(limit=10, peak_stats=None, shortnames=True, file=None, filter=No
 
 
 def _ids_by_type(shortnames):
-    s = session()
-    names = s.type_names()
-    found = s.ask("find", types=sorted(i for i, _, _, c in s.types() if c), tracked_only=True)
-    by_name = collections.defaultdict(set)
-    for index, ids in found:
-        module, name = names[index]
-        by_name[_engine_name(module, name, shortnames)].update(ids)
-    _answered(s)
+    groups, own = _live_groups()
+    by_name = {}
+    for name, gs in _named(groups, shortnames).items():
+        ids = set()
+        for g in gs:
+            ids.update(map(id, g))
+        ids.difference_update(own)
+        if ids:
+            by_name[name] = ids
     return by_name
 
 
@@ -294,7 +371,8 @@ def get_new_ids(skip_update=False, limit=10, sortby="deltas", shortnames=None, f
         new_ids[name].update(fresh)
         rows.append((name, n_old, n_current, len(fresh), n_current - n_old))
     for name in gone:
-        del old_ids[name], current_ids[name], new_ids[name]
+        for ids in (old_ids, current_ids, new_ids):
+            ids.pop(name, None)
     column = {"old": 1, "current": 2, "new": 3, "deltas": 4}[sortby]
     rows.sort(key=operator.itemgetter(column, 0), reverse=True)
     if limit is not None:
@@ -314,25 +392,27 @@ def get_new_ids(skip_update=False, limit=10, sortby="deltas", shortnames=None, f
     return new_ids
 
 
+
+
 # -- locating objects -----------------------------------------------------------------------
 
-def _live_tracked(ids):
-    """The gc-tracked objects among `ids`, in gc.get_objects() order."""
-    return [o for o in gc.get_objects() if id(o) in ids]
-
-
 def get_leaking_objects(objects=None):
-    """The gc-tracked objects (of `objects`, if given) that no gc-tracked object refers to."""
+    """The gc-tracked objects (of `objects`, if given) that no gc-tracked object (but the list
+    `objects` itself) refers to: objgraph's algorithm, on the live heap."""
     gc.collect()
-    s = session()
-    ignore = [id(objects)] if objects is not None else []
-    leaking = set(s.ask("leaking", ignore=ignore + sorted(s.own_ids | s.stack_ids)))
+    everything = gc.get_objects()
     if objects is None:
-        found = _live_tracked(leaking)
-    else:
-        found = [o for o in objects if id(o) in leaking]
-    _answered(s)
-    return found
+        own = _own_objects()
+        objects = [o for o in everything if id(o) not in own]
+        del own
+    try:
+        ids = set(map(id, objects))
+        for o in everything:
+            if o is not objects:
+                ids.difference_update(map(id, gc.get_referents(o)))
+        return [o for o in objects if id(o) in ids]
+    finally:
+        del objects, everything
 
 
 def by_type(typename, objects=None):
@@ -340,18 +420,9 @@ def by_type(typename, objects=None):
     if objects is not None:
         key = _long_typename if "." in typename else _short_typename
         return [o for o in objects if key(o) == typename]
-    s = session()
-    names = s.type_names()
-    wanted = [i for i, (m, n) in names.items() if _matches(typename, m, n)]
-    found = []
-    if wanted:
-        ids = set()
-        for _, group in s.ask("find", types=wanted, tracked_only=True):
-            ids.update(group)
-        key = _long_typename if "." in typename else _short_typename
-        found = [o for o in _live_tracked(ids) if key(o) == typename]
-    _answered(s)
-    return found
+    groups, own = _live_groups()
+    named = _named(groups, "." not in typename)
+    return [o for g in named.get(typename, ()) for o in g if id(o) not in own]
 
 
 def at(addr):
@@ -374,118 +445,216 @@ def is_proper_module(obj):
 
 # -- live objects for the engine's ids ----------------------------------------------------
 
+def _referents(o):
+    """What `o` refers to, as gc.get_referents says, with a dict's keys (3.11+ does not report
+    the str keys of a dict, but the snapshot records them)."""
+    rs = gc.get_referents(o)
+    if type(o) is dict:
+        rs.extend(o)
+    return rs
+
+
+def _stack_frame_ids():
+    """The executing frames of every thread now: roots to refgraph, and never referrers in
+    objgraph's answers (this module's own frames are among them)."""
+    ids = set()
+    for f in sys._current_frames().values():
+        while f is not None:
+            ids.add(id(f))
+            f = f.f_back
+    return ids
+
+
 class _Live:
-    """Maps the engine's ids back to objects of this process: the objects given, what they
-    refer to, and (once, when needed) every gc-tracked object."""
+    """Maps the engine's ids back to objects of this process: from objects known to be alive,
+    along references (gc.get_referents down, gc.get_referrers of known objects up), never by
+    address alone. (An id of an object known alive is that object: ids are unique among live
+    objects.) Scans of a container's referents stay in C: a list can hold a million."""
 
     def __init__(self, known):
         self.objects = {id(o): o for o in known}
-        self._tracked = None
+        self._referents = {}
+        self._referent_ids = {}
+        self._referrers = {}
 
-    def resolve(self, ids, via=()):
-        missing = [i for i in ids if i not in self.objects]
-        if not missing:
-            return
-        want = set(missing)
+    def referents(self, i):
+        """What the live object `i` refers to now, as _referents lists it."""
+        rs = self._referents.get(i)
+        if rs is None:
+            rs = self._referents[i] = _referents(self.objects[i])
+        return rs
+
+    def refers(self, a, b):
+        """The live object `a` refers to the live object `b`."""
+        ids = self._referent_ids.get(a)
+        if ids is None:
+            ids = self._referent_ids[a] = frozenset(map(id, self.referents(a)))
+        return b in ids
+
+    def referrers(self, o):
+        """gc.get_referrers(o): one heap scan, once per object."""
+        found = self._referrers.get(id(o))
+        if found is None:
+            found = self._referrers[id(o)] = gc.get_referrers(o)
+        return found
+
+    def modules(self, ids):
+        """Maps the modules of sys.modules among `ids`."""
+        for m in list(sys.modules.values()):
+            if id(m) in ids and id(m) not in self.objects and is_proper_module(m):
+                self.objects[id(m)] = m
+
+    def down(self, ids, via):
+        """Maps `ids` among the referents of the known objects `via`."""
+        want = set(i for i in ids if i not in self.objects)
         for parent in via:
+            if not want:
+                return
             if parent in self.objects:
-                holder = self.objects[parent]
-                for r in gc.get_referents(holder):
-                    if id(r) in want:
-                        self.objects[id(r)] = r
-                if type(holder) is dict:
-                    # str keys are not reported by gc.get_referents on 3.11+
-                    for r in list(holder):
-                        if id(r) in want:
-                            self.objects[id(r)] = r
-        want -= set(self.objects)
-        if want:
-            if self._tracked is None:
-                self._tracked = {id(o): o for o in gc.get_objects()}
-            for i in list(want):
-                o = self._tracked.get(i)
-                if o is not None:
-                    self.objects[i] = o
-                    want.discard(i)
-        if want:
-            # Untracked objects (ints, strs, ...) are reachable only through their holders.
-            for o in list(self.objects.values()):
-                for r in gc.get_referents(o):
-                    if id(r) in want:
-                        self.objects[id(r)] = r
+                rs = self.referents(parent)
+                hits = want.intersection(map(id, rs))
+                if hits:
+                    at = list(map(id, rs))
+                    for h in hits:
+                        self.objects[h] = rs[at.index(h)]
+                    want -= hits
+
+    def up(self, ids, children):
+        """Maps `ids` among the referrers of the known objects `children` (one heap scan)."""
+        want = set(i for i in ids if i not in self.objects)
+        children = [c for c in set(children) if c in self.objects]
+        if not want or not children:
+            return
+        mine = _stack_frame_ids() | self.own_ids()
+        if len(children) == 1:
+            # cached for the referrer count (_verify_graph): no list of ours holds the child
+            found = self.referrers(self.objects[children[0]])
+        else:
+            kids = [self.objects[c] for c in children]
+            mine.add(id(kids))
+            found = gc.get_referrers(*kids)
+            del kids
+        for r in found:
+            if id(r) in want and id(r) not in mine:
+                self.objects[id(r)] = r
+        del found
+
+    def own_ids(self):
+        """This map's own containers (they refer to the program's objects too)."""
+        return (set(map(id, self._referents.values())) | set(map(id, self._referrers.values()))
+                | {id(self.objects), id(self._referents), id(self._referrers)})
 
     def get(self, i):
         return self.objects.get(i)
 
     def close(self):
-        """Drop the maps: the map of every tracked object holds this one (a cycle)."""
-        self._tracked = None
+        """Drop the maps (they hold the program's objects)."""
         self.objects = {}
+        self._referents = {}
+        self._referent_ids = {}
+        self._referrers = {}
 
 
-def _fresh_for(objs):
-    """The session, retaken if the snapshot lacks one of `objs` or has another type there.
-    Holds nothing of the caller's while it dumps (the snapshot must not show refgraph's own
-    bookkeeping as a referrer)."""
-    s = session(graph=True)
-    young = set(map(id, _young()))
-    if any(id(o) in young for o in objs) or not _has_all(s, objs):
-        s.refresh()
-        if not _has_all(s, objs):
-            raise EngineError("an object asked about is not in the heap snapshot")
-    return s
-
-
-def _has_all(s, objs):
+def _known(s, objs, verify):
+    """Each object asked about is in the snapshot with its type: else the snapshot is older
+    than the object (_Stale), or, on a snapshot taken for the question, an EngineError."""
     names = s.type_names()
     rows = s.ask("info", ids=[id(o) for o in objs])
-    return all(row is not None and names.get(row[1], (None, None))[1] == type(o).__name__
-               and _same_size(o, row[2]) for o, row in zip(objs, rows))
+    for o, row in zip(objs, rows):
+        if row is None or names.get(row[1], (None, None))[1] != type(o).__name__:
+            if verify:
+                raise _Stale("an object asked about is not in the snapshot")
+            raise EngineError("an object asked about is not in the heap snapshot")
 
 
 _ITEMS = re.compile(r"^(\d+) items?$")
 
 
-def _same_size(obj, label):
-    """A container the snapshot labels `N items` still has N (else its address was reused, or
-    it changed since the dump)."""
-    if not isinstance(obj, (list, tuple, dict, set)) or label is None:
-        return True
-    m = _ITEMS.match(label)
-    return m is None or int(m.group(1)) == len(obj)
+def _live_label(obj, label):
+    """The snapshot's label, with a container's `N items` as it is now (a dict of module
+    globals grows with every new variable; that alone does not make the picture stale)."""
+    if obj is None or label is None or not isinstance(obj, (list, tuple, dict, set, frozenset)):
+        return label
+    if _ITEMS.match(label):
+        n = len(obj)
+        return "%d item%s" % (n, "" if n == 1 else "s")
+    return label
+
+
+def _check_types(s, ids, info, live):
+    """Every object of the answer was found alive, with the snapshot's type. (A frame object
+    may be gone: 3.11+ makes them on demand, and the dumper's is dropped when its function
+    returns.)"""
+    names = s.type_names()
+    for i in ids:
+        o = live.get(i)
+        name = names.get(info[i][1], (None, None))[1]
+        if o is None and name == "frame":
+            continue
+        if o is None or type(o).__name__ != name:
+            raise _Stale("an object of the answer is gone or changed")
 
 
 # -- chains ---------------------------------------------------------------------------------
 
 def _find_chain(obj, predicate, direction, max_depth, extra_ignore):
-    gc.collect()
-    s = _fresh_for([obj])
-    older = s.refreshes == getattr(s, "refreshes_answered", None)
-    chain = _search_chain(s, obj, predicate, direction, max_depth, extra_ignore)
-    if chain is not None and len(chain) > 1 and _young_conflict(set(map(id, chain[:-1]))):
-        chain = None
-    if chain is not None and len(chain) == 1 and older:
-        # No chain in a snapshot taken before this question: confirm on a fresh one (the
-        # reference that makes the chain may be newer than the snapshot).
-        chain = None
-    gc.collect()
-    if chain is None:
-        s.refresh()
-        chain = _search_chain(s, obj, predicate, direction, max_depth, extra_ignore)
-    _answered(s)
-    return chain if chain is not None else [obj]
+    return _answer(_chain_question, obj, predicate, direction, max_depth, extra_ignore)
 
 
-def _search_chain(s, obj, predicate, direction, max_depth, extra_ignore):
-    """The chain [match, ..., obj], or [obj] when there is none."""
+def _chain_question(s, verify, new, obj, predicate, direction, max_depth, extra_ignore):
+    if not verify:
+        return _live_chain(obj, predicate, direction, max_depth, extra_ignore)
+    _known(s, [obj], verify)
     live = _Live([obj])
     try:
-        return _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live)
+        chain = _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live)
     finally:
         live.close()
+    if len(chain) == 1 and not new:
+        # "no chain" is only believed from a snapshot taken for the question
+        raise _Stale("no chain in an older snapshot")
+    return chain
+
+
+def _live_chain(obj, predicate, direction, max_depth, extra_ignore):
+    """objgraph's own search on the live heap (gc.get_referrers or gc.get_referents at each
+    step): the answer when the snapshot's does not hold even on a new snapshot."""
+    edges = gc.get_referrers if direction == "backrefs" else gc.get_referents
+    queue = [obj]
+    depth = {id(obj): 0}
+    parent = {id(obj): None}
+    ignore = set(extra_ignore) | _stack_frame_ids()
+    ignore.update((id(extra_ignore), id(queue), id(depth), id(parent), id(ignore)))
+    while queue:
+        target = queue.pop(0)
+        if predicate(target):
+            chain = [target]
+            while parent[id(target)] is not None:
+                target = parent[id(target)]
+                chain.append(target)
+            return chain if direction == "backrefs" else chain[::-1]
+        d = depth[id(target)]
+        if d < max_depth:
+            found = edges(target)
+            ignore.add(id(found))
+            for source in found:
+                if id(source) not in ignore and id(source) not in depth:
+                    depth[id(source)] = d + 1
+                    parent[id(source)] = target
+                    queue.append(source)
+            del found
+    return [obj]
+
+
+def _verify_chain(chain):
+    """Each link of the chain (referrer first) holds in the live heap."""
+    for a, b in zip(chain, chain[1:]):
+        if not any(r is b for r in _referents(a)):
+            raise _Stale("a link of the chain no longer holds")
 
 
 def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
+    """The chain [match, ..., obj] (backrefs) or [obj, ..., match] (refs), or [obj]."""
     ignore = set(extra_ignore) | s.own_ids | s.stack_ids
     if predicate is is_proper_module and direction == "backrefs":
         chain = _module_chain(s, obj, max_depth, ignore, live)
@@ -495,18 +664,20 @@ def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
     level = [id(obj)]
     depth = 0
     while level:
-        live.resolve(level)
         for i in level:
             o = live.get(i)
             if o is None:
-                # Gone since the dump, or not reachable through gc.get_referents: it cannot
-                # be shown to the predicate (objgraph would not have seen it either).
+                # Gone since the dump (or reached through an object that is): not in this
+                # heap, so not shown to the predicate; the answer is checked below.
                 continue
             if predicate(o):
                 chain = [o]
                 while parent[i] is not None:
                     i = parent[i]
                     chain.append(live.get(i))
+                if direction == "refs":
+                    chain.reverse()     # [obj, ..., match]: each refers to the next
+                _verify_chain(chain)
                 return chain
         if depth >= max_depth:
             break
@@ -517,32 +688,39 @@ def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
                     parent[j] = i
                     nxt.append(j)
         if direction == "refs":
-            live.resolve(nxt, via=level)
+            live.down(nxt, via=level)
+        else:
+            live.up(nxt, children=level)
         level = nxt
         depth += 1
     return [obj]
 
 
 def _module_chain(s, obj, max_depth, ignore, live):
-    """The engine's shortest chain from a module; None when its end is not a proper module
-    (then the generic search decides)."""
+    """The engine's shortest chain from a module, walked down from the module to `obj` in the
+    live heap; None when its end is not a proper module (then the generic search decides)."""
     modules = [i for i, (m, n) in s.type_names().items() if m == "builtins" and n == "module"]
     ids = s.ask("chain", id=id(obj), direction="backrefs", to_types=modules,
                 max_depth=max_depth, ignore=sorted(ignore))
     if len(ids) == 1:
         return [obj]
-    live.resolve(ids)
-    chain = [live.get(i) for i in ids]
-    if any(o is None for o in chain) or not is_proper_module(chain[0]):
+    live.modules(ids[:1])
+    if live.get(ids[0]) is None:
         return None
+    for a, b in zip(ids, ids[1:]):
+        live.down([b], via=[a])
+    chain = [live.get(i) for i in ids]
+    if any(o is None for o in chain) or chain[-1] is not obj:
+        raise _Stale("the chain does not lead to the object in the live heap")
+    _verify_chain(chain)
+    _check_types(s, ids, {row[0]: row for row in s.ask("info", ids=ids)}, live)
     return chain
 
 
 def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """The shortest chain [obj, ..., match] of references to an object `predicate` accepts,
     or [obj]."""
-    chain = _find_chain(obj, predicate, "refs", max_depth, extra_ignore)
-    return chain[::-1] if len(chain) > 1 else chain
+    return _find_chain(obj, predicate, "refs", max_depth, extra_ignore)
 
 
 def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
@@ -553,11 +731,81 @@ def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
 
 # -- graphs ---------------------------------------------------------------------------------
 
-def _bfs(s, objs, direction, max_depth, ignore, filter, too_many, cull_modules):
-    """objgraph's breadth-first walk over the engine's neighbours. Returns the ids in BFS
-    order, their depths, the edges (referrer, referent, label) per expanded node and the
-    skipped counts."""
-    live = _Live(objs)
+def _subgraph(s, objs, direction, max_depth, ignore, too_many):
+    """objgraph's picture as ONE engine query: the ids in BFS order, their depths, the edges
+    (referrer, referent, label) per expanded node, the "N more" counts and each node's info."""
+    view = s.ask("subgraph", ids=[id(o) for o in objs], direction=direction,
+                 max_depth=max_depth, too_many=too_many, ignore=sorted(ignore))
+    order = [int(n["id"], 16) for n in view["nodes"]]
+    depth = {int(n["id"], 16): n["depth"] for n in view["nodes"]}
+    edges = collections.defaultdict(list)
+    for e in view["edges"]:
+        a, b = int(e["from"], 16), int(e["to"], 16)
+        edges[a if direction == "refs" else b].append((a, b, e.get("label")))
+    skipped = {int(m["of"], 16): m["count"] for m in view["more"]}
+    info = {row[0]: row for row in s.ask("info", ids=order)}
+    return order, depth, edges, skipped, info
+
+
+def _map_live(live, order, edges, direction):
+    """Finds the live objects of the picture: down along its edges from the objects asked
+    about and the modules, and (backrefs) up, one level per heap scan, through
+    gc.get_referrers of the objects already found."""
+    live.modules(set(order))
+    pairs = [(a, b) for i in order for a, b, _ in edges.get(i, ())]
+    while True:
+        before = len(live.objects)
+        for a, b in pairs:
+            if b not in live.objects and a in live.objects:
+                live.down([b], via=[a])
+        if direction == "backrefs":
+            wanted = [a for a, b in pairs if a not in live.objects and b in live.objects]
+            if wanted:
+                live.up(wanted, [b for a, b in pairs if a in wanted])
+        if len(live.objects) == before:
+            return
+
+
+def _verify_graph(s, objs, order, depth, edges, skipped, info, live, direction, max_depth,
+                  ignore, filter):
+    """The picture holds in the live heap (the module's docstring says what is checked)."""
+    _check_types(s, order, info, live)
+    for i in order:
+        for a, b, _ in edges.get(i, ()):
+            if live.get(a) is None or live.get(b) is None:
+                continue        # a frame made on demand (_check_types)
+            if not live.refers(a, b):
+                raise _Stale("a drawn edge no longer holds")
+    if max_depth < 1:
+        return
+    if direction == "backrefs":
+        mine = _stack_frame_ids() | ignore | live.own_ids()
+        for o in objs:
+            i = id(o)
+            drawn = set(a for a, _, _ in edges.get(i, ()))
+            holders = set()
+            for r in live.referrers(o):
+                if id(r) not in mine and (filter is None or filter(r)):
+                    holders.add(id(r))
+            if not drawn <= holders or len(holders) != len(drawn) + skipped.get(i, 0):
+                raise _Stale("the referrers of an object asked about changed")
+    else:
+        expanded = [i for i in order if depth[i] < max_depth]
+        if not expanded:
+            return
+        listed = {i: set(j for j, _ in ns)
+                  for i, ns in s.ask("neighbours", ids=expanded, direction="refs")}
+        for i in expanded:
+            now = set(map(id, live.referents(i))) - ignore
+            if not now <= listed[i]:
+                raise _Stale("an object refers to something new")
+
+
+def _bfs(s, objs, direction, max_depth, ignore, filter, too_many, live):
+    """objgraph's breadth-first walk when a `filter` is given (objgraph counts `too_many`
+    after it): the engine's neighbours one level per query, the filter run here on the live
+    neighbours. Returns the ids in BFS order, their depths, the edges (referrer, referent,
+    label) per expanded node, the skipped counts and each node's info."""
     depth, order = {}, []
     for o in objs:
         if id(o) not in depth:
@@ -572,22 +820,23 @@ def _bfs(s, objs, direction, max_depth, ignore, filter, too_many, cull_modules):
             info[row[0]] = row
         if d >= max_depth:
             break
-        expand = [i for i in level if not (cull_modules and info[i][3])]
+        expand = [i for i in level if not (direction == "backrefs" and info[i][3])]
         nxt = []
         if expand:
             answer = s.ask("neighbours", ids=expand, direction=direction)
-            if filter is not None:
-                candidates = [j for _, ns in answer for j, _ in ns]
-                live.resolve(candidates, via=expand if direction == "refs" else ())
+            candidates = [j for _, ns in answer for j, _ in ns if j not in ignore]
+            if direction == "refs":
+                live.down(candidates, via=expand)
+            else:
+                live.up(candidates, children=expand)
             for i, neighbours in answer:
                 n = skip = 0
                 for j, label in neighbours:
                     if j in ignore:
                         continue
-                    if filter is not None:
-                        o = live.get(j)
-                        if o is None or not filter(o):
-                            continue
+                    o = live.get(j)
+                    if o is None or not filter(o):
+                        continue
                     if n >= too_many:
                         skip += 1
                         continue
@@ -604,7 +853,7 @@ def _bfs(s, objs, direction, max_depth, ignore, filter, too_many, cull_modules):
     if missing:
         for row in s.ask("info", ids=missing):
             info[row[0]] = row
-    return order, depth, edges, skipped, info, live
+    return order, depth, edges, skipped, info
 
 
 def _quote(s):
@@ -663,8 +912,8 @@ def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, 
         o = live.get(i)
         type_name = _engine_name(module, name, shortnames)
         if refcounts:
-            type_name += " [%d]" % refcount
-        parts = [type_name, _short_repr(name, module, label, i)]
+            type_name += " [%d]" % (refcount if o is None else _program_refcount(o, live))
+        parts = [type_name, _short_repr(name, module, _live_label(o, label), i)]
         if extra_info and o is not None:
             parts.append(str(extra_info(o)))
         attrs = ""
@@ -727,6 +976,8 @@ def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, 
     return view
 
 
+
+
 def _show_graph(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_many=10,
                 highlight=None, filename=None, extra_info=None, refcounts=False,
                 shortnames=True, output=None, extra_node_attrs=None):
@@ -734,15 +985,8 @@ def _show_graph(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_
         objs = [objs]
     if filename and output:
         raise ValueError("Cannot specify both output and filename.")
-    gc.collect()
-    s = _fresh_for(objs)
-    args = (objs, direction, max_depth, extra_ignore, filter, too_many, highlight, extra_info,
-            refcounts, shortnames, extra_node_attrs)
-    graph = _draw(s, *args)
-    if graph is None:
-        s.refresh()
-        graph = _draw(s, *args, stale_ok=True)
-    _answered(s)
+    graph = _answer(_draw, objs, direction, max_depth, extra_ignore, filter, too_many,
+                    highlight, extra_info, refcounts, shortnames, extra_node_attrs)
     if output:
         output.write(graph.dot)
         return None
@@ -761,20 +1005,25 @@ def _show_graph(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_
     return None
 
 
-def _draw(s, objs, direction, max_depth, extra_ignore, filter, too_many, highlight, extra_info,
-          refcounts, shortnames, extra_node_attrs, stale_ok=False):
-    """The graph, or None when the snapshot answered with objects this process no longer
-    has (then the caller retakes it, with none of this function's bookkeeping alive)."""
+def _draw(s, verify, new, objs, direction, max_depth, extra_ignore, filter, too_many,
+          highlight, extra_info, refcounts, shortnames, extra_node_attrs):
+    """The picture, from one engine query (or, with a `filter`, one per level); with
+    `verify`, _Stale when it does not hold in the live heap."""
+    _known(s, objs, verify)
     ignore = set(extra_ignore) | s.own_ids | s.stack_ids
     ignore.add(id(objs))
-    order, depth, edges, skipped, info, live = _bfs(
-        s, list(objs), direction, max_depth, ignore, filter, too_many,
-        cull_modules=direction == "backrefs")
+    live = _Live(objs)
     try:
-        live.resolve(order, via=order)
-        if not stale_ok and (not _all_alive(s, order, info, live)
-                             or _young_conflict(set(order))):
-            return None
+        if filter is None:
+            order, depth, edges, skipped, info = _subgraph(s, objs, direction, max_depth,
+                                                           ignore, too_many)
+            _map_live(live, order, edges, direction)
+        else:
+            order, depth, edges, skipped, info = _bfs(s, objs, direction, max_depth, ignore,
+                                                      filter, too_many, live)
+        if verify:
+            _verify_graph(s, objs, order, depth, edges, skipped, info, live, direction,
+                          max_depth, ignore, filter)
         from io import StringIO
         text = StringIO()
         view = _write_dot(text, s, objs, order, depth, edges, skipped, info, live, max_depth,
@@ -785,19 +1034,19 @@ def _draw(s, objs, direction, max_depth, extra_ignore, filter, too_many, highlig
     return Graph(view, text.getvalue(), _renderer, len(order))
 
 
-def _all_alive(s, ids, info, live):
-    """Every object the snapshot answered with still exists here, with the same type: else
-    the snapshot is stale (an object was freed and another took its place in the count)."""
-    names = s.type_names()
-    for i in ids:
-        o = live.get(i)
-        name = names.get(info[i][1], (None, None))[1]
-        if name == "frame":
-            # 3.11+ makes frame objects on demand: the one the dumper saw may be gone.
-            continue
-        if o is None or type(o).__name__ != name or not _same_size(o, info[i][2]):
-            return False
-    return True
+# Before 3.11 a call's arguments stay on the caller's stack while the callee runs: one more
+# reference to `o` in _program_refcount.
+_CALL_HOLDS = 1 if sys.version_info < (3, 11) else 0
+
+
+def _program_refcount(o, live):
+    """sys.getrefcount of a drawn object without this module's references to it (the call's
+    argument, this parameter, the caller's variable and the live maps), as objgraph's
+    `refcounts=True` shows it."""
+    i = id(o)
+    held = 1 + sum(list(map(id, rs)).count(i)
+                   for rs in list(live._referents.values()) + list(live._referrers.values()))
+    return sys.getrefcount(o) - 3 - _CALL_HOLDS - held
 
 
 def _present(graph, dot_filename, filename):

@@ -18,6 +18,15 @@ class MyClass(object):
     pass
 
 
+class Slotted(object):
+    """Objects of a size nothing else in these tests has (23 slots)."""
+    __slots__ = tuple("s%d" % i for i in range(23))
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values):
+            setattr(self, name, value)
+
+
 class WithDel(object):
     def __del__(self):
         pass
@@ -250,6 +259,16 @@ class Graphs(unittest.TestCase):
         finally:
             HOLDER.clear()
 
+    def test_refcounts_are_the_references_the_program_holds(self):
+        x = MyClass()
+        holders = ([x], {"k": x})
+        dot_of(objgraph.show_refs, [holders], max_depth=2)   # (a dump here may add a reference)
+        expected = sys.getrefcount(x) - 1       # the local, the list, the dict (+ the dump's)
+        dot = dot_of(objgraph.show_refs, [holders], max_depth=2, refcounts=True)
+        self.assertIn('o%d[label="MyClass [%d]\\n' % (id(x), expected), dot)
+        dot = dot_of(objgraph.show_backrefs, [x], max_depth=1, refcounts=True)
+        self.assertIn('o%d[label="MyClass [%d]\\n' % (id(x), expected + 1), dot)  # + [x]
+
     def test_options(self):
         kids = [MyClass() for _ in range(13)]
         dot = dot_of(objgraph.show_refs, [kids], max_depth=1)
@@ -337,6 +356,170 @@ class WhyAlive(unittest.TestCase):
             gc.enable()
             gc.collect()
 
+
+def edges_of(dot):
+    """{(referrer id, referent id)} of a DOT picture's object edges."""
+    return set(re.findall(r"^  o(\d+) -> o(\d+)", dot, re.M))
+
+
+def reused(make, old_id, keep):
+    """A new object from `make()` at the address `old_id` (a freed object's), or None: the
+    objects made on the way are kept in `keep` so that each try gets a new address."""
+    for _ in range(2000):
+        o = make()
+        if id(o) == old_id:
+            return o
+        keep.append(o)
+    return None
+
+
+class Freshness(unittest.TestCase):
+    """Graph and chain answers come from one snapshot while they hold in the live heap, and
+    are retaken when they do not (the module docstring's rule); counting questions never dump.
+    `session().refreshes` counts the dumps."""
+
+    def setUp(self):
+        objgraph.refresh()
+        self.s = objgraph.session()
+        self.dumps = self.s.refreshes
+        self.reasons = len(self.s.stale_reasons)
+
+    def redumps(self):
+        return self.s.refreshes - self.dumps
+
+    def tearDown(self):
+        HOLDER.clear()
+        # an answer retaken on a new snapshot always holds there (the heap did not change
+        # during the question): else the checks themselves are wrong
+        self.assertFalse([r for r in self.s.stale_reasons[self.reasons:]
+                          if r.startswith("on a new snapshot")])
+
+    def test_an_unchanged_heap_is_answered_from_one_snapshot(self):
+        leaf = MyClass()
+        HOLDER["tree"] = {"a": {"b": [leaf]}}
+        HOLDER["tree2"] = {"c": [leaf]}
+        objgraph.refresh()
+        dumps = self.s.refreshes
+        gc.collect()        # collections since the dump do not make it stale
+        dot = dot_of(objgraph.show_backrefs, [leaf], max_depth=4)
+        self.assertEqual(len(re.findall(r"-> o%d" % id(leaf), dot)), 2)
+        gc.collect()
+        chain = objgraph.find_backref_chain(leaf, objgraph.is_proper_module)
+        self.assertIs(chain[-1], leaf)
+        self.assertIs(chain[0], sys.modules[__name__])
+        dot_of(objgraph.show_chain, chain)
+        dot_of(objgraph.show_refs, [HOLDER], max_depth=3)
+        out = io.StringIO()
+        objgraph.show_growth(file=out)
+        objgraph.typestats()
+        objgraph.by_type("MyClass")
+        self.assertEqual(objgraph.count("MyClass"), len(objgraph.by_type("MyClass")))
+        self.assertEqual(self.s.refreshes, dumps, self.s.stale_reasons[self.reasons:])
+
+    def test_counting_questions_never_dump_and_are_always_fresh(self):
+        gc.collect()
+        before = objgraph.count("MyClass")
+        xs = [MyClass() for _ in range(4)]
+        self.assertEqual(objgraph.count("MyClass"), before + 4)
+        self.assertEqual(objgraph.typestats()["MyClass"], before + 4)
+        self.assertEqual(len(objgraph.by_type("MyClass")), before + 4)
+        del xs
+        gc.collect()
+        self.assertEqual(objgraph.count("MyClass"), before)
+        self.assertEqual(self.redumps(), 0)
+
+    def test_a_new_holder_is_drawn(self):
+        HOLDER["x"] = x = MyClass()
+        objgraph.refresh()
+        self.dumps = self.s.refreshes
+        dot_of(objgraph.show_backrefs, [x], max_depth=1)
+        self.assertEqual(self.redumps(), 0)
+        other = [x]
+        dot = dot_of(objgraph.show_backrefs, [x], max_depth=1)
+        self.assertIn((str(id(other)), str(id(x))), edges_of(dot))
+        self.assertEqual(self.redumps(), 1)
+
+    def test_a_dropped_holder_is_not_drawn(self):
+        x = MyClass()
+        HOLDER["x"] = x
+        HOLDER["list"] = held = [x]
+        objgraph.refresh()
+        dumps = self.s.refreshes
+        held.clear()
+        dot = dot_of(objgraph.show_backrefs, [x], max_depth=1)
+        self.assertNotIn((str(id(held)), str(id(x))), edges_of(dot))
+        self.assertIn((str(id(HOLDER)), str(id(x))), edges_of(dot))
+        self.assertEqual(self.s.refreshes, dumps + 1)
+        # and a chain through the dropped holder is not given
+        HOLDER.clear()
+        HOLDER["l"] = [x]
+        objgraph.refresh()
+        HOLDER["l"].clear()
+        HOLDER["m"] = {"k": x}
+        chain = objgraph.find_backref_chain(x, objgraph.is_proper_module)
+        self.assertLinked(chain)
+        self.assertIs(chain[-1], x)
+        self.assertTrue(any(o is HOLDER["m"] for o in chain), chain)
+
+    def test_an_object_made_after_the_dump_is_drawn_as_it_is(self):
+        x = [MyClass(), MyClass()]
+        dot = dot_of(objgraph.show_refs, [x], max_depth=1)
+        self.assertEqual(node_ids(dot), set(str(id(o)) for o in [x] + x))
+        self.assertGreaterEqual(self.redumps(), 1)
+
+    def test_a_freed_and_reused_address_is_not_trusted(self):
+        # Slotted's objects have a size nothing else here has, so the allocator gives a freed
+        # one's address to the next one made. The old objects are made and dropped in helpers:
+        # a dump keeps a copy of each frame's variables (before 3.13), which would keep them.
+        keep = []
+        new = self.at_a_dumped_address(lambda: Slotted(MyClass(), MyClass()),
+                                       lambda: Slotted(MyClass()), keep)
+        self.assertIsNotNone(new, "no object took the freed object's address")
+        dumps = self.s.refreshes
+        # refs: the new object's own referents, not the old one's
+        dot = dot_of(objgraph.show_refs, [new], max_depth=1)
+        live = set(str(id(o)) for o in [new] + gc.get_referents(new))
+        self.assertLessEqual(node_ids(dot), live)
+        self.assertIn(str(id(new.s0)), node_ids(dot))
+        self.assertEqual(self.s.refreshes, dumps + 1)
+        # backrefs: its own holder, not the old one's
+        again = self.at_a_dumped_address(lambda: Slotted(1), lambda: Slotted(2), keep)
+        self.assertIsNotNone(again, "no object took the freed object's address")
+        box = {"in": again}
+        dot = dot_of(objgraph.show_backrefs, [again], max_depth=1)
+        self.assertIn((str(id(box)), str(id(again))), edges_of(dot))
+        self.assertNotIn((str(id(HOLDER)), str(id(again))), edges_of(dot))
+        # a chain: the new object is held elsewhere
+        twin = self.at_a_dumped_address(lambda: Slotted(3), lambda: Slotted(4), keep)
+        self.assertIsNotNone(twin, "no object took the freed object's address")
+        HOLDER["elsewhere"] = {"twin": twin}
+        chain = objgraph.find_backref_chain(twin, objgraph.is_proper_module)
+        self.assertIs(chain[-1], twin)
+        self.assertTrue(any(o is HOLDER["elsewhere"] for o in chain), chain)
+        self.assertLinked(chain)
+
+    def dumped_then_freed(self, make):
+        """The address of an object made by `make()`, held by HOLDER while the snapshot is
+        taken, then freed."""
+        HOLDER["old"] = make()
+        objgraph.refresh()
+        old_id = id(HOLDER["old"])
+        del HOLDER["old"]
+        return old_id
+
+    def at_a_dumped_address(self, make_old, make_new, keep):
+        """A new object from `make_new()` at the address of one from `make_old()` that the
+        snapshot recorded and that was freed since (None if the allocator never gave it)."""
+        for _ in range(5):
+            new = reused(make_new, self.dumped_then_freed(make_old), keep)
+            if new is not None:
+                return new
+        return None
+
+    def assertLinked(self, chain):
+        for holder, held in zip(chain, chain[1:]):
+            refs = gc.get_referents(holder) + (list(holder) if type(holder) is dict else [])
+            self.assertTrue(any(r is held for r in refs), (type(holder), type(held)))
 
 class Sessions(unittest.TestCase):
     def test_engine_and_files_end_with_the_session(self):
