@@ -1,5 +1,6 @@
 //! `refgraph.objgraph`, the objgraph drop-in: its documented behaviour (tests/objgraph/
-//! test_objgraph.py) on every CPython here, the same answers as PyPI's objgraph side by side,
+//! test_objgraph.py; objgraph's underscore helpers, tests/objgraph/test_private.py) on every
+//! CPython here, the same answers as PyPI's objgraph side by side,
 //! and a notebook executed headlessly whose graphs show inline with no Graphviz on PATH.
 //! The last two need a venv with objgraph, nbclient and ipykernel (.ci/run makes it in
 //! target/ci-venv, or name one with REFGRAPH_CI_VENV): without it they print SKIPPED, and
@@ -67,8 +68,13 @@ fn objgraph_documented_behaviour_on_every_cpython() {
         .into_iter()
         .map(|(label, python)| {
             std::thread::spawn(move || {
-                let out = run_python(&python, &["tests/objgraph/test_objgraph.py"], None);
-                assert_ok(&format!("{label}: tests/objgraph/test_objgraph.py"), &out);
+                for file in [
+                    "tests/objgraph/test_objgraph.py",
+                    "tests/objgraph/test_private.py",
+                ] {
+                    let out = run_python(&python, &[file], None);
+                    assert_ok(&format!("{label}: {file}"), &out);
+                }
             })
         })
         .collect();
@@ -82,6 +88,10 @@ fn objgraph_answers_match_pypi_objgraph_side_by_side() {
     let Some(python) = ci_venv() else { return };
     let out = run_python(&python, &["tests/objgraph/compare_objgraph.py"], None);
     assert_ok("compare_objgraph.py", &out);
+    // objgraph's underscore helpers, each answer compared with PyPI objgraph's own.
+    let out = run_python(&python, &["tests/objgraph/test_private.py"], None);
+    assert_ok("test_private.py beside PyPI objgraph", &out);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("skipped"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("agree"));
 }
 

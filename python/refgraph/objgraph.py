@@ -65,6 +65,13 @@ import types
 from . import _dump
 from ._display import Graph
 from ._session import EngineError, Session
+# objgraph's own underscore helpers (labels, edge names, its in-process walk with a given edge
+# function, the Graphviz launcher), with objgraph's behaviour, for code that calls them.
+from ._objgraph_private import (  # noqa: F401
+    _edge_label, _find_chain, _get_obj_type, _gradient, _is_identifier, _isinstance,
+    _long_typename, _name_or_repr, _obj_attrs, _obj_label, _obj_node_id, _present_graph,
+    _program_in_path, _quote, _safe_repr, _short_repr, _short_typename, _show_graph,
+)
 
 __all__ = [
     "count", "typestats", "most_common_types", "show_most_common_types", "growth",
@@ -79,6 +86,7 @@ try:  # pragma: nocover
         IS_INTERACTIVE = True
 except NameError:
     pass
+graphviz = None  # objgraph's: its IPython display; the drop-in draws without it
 
 _implicit = {"session": None}
 # The drop-in's own classes (its session, graphs, answers) are not the program's: their
@@ -144,14 +152,6 @@ def refresh():
 
 
 # -- type names, as objgraph spells them ---------------------------------------------------
-
-def _short_typename(obj):
-    return type(obj).__name__
-
-
-def _long_typename(obj):
-    return _long_name(type(obj))
-
 
 def _long_name(t):
     module = getattr(t, "__module__", None)
@@ -597,7 +597,7 @@ def _check_types(s, ids, info, live):
 
 # -- chains ---------------------------------------------------------------------------------
 
-def _find_chain(obj, predicate, direction, max_depth, extra_ignore):
+def _engine_find_chain(obj, predicate, direction, max_depth, extra_ignore):
     return _answer(_chain_question, obj, predicate, direction, max_depth, extra_ignore)
 
 
@@ -720,13 +720,13 @@ def _module_chain(s, obj, max_depth, ignore, live):
 def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """The shortest chain [obj, ..., match] of references to an object `predicate` accepts,
     or [obj]."""
-    return _find_chain(obj, predicate, "refs", max_depth, extra_ignore)
+    return _engine_find_chain(obj, predicate, "refs", max_depth, extra_ignore)
 
 
 def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """The shortest chain [match, ..., obj] of referrers from an object `predicate` accepts
     (e.g. is_proper_module), or [obj]."""
-    return _find_chain(obj, predicate, "backrefs", max_depth, extra_ignore)
+    return _engine_find_chain(obj, predicate, "backrefs", max_depth, extra_ignore)
 
 
 # -- graphs ---------------------------------------------------------------------------------
@@ -856,21 +856,6 @@ def _bfs(s, objs, direction, max_depth, ignore, filter, too_many, live):
     return order, depth, edges, skipped, info
 
 
-def _quote(s):
-    return (s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
-            .replace("\0", "\\\\0"))
-
-
-def _gradient(start, end, depth, max_depth):
-    if max_depth == 0:
-        return start
-    f = float(depth) / max_depth
-    return tuple(a * (1 - f) + b * f for a, b in zip(start, end))
-
-
-_is_identifier = re.compile("[a-zA-Z_][a-zA-Z_0-9]*$").match
-
-
 def _edge_attrs(label, source_type):
     """objgraph's edge attributes from the snapshot's label of the reference."""
     if not label:
@@ -891,7 +876,7 @@ def _node_id(i):
     return ("o%d" % i).replace("-", "_")
 
 
-def _short_repr(type_name, module, label, i):
+def _node_repr(type_name, module, label, i):
     """The second line of a box: the snapshot's safe label, or what objgraph's repr of an
     object without one looks like."""
     if label is not None:
@@ -913,7 +898,7 @@ def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, 
         type_name = _engine_name(module, name, shortnames)
         if refcounts:
             type_name += " [%d]" % (refcount if o is None else _program_refcount(o, live))
-        parts = [type_name, _short_repr(name, module, _live_label(o, label), i)]
+        parts = [type_name, _node_repr(name, module, _live_label(o, label), i)]
         if extra_info and o is not None:
             parts.append(str(extra_info(o)))
         attrs = ""
@@ -978,7 +963,7 @@ def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, 
 
 
 
-def _show_graph(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_many=10,
+def _engine_show_graph(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_many=10,
                 highlight=None, filename=None, extra_info=None, refcounts=False,
                 shortnames=True, output=None, extra_node_attrs=None):
     if not isinstance(objs, (list, tuple)):
@@ -1080,7 +1065,7 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10,
                   highlight=None, filename=None, extra_info=None, refcounts=False,
                   shortnames=True, output=None, extra_node_attrs=None):
     """Draw what refers to `objs` (modules in sys.modules are drawn, not expanded)."""
-    return _show_graph(objs, "backrefs", max_depth, extra_ignore, filter, too_many, highlight,
+    return _engine_show_graph(objs, "backrefs", max_depth, extra_ignore, filter, too_many, highlight,
                        filename, extra_info, refcounts, shortnames, output, extra_node_attrs)
 
 
@@ -1088,7 +1073,7 @@ def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, high
               filename=None, extra_info=None, refcounts=False, shortnames=True, output=None,
               extra_node_attrs=None):
     """Draw what `objs` refer to."""
-    return _show_graph(objs, "refs", max_depth, extra_ignore, filter, too_many, highlight,
+    return _engine_show_graph(objs, "refs", max_depth, extra_ignore, filter, too_many, highlight,
                        filename, extra_info, refcounts, shortnames, output, extra_node_attrs)
 
 
