@@ -180,6 +180,49 @@ static char *put_u64(char *p, unsigned long long v)
     return p + (24 - n);
 }
 
+/* The one way a column of numbers becomes text: "n0,n1,..." for the n values that number(i)
+ * gives (0: ok, -1: an error is set), as a new str. Each number takes at most 21 characters
+ * with its sign and comma. */
+typedef int (*number_at)(void *ctx, Py_ssize_t i, int *negative, unsigned long long *magnitude);
+
+static PyObject *numbers_joined(Py_ssize_t n, number_at number, void *ctx)
+{
+    if (n == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char *buf = PyMem_Malloc((size_t)n * 22);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    char *p = buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int negative = 0;
+        unsigned long long magnitude;
+        if (number(ctx, i, &negative, &magnitude) < 0) {
+            PyMem_Free(buf);
+            return NULL;
+        }
+        if (i)
+            *p++ = ',';
+        if (negative)
+            *p++ = '-';
+        p = put_u64(p, magnitude);
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
+
+static int int_at(void *values, Py_ssize_t i, int *negative, unsigned long long *magnitude)
+{
+    (void)negative;
+    PyObject *v = PyList_GetItem(values, i);
+    if (TYPE(v) != &PyLong_Type) {
+        PyErr_SetString(PyExc_TypeError, "ints: a list of ints");
+        return -1;
+    }
+    *magnitude = PyLong_AsUnsignedLongLong(v);
+    return *magnitude == (unsigned long long)-1 && PyErr_Occurred() ? -1 : 0;
+}
+
 /* ints(values): the inside of a JSON array of non-negative ints ("%d,%d" % values). */
 static PyObject *rg_ints(PyObject *self, PyObject *args)
 {
@@ -187,34 +230,32 @@ static PyObject *rg_ints(PyObject *self, PyObject *args)
     PyObject *values = arg(args, 0, &PyList_Type, "ints: a list of ints");
     if (values == NULL)
         return NULL;
-    Py_ssize_t n = PyList_Size(values);
-    if (n == 0)
-        return PyUnicode_FromStringAndSize("", 0);
-    char *buf = PyMem_Malloc((size_t)n * 21);
-    if (buf == NULL)
-        return PyErr_NoMemory();
-    char *p = buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *v = PyList_GetItem(values, i);
-        if (TYPE(v) != &PyLong_Type) {
-            PyMem_Free(buf);
-            PyErr_SetString(PyExc_TypeError, "ints: a list of ints");
-            return NULL;
-        }
-        unsigned long long x = PyLong_AsUnsignedLongLong(v);
-        if (x == (unsigned long long)-1 && PyErr_Occurred()) {
-            PyMem_Free(buf);
-            return NULL;
-        }
-        if (i)
-            *p++ = ',';
-        p = put_u64(p, x);
-    }
-    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
-    PyMem_Free(buf);
-    return out;
+    return numbers_joined(PyList_Size(values), int_at, values);
 }
 
+struct counts {
+    PyObject *values;
+    long long offset;
+};
+
+static int count_at(void *ctx, Py_ssize_t i, int *negative, unsigned long long *magnitude)
+{
+    const struct counts *c = ctx;
+    PyObject *v = PyList_GetItem(c->values, i);
+    long long x = TYPE(v) == &PyLong_Type ? PyLong_AsLongLong(v) : 0;
+    /* refcounts are far from the edges of a long long: anything else is an error, not a
+     * wrong number */
+    if (TYPE(v) != &PyLong_Type || (x == -1 && PyErr_Occurred()) || x < -(1LL << 62)
+        || x > (1LL << 62) || c->offset < -(1LL << 62) || c->offset > (1LL << 62)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "counts_text: a list of ints");
+        return -1;
+    }
+    long long d = x - c->offset;
+    *negative = d < 0;
+    *magnitude = d < 0 ? (unsigned long long)(-d) : (unsigned long long)d;
+    return 0;
+}
 
 /* counts_text(counts, offset): the refcount column, the inside of a JSON array of
  * count - offset for each int of `counts` (",".join(str(n - offset) for n in counts)). */
@@ -225,40 +266,17 @@ static PyObject *rg_counts_text(PyObject *self, PyObject *args)
     PyObject *offset_o = values ? arg(args, 1, &PyLong_Type, "counts_text: an int offset") : NULL;
     if (offset_o == NULL)
         return NULL;
-    long long offset = PyLong_AsLongLong(offset_o);
-    if (offset == -1 && PyErr_Occurred())
+    struct counts c = {values, PyLong_AsLongLong(offset_o)};
+    if (c.offset == -1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t n = PyList_Size(values);
-    if (n == 0)
-        return PyUnicode_FromStringAndSize("", 0);
-    char *buf = PyMem_Malloc((size_t)n * 22);
-    if (buf == NULL)
-        return PyErr_NoMemory();
-    char *p = buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *v = PyList_GetItem(values, i);
-        long long x = TYPE(v) == &PyLong_Type ? PyLong_AsLongLong(v) : 0;
-        /* refcounts are far from the edges of a long long: anything else is an error, not
-         * a wrong number */
-        if (TYPE(v) != &PyLong_Type || (x == -1 && PyErr_Occurred()) || x < -(1LL << 62)
-            || x > (1LL << 62) || offset < -(1LL << 62) || offset > (1LL << 62)) {
-            PyMem_Free(buf);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "counts_text: a list of ints");
-            return NULL;
-        }
-        if (i)
-            *p++ = ',';
-        long long d = x - offset;
-        if (d < 0) {
-            *p++ = '-';
-            p = put_u64(p, (unsigned long long)(-d));
-        } else
-            p = put_u64(p, (unsigned long long)d);
-    }
-    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
-    PyMem_Free(buf);
-    return out;
+    return numbers_joined(PyList_Size(values), count_at, &c);
+}
+
+static int id_at(void *objs, Py_ssize_t i, int *negative, unsigned long long *magnitude)
+{
+    (void)negative;
+    *magnitude = (unsigned long long)(uintptr_t)PyList_GetItem(objs, i);
+    return 0;
 }
 
 /* id_text(objs): the inside of a JSON array of the objects' ids (ints(list(map(id, objs))),
@@ -269,21 +287,7 @@ static PyObject *rg_id_text(PyObject *self, PyObject *args)
     PyObject *objs = arg(args, 0, &PyList_Type, "id_text: a list");
     if (objs == NULL)
         return NULL;
-    Py_ssize_t n = PyList_Size(objs);
-    if (n == 0)
-        return PyUnicode_FromStringAndSize("", 0);
-    char *buf = PyMem_Malloc((size_t)n * 21);
-    if (buf == NULL)
-        return PyErr_NoMemory();
-    char *p = buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (i)
-            *p++ = ',';
-        p = put_u64(p, (unsigned long long)(uintptr_t)PyList_GetItem(objs, i));
-    }
-    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
-    PyMem_Free(buf);
-    return out;
+    return numbers_joined(PyList_Size(objs), id_at, objs);
 }
 
 /* ---- group_by_type ---------------------------------------------------------------------- */

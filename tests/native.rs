@@ -194,6 +194,15 @@ counts = [rng.randrange(-10**6, 2**40) for _ in range(5000)] + [0, 1, 3]
 for offset in (0, 3, -2):
     assert n.counts_text(counts, offset) == ','.join(str(c - offset) for c in counts)
 assert n.counts_text([], 3) == ''
+assert n.counts_text([], 2**63 - 1) == '' and n.ints([]) == '' and n.id_text([]) == ''
+for call in (lambda: n.ints([1, 'x']), lambda: n.ints([1, -1]), lambda: n.ints([2**64]),
+             lambda: n.counts_text([1, 2**63], 0), lambda: n.counts_text([1, 'x'], 0),
+             lambda: n.counts_text([1], 2**62 + 1)):
+    try:
+        call()
+    except (TypeError, OverflowError):
+        continue
+    raise AssertionError('no error')
 print('ok')
 ";
     for (label, python) in pythons() {
