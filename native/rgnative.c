@@ -185,6 +185,49 @@ static char *put_u64(char *p, unsigned long long v)
     return p + (24 - n);
 }
 
+/* The one way a column of numbers becomes text: "n0,n1,..." for the n values that number(i)
+ * gives (0: ok, -1: an error is set), as a new str. Each number takes at most 21 characters
+ * with its sign and comma. */
+typedef int (*number_at)(void *ctx, Py_ssize_t i, int *negative, unsigned long long *magnitude);
+
+static PyObject *numbers_joined(Py_ssize_t n, number_at number, void *ctx)
+{
+    if (n == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char *buf = PyMem_Malloc((size_t)n * 22);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    char *p = buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int negative = 0;
+        unsigned long long magnitude;
+        if (number(ctx, i, &negative, &magnitude) < 0) {
+            PyMem_Free(buf);
+            return NULL;
+        }
+        if (i)
+            *p++ = ',';
+        if (negative)
+            *p++ = '-';
+        p = put_u64(p, magnitude);
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
+
+static int int_at(void *values, Py_ssize_t i, int *negative, unsigned long long *magnitude)
+{
+    (void)negative;
+    PyObject *v = PyList_GetItem(values, i);
+    if (TYPE(v) != &PyLong_Type) {
+        PyErr_SetString(PyExc_TypeError, "ints: a list of ints");
+        return -1;
+    }
+    *magnitude = PyLong_AsUnsignedLongLong(v);
+    return *magnitude == (unsigned long long)-1 && PyErr_Occurred() ? -1 : 0;
+}
+
 /* ints(values): the inside of a JSON array of non-negative ints ("%d,%d" % values). */
 static PyObject *rg_ints(PyObject *self, PyObject *args)
 {
@@ -192,34 +235,32 @@ static PyObject *rg_ints(PyObject *self, PyObject *args)
     PyObject *values = arg(args, 0, &PyList_Type, "ints: a list of ints");
     if (values == NULL)
         return NULL;
-    Py_ssize_t n = PyList_Size(values);
-    if (n == 0)
-        return PyUnicode_FromStringAndSize("", 0);
-    char *buf = PyMem_Malloc((size_t)n * 21);
-    if (buf == NULL)
-        return PyErr_NoMemory();
-    char *p = buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *v = PyList_GetItem(values, i);
-        if (TYPE(v) != &PyLong_Type) {
-            PyMem_Free(buf);
-            PyErr_SetString(PyExc_TypeError, "ints: a list of ints");
-            return NULL;
-        }
-        unsigned long long x = PyLong_AsUnsignedLongLong(v);
-        if (x == (unsigned long long)-1 && PyErr_Occurred()) {
-            PyMem_Free(buf);
-            return NULL;
-        }
-        if (i)
-            *p++ = ',';
-        p = put_u64(p, x);
-    }
-    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
-    PyMem_Free(buf);
-    return out;
+    return numbers_joined(PyList_Size(values), int_at, values);
 }
 
+struct counts {
+    PyObject *values;
+    long long offset;
+};
+
+static int count_at(void *ctx, Py_ssize_t i, int *negative, unsigned long long *magnitude)
+{
+    const struct counts *c = ctx;
+    PyObject *v = PyList_GetItem(c->values, i);
+    long long x = TYPE(v) == &PyLong_Type ? PyLong_AsLongLong(v) : 0;
+    /* refcounts are far from the edges of a long long: anything else is an error, not a
+     * wrong number */
+    if (TYPE(v) != &PyLong_Type || (x == -1 && PyErr_Occurred()) || x < -(1LL << 62)
+        || x > (1LL << 62) || c->offset < -(1LL << 62) || c->offset > (1LL << 62)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "counts_text: a list of ints");
+        return -1;
+    }
+    long long d = x - c->offset;
+    *negative = d < 0;
+    *magnitude = d < 0 ? (unsigned long long)(-d) : (unsigned long long)d;
+    return 0;
+}
 
 /* counts_text(counts, offset): the refcount column, the inside of a JSON array of
  * count - offset for each int of `counts` (",".join(str(n - offset) for n in counts)). */
@@ -230,40 +271,17 @@ static PyObject *rg_counts_text(PyObject *self, PyObject *args)
     PyObject *offset_o = values ? arg(args, 1, &PyLong_Type, "counts_text: an int offset") : NULL;
     if (offset_o == NULL)
         return NULL;
-    long long offset = PyLong_AsLongLong(offset_o);
-    if (offset == -1 && PyErr_Occurred())
+    struct counts c = {values, PyLong_AsLongLong(offset_o)};
+    if (c.offset == -1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t n = PyList_Size(values);
-    if (n == 0)
-        return PyUnicode_FromStringAndSize("", 0);
-    char *buf = PyMem_Malloc((size_t)n * 22);
-    if (buf == NULL)
-        return PyErr_NoMemory();
-    char *p = buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *v = PyList_GetItem(values, i);
-        long long x = TYPE(v) == &PyLong_Type ? PyLong_AsLongLong(v) : 0;
-        /* refcounts are far from the edges of a long long: anything else is an error, not
-         * a wrong number */
-        if (TYPE(v) != &PyLong_Type || (x == -1 && PyErr_Occurred()) || x < -(1LL << 62)
-            || x > (1LL << 62) || offset < -(1LL << 62) || offset > (1LL << 62)) {
-            PyMem_Free(buf);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "counts_text: a list of ints");
-            return NULL;
-        }
-        if (i)
-            *p++ = ',';
-        long long d = x - offset;
-        if (d < 0) {
-            *p++ = '-';
-            p = put_u64(p, (unsigned long long)(-d));
-        } else
-            p = put_u64(p, (unsigned long long)d);
-    }
-    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
-    PyMem_Free(buf);
-    return out;
+    return numbers_joined(PyList_Size(values), count_at, &c);
+}
+
+static int id_at(void *objs, Py_ssize_t i, int *negative, unsigned long long *magnitude)
+{
+    (void)negative;
+    *magnitude = (unsigned long long)(uintptr_t)PyList_GetItem(objs, i);
+    return 0;
 }
 
 /* id_text(objs): the inside of a JSON array of the objects' ids (ints(list(map(id, objs))),
@@ -274,21 +292,7 @@ static PyObject *rg_id_text(PyObject *self, PyObject *args)
     PyObject *objs = arg(args, 0, &PyList_Type, "id_text: a list");
     if (objs == NULL)
         return NULL;
-    Py_ssize_t n = PyList_Size(objs);
-    if (n == 0)
-        return PyUnicode_FromStringAndSize("", 0);
-    char *buf = PyMem_Malloc((size_t)n * 21);
-    if (buf == NULL)
-        return PyErr_NoMemory();
-    char *p = buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (i)
-            *p++ = ',';
-        p = put_u64(p, (unsigned long long)(uintptr_t)PyList_GetItem(objs, i));
-    }
-    PyObject *out = PyUnicode_FromStringAndSize(buf, p - buf);
-    PyMem_Free(buf);
-    return out;
+    return numbers_joined(PyList_Size(objs), id_at, objs);
 }
 
 /* ---- group_by_type ---------------------------------------------------------------------- */
@@ -361,8 +365,9 @@ fail:
 
 /* KeySet(): the dumper's `seen` set (keys id >> shift of the objects written or queued) as a
  * table of plain 64-bit keys: a Python set of ints costs ~60 bytes per object (the int and its
- * slot) and a pointer chase per lookup; this costs 8-16 bytes and one probe. It answers what
- * the dumper asks of its set: `k in s`, len(s), s.update(ints), s.difference_update(ints).
+ * slot) and a pointer chase per lookup; this costs 11-21 bytes (the table 3/8 to 3/4 full)
+ * and one probe. It answers what the dumper asks of its set: `k in s`, len(s),
+ * s.update(ints), s.difference_update(ints).
  * Open addressing, linear probing, backward-shift deletion; key 0 marks a free slot (keys are
  * addresses >> 4, never 0). Not a GC object: it holds no references. */
 typedef struct {
@@ -371,6 +376,14 @@ typedef struct {
     size_t mask;     /* capacity - 1 (capacity a power of two), or 0 before the first add */
     size_t used;
 } KeySet;
+
+/* Whether a table of mask + 1 slots is too full for `count` keys: at most 3/4 full (at 1/2
+ * the table was most of a 10M-object dump's extra memory, 256 MB; a lookup at 3/4 with
+ * linear probing still reads one or two cache lines). */
+static int ks_too_full(size_t count, size_t mask)
+{
+    return count * 4 > (mask + 1) * 3;
+}
 
 static size_t slot_of(uint64_t key, size_t mask)
 {
@@ -431,7 +444,7 @@ static int ks_add(KeySet *s, uint64_t key)
         PyErr_SetString(PyExc_TypeError, "KeySet: key 0");
         return -1;
     }
-    if (s->table == NULL || (s->used + 1) * 2 > s->mask + 1) {
+    if (s->table == NULL || ks_too_full(s->used + 1, s->mask)) {
         if (ks_has(s, key))
             return 0;
         if (ks_grow(s) < 0)
@@ -586,8 +599,8 @@ static PyObject *ks_add_objects(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PyList_Size(objs);
-    /* grow once to the size the whole list needs (ks_add's own rule: at most half full) */
-    while (s->table == NULL || (s->used + (size_t)n + 1) * 2 > s->mask + 1)
+    /* grow once to the size the whole list needs (ks_add's own rule) */
+    while (s->table == NULL || ks_too_full(s->used + (size_t)n + 1, s->mask))
         if (ks_grow(s) < 0)
             return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {

@@ -44,6 +44,8 @@ from gc import collect as _gc_collect, disable as _gc_disable, enable as _gc_ena
 from gc import get_debug as _gc_get_debug, get_objects as _gc_get_objects
 from gc import get_referents as _gc_get_referents, is_tracked as _gc_is_tracked
 from gc import isenabled as _gc_isenabled, set_debug as _gc_set_debug
+from gc import freeze as _gc_freeze, unfreeze as _gc_unfreeze
+from gc import get_freeze_count as _gc_get_freeze_count
 from sys import getrefcount as _getrefcount, getsizeof as _getsizeof
 from sys import _current_frames as _sys_current_frames, _getframe as _sys_getframe
 from sys import getprofile as _getprofile, gettrace as _gettrace
@@ -2799,10 +2801,22 @@ def _pause_tracers():
                     events.append((tool, found))
             except Exception:
                 continue
-    return trace, profile, events
+    saved = trace, profile, events
+    _PAUSED.append(saved)
+    return saved
+
+
+# What each _pause_tracers call in progress saved: the dumper's own objects (a tuple and a list
+# each, alive in its frames during the dump), which the walk of _own_objects finds here and
+# leaves out; they were written as objects nothing refers to.
+_PAUSED = []
 
 
 def _resume_tracers(saved):
+    for i in range(list.__len__(_PAUSED) - 1, -1, -1):
+        if _PAUSED[i] is saved:          # by identity: == could call a tracer's __eq__
+            del _PAUSED[i]
+            break
     trace, profile, events = saved
     for tool, found in events:
         try:
@@ -2834,12 +2848,16 @@ def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json"):
     if type(fmt) is not str or fmt not in ("json", "binary"):
         raise DumpError("heap snapshot %s: format must be \"json\" or \"binary\"" % path)
     tmp = fd = failure = heap = None
+    free_garbage_after = collect      # False: the collection found nothing (see _age_young)
     gc_was_enabled = _gc_isenabled()
     _gc_disable()
     try:
         tmp = _temp_path(path)
         fd = _open(tmp, _O_CREATE, 0o666)
         garbage = _collect_garbage() if collect else frozenset()
+        if garbage is None:
+            garbage = frozenset()
+            free_garbage_after = False
         heap = _gc_get_objects()
         result = _write_snapshot(fd, path, heap, garbage, marks, bool(values), bool(collect),
                                  trigger, started, wall, held, fmt)
@@ -2857,8 +2875,10 @@ def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json"):
         _remove_temp(fd, tmp)
         raise
     finally:
-        if collect:
+        if free_garbage_after:
             _gc_collect()             # free the cyclic garbage, as the next collection would
+        elif collect:
+            _age_young()
         if gc_was_enabled:
             _gc_enable()
     # Raised here, not in the except clause: the DumpError must not carry the original error,
@@ -2928,10 +2948,27 @@ def _describe(error):
     return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
 
 
+def _age_young():
+    """After a dump whose collection found no garbage: what the full collection that frees the
+    garbage would still do, without walking the whole heap again (0.1-0.2 s at 1M objects):
+    free the cyclic garbage made during the dump (all young: the collector is off during it)
+    with a young collection, and make every object old (a dump leaves no young objects: the
+    objgraph drop-in relies on it) by moving them all to the permanent generation and back to
+    the oldest. A program that froze objects itself gets the full collection: unfreeze would
+    thaw its objects too."""
+    if _gc_get_freeze_count() != 0:
+        _gc_collect()
+        return
+    _gc_collect(0)
+    _gc_freeze()
+    _gc_unfreeze()
+
+
 def _collect_garbage():
     """Run the cycle collector saving what it finds unreachable, and return the ids of those
     objects. gc.garbage and the debug flags are restored; the objects stay alive (they hold
-    each other) until the collection after the dump."""
+    each other) until the collection after the dump. None: the collection found nothing (so
+    there is nothing for the one after the dump to free)."""
     garbage = gc.garbage
     if type(garbage) is not list:
         return frozenset()
@@ -2939,9 +2976,11 @@ def _collect_garbage():
     flags = _gc_get_debug()
     _gc_set_debug(flags | gc.DEBUG_SAVEALL)
     try:
-        _gc_collect()
+        unreachable = _gc_collect()
     finally:
         _gc_set_debug(flags)
+    if unreachable == 0 and list.__len__(garbage) == before:
+        return None
     found = garbage[before:]
     del garbage[before:]
     return frozenset(map(id, found))
