@@ -620,30 +620,10 @@ def _live_chain(obj, predicate, direction, max_depth, extra_ignore):
     """objgraph's own search on the live heap (gc.get_referrers or gc.get_referents at each
     step): the answer when the snapshot's does not hold even on a new snapshot."""
     edges = gc.get_referrers if direction == "backrefs" else gc.get_referents
-    queue = [obj]
-    depth = {id(obj): 0}
-    parent = {id(obj): None}
-    ignore = set(extra_ignore) | _stack_frame_ids()
-    ignore.update((id(extra_ignore), id(queue), id(depth), id(parent), id(ignore)))
-    while queue:
-        target = queue.pop(0)
-        if predicate(target):
-            chain = [target]
-            while parent[id(target)] is not None:
-                target = parent[id(target)]
-                chain.append(target)
-            return chain if direction == "backrefs" else chain[::-1]
-        d = depth[id(target)]
-        if d < max_depth:
-            found = edges(target)
-            ignore.add(id(found))
-            for source in found:
-                if id(source) not in ignore and id(source) not in depth:
-                    depth[id(source)] = d + 1
-                    parent[id(source)] = target
-                    queue.append(source)
-            del found
-    return [obj]
+    # objgraph's search, the drop-in's own frames left out as objgraph leaves out its own.
+    chain = _find_chain(obj, predicate, edges, max_depth,
+                        tuple(extra_ignore) + tuple(_stack_frame_ids()))
+    return chain if direction == "backrefs" else chain[::-1]
 
 
 def _verify_chain(chain):

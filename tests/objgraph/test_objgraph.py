@@ -231,6 +231,21 @@ class Chains(unittest.TestCase):
                          [start])
 
 
+    def test_the_live_search_used_when_no_snapshot_holds_gives_objgraphs_chains(self):
+        x = MyClass()
+        HOLDER["live"] = [x]
+        try:
+            chain = objgraph._live_chain(x, objgraph.is_proper_module, "backrefs", 20, ())
+            self.assertIs(chain[0], sys.modules[__name__])
+            self.assertIs(chain[-1], x)
+            start = {"k": [(1, x)]}
+            chain = objgraph._live_chain(start, lambda o: o is x, "refs", 20, ())
+            self.assertIs(chain[0], start)
+            self.assertIs(chain[-1], x)
+            self.assertEqual(objgraph._live_chain(x, lambda o: False, "backrefs", 2, ()), [x])
+        finally:
+            HOLDER.clear()
+
 class Graphs(unittest.TestCase):
     def test_show_refs_documented_example(self):
         a = [1, 2, 3]
