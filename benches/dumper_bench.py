@@ -104,7 +104,7 @@ def main():
         # sys.setprofile): let this one run so it sees the dump
         dumper._pause_tracers = lambda: (None, None, [])
         result = profile.runcall(dumper.dump, out, **kwargs)
-        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profile).sort_stats(os.environ.get("RG_SORT", "tottime")).print_stats(int(os.environ.get("RG_TOP", "25")))
     else:
         result = dumper.dump(out, **kwargs)
     cpu = time.process_time() - cpu     # less sensitive than wall time to a busy machine

@@ -16,6 +16,12 @@
  *   instance_attrs(objs, minor)         -> (counts, names, values): instances' attributes in
  *                                          __dict__ order, read without making the __dict__
  *                                          (3.11-3.13 only; see its comment)
+ *   attr_edges(counts, names, values, cls, class_label, dotted, rest_nrefs, rest_refs,
+ *              rest_labels)         -> (nrefs, refs, labels)  (edges_instances_read's loop)
+ *   column(tag, values, signed)     -> bytes                  (_column: a binary objects column)
+ *   text_column(tag, text, signed)  -> (bytes, count)         (_column of the ints in "1,-2,3")
+ *   label_column(labels)            -> (lengths column, UTF-8 data) or None
+                                                                  (the binary label columns)
  *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
@@ -100,7 +106,7 @@ typedef struct {
 /* The stable ABI (all present since 3.2, most since 3.0). */
 extern PyObject *PyModule_Create2(PyModuleDef *, int);
 extern PyObject PyList_Type, PyDict_Type, PyTuple_Type, PySet_Type, PyLong_Type;
-extern PyObject *PyExc_TypeError, *PyExc_RuntimeError;
+extern PyObject *PyExc_TypeError, *PyExc_RuntimeError, *PyExc_ValueError;
 extern void PyErr_SetString(PyObject *, const char *);
 extern PyObject *PyErr_NoMemory(void);
 extern long long PyLong_AsLongLong(PyObject *);
@@ -128,6 +134,11 @@ extern PyObject *PyLong_FromUnsignedLongLong(unsigned long long);
 extern unsigned long long PyLong_AsUnsignedLongLong(PyObject *);
 extern PyObject *PyBool_FromLong(long);
 extern PyObject *PyUnicode_FromStringAndSize(const char *, Py_ssize_t);
+extern PyObject *PyUnicode_Concat(PyObject *, PyObject *);
+extern PyObject *PyBytes_FromStringAndSize(const char *, Py_ssize_t);
+extern int PyObject_IsTrue(PyObject *);
+extern const char *PyUnicode_AsUTF8AndSize(PyObject *, Py_ssize_t *);
+extern PyObject PyBool_Type;
 extern PyObject *PyObject_GetIter(PyObject *);
 extern PyObject *PyIter_Next(PyObject *);
 extern Py_ssize_t PyLong_AsSsize_t(PyObject *);
@@ -364,77 +375,121 @@ fail:
 /* ---- KeySet ------------------------------------------------------------------------------ */
 
 /* KeySet(): the dumper's `seen` set (keys id >> shift of the objects written or queued) as a
- * table of plain 64-bit keys: a Python set of ints costs ~60 bytes per object (the int and its
- * slot) and a pointer chase per lookup; this costs 11-21 bytes (the table 3/8 to 3/4 full)
- * and one probe. It answers what the dumper asks of its set: `k in s`, len(s),
- * s.update(ints), s.difference_update(ints).
- * Open addressing, linear probing, backward-shift deletion; key 0 marks a free slot (keys are
- * addresses >> 4, never 0). Not a GC object: it holds no references. */
+ * bitmap of keys, one bit per key, in pages of PAGE_KEYS keys found through a small hash table
+ * of page numbers. Keys are addresses >> 4 of live objects, which the allocator packs densely
+ * (pymalloc's arenas, malloc's heap): a 10M-object heap spans ~1 GB of addresses, 8 MB of
+ * bits. A table of 64-bit keys took 11-21 bytes per object (128 MB at 10M objects, most of the
+ * dump's extra memory) and a cache miss per probe; a Python set of ints ~60 bytes.
+ * It answers what the dumper asks of its set: `k in s`, len(s), s.update(ints),
+ * s.difference_update(ints). A page, once made, stays (a discarded key clears its bit).
+ * Keys are never 0 (no object lives at address 0): 0 is refused, as the dumper never asks it.
+ * Not a GC object: it holds no references. */
+#define PAGE_SHIFT 12                       /* 4096 keys per page: 64 KB of addresses */
+#define PAGE_KEYS ((uint64_t)1 << PAGE_SHIFT)
+#define PAGE_WORDS (PAGE_KEYS / 64)         /* 512 bytes of bits */
+#define SLAB_PAGES 64                       /* pages allocated together (32 KB) */
+
 typedef struct {
     PyObject ob_base;
-    uint64_t *table;
-    size_t mask;     /* capacity - 1 (capacity a power of two), or 0 before the first add */
-    size_t used;
+    uint64_t *page_no;      /* hash table of page numbers + 1 (0: a free slot) ... */
+    uint64_t **pages;       /* ... and each one's bits */
+    size_t mask;            /* table capacity - 1 (a power of two), 0 before the first add */
+    size_t n_pages;
+    size_t used;            /* keys in the set */
+    uint64_t **slabs;       /* the page memory, SLAB_PAGES pages per slab */
+    size_t n_slabs, slab_left;
+    uint64_t last_no;       /* the last page found (page number + 1, 0: none) ... */
+    uint64_t *last_page;    /* ... and its bits: consecutive keys are often on one page */
 } KeySet;
 
-/* Whether a table of mask + 1 slots is too full for `count` keys: at most 3/4 full (at 1/2
- * the table was most of a 10M-object dump's extra memory, 256 MB; a lookup at 3/4 with
- * linear probing still reads one or two cache lines). */
-static int ks_too_full(size_t count, size_t mask)
+static size_t slot_of(uint64_t page_no, size_t mask)
 {
-    return count * 4 > (mask + 1) * 3;
+    return (size_t)((page_no * 0x9E3779B97F4A7C15ull) >> 17) & mask;
 }
 
-static size_t slot_of(uint64_t key, size_t mask)
+/* The bits of page number `no` (+ 1), or NULL if there is no such page yet. */
+static uint64_t *ks_page(KeySet *s, uint64_t no)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-}
-
-static int ks_has(const KeySet *s, uint64_t key)
-{
-    if (s->table == NULL || key == 0)
-        return 0;
-    for (size_t i = slot_of(key, s->mask);; i = (i + 1) & s->mask) {
-        uint64_t here = s->table[i];
-        if (here == key)
-            return 1;
+    if (no == s->last_no)
+        return s->last_page;
+    if (s->page_no == NULL)
+        return NULL;
+    for (size_t i = slot_of(no, s->mask);; i = (i + 1) & s->mask) {
+        uint64_t here = s->page_no[i];
+        if (here == no) {
+            s->last_no = no;
+            s->last_page = s->pages[i];
+            return s->pages[i];
+        }
         if (here == 0)
-            return 0;
+            return NULL;
     }
 }
 
+static int ks_has(KeySet *s, uint64_t key)
+{
+    if (key == 0)
+        return 0;
+    uint64_t *bits = ks_page(s, (key >> PAGE_SHIFT) + 1);
+    uint64_t at = key & (PAGE_KEYS - 1);
+    return bits != NULL && (bits[at >> 6] >> (at & 63)) & 1;
+}
+
+/* The page table at twice its size (1024 slots at first): kept at most half full. */
 static int ks_grow(KeySet *s)
 {
-    size_t capacity = s->table == NULL ? 1024 : (s->mask + 1) * 2;
-    uint64_t *table = PyMem_Calloc(capacity, sizeof(uint64_t));
-    if (table == NULL) {
+    size_t capacity = s->page_no == NULL ? 1024 : (s->mask + 1) * 2;
+    uint64_t *page_no = PyMem_Calloc(capacity, sizeof(uint64_t));
+    uint64_t **pages = PyMem_Calloc(capacity, sizeof(uint64_t *));
+    if (page_no == NULL || pages == NULL) {
+        PyMem_Free(page_no);
+        PyMem_Free(pages);
         PyErr_NoMemory();
         return -1;
     }
     size_t mask = capacity - 1;
-    if (s->table != NULL) {
+    if (s->page_no != NULL) {
         for (size_t j = 0; j <= s->mask; j++) {
-            uint64_t key = s->table[j];
-            if (key == 0)
+            uint64_t no = s->page_no[j];
+            if (no == 0)
                 continue;
-            size_t i = slot_of(key, mask);
-            while (table[i] != 0)
+            size_t i = slot_of(no, mask);
+            while (page_no[i] != 0)
                 i = (i + 1) & mask;
-            table[i] = key;
+            page_no[i] = no;
+            pages[i] = s->pages[j];
         }
-        PyMem_Free(s->table);
+        PyMem_Free(s->page_no);
+        PyMem_Free(s->pages);
     }
-    s->table = table;
+    s->page_no = page_no;
+    s->pages = pages;
     s->mask = mask;
     return 0;
 }
 
-/* A hint that the slot of `key` is read soon: the table is far bigger than the caches and
- * keys are addresses in no useful order, so each probe would otherwise wait for memory. */
+/* A new page of zero bits, from the current slab (a new one when it is used up). */
+static uint64_t *ks_new_page(KeySet *s)
+{
+    if (s->slab_left == 0) {
+        uint64_t **slabs = PyMem_Realloc(s->slabs, (s->n_slabs + 1) * sizeof(uint64_t *));
+        if (slabs == NULL)
+            return NULL;
+        s->slabs = slabs;
+        uint64_t *slab = PyMem_Calloc(SLAB_PAGES * PAGE_WORDS, sizeof(uint64_t));
+        if (slab == NULL)
+            return NULL;
+        s->slabs[s->n_slabs++] = slab;
+        s->slab_left = SLAB_PAGES;
+    }
+    return s->slabs[s->n_slabs - 1] + (SLAB_PAGES - s->slab_left--) * PAGE_WORDS;
+}
+
+/* A hint that the page table slot of `key`'s page is read soon. */
 static inline void ks_prefetch(const KeySet *s, uint64_t key)
 {
-    if (s->table != NULL)
-        __builtin_prefetch(&s->table[slot_of(key, s->mask)]);
+    if (s->page_no != NULL)
+        __builtin_prefetch(&s->page_no[slot_of((key >> PAGE_SHIFT) + 1, s->mask)]);
 }
 
 /* 1: added, 0: was there, -1: error */
@@ -444,48 +499,44 @@ static int ks_add(KeySet *s, uint64_t key)
         PyErr_SetString(PyExc_TypeError, "KeySet: key 0");
         return -1;
     }
-    if (s->table == NULL || ks_too_full(s->used + 1, s->mask)) {
-        if (ks_has(s, key))
-            return 0;
-        if (ks_grow(s) < 0)
+    uint64_t no = (key >> PAGE_SHIFT) + 1;
+    uint64_t *bits = ks_page(s, no);
+    if (bits == NULL) {
+        if (s->page_no == NULL || (s->n_pages + 1) * 2 > s->mask + 1)
+            if (ks_grow(s) < 0)
+                return -1;
+        bits = ks_new_page(s);
+        if (bits == NULL) {
+            PyErr_NoMemory();
             return -1;
+        }
+        size_t i = slot_of(no, s->mask);
+        while (s->page_no[i] != 0)
+            i = (i + 1) & s->mask;
+        s->page_no[i] = no;
+        s->pages[i] = bits;
+        s->n_pages++;
+        s->last_no = no;
+        s->last_page = bits;
     }
-    size_t i = slot_of(key, s->mask);
-    for (;; i = (i + 1) & s->mask) {
-        if (s->table[i] == key)
-            return 0;
-        if (s->table[i] == 0)
-            break;
-    }
-    s->table[i] = key;
+    uint64_t at = key & (PAGE_KEYS - 1), bit = (uint64_t)1 << (at & 63);
+    if (bits[at >> 6] & bit)
+        return 0;
+    bits[at >> 6] |= bit;
     s->used++;
     return 1;
 }
 
 static void ks_discard(KeySet *s, uint64_t key)
 {
-    if (s->table == NULL || key == 0)
+    if (key == 0)
         return;
-    size_t i = slot_of(key, s->mask);
-    for (;; i = (i + 1) & s->mask) {
-        if (s->table[i] == 0)
-            return;
-        if (s->table[i] == key)
-            break;
+    uint64_t *bits = ks_page(s, (key >> PAGE_SHIFT) + 1);
+    uint64_t at = key & (PAGE_KEYS - 1), bit = (uint64_t)1 << (at & 63);
+    if (bits != NULL && bits[at >> 6] & bit) {
+        bits[at >> 6] &= ~bit;
+        s->used--;
     }
-    /* backward-shift: move later keys of the run into the hole when that is where they
-     * belong (their home slot is not cyclically in (hole, j]) */
-    size_t hole = i;
-    for (size_t j = (i + 1) & s->mask; s->table[j] != 0; j = (j + 1) & s->mask) {
-        size_t home = slot_of(s->table[j], s->mask);
-        int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (!between) {
-            s->table[hole] = s->table[j];
-            hole = j;
-        }
-    }
-    s->table[hole] = 0;
-    s->used--;
 }
 
 /* the key an int object stands for; sets an error for anything else */
@@ -509,9 +560,12 @@ static PyObject *ks_new(PyObject *type, PyObject *args, PyObject *kwargs)
     PyObject *(*alloc)(PyObject *, Py_ssize_t) = PyType_GetSlot(type, 47 /* Py_tp_alloc */);
     KeySet *s = (KeySet *)alloc(type, 0);
     if (s != NULL) {
-        s->table = NULL;
-        s->mask = 0;
-        s->used = 0;
+        s->page_no = NULL;
+        s->pages = NULL;
+        s->slabs = NULL;
+        s->mask = s->n_pages = s->used = s->n_slabs = s->slab_left = 0;
+        s->last_no = 0;
+        s->last_page = NULL;
     }
     return (PyObject *)s;
 }
@@ -520,8 +574,14 @@ static void ks_dealloc(PyObject *self)
 {
     KeySet *s = (KeySet *)self;
     PyObject *type = TYPE(self);
-    PyMem_Free(s->table);
-    s->table = NULL;
+    for (size_t i = 0; i < s->n_slabs; i++)
+        PyMem_Free(s->slabs[i]);
+    PyMem_Free(s->slabs);
+    PyMem_Free(s->page_no);
+    PyMem_Free(s->pages);
+    s->slabs = NULL;
+    s->page_no = NULL;
+    s->pages = NULL;
     void (*free_fn)(void *) = PyType_GetSlot(type, Py_tp_free);
     free_fn(self);
     Py_DecRef(type);     /* a heap type: its instances hold it */
@@ -599,10 +659,6 @@ static PyObject *ks_add_objects(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PyList_Size(objs);
-    /* grow once to the size the whole list needs (ks_add's own rule) */
-    while (s->table == NULL || ks_too_full(s->used + (size_t)n + 1, s->mask))
-        if (ks_grow(s) < 0)
-            return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n)
             ks_prefetch(s, ((uint64_t)(uintptr_t)PyList_GetItem(objs, i + PREFETCH_AHEAD))
@@ -892,6 +948,394 @@ done:
     return NULL;
 }
 
+/* attr_edges(counts, names, values, cls, class_label, dotted, rest_nrefs, rest_refs, rest_labels)
+ * -> (nrefs, refs, labels): instance_attrs' result as the references of each instance, its
+ * attributes then its class, named ".name" (from `dotted`, a dict name -> ".name" that this
+ * fills) and `class_label`; an instance whose count is -1 takes its references from the
+ * rest_* lists (edges_each's result for those instances, in order). */
+static PyObject *rg_attr_edges(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *counts = arg(args, 0, &PyList_Type, "attr_edges: counts list");
+    PyObject *names = counts ? arg(args, 1, &PyList_Type, "attr_edges: names list") : NULL;
+    PyObject *values = names ? arg(args, 2, &PyList_Type, "attr_edges: values list") : NULL;
+    PyObject *cls = values ? arg(args, 3, NULL, "") : NULL;
+    PyObject *class_label = cls ? arg(args, 4, &PyUnicode_Type, "attr_edges: label str") : NULL;
+    PyObject *dotted = class_label ? arg(args, 5, &PyDict_Type, "attr_edges: dotted dict") : NULL;
+    PyObject *rest_nrefs = dotted ? arg(args, 6, &PyList_Type, "attr_edges: rest list") : NULL;
+    PyObject *rest_refs = rest_nrefs ? arg(args, 7, &PyList_Type, "attr_edges: rest list") : NULL;
+    PyObject *rest_labels = rest_refs ? arg(args, 8, &PyList_Type, "attr_edges: rest list") : NULL;
+    if (rest_labels == NULL)
+        return NULL;
+    PyObject *dot = NULL, *nrefs = PyList_New(0), *refs = PyList_New(0),
+             *labels = PyList_New(0), *out = NULL;
+    if (nrefs == NULL || refs == NULL || labels == NULL)
+        goto done;
+    dot = PyUnicode_FromStringAndSize(".", 1);
+    if (dot == NULL)
+        goto done;
+    Py_ssize_t n = PyList_Size(counts), at = 0, r = 0, e = 0;
+    Py_ssize_t n_names = PyList_Size(names), n_values = PyList_Size(values);
+    Py_ssize_t n_rest = PyList_Size(rest_nrefs), n_rest_refs = PyList_Size(rest_refs);
+    if (n_rest_refs != PyList_Size(rest_labels) || n_names != n_values) {
+        PyErr_SetString(PyExc_ValueError, "attr_edges: lists of different lengths");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c_o = PyList_GetItem(counts, i);
+        Py_ssize_t c = TYPE(c_o) == &PyLong_Type ? PyLong_AsSsize_t(c_o) : -2;
+        if (c < 0) {
+            if (c != -1 || r >= n_rest) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "attr_edges: bad counts");
+                goto done;
+            }
+            PyObject *m_o = PyList_GetItem(rest_nrefs, r++);
+            Py_ssize_t m = TYPE(m_o) == &PyLong_Type ? PyLong_AsSsize_t(m_o) : -1;
+            if (m < 0 || e + m > n_rest_refs) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "attr_edges: bad rest counts");
+                goto done;
+            }
+            if (PyList_Append(nrefs, m_o) < 0)
+                goto done;
+            for (Py_ssize_t j = 0; j < m; j++, e++)
+                if (PyList_Append(refs, PyList_GetItem(rest_refs, e)) < 0
+                    || PyList_Append(labels, PyList_GetItem(rest_labels, e)) < 0)
+                    goto done;
+            continue;
+        }
+        if (at + c > n_names) {
+            PyErr_SetString(PyExc_ValueError, "attr_edges: counts beyond the names");
+            goto done;
+        }
+        PyObject *k = PyLong_FromSsize_t(c + 1);
+        if (k == NULL)
+            goto done;
+        int failed = PyList_Append(nrefs, k);
+        Py_DecRef(k);
+        if (failed < 0)
+            goto done;
+        for (Py_ssize_t j = 0; j < c; j++, at++) {
+            PyObject *key = PyList_GetItem(names, at);
+            if (TYPE(key) != &PyUnicode_Type) {
+                PyErr_SetString(PyExc_TypeError, "attr_edges: str names");
+                goto done;
+            }
+            PyObject *label = PyDict_GetItem(dotted, key);      /* borrowed */
+            if (label == NULL) {
+                PyObject *made = PyUnicode_Concat(dot, key);
+                if (made == NULL)
+                    goto done;
+                failed = PyDict_SetItem(dotted, key, made);
+                Py_DecRef(made);                /* the dict holds it */
+                if (failed < 0)
+                    goto done;
+                label = made;
+            }
+            if (PyList_Append(refs, PyList_GetItem(values, at)) < 0
+                || PyList_Append(labels, label) < 0)
+                goto done;
+        }
+        if (PyList_Append(refs, cls) < 0 || PyList_Append(labels, class_label) < 0)
+            goto done;
+    }
+    if (r != n_rest || e != n_rest_refs || at != n_names) {
+        PyErr_SetString(PyExc_ValueError, "attr_edges: lists left over");
+        goto done;
+    }
+    out = PyTuple_New(3);
+    if (out == NULL)
+        goto done;
+    PyTuple_SetItem(out, 0, nrefs);
+    PyTuple_SetItem(out, 1, refs);
+    PyTuple_SetItem(out, 2, labels);
+    Py_DecRef(dot);
+    return out;
+done:
+    if (dot != NULL)
+        Py_DecRef(dot);
+    if (nrefs != NULL)
+        Py_DecRef(nrefs);
+    if (refs != NULL)
+        Py_DecRef(refs);
+    if (labels != NULL)
+        Py_DecRef(labels);
+    return NULL;
+}
+
+/* ---- column ----------------------------------------------------------------------------- */
+
+/* Appends the LEB128 varint of v at p; returns the end. */
+static unsigned char *put_varint(unsigned char *p, unsigned long long v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)((v & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+/* The column of n values (raw: the 64-bit patterns; top: the largest magnitude, for a signed
+ * column max(x, -1 - x)) as bytes: tag, width, varint byte length, the values little-endian in
+ * the narrowest of 1/2/4/8 bytes that holds top (signed: two's complement). */
+static PyObject *column_bytes(int tag, int is_signed, const uint64_t *raw, Py_ssize_t n,
+                              unsigned long long top)
+{
+    int width;
+    if (is_signed)
+        width = top <= 0x7f ? 1 : top <= 0x7fff ? 2 : top <= 0x7fffffff ? 4 : 8;
+    else
+        width = top <= 0xff ? 1 : top <= 0xffff ? 2 : top <= 0xffffffffULL ? 4 : 8;
+    size_t size = (size_t)n * (size_t)width;
+    unsigned char *buf = PyMem_Malloc(size + 12);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    unsigned char *p = buf;
+    *p++ = (unsigned char)tag;
+    *p++ = (unsigned char)width;
+    p = put_varint(p, size);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t x = raw[i];
+        for (int b = 0; b < width; b++)         /* little-endian whatever the host */
+            *p++ = (unsigned char)(x >> (8 * b));
+    }
+    PyObject *out = PyBytes_FromStringAndSize((const char *)buf, p - buf);
+    PyMem_Free(buf);
+    return out;
+}
+
+/* The tag (0-255) and signed (a bool) arguments of column and text_column; -1: an error. */
+static int column_args(PyObject *args, const char *what, int *tag, int *is_signed)
+{
+    PyObject *tag_o = arg(args, 0, &PyLong_Type, what);
+    PyObject *signed_o = tag_o ? arg(args, 2, &PyBool_Type, what) : NULL;
+    if (signed_o == NULL)
+        return -1;
+    long long t = PyLong_AsLongLong(tag_o);
+    *is_signed = PyObject_IsTrue(signed_o);
+    if (t < 0 || t > 255 || *is_signed < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, what);
+        return -1;
+    }
+    *tag = (int)t;
+    return 0;
+}
+
+static PyObject *too_large(void)
+{
+    PyErr_Clear();
+    PyErr_SetString(PyExc_ValueError, "a value too large for 64 bits");
+    return NULL;
+}
+
+/* column(tag, values, signed) -> bytes: one binary objects column (docs/FORMAT.md) of a list of
+ * ints. ValueError for a value that does not fit 64 bits, TypeError for one that is not an int:
+ * the Python _column fails on the same. */
+static PyObject *rg_column(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int tag, is_signed;
+    if (column_args(args, "column(tag 0-255, list of ints, bool)", &tag, &is_signed) < 0)
+        return NULL;
+    PyObject *values = arg(args, 1, &PyList_Type, "column: a list of ints");
+    if (values == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(values);
+    uint64_t *raw = PyMem_Malloc(n ? (size_t)n * 8 : 1);
+    if (raw == NULL)
+        return PyErr_NoMemory();
+    unsigned long long top = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GetItem(values, i);
+        if (TYPE(v) != &PyLong_Type) {
+            PyMem_Free(raw);
+            PyErr_SetString(PyExc_TypeError, "column: a list of ints");
+            return NULL;
+        }
+        unsigned long long magnitude;
+        if (is_signed) {
+            long long x = PyLong_AsLongLong(v);
+            if (x == -1 && PyErr_Occurred()) {
+                PyMem_Free(raw);
+                return too_large();
+            }
+            raw[i] = (uint64_t)x;
+            magnitude = x < 0 ? (unsigned long long)(-1 - x) : (unsigned long long)x;
+        } else {
+            magnitude = PyLong_AsUnsignedLongLong(v);
+            if (magnitude == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyMem_Free(raw);
+                return too_large();
+            }
+            raw[i] = magnitude;
+        }
+        if (magnitude > top)
+            top = magnitude;
+    }
+    PyObject *out = column_bytes(tag, is_signed, raw, n, top);
+    PyMem_Free(raw);
+    return out;
+}
+
+/* text_column(tag, text, signed) -> (bytes, count): column() of the ints written in `text`, the
+ * inside of a JSON array of ints ("1,-2,3"; "" is none), without making an int object for each:
+ * how the binary writer turns an objects line's number columns into columns. ValueError for
+ * anything else in the text (a float, a space, an empty item) or a value beyond 64 bits. */
+static PyObject *rg_text_column(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int tag, is_signed;
+    if (column_args(args, "text_column(tag 0-255, str, bool)", &tag, &is_signed) < 0)
+        return NULL;
+    PyObject *text_o = arg(args, 1, &PyUnicode_Type, "text_column: a str");
+    if (text_o == NULL)
+        return NULL;
+    Py_ssize_t len;
+    const char *text = PyUnicode_AsUTF8AndSize(text_o, &len);
+    if (text == NULL)
+        return NULL;
+    Py_ssize_t n = 0;
+    if (len > 0) {
+        n = 1;
+        for (Py_ssize_t i = 0; i < len; i++)
+            n += text[i] == ',';
+    }
+    uint64_t *raw = PyMem_Malloc(n ? (size_t)n * 8 : 1);
+    if (raw == NULL)
+        return PyErr_NoMemory();
+    unsigned long long top = 0;
+    const char *p = text, *end = text + len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int negative = 0;
+        if (p < end && *p == '-' && is_signed) {
+            negative = 1;
+            p++;
+        }
+        const char *digits = p;
+        unsigned long long v = 0;
+        int overflow = 0;
+        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+            unsigned d = (unsigned)(*p - '0');
+            if (v > (~0ULL - d) / 10)
+                overflow = 1;
+            v = v * 10 + d;
+        }
+        if (p == digits || (p < end && *p != ',') || (p - digits > 1 && *digits == '0')) {
+            PyMem_Free(raw);
+            PyErr_SetString(PyExc_ValueError, "text_column: not a list of ints");
+            return NULL;
+        }
+        p++;                                            /* the comma */
+        if (v == 0)
+            negative = 0;                               /* "-0" is 0 */
+        unsigned long long magnitude;
+        if (is_signed) {
+            if (overflow || v > (negative ? (1ULL << 63) : (1ULL << 63) - 1)) {
+                PyMem_Free(raw);
+                return too_large();
+            }
+            raw[i] = negative ? (uint64_t)0 - v : v;
+            magnitude = negative ? v - 1 : v;
+        } else {
+            if (overflow) {
+                PyMem_Free(raw);
+                return too_large();
+            }
+            raw[i] = magnitude = v;
+        }
+        if (magnitude > top)
+            top = magnitude;
+    }
+    PyObject *column = column_bytes(tag, is_signed, raw, n, top);
+    PyMem_Free(raw);
+    if (column == NULL)
+        return NULL;
+    PyObject *count = PyLong_FromSsize_t(n), *out = count ? PyTuple_New(2) : NULL;
+    if (out == NULL) {
+        Py_DecRef(column);
+        if (count != NULL)
+            Py_DecRef(count);
+        return NULL;
+    }
+    PyTuple_SetItem(out, 0, column);
+    PyTuple_SetItem(out, 1, count);
+    return out;
+}
+
+/* label_column(labels) -> (column 7, data) for a list of str or None: the binary objects block's
+ * label lengths (0: no label, else the UTF-8 length + 1) and the labels' UTF-8 bytes one after
+ * the other; None if a label cannot be UTF-8 (a lone surrogate: the Python writer escapes it). */
+static PyObject *rg_label_column(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *labels = arg(args, 0, &PyList_Type, "label_column: a list");
+    if (labels == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(labels);
+    uint64_t *lens = PyMem_Malloc(n ? (size_t)n * 8 : 1);
+    if (lens == NULL)
+        return PyErr_NoMemory();
+    size_t total = 0, cap = 0;
+    char *data = NULL;
+    PyObject *lengths = NULL, *bytes = NULL, *out = NULL;
+    unsigned long long top = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *label = PyList_GetItem(labels, i);
+        if (label == &_Py_NoneStruct) {
+            lens[i] = 0;
+            continue;
+        }
+        if (TYPE(label) != &PyUnicode_Type) {
+            PyErr_SetString(PyExc_TypeError, "label_column: str or None");
+            goto done;
+        }
+        Py_ssize_t len;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(label, &len);
+        if (utf8 == NULL) {                 /* a lone surrogate: the Python way */
+            PyErr_Clear();
+            Py_IncRef(&_Py_NoneStruct);
+            out = &_Py_NoneStruct;
+            goto done;
+        }
+        if (total + (size_t)len > cap) {
+            size_t want = cap ? cap * 2 : 65536;
+            while (want < total + (size_t)len)
+                want *= 2;
+            char *grown = PyMem_Realloc(data, want);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            data = grown;
+            cap = want;
+        }
+        memcpy(data + total, utf8, (size_t)len);
+        total += (size_t)len;
+        lens[i] = (uint64_t)len + 1;
+        if (lens[i] > top)
+            top = lens[i];
+    }
+    lengths = column_bytes(7, 0, lens, n, top);
+    bytes = lengths ? PyBytes_FromStringAndSize(data ? data : "", (Py_ssize_t)total) : NULL;
+    out = bytes ? PyTuple_New(2) : NULL;
+    if (out != NULL) {
+        PyTuple_SetItem(out, 0, lengths);
+        PyTuple_SetItem(out, 1, bytes);
+        lengths = bytes = NULL;
+    }
+done:
+    if (lengths != NULL)
+        Py_DecRef(lengths);
+    if (bytes != NULL)
+        Py_DecRef(bytes);
+    PyMem_Free(lens);
+    PyMem_Free(data);
+    return out;
+}
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 static PyMethodDef methods[] = {
@@ -904,6 +1348,14 @@ static PyMethodDef methods[] = {
      "discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean)"},
     {"instance_attrs", rg_instance_attrs, METH_VARARGS,
      "instance_attrs(objs, minor) -> (counts, names, values), read without making __dict__s"},
+    {"attr_edges", rg_attr_edges, METH_VARARGS,
+     "attr_edges(counts, names, values, cls, class_label, dotted, rest_nrefs, rest_refs, "
+     "rest_labels) -> (nrefs, refs, labels)"},
+    {"column", rg_column, METH_VARARGS, "column(tag, values, signed) -> bytes"},
+    {"text_column", rg_text_column, METH_VARARGS,
+     "text_column(tag, text, signed) -> (bytes, count)"},
+    {"label_column", rg_label_column, METH_VARARGS,
+     "label_column(labels) -> (lengths column, UTF-8 data) or None"},
     {NULL, NULL, 0, NULL},
 };
 

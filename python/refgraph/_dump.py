@@ -622,9 +622,20 @@ class _BinaryOutput(_Output):
         self.block(2, b"".join(parts))
 
     def objects(self, line):
-        cols = _scan_json("".join(line.pieces()), 0)[0]
-        labels = cols["label"]
-        edge_labels = cols["edge_labels"]
+        text_column = None if _native is None else getattr(_native, "text_column", None)
+        if text_column is None:
+            cols = _scan_json("".join(line.pieces()), 0)[0]
+            number_columns = [_column(tag, cols[key], signed)
+                              for tag, key, _attr, signed in _NUMBER_COLUMNS]
+            labels, edge_labels, sites = cols["label"], cols["edge_labels"], cols.get("site")
+        else:
+            # the number columns straight from their text, without an int object for each
+            number_columns = [text_column(tag, ",".join(getattr(line, attr)), signed)[0]
+                              for tag, _key, attr, signed in _NUMBER_COLUMNS]
+            labels = _scan_json("[%s]" % ",".join(line.labels), 0)[0]
+            edge_labels = _scan_json("[%s]" % ",".join(line.edge_labels), 0)[0]
+            sites = None if line.sites is None else \
+                _scan_json("[%s]" % ",".join(line.sites), 0)[0]
         codes = self.edge_codes
         new = [t for t in dict.fromkeys(edge_labels) if t not in codes]
         if new:
@@ -633,6 +644,23 @@ class _BinaryOutput(_Output):
                 codes[text] = len(codes)
                 parts.append(_text_bytes(text))
             self.block(3, b"".join(parts))
+        lens_column, data = self.label_columns(labels)
+        ids, types, sizes, refcounts, flags, nrefs, refs = number_columns
+        self.block(4, b"".join((
+            _varint(len(labels)), ids, types, sizes, refcounts, flags, nrefs,
+            lens_column,
+            b"\x08\x20", _varint(len(data)), data,
+            refs,
+            _column(10, list(map(codes.__getitem__, edge_labels)), False),
+            self.site_column(sites))))
+
+    @staticmethod
+    def label_columns(labels):
+        """Column 7 (0: no label, else UTF-8 length + 1) and the labels' UTF-8 bytes."""
+        label_column = None if _native is None else getattr(_native, "label_column", None)
+        found = None if label_column is None else label_column(labels)
+        if found is not None:
+            return found
         text = "".join(filter(None, labels))
         if str.isascii(text):
             data = text.encode("ascii")
@@ -641,16 +669,7 @@ class _BinaryOutput(_Output):
             encoded = [None if t is None else _encode(t) for t in labels]
             data = b"".join(filter(None, encoded))
             lens = [0 if t is None else len(t) + 1 for t in encoded]
-        self.block(4, b"".join((
-            _varint(len(labels)),
-            _column(1, cols["id"], False), _column(2, cols["type"], False),
-            _column(3, cols["size"], False), _column(4, cols["refcount"], True),
-            _column(5, cols["flags"], False), _column(6, cols["nrefs"], False),
-            _column(7, lens, False),
-            b"\x08\x20", _varint(len(data)), data,
-            _column(9, cols["refs"], False),
-            _column(10, list(map(codes.__getitem__, edge_labels)), False),
-            self.site_column(cols.get("site")))))
+        return _column(7, lens, False), data
 
     @staticmethod
     def site_column(sites):
@@ -670,6 +689,11 @@ class _BinaryOutput(_Output):
 
 
 _BINARY_MAGIC = b"\x89RGSNAP\x1a"
+# an objects block's number columns: tag, JSON key, _Line attribute, signed
+_NUMBER_COLUMNS = ((1, "id", "ids", False), (2, "type", "types", False),
+                   (3, "size", "sizes", False), (4, "refcount", "refcounts", True),
+                   (5, "flags", "flags", False), (6, "nrefs", "nrefs", False),
+                   (9, "refs", "refs", False))
 # column widths by largest value, unsigned and signed
 _UNSIGNED_WIDTHS = ((0xff, 1), (0xffff, 2), (0xffffffff, 4), (0xffffffffffffffff, 8))
 _SIGNED_WIDTHS = ((0x7f, 1), (0x7fff, 2), (0x7fffffff, 4), (0x7fffffffffffffff, 8))
@@ -677,6 +701,10 @@ _SIGNED_WIDTHS = ((0x7f, 1), (0x7fff, 2), (0x7fffffff, 4), (0x7fffffffffffffff, 
 
 def _column(tag, values, signed):
     """One objects column, fixed-width little-endian, as narrow as its values allow."""
+    if _native is not None and type(values) is list:
+        column = getattr(_native, "column", None)
+        if column is not None:
+            return column(tag, values, bool(signed))
     top = max(values) if values else 0     # to_bytes refuses a negative value unsigned
     if signed and values:
         top = max(top, -1 - min(values))
@@ -1228,6 +1256,7 @@ def _attrs_reader():
 
 
 _read_attrs = _attrs_reader()
+_attr_edges = getattr(_native_module, "attr_edges", None) if _read_attrs is not None else None
 _MINOR = sys.version_info[1]
 
 
@@ -1999,6 +2028,11 @@ class _Dumper:
             return None
         rest = [o for o, c in zip(objs, counts) if c < 0]
         rest_nrefs, rest_refs, rest_labels = self.edges_each(plan, rest) if rest else ([], [], [])
+        if _attr_edges is not None:
+            # (a dict of this call only: its keys are the program's attribute names, which
+            # must not gain a reference while a later chunk reads their refcounts)
+            return _attr_edges(counts, names, values, cls, ".__class__", {},
+                               list(rest_nrefs), list(rest_refs), list(rest_labels))
         nrefs, refs, labels, at, r, e = [], [], [], 0, 0, 0
         dotted = {}
         for c in counts:
@@ -2533,12 +2567,13 @@ class _Dumper:
         out_nrefs, out_refs, out_labels = [], [], []
         pos = 0
         for n in nrefs:
+            start = len(out_refs)
             for j in range(n):
                 r = refs[pos + j]
                 if id(r) not in excluded:
                     out_refs.append(r)
                     out_labels.append(_INDEX_LABEL[j] if labels is None else labels[pos + j])
-            out_nrefs.append(len(out_refs) - sum(out_nrefs))
+            out_nrefs.append(len(out_refs) - start)
             pos += n
         return out_nrefs, out_refs, out_labels
 
