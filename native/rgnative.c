@@ -1217,7 +1217,10 @@ static PyObject *rg_text_column(PyObject *self, PyObject *args)
         const char *digits = p;
         unsigned long long v = 0;
         int overflow = 0;
-        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        /* 19 digits never overflow 64 bits: only a 20th is checked (ids have 15) */
+        for (; p < end && p - digits < 19 && (unsigned)(*p - '0') < 10; p++)
+            v = v * 10 + (unsigned)(*p - '0');
+        for (; p < end && (unsigned)(*p - '0') < 10; p++) {
             unsigned d = (unsigned)(*p - '0');
             if (v > (~0ULL - d) / 10)
                 overflow = 1;
