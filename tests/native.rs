@@ -5,7 +5,7 @@
 
 use crate::util::{refgraph, script, Workdir};
 use crate::versions::pythons;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The dumper and the accelerator as `refgraph capture` places them, in `dir`.
@@ -22,6 +22,24 @@ fn place_dumper(dir: &Path) -> bool {
         }
         None => false,
     }
+}
+
+/// A directory in `w` with the dumper and, when this binary carries it, the native module
+/// (then true).
+fn dumper_dir(w: &Workdir) -> (PathBuf, bool) {
+    let dir = w.path("dumper");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let native = place_dumper(&dir);
+    (dir, native)
+}
+
+/// [`dumper_dir`] for a test of the native module: None, said as SKIPPED, without one.
+fn native_dumper_dir(w: &Workdir) -> Option<PathBuf> {
+    let (dir, native) = dumper_dir(w);
+    if !native {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+    }
+    native.then_some(dir)
 }
 
 fn supported(label: &str) -> bool {
@@ -71,12 +89,9 @@ fn assert_prints_ok(label: &str, python: &Path, code: &str, args: &[&Path], cont
 #[test]
 fn native_and_python_dumps_of_one_heap_are_the_same_graph() {
     let w = Workdir::new();
-    let dumper = w.path("dumper");
-    std::fs::create_dir(&dumper).expect("mkdir");
-    if !place_dumper(&dumper) {
-        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+    let Some(dumper) = native_dumper_dir(&w) else {
         return;
-    }
+    };
     let benches = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches");
     let heapgen = benches.to_string_lossy().into_owned();
     let programs: Vec<Vec<String>> = vec![
@@ -295,9 +310,7 @@ print('ok')
 #[test]
 fn the_dumpers_empty_garbage_set_is_not_in_the_snapshot() {
     let w = Workdir::new();
-    let dumper = w.path("dumper");
-    std::fs::create_dir(&dumper).expect("mkdir");
-    let native = place_dumper(&dumper);
+    let (dumper, native) = dumper_dir(&w);
     let code = "import json, sys
 sys.path.insert(0, sys.argv[1])
 import refgraph_dump
@@ -333,9 +346,7 @@ print('ok')
 #[test]
 fn the_dumpers_saved_tracers_are_not_in_the_snapshot() {
     let w = Workdir::new();
-    let dumper = w.path("dumper");
-    std::fs::create_dir(&dumper).expect("mkdir");
-    let native = place_dumper(&dumper);
+    let (dumper, native) = dumper_dir(&w);
     let code = "import gc, json, sys
 sys.path.insert(0, sys.argv[1])
 import refgraph_dump
@@ -380,9 +391,7 @@ print('ok')
 #[test]
 fn a_dump_collects_twice_only_when_there_was_garbage() {
     let w = Workdir::new();
-    let dumper = w.path("dumper");
-    std::fs::create_dir(&dumper).expect("mkdir");
-    let native = place_dumper(&dumper);
+    let (dumper, native) = dumper_dir(&w);
     let code = "import gc, json, sys, weakref
 sys.path.insert(0, sys.argv[1])
 import refgraph_dump
@@ -451,9 +460,7 @@ print('ok')
 #[test]
 fn instances_with_different_attributes_are_each_named_by_their_own() {
     let w = Workdir::new();
-    let dumper = w.path("dumper");
-    std::fs::create_dir(&dumper).expect("mkdir");
-    place_dumper(&dumper);
+    let (dumper, _) = dumper_dir(&w);
     let code = "import json, sys
 sys.path.insert(0, sys.argv[1])
 import refgraph_dump
@@ -511,9 +518,7 @@ fn loading_the_native_module_bypasses_the_programs_import_hooks() {
         return;
     }
     let w = Workdir::new();
-    let dir = w.path("dumper");
-    std::fs::create_dir(&dir).expect("mkdir");
-    place_dumper(&dir);
+    let (dir, _) = dumper_dir(&w);
     let code = "import sys
 ASKED = []
 class Spy:
@@ -567,9 +572,7 @@ fn a_native_dump_makes_no_instance_dicts_and_names_their_attributes() {
         return;
     }
     let w = Workdir::new();
-    let dir = w.path("dumper");
-    std::fs::create_dir(&dir).expect("mkdir");
-    place_dumper(&dir);
+    let (dir, _) = dumper_dir(&w);
     for (label, python) in pythons() {
         if !supported(&label) {
             continue;
@@ -602,9 +605,7 @@ fn the_attribute_reader_is_used_only_when_its_self_test_passes() {
         return;
     }
     let w = Workdir::new();
-    let dir = w.path("dumper");
-    std::fs::create_dir(&dir).expect("mkdir");
-    place_dumper(&dir);
+    let (dir, _) = dumper_dir(&w);
     let code = "import sys
 sys.path.insert(0, sys.argv[1])
 import refgraph_dump as d
@@ -653,12 +654,9 @@ print('ok')
 #[test]
 fn binary_blocks_are_the_same_bytes_with_and_without_the_accelerator() {
     let w = Workdir::new();
-    let dumper = w.path("dumper");
-    std::fs::create_dir(&dumper).expect("mkdir");
-    if !place_dumper(&dumper) {
-        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+    let Some(dumper) = native_dumper_dir(&w) else {
         return;
-    }
+    };
     let code = "import os, sys
 sys.path.insert(0, sys.argv[1])
 import refgraph_dump as d
@@ -697,6 +695,47 @@ print('ok')
         if !supported(&label) {
             continue;
         }
+        let snap = w.path("x.rgsnap");
+        assert_prints_ok(&label, &python, code, &[dumper.as_path(), &snap], "");
+    }
+}
+
+/// A dump leaves nothing behind for the collector, with both dumpers, with and without its
+/// collection (the objgraph drop-in dumps with collect=False, so no collection follows): no
+/// cyclic garbage of its own (its plans held its bound methods), and no frame object of its
+/// callers kept alive by its stack walk (sys._current_frames() made one for the walk's own
+/// frame, whose variables held the whole stack: the callers' locals outlived them).
+#[test]
+fn a_dump_leaves_no_garbage_and_no_caller_frame_alive() {
+    let w = Workdir::new();
+    let (dumper, _) = dumper_dir(&w);
+    let code = "import gc, sys, types
+sys.path.insert(0, sys.argv[1])
+import refgraph_dump
+class Payload:
+    pass
+def caller(path, collect):
+    payload = Payload()         # a local of a frame below the dump
+    refgraph_dump.dump(path, collect=collect)
+    return id(payload)
+for native in (False, True):
+    chose = refgraph_dump._use_native(native)
+    for collect in (True, False):
+        gc.collect()
+        gc.disable()
+        caller(sys.argv[2], collect)
+        alive = [type(o).__name__ for o in gc.get_objects() if type(o) in (Payload, types.FrameType)]
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        found = gc.collect()
+        garbage = sorted(set(type(o).__name__ for o in gc.garbage))
+        gc.set_debug(0)
+        del gc.garbage[:]
+        gc.enable()
+        assert not alive, (chose, collect, alive)
+        assert found == 0, (chose, collect, found, garbage)
+print('ok')
+";
+    for (label, python) in pythons() {
         let snap = w.path("x.rgsnap");
         assert_prints_ok(&label, &python, code, &[dumper.as_path(), &snap], "");
     }

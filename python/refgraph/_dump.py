@@ -2798,6 +2798,24 @@ def dump(path, marks=None, values=True, collect=True, format="json"):
         _resume_tracers(tracers)
 
 
+def _dump_stream(fd, name, values=True, collect=True):
+    """dump() as JSON lines written to the open file descriptor `fd` (a pipe to the engine,
+    which loads while the dump runs), left open; `name` is the snapshot's name in the header
+    and in errors. The caller makes sure a reader dying cannot raise SIGPIPE here (Python
+    ignores it unless the program asked otherwise): a failed write raises DumpError."""
+    tracers = _pause_tracers()
+    lock = _dump_lock()
+    lock.acquire()
+    try:
+        name = _path_copy(name)
+        if type(fd) is not int or fd < 0:
+            raise DumpError("heap snapshot %s: the stream is not a file descriptor" % name)
+        return _dump(name, None, values, collect, "api", stream_fd=fd)
+    finally:
+        lock.release()
+        _resume_tracers(tracers)
+
+
 def _path_copy(path):
     try:
         path = _fspath(path)
@@ -2864,16 +2882,18 @@ def _resume_tracers(saved):
         _settrace(trace)
 
 
-def _dump(path, marks, values, collect, trigger, held=(), fmt="json"):
+def _dump(path, marks, values, collect, trigger, held=(), fmt="json", stream_fd=None):
     """A dump with the program's tracers paused (see _pause_tracers)."""
     tracers = _pause_tracers()
     try:
-        return _dump_untraced(path, marks, values, collect, trigger, held, fmt)
+        return _dump_untraced(path, marks, values, collect, trigger, held, fmt, stream_fd)
     finally:
         _resume_tracers(tracers)
 
 
-def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json"):
+def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json", stream_fd=None):
+    """The dump, to a temp file renamed to `path` at the end; or, given `stream_fd`, straight
+    to that descriptor (not closed here), `path` being only the snapshot's name."""
     started = _perf_counter()
     wall = _time()
     if marks is not None and not _is_subclass(dict, type(marks)):
@@ -2887,19 +2907,22 @@ def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json"):
     gc_was_enabled = _gc_isenabled()
     _gc_disable()
     try:
-        tmp = _temp_path(path)
-        fd = _open(tmp, _O_CREATE, 0o666)
+        if stream_fd is None:
+            tmp = _temp_path(path)
+            fd = _open(tmp, _O_CREATE, 0o666)
         garbage = _collect_garbage() if collect else frozenset()
         if garbage is None:
             garbage = frozenset()
             free_garbage_after = False
         heap = _gc_get_objects()
-        result = _write_snapshot(fd, path, heap, garbage, marks, bool(values), bool(collect),
-                                 trigger, started, wall, held, fmt)
+        result = _write_snapshot(fd if stream_fd is None else stream_fd, path, heap, garbage,
+                                 marks, bool(values), bool(collect), trigger, started, wall,
+                                 held, fmt)
         heap = None
-        _close(fd)
-        fd = None
-        _replace(tmp, path)
+        if stream_fd is None:
+            _close(fd)
+            fd = None
+            _replace(tmp, path)
         return result
     except Exception as error:
         heap = None                  # the DumpError's traceback holds this frame
@@ -3026,6 +3049,17 @@ def _write_snapshot(fd, path, heap, garbage, marks, values, collect, trigger, st
     """The walk proper. `heap` (gc.get_objects()) is consumed: objects leave it as written."""
     out = (_BinaryOutput if fmt == "binary" else _Output)(fd, path.endswith(".gz"))
     d = _Dumper(out, values, garbage)
+    try:
+        return _write_with(d, out, path, heap, garbage, marks, values, collect, trigger,
+                           started, wall, held)
+    finally:
+        # The plans hold the dumper's bound methods, a cycle: freed now, not by a later
+        # collection (a dump with collect=False runs none; the objgraph drop-in's does not).
+        d.plans.clear()
+
+
+def _write_with(d, out, path, heap, garbage, marks, values, collect, trigger, started, wall,
+                held):
     own = _own_objects()
     d.excluded.update(map(id, own))
     if not _is_shared(garbage):
@@ -3295,6 +3329,10 @@ def _thread_stacks(d, own_codes):
                       "main": type(main_ident) is int and ident == main_ident,
                       "frames": [id(f) for f in kept]})
         frames.extend(kept)
+    # This frame is in `stack` and is `top` (sys._current_frames() made its frame object):
+    # once it returns, the frame object would keep its variables, a cycle of frame objects
+    # that outlives the dump on 3.13 (the collection after it ran before the return).
+    stack = kept = f = top = None
     return lines, frames
 
 

@@ -2,22 +2,25 @@
 
 The engine is the `refgraph shell --json SNAPSHOT` process, kept open: one JSON request per line
 to its stdin, one JSON reply per line from its stdout (protocol in docs/JSON.md, "shell
---json"). The snapshot lives in a private temporary directory that is removed as soon as the
-engine has loaded it, so nothing is left on disk; the engine ends when its stdin closes, so a
-Python process that dies (even by SIGKILL) leaves no engine behind.
+--json"). The snapshot is streamed to the engine through a pipe, so that the engine parses it
+on another core while the dump runs (where a pipe cannot be used safely: in a private temporary
+directory, removed as soon as the engine has loaded it); nothing is left on disk. The engine
+ends when its stdin closes, so a Python process that dies (even by SIGKILL) leaves no engine
+behind.
 """
 
 import atexit
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import weakref
 
-from ._dump import dump
+from ._dump import DumpError, _dump_stream, dump
 from ._find_bin import find_bin
 
 PROTOCOL_VERSION = 1
@@ -73,12 +76,17 @@ class Session:
             # become a cycle keeping the whole stack and its variables alive.
             own_ids, stack_ids = _frame_ids()
             started, started_cpu = time.perf_counter(), time.process_time()
-            dump(path, values=self._values, collect=self._collect, format=self._format)
+            if self._format == "json" and _can_stream():
+                self._stream(directory)
+            else:
+                dump(path, values=self._values, collect=self._collect, format=self._format)
             dumped = time.perf_counter()
             self.dump_cpu_seconds = time.process_time() - started_cpu
             self.own_ids = own_ids
             self.stack_ids = stack_ids | _locals_dicts(stack_ids)
-            self._start(path, directory)
+            if self._proc is None:
+                self._spawn(path, directory)
+            self._hello(directory)
             # what the last snapshot cost: the dump, and the engine's load of it
             self.dump_seconds = dumped - started
             self.load_seconds = time.perf_counter() - dumped
@@ -86,22 +94,70 @@ class Session:
             shutil.rmtree(directory, ignore_errors=True)
         self.refreshes += 1
 
-    def _start(self, path, directory):
-        err = open(os.path.join(directory, "engine.err"), "w+")
+    def _stream(self, directory):
+        """The dump written into a pipe the engine reads as it is written (the engine's parse
+        then runs beside the dump instead of after it). If the engine ends early the dump
+        fails on the pipe, and the engine's own reason is reported."""
+        read_end, write_end = os.pipe()
         try:
+            import fcntl
+            # a pipe as big as the dumper's write batches (Linux: 64 KiB by default), so that
+            # the dump does not wait while the engine parses the batch before
+            fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except (ImportError, OSError):
+            pass
+        try:
+            try:
+                self._spawn("/dev/fd/%d" % read_end, directory, pass_fds=(read_end,))
+            finally:
+                os.close(read_end)
+            _dump_stream(write_end, "<refgraph session>", values=self._values,
+                         collect=self._collect)
+        except DumpError:
+            # Either the engine ended (the pipe broke: its stderr says why) or the dump failed
+            # (the engine still waits for the rest of the snapshot).
+            ended = self._ended_within(1.0)
+            os.close(write_end)
+            write_end = None
+            if ended:
+                self._hello(directory)          # raises the engine's reason
+            self.close()
+            raise
+        except BaseException:
+            os.close(write_end)
+            write_end = None
+            self.close()
+            raise
+        finally:
+            if write_end is not None:
+                os.close(write_end)             # the end of the snapshot, for the engine
+
+    def _ended_within(self, seconds):
+        try:
+            self._proc.wait(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def _spawn(self, path, directory, pass_fds=()):
+        with open(os.path.join(directory, "engine.err"), "w") as err:
+            env = dict(os.environ)
+            env["REFGRAPH_NO_INDEX"] = "1"      # the snapshot is gone after the load
             self._proc = subprocess.Popen(
                 [engine_bin(), "shell", "--json", path],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                close_fds=True)
-            hello = self._proc.stdout.readline()
-            if not hello:
-                self._proc.wait()
-                err.seek(0)
+                close_fds=True, pass_fds=pass_fds, env=env)
+
+    def _hello(self, directory):
+        """The engine's first line, once it has loaded the snapshot; EngineError with its
+        stderr if it ended instead."""
+        hello = self._proc.stdout.readline()
+        if not hello:
+            self._proc.wait()
+            with open(os.path.join(directory, "engine.err")) as err:
                 why = err.read().strip() or "exit %s" % self._proc.returncode
-                self._proc = None
-                raise EngineError("the refgraph engine did not start: %s" % why)
-        finally:
-            err.close()
+            self.close()
+            raise EngineError("the refgraph engine did not start: %s" % why)
         hello = json.loads(hello.decode("utf-8"))
         if hello.get("protocol") != "refgraph-shell" or hello.get("version") != PROTOCOL_VERSION:
             self.close()
@@ -202,6 +258,17 @@ class Session:
         dot = self.ask("render", view=view, format="dot")["dot"]
         return Graph(view, dot, lambda: self, len(view["nodes"]))
 
+def _can_stream():
+    """Whether the dump can be written into a pipe to the engine: /dev/fd names the pipe for
+    the engine, and SIGPIPE is ignored (Python's default), so that an engine that ends early
+    makes the dump fail with EPIPE rather than kill the program."""
+    try:
+        return os.path.isdir("/dev/fd") and hasattr(signal, "SIGPIPE") and \
+            signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+    except (ValueError, OSError):
+        return False
+
+
 def _stack_frames():
     """Every thread's executing frames: roots for refgraph, invisible to gc.get_referrers (so
     objgraph's searches never pass through them)."""
@@ -231,7 +298,12 @@ def _locals_dicts(frame_ids):
     if sys.version_info >= (3, 13):
         return frozenset()
     frames = [f for f in _stack_frames() if id(f) in frame_ids]
-    return frozenset(id(f.f_locals) for f in frames if f.f_locals is not f.f_globals)
+    found = frozenset(id(f.f_locals) for f in frames if f.f_locals is not f.f_globals)
+    # `frames` may hold this very frame (a frame of the recorded stack freed since, whose
+    # address it took): a cycle keeping every frame below and their variables until a
+    # collection (a dump with collect=False, as objgraph's, runs none)
+    del frames
+    return found
 
 
 def _own_frames():

@@ -130,15 +130,48 @@ pub fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> 
 /// read errors (a gzip stream's "corrupt gzip data"); `empty` says there was nothing.
 fn parse_stream(
     path: &Path,
-    reader: impl Read,
+    reader: impl Read + Send,
     end_hint: Option<(Vec<u8>, u64)>,
     read_error: Option<&str>,
     empty: &str,
 ) -> Result<Snapshot, LoadError> {
     let read_err = |e: LineError| line_error(path, e, read_error);
-    let mut batches = LineBatches::new(reader);
+    // The next batch is read while this one is parsed: a pipe's writer (the objgraph
+    // drop-in's dump, streamed to the engine) then never waits for the parse, nor the parse
+    // for a slow disk. One batch ahead: the parse's memory bound stays two batches.
+    let (ahead, batches) = std::sync::mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut lines = LineBatches::new(reader);
+            loop {
+                let next = match lines.next_batch() {
+                    Ok(Some(batch)) => Ok(batch),
+                    Ok(None) => return,
+                    Err(e) => Err(e),
+                };
+                let failed = next.is_err();
+                // a send fails when the parse has stopped (an error): so does the reading
+                if ahead.send(next).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        parse_batches(path, batches, end_hint, read_err, empty)
+    })
+}
+
+/// `parse_stream`'s consumer: the batches as the read-ahead thread sends them (the channel
+/// closes at the end of the input, after an error, or if the thread died).
+fn parse_batches(
+    path: &Path,
+    batches: std::sync::mpsc::Receiver<Result<super::read::Batch, LineError>>,
+    end_hint: Option<(Vec<u8>, u64)>,
+    read_err: impl Fn(LineError) -> LoadError,
+    empty: &str,
+) -> Result<Snapshot, LoadError> {
     let mut builder: Option<Builder<'_>> = None;
-    while let Some(batch) = batches.next_batch().map_err(read_err)? {
+    for batch in batches {
+        let batch = batch.map_err(&read_err)?;
         let lines = split_lines(&batch.text, batch.first_line);
         let mut rest = &lines[..];
         let b = match &mut builder {

@@ -5,9 +5,9 @@
 //! is noticed instead ([`Input::check_unchanged`]).
 
 use super::load::LoadError;
-use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What kind of file a snapshot path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +59,13 @@ pub(super) struct Input {
     file: std::fs::File,
     kind: InputKind,
     /// Bytes read from the file so far.
-    read: Cell<u64>,
+    /// (atomic: the reader may run on the loader's read-ahead thread)
+    read: AtomicU64,
 }
 
 /// The snapshot's text, decompressed if it was gzip.
 pub(super) struct Text<'a> {
-    pub reader: Box<dyn Read + 'a>,
+    pub reader: Box<dyn Read + Send + 'a>,
     /// It was gzip: a read error means corrupt data.
     pub gzip: bool,
     /// The file's last line and its length (plain regular files only): see
@@ -97,7 +98,7 @@ impl Input {
         Ok(Input {
             file,
             kind,
-            read: Cell::new(0),
+            read: AtomicU64::new(0),
         })
     }
 
@@ -143,7 +144,7 @@ impl Input {
             return Ok(());
         };
         let now = self.file.metadata().map(|m| Stamp::of(&m));
-        let shrank_or_grew = complete && self.read.get() != before.len;
+        let shrank_or_grew = complete && self.read.load(Ordering::Relaxed) != before.len;
         if now.ok() != Some(before) || shrank_or_grew {
             return Err(LoadError::file(path, "the file changed while it was read"));
         }
@@ -186,7 +187,7 @@ struct Counted<'a> {
 impl Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = (&self.input.file).read(buf)?;
-        self.input.read.set(self.input.read.get() + n as u64);
+        self.input.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }

@@ -564,6 +564,94 @@ class Sessions(unittest.TestCase):
         finally:
             HOLDER.clear()
 
+    def test_the_dump_streams_into_the_engine_and_a_file_gives_the_same_answers(self):
+        from refgraph import _session
+        HOLDER["streamed"] = x = MyClass()
+        try:
+            answers = []
+            for stream in (True, False):
+                saved = _session._can_stream
+                _session._can_stream = lambda: stream
+                try:
+                    with refgraph.session() as s:
+                        fed = [a for a in s._proc.args if a.startswith("/dev/fd/")]
+                        self.assertEqual(bool(fed), stream, s._proc.args)
+                        answers.append(str(s.why_alive(x)))
+                        self.assertIn("['streamed']", s.backrefs(x, max_depth=2).dot)
+                        self.assertGreater(s.objects, 1000)
+                finally:
+                    _session._can_stream = saved
+            self.assertEqual(answers[0], answers[1])
+            self.assertIn("local 'x'", answers[0])
+            self.assertTrue(_session._can_stream(), "Python ignores SIGPIPE: a pipe is safe")
+        finally:
+            HOLDER.clear()
+
+    def test_an_engine_that_ends_during_a_streamed_dump_is_reported_with_its_reason(self):
+        with tempfile.TemporaryDirectory() as d:
+            fake = os.path.join(d, "engine")
+            with open(fake, "w") as f:
+                f.write("#!/bin/sh\necho 'cannot load: out of luck' >&2\nexit 3\n")
+            os.chmod(fake, 0o755)
+            saved = os.environ.get("REFGRAPH_BIN")
+            os.environ["REFGRAPH_BIN"] = fake
+            try:
+                with self.assertRaises(refgraph.EngineError) as caught:
+                    refgraph.session()
+            finally:
+                if saved is None:
+                    del os.environ["REFGRAPH_BIN"]
+                else:
+                    os.environ["REFGRAPH_BIN"] = saved
+            self.assertIn("cannot load: out of luck", str(caught.exception))
+
+    def test_a_dump_that_fails_while_streaming_raises_and_leaves_no_engine(self):
+        import subprocess
+        code = "\n".join((
+            "import os, sys, refgraph",
+            "def refuse(event, args):",
+            "    if event == 'gc.get_objects':",
+            "        raise RuntimeError('no heap for you')",
+            "sys.addaudithook(refuse)",
+            "before = set(os.listdir('/proc/self/task'))",
+            "try:",
+            "    refgraph.session()",
+            "except refgraph.DumpError as e:",
+            "    print('DumpError', e)",
+            "import subprocess",
+            "kids = [p for p in os.listdir('/proc') if p.isdigit() and",
+            "        open('/proc/%s/stat' % p).read().split(') ')[1].split()[1] == str(os.getpid())]",
+            "print('children', len(kids))",
+        ))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=60)
+        self.assertIn("DumpError", done.stdout, done.stderr)
+        self.assertIn("no heap for you", done.stdout)
+        self.assertIn("children 0", done.stdout, done.stdout)
+
+    def test_questions_keep_none_of_the_callers_variables_alive(self):
+        # The dump walks the stack through frame objects: none may outlive the question (a
+        # cycle among them kept the caller's variables until a collection, and the drop-in's
+        # dumps run none).
+        def ask():
+            x = MyClass()
+            HOLDER["x"] = x
+            objgraph.refresh()
+            objgraph.find_backref_chain(x, objgraph.is_proper_module)
+            objgraph.show_backrefs([x], max_depth=2, output=io.StringIO())
+            HOLDER.clear()
+            return id(x)
+        gc.collect()
+        gc.disable()
+        try:
+            gone = ask()
+            alive = [o for o in gc.get_objects() if id(o) == gone]
+            kept = [f.f_code.co_name for f in gc.get_objects()
+                    if type(f) is type(sys._getframe()) and f.f_code.co_name == "ask"]
+        finally:
+            gc.enable()
+        self.assertEqual((alive, kept), ([], []))
+
     def test_a_killed_python_leaves_no_engine(self):
         import signal
         import subprocess
