@@ -19,7 +19,10 @@
  *   attr_edges(counts, names, values, cls, class_label, dotted, rest_nrefs, rest_refs,
  *              rest_labels)         -> (nrefs, refs, labels)  (edges_instances_read's loop)
  *   column(tag, values, signed)     -> bytes                  (_column: a binary objects column)
- *   text_column(tag, text, signed)  -> (bytes, count)         (_column of the ints in "1,-2,3")
+ *   column_of(tag, fragments, signed) -> (bytes, count)       (_column of the ints of texts
+ *                                          "1,-2,3" and raw fragments)
+ *   raw_ints(list), raw_ids(objs), raw_counts(counts, offset) -> bytes
+ *                                          (ints, id_text, counts_text as raw fragments)
  *   label_column(labels)            -> (lengths column, UTF-8 data) or None
                                                                   (the binary label columns)
  *
@@ -136,6 +139,9 @@ extern PyObject *PyBool_FromLong(long);
 extern PyObject *PyUnicode_FromStringAndSize(const char *, Py_ssize_t);
 extern PyObject *PyUnicode_Concat(PyObject *, PyObject *);
 extern PyObject *PyBytes_FromStringAndSize(const char *, Py_ssize_t);
+extern char *PyBytes_AsString(PyObject *);
+extern Py_ssize_t PyBytes_Size(PyObject *);
+extern PyObject PyBytes_Type;
 extern int PyObject_IsTrue(PyObject *);
 extern const char *PyUnicode_AsUTF8AndSize(PyObject *, Py_ssize_t *);
 extern PyObject PyBool_Type;
@@ -1106,7 +1112,7 @@ static PyObject *column_bytes(int tag, int is_signed, const uint64_t *raw, Py_ss
     return out;
 }
 
-/* The tag (0-255) and signed (a bool) arguments of column and text_column; -1: an error. */
+/* The tag (0-255) and signed (a bool) arguments of column and column_of; -1: an error. */
 static int column_args(PyObject *args, const char *what, int *tag, int *is_signed)
 {
     PyObject *tag_o = arg(args, 0, &PyLong_Type, what);
@@ -1180,34 +1186,13 @@ static PyObject *rg_column(PyObject *self, PyObject *args)
     return out;
 }
 
-/* text_column(tag, text, signed) -> (bytes, count): column() of the ints written in `text`, the
- * inside of a JSON array of ints ("1,-2,3"; "" is none), without making an int object for each:
- * how the binary writer turns an objects line's number columns into columns. ValueError for
- * anything else in the text (a float, a space, an empty item) or a value beyond 64 bits. */
-static PyObject *rg_text_column(PyObject *self, PyObject *args)
+/* Parses the n ints of `text` (the inside of a JSON array of ints, "1,-2,3"; n = its commas
+ * + 1) into raw[], raising *top to the largest magnitude (for a signed column max(x, -1 - x)).
+ * 0, or -1 with ValueError for anything else (a float, a space, an empty item, a value beyond
+ * 64 bits). */
+static int parse_ints(const char *p, const char *end, Py_ssize_t n, int is_signed,
+                      uint64_t *raw, unsigned long long *top)
 {
-    (void)self;
-    int tag, is_signed;
-    if (column_args(args, "text_column(tag 0-255, str, bool)", &tag, &is_signed) < 0)
-        return NULL;
-    PyObject *text_o = arg(args, 1, &PyUnicode_Type, "text_column: a str");
-    if (text_o == NULL)
-        return NULL;
-    Py_ssize_t len;
-    const char *text = PyUnicode_AsUTF8AndSize(text_o, &len);
-    if (text == NULL)
-        return NULL;
-    Py_ssize_t n = 0;
-    if (len > 0) {
-        n = 1;
-        for (Py_ssize_t i = 0; i < len; i++)
-            n += text[i] == ',';
-    }
-    uint64_t *raw = PyMem_Malloc(n ? (size_t)n * 8 : 1);
-    if (raw == NULL)
-        return PyErr_NoMemory();
-    unsigned long long top = 0;
-    const char *p = text, *end = text + len;
     for (Py_ssize_t i = 0; i < n; i++) {
         int negative = 0;
         if (p < end && *p == '-' && is_signed) {
@@ -1227,9 +1212,8 @@ static PyObject *rg_text_column(PyObject *self, PyObject *args)
             v = v * 10 + d;
         }
         if (p == digits || (p < end && *p != ',') || (p - digits > 1 && *digits == '0')) {
-            PyMem_Free(raw);
-            PyErr_SetString(PyExc_ValueError, "text_column: not a list of ints");
-            return NULL;
+            PyErr_SetString(PyExc_ValueError, "column_of: not a list of ints");
+            return -1;
         }
         p++;                                            /* the comma */
         if (v == 0)
@@ -1237,20 +1221,102 @@ static PyObject *rg_text_column(PyObject *self, PyObject *args)
         unsigned long long magnitude;
         if (is_signed) {
             if (overflow || v > (negative ? (1ULL << 63) : (1ULL << 63) - 1)) {
-                PyMem_Free(raw);
-                return too_large();
+                too_large();
+                return -1;
             }
             raw[i] = negative ? (uint64_t)0 - v : v;
             magnitude = negative ? v - 1 : v;
         } else {
             if (overflow) {
-                PyMem_Free(raw);
-                return too_large();
+                too_large();
+                return -1;
             }
             raw[i] = magnitude = v;
         }
-        if (magnitude > top)
-            top = magnitude;
+        if (magnitude > *top)
+            *top = magnitude;
+    }
+    return 0;
+}
+
+/* The number of items of a JSON array's inside: its commas + 1, none if empty. */
+static Py_ssize_t items_in(const char *text, Py_ssize_t len)
+{
+    if (len == 0)
+        return 0;
+    Py_ssize_t m = 1;
+    for (const char *c = text; (c = memchr(c, ',', (size_t)(text + len - c))) != NULL; c++)
+        m++;
+    return m;
+}
+
+/* column_of(tag, fragments, signed) -> (bytes, count): column() of the values the fragments
+ * give, in order, without an int object for each: a str fragment is the inside of a JSON array
+ * of ints ("1,-2,3"; "" none), a bytes fragment values of 8 bytes little-endian (two's
+ * complement when signed), as raw_ids/raw_ints/raw_counts make them. How the binary writer
+ * turns an objects line's number columns into columns. ValueError for a str that is not such
+ * a list, a bytes whose length is not a multiple of 8, or a value beyond 64 bits. */
+static PyObject *rg_column_of(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int tag, is_signed;
+    if (column_args(args, "column_of(tag 0-255, list of str/bytes, bool)", &tag, &is_signed) < 0)
+        return NULL;
+    PyObject *fragments = arg(args, 1, &PyList_Type, "column_of: a list of str or bytes");
+    if (fragments == NULL)
+        return NULL;
+    Py_ssize_t k = PyList_Size(fragments), n = 0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        PyObject *f = PyList_GetItem(fragments, j);
+        if (TYPE(f) == &PyBytes_Type) {
+            Py_ssize_t len = PyBytes_Size(f);
+            if (len % 8) {
+                PyErr_SetString(PyExc_ValueError, "column_of: raw values of 8 bytes");
+                return NULL;
+            }
+            n += len / 8;
+        } else if (TYPE(f) == &PyUnicode_Type) {
+            Py_ssize_t len;
+            const char *text = PyUnicode_AsUTF8AndSize(f, &len);
+            if (text == NULL)
+                return NULL;
+            n += items_in(text, len);
+        } else {
+            PyErr_SetString(PyExc_TypeError, "column_of: a list of str or bytes");
+            return NULL;
+        }
+    }
+    uint64_t *raw = PyMem_Malloc(n ? (size_t)n * 8 : 1);
+    if (raw == NULL)
+        return PyErr_NoMemory();
+    unsigned long long top = 0;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        PyObject *f = PyList_GetItem(fragments, j);
+        if (TYPE(f) == &PyBytes_Type) {
+            const unsigned char *b = (const unsigned char *)PyBytes_AsString(f);
+            Py_ssize_t m = PyBytes_Size(f) / 8;
+            for (Py_ssize_t i = 0; i < m; i++, b += 8) {
+                uint64_t x = 0;
+                for (int q = 7; q >= 0; q--)
+                    x = (x << 8) | b[q];
+                raw[at + i] = x;
+                unsigned long long magnitude =
+                    is_signed && (int64_t)x < 0 ? ~(unsigned long long)x : x;
+                if (magnitude > top)
+                    top = magnitude;
+            }
+            at += m;
+        } else {
+            Py_ssize_t len;
+            const char *text = PyUnicode_AsUTF8AndSize(f, &len);
+            Py_ssize_t m = items_in(text, len);
+            if (parse_ints(text, text + len, m, is_signed, raw + at, &top) < 0) {
+                PyMem_Free(raw);
+                return NULL;
+            }
+            at += m;
+        }
     }
     PyObject *column = column_bytes(tag, is_signed, raw, n, top);
     PyMem_Free(raw);
@@ -1266,6 +1332,62 @@ static PyObject *rg_text_column(PyObject *self, PyObject *args)
     PyTuple_SetItem(out, 0, column);
     PyTuple_SetItem(out, 1, count);
     return out;
+}
+
+/* The values number(i) gives for i < n as bytes, 8 each, little-endian (a negative one in
+ * two's complement): a column_of fragment. */
+static PyObject *numbers_raw(Py_ssize_t n, number_at number, void *ctx)
+{
+    unsigned char *buf = PyMem_Malloc(n ? (size_t)n * 8 : 1);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int negative = 0;
+        unsigned long long magnitude;
+        if (number(ctx, i, &negative, &magnitude) < 0) {
+            PyMem_Free(buf);
+            return NULL;
+        }
+        uint64_t x = negative ? (uint64_t)0 - magnitude : magnitude;
+        for (int b = 0; b < 8; b++)
+            buf[8 * i + b] = (unsigned char)(x >> (8 * b));
+    }
+    PyObject *out = PyBytes_FromStringAndSize((const char *)buf, n * 8);
+    PyMem_Free(buf);
+    return out;
+}
+
+/* raw_ints(list of non-negative ints), raw_ids(list of objects), raw_counts(counts, offset):
+ * ints(), id_text() and counts_text() as column_of fragments instead of text. */
+static PyObject *rg_raw_ints(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *values = arg(args, 0, &PyList_Type, "raw_ints: a list of ints");
+    if (values == NULL)
+        return NULL;
+    return numbers_raw(PyList_Size(values), int_at, values);
+}
+
+static PyObject *rg_raw_ids(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "raw_ids: a list");
+    if (objs == NULL)
+        return NULL;
+    return numbers_raw(PyList_Size(objs), id_at, objs);
+}
+
+static PyObject *rg_raw_counts(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *values = arg(args, 0, &PyList_Type, "raw_counts: a list of ints");
+    PyObject *offset_o = values ? arg(args, 1, &PyLong_Type, "raw_counts: an int offset") : NULL;
+    if (offset_o == NULL)
+        return NULL;
+    struct counts c = {values, PyLong_AsLongLong(offset_o)};
+    if (c.offset == -1 && PyErr_Occurred())
+        return NULL;
+    return numbers_raw(PyList_Size(values), count_at, &c);
 }
 
 /* label_column(labels) -> (column 7, data) for a list of str or None: the binary objects block's
@@ -1355,8 +1477,11 @@ static PyMethodDef methods[] = {
      "attr_edges(counts, names, values, cls, class_label, dotted, rest_nrefs, rest_refs, "
      "rest_labels) -> (nrefs, refs, labels)"},
     {"column", rg_column, METH_VARARGS, "column(tag, values, signed) -> bytes"},
-    {"text_column", rg_text_column, METH_VARARGS,
-     "text_column(tag, text, signed) -> (bytes, count)"},
+    {"column_of", rg_column_of, METH_VARARGS,
+     "column_of(tag, fragments, signed) -> (bytes, count)"},
+    {"raw_ints", rg_raw_ints, METH_VARARGS, "raw_ints(list) -> 8 bytes per int"},
+    {"raw_ids", rg_raw_ids, METH_VARARGS, "raw_ids(list) -> 8 bytes per object's id"},
+    {"raw_counts", rg_raw_counts, METH_VARARGS, "raw_counts(list, offset) -> 8 bytes each"},
     {"label_column", rg_label_column, METH_VARARGS,
      "label_column(labels) -> (lengths column, UTF-8 data) or None"},
     {NULL, NULL, 0, NULL},

@@ -222,7 +222,7 @@ for call in (lambda: n.ints([1, 'x']), lambda: n.ints([1, -1]), lambda: n.ints([
     except (TypeError, OverflowError):
         continue
     raise AssertionError('no error')
-# the binary writer's columns: column() of a list and text_column() of its JSON text are
+# the binary writer's columns: column() of a list and column_of() of its JSON text are
 # the Python writer's bytes (tag, narrowest width, varint length, little-endian values)
 def varint(v):
     out = bytearray()
@@ -247,11 +247,17 @@ for signed in (False, True):
     for values in cases:
         want = py_column(9, values, signed)
         assert n.column(9, values, signed) == want, (values, signed)
-        assert n.text_column(9, ','.join(map(str, values)), signed) == (want, len(values)), values
+        assert n.column_of(9, [','.join(map(str, values))], signed) == (want, len(values)), values
+        # raw fragments (8 bytes a value) and text fragments mixed, empty ones too
+        k = len(values) // 2
+        raw = b''.join((v & 2**64 - 1).to_bytes(8, 'little') for v in values[:k]) if signed \
+            else n.raw_ints(values[:k])
+        parts = [raw, '', ','.join(map(str, values[k:])), b'']
+        assert n.column_of(9, parts, signed) == (want, len(values)), values
 for call in (lambda: n.column(1, [2**64], False), lambda: n.column(1, [2**63], True),
-             lambda: n.text_column(1, '18446744073709551616', False),
-             lambda: n.text_column(1, '9223372036854775808', True),
-             lambda: n.text_column(1, '-9223372036854775809', True)):
+             lambda: n.column_of(1, ['18446744073709551616'], False),
+             lambda: n.column_of(1, ['9223372036854775808'], True),
+             lambda: n.column_of(1, ['-9223372036854775809'], True)):
     try:
         call()
     except ValueError as e:
@@ -261,11 +267,20 @@ for call in (lambda: n.column(1, [2**64], False), lambda: n.column(1, [2**63], T
 for text, signed in (('-1', False), ('1,,2', False), ('1,', False), (',1', False),
                      ('1.5', True), (' 1', False), ('01', False), ('-', True), ('x', True)):
     try:
-        n.text_column(1, text, signed)
+        n.column_of(1, [text], signed)
     except ValueError:
         continue
     raise AssertionError('no error: %r' % text)
-assert n.text_column(4, '-0,0', True) == (py_column(4, [0, 0], True), 2)
+for bad in ([b'1234567'], [1], [None]):
+    try:
+        n.column_of(1, bad, False)
+    except (ValueError, TypeError):
+        continue
+    raise AssertionError('no error: %r' % bad)
+assert n.column_of(4, ['-0,0'], True) == (py_column(4, [0, 0], True), 2)
+assert n.raw_ids(objs) == b''.join(id(o).to_bytes(8, 'little') for o in objs)
+assert n.raw_counts([5, 0, 2**40], 3) == b''.join(
+    (v & 2**64 - 1).to_bytes(8, 'little') for v in (2, -3, 2**40 - 3))
 # label_column: lengths + 1 (0: none) and the UTF-8 bytes; None for a lone surrogate
 labels = [None, '', 'a', 'h\\u00e9llo', '\\u2603' * 200, 'x' * 70000, None, '\\U0001f600']
 data = [t.encode() for t in labels if t is not None]
@@ -648,7 +663,7 @@ print('ok')
 }
 
 /// The binary writer's objects blocks are the same bytes whether their columns are made by the
-/// accelerator (`text_column`, `label_column`, `column`) or in Python: every objects line of a
+/// accelerator (`raw_*` fragments, `column_of`, `label_column`, `column`) or in Python: every objects line of a
 /// real dump (labels with accents, emoji and a lone surrogate, negative refcount deltas of
 /// immortal objects on 3.12+) is written again both ways and compared.
 #[test]
@@ -686,7 +701,24 @@ def blocks(native):
         out.objects(line)
     os.close(fd)
     return b''.join(out.buffer)
-with_c, without = blocks(True), blocks(False)
+# with the accelerator the ids, refcounts and references arrive as raw 8-byte fragments:
+# the Python writer gets the same lines as text
+raw = [f for line in lines for f in line.ids + line.refs + line.refcounts if type(f) is bytes]
+assert raw, 'no raw fragment: the raw path was not taken'
+def as_text(line):
+    text = d._Line()
+    for name in ('ids', 'types', 'sizes', 'refcounts', 'flags', 'labels', 'nrefs', 'refs',
+                 'edge_labels', 'sites', 'objects', 'edges'):
+        value = getattr(line, name)
+        if type(value) is list:
+            value = [f if type(f) is str else ','.join(
+                str(int.from_bytes(f[i:i + 8], 'little', signed=name == 'refcounts'))
+                for i in range(0, len(f), 8)) for f in value]
+        setattr(text, name, value)
+    return text
+with_c = blocks(True)
+lines = list(map(as_text, lines))
+without = blocks(False)
 assert with_c == without, (len(with_c), len(without),
     next(i for i, (a, b) in enumerate(zip(with_c, without)) if a != b))
 print('ok')

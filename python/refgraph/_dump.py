@@ -622,15 +622,16 @@ class _BinaryOutput(_Output):
         self.block(2, b"".join(parts))
 
     def objects(self, line):
-        text_column = None if _native is None else getattr(_native, "text_column", None)
-        if text_column is None:
+        column_of = None if _native is None else getattr(_native, "column_of", None)
+        if column_of is None:
             cols = _scan_json("".join(line.pieces()), 0)[0]
             number_columns = [_column(tag, cols[key], signed)
                               for tag, key, _attr, signed in _NUMBER_COLUMNS]
             labels, edge_labels, sites = cols["label"], cols["edge_labels"], cols.get("site")
         else:
-            # the number columns straight from their text, without an int object for each
-            number_columns = [text_column(tag, ",".join(getattr(line, attr)), signed)[0]
+            # the number columns straight from their fragments (text, or raw: _Dumper.raw),
+            # without an int object for each
+            number_columns = [column_of(tag, getattr(line, attr), signed)[0]
                               for tag, _key, attr, signed in _NUMBER_COLUMNS]
             labels = _scan_json("[%s]" % ",".join(line.labels), 0)[0]
             edge_labels = _scan_json("[%s]" % ",".join(line.edge_labels), 0)[0]
@@ -1546,6 +1547,10 @@ class _Dumper:
         self.bytesio = _str_key_get(_module_dict(io), "BytesIO") if type(io) is _ModuleType \
             else None
         self.sites = _Sites() if _tracing() else None
+        # the binary writer with the accelerator: ids, refcounts and references as raw 8-byte
+        # fragments (_native.raw_*), not as text it would parse back (_BinaryOutput.objects)
+        self.raw = type(out) is _BinaryOutput and _native is not None and \
+            hasattr(_native, "column_of")
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -2411,11 +2416,12 @@ class _Dumper:
         nrefs, labels, refs_text, edges = found
         objs = group.objs
         n = len(objs)
-        line.ids.append(_ints(group.ids))
+        line.ids.append(_native.raw_ints(group.ids) if self.raw else _ints(group.ids))
         line.types.append(_repeat(plan.index_text, n))
         line.sizes.append(self.sizes_text(plan, objs))
         if _native is not None:
-            line.refcounts.append(_native.counts_text(group.counts, self.refcount_offset))
+            counts = _native.raw_counts if self.raw else _native.counts_text
+            line.refcounts.append(counts(group.counts, self.refcount_offset))
         else:
             line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
         line.flags.append(self.flags_text(plan, group, labels is None))
@@ -2471,7 +2477,8 @@ class _Dumper:
             if not clean and not careful:
                 self.last_refs = nrefs, list(map(id, refs)), labels
                 return None
-            return nrefs, self.edge_label_text(labels), _native.id_text(refs), len(refs)
+            refs_text = (_native.raw_ids if self.raw else _native.id_text)(refs)
+            return nrefs, self.edge_label_text(labels), refs_text, len(refs)
         ref_ids = list(map(id, refs))
         if not self.discover(ref_ids, refs) and not careful:
             self.last_refs = nrefs, ref_ids, labels
