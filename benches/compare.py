@@ -18,6 +18,7 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -105,6 +106,11 @@ def main():
     os.makedirs(dumper_dir, exist_ok=True)
     with open(os.path.join(dumper_dir, "refgraph_dump.py"), "wb") as f:
         f.write(subprocess.check_output([args.refgraph, "dumper"]))
+    # the native accelerator beside it, as `refgraph capture` places it (any cargo build
+    # leaves a copy in python/refgraph): without it the dump is the pure-Python one
+    native = os.path.join(ROOT, "python", "refgraph", "_refgraph_native.so")
+    if os.path.isfile(native):
+        shutil.copyfile(native, os.path.join(dumper_dir, "_refgraph_native.so"))
     sys.path.insert(0, dumper_dir)
     import refgraph_dump
 
@@ -122,8 +128,8 @@ def main():
     size_mb = os.path.getsize(snap) / 1e6
     print("heap: %d gc-tracked objects (built in %.2f s); snapshot: %d objects, %d references, %.0f MB"
           % (tracked, t_build, stats["objects"], stats["edges"], size_mb))
-    print("dumper: %.2f s = %.0f objects/s (peak RSS of this process so far %.0f MiB)"
-          % (t_dump, stats["objects"] / t_dump, peak_mib()))
+    print("dumper (%s): %.2f s = %.0f objects/s (peak RSS of this process so far %.0f MiB)"
+          % (stats.get("dumper", "python"), t_dump, stats["objects"] / t_dump, peak_mib()))
 
     rg = args.refgraph
     questions = [
