@@ -141,7 +141,7 @@ fn parse_stream(
     // for a slow disk. One batch ahead: the parse's memory bound stays two batches.
     let (ahead, batches) = std::sync::mpsc::sync_channel(1);
     std::thread::scope(|scope| {
-        scope.spawn(move || {
+        let reading = std::thread::Builder::new().spawn_scoped(scope, move || {
             let mut lines = LineBatches::new(reader);
             loop {
                 let next = match lines.next_batch() {
@@ -156,6 +156,12 @@ fn parse_stream(
                 }
             }
         });
+        if let Err(e) = reading {
+            return Err(LoadError::file(
+                path,
+                format!("cannot start a thread to read it: {e}"),
+            ));
+        }
         parse_batches(path, batches, end_hint, read_err, empty)
     })
 }
