@@ -990,6 +990,8 @@ static PyObject *rg_attr_edges(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *c_o = PyList_GetItem(counts, i);
         Py_ssize_t c = TYPE(c_o) == &PyLong_Type ? PyLong_AsSsize_t(c_o) : -2;
+        if (c == -1 && PyErr_Occurred())
+            goto done;                                  /* beyond a Py_ssize_t */
         if (c < 0) {
             if (c != -1 || r >= n_rest) {
                 if (!PyErr_Occurred())
@@ -998,7 +1000,7 @@ static PyObject *rg_attr_edges(PyObject *self, PyObject *args)
             }
             PyObject *m_o = PyList_GetItem(rest_nrefs, r++);
             Py_ssize_t m = TYPE(m_o) == &PyLong_Type ? PyLong_AsSsize_t(m_o) : -1;
-            if (m < 0 || e + m > n_rest_refs) {
+            if (m < 0 || m > n_rest_refs - e) {
                 if (!PyErr_Occurred())
                     PyErr_SetString(PyExc_ValueError, "attr_edges: bad rest counts");
                 goto done;
@@ -1011,7 +1013,7 @@ static PyObject *rg_attr_edges(PyObject *self, PyObject *args)
                     goto done;
             continue;
         }
-        if (at + c > n_names) {
+        if (c > n_names - at) {
             PyErr_SetString(PyExc_ValueError, "attr_edges: counts beyond the names");
             goto done;
         }

@@ -179,8 +179,14 @@ def _present_graph(dot_filename, filename=None):
     if not filename:
         print("Graph viewer (xdot) not found, generating a png instead")
         filename = dot_filename[:-4] + ".png"
-    cmd = ["dot", "-T" + os.path.splitext(filename)[1][1:], "-o" + filename, dot_filename]
-    dot = og.subprocess.Popen(cmd, close_fds=False)
+    _run_dot(og.subprocess.Popen, os.path.splitext(filename)[1][1:], dot_filename, filename)
+
+
+def _run_dot(popen, fmt, dot_filename, filename):
+    """`dot -T<fmt>` from dot_filename to filename, through `popen` (the caller's
+    subprocess.Popen, which tests replace), saying how it went as objgraph does."""
+    cmd = ["dot", "-T" + fmt, "-o" + filename, dot_filename]
+    dot = popen(cmd, close_fds=False)
     dot.wait()
     if dot.returncode != 0:
         print('dot failed (exit code %d) while executing "%s"'

@@ -99,6 +99,8 @@ class Session:
         then runs beside the dump instead of after it). If the engine ends early the dump
         fails on the pipe, and the engine's own reason is reported."""
         read_end, write_end = os.pipe()
+        streaming = (read_end, write_end)
+        _STREAMING.update(streaming)    # closed in a child forked meanwhile (_close_streams)
         try:
             import fcntl
             # a pipe as big as the dumper's write batches (Linux: 64 KiB by default), so that
@@ -114,9 +116,9 @@ class Session:
             _dump_stream(write_end, "<refgraph session>", values=self._values,
                          collect=self._collect)
         except DumpError:
-            # Either the engine ended (the pipe broke: its stderr says why) or the dump failed
-            # (the engine still waits for the rest of the snapshot).
-            ended = self._ended_within(1.0)
+            # Either the engine ended (the pipe broke: its stderr says why; it is gone or
+            # going) or the dump failed (the engine still waits for the rest of the snapshot).
+            ended = self._ended_within(0.25)
             os.close(write_end)
             write_end = None
             if ended:
@@ -129,6 +131,7 @@ class Session:
             self.close()
             raise
         finally:
+            _STREAMING.difference_update(streaming)
             if write_end is not None:
                 os.close(write_end)             # the end of the snapshot, for the engine
 
@@ -257,6 +260,25 @@ class Session:
                         ignore=sorted(self.own_ids))
         dot = self.ask("render", view=view, format="dot")["dot"]
         return Graph(view, dot, lambda: self, len(view["nodes"]))
+
+# The ends of the pipes dumps are streaming into now. A child forked meanwhile (a
+# multiprocessing worker: fork without exec) would hold a copy open, and the engine, reading
+# to the end of the snapshot, would wait for that child to exit: the child closes them.
+_STREAMING = set()
+
+
+def _close_streams():
+    for fd in list(_STREAMING):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _STREAMING.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_streams)
+
 
 def _can_stream():
     """Whether the dump can be written into a pipe to the engine: /dev/fd names the pipe for

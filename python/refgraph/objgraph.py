@@ -70,7 +70,7 @@ from ._session import EngineError, Session
 from ._objgraph_private import (  # noqa: F401
     _edge_label, _find_chain, _get_obj_type, _gradient, _is_identifier, _isinstance,
     _long_typename, _name_or_repr, _obj_attrs, _obj_label, _obj_node_id, _present_graph,
-    _program_in_path, _quote, _safe_repr, _short_repr, _short_typename, _show_graph,
+    _program_in_path, _quote, _run_dot, _safe_repr, _short_repr, _short_typename, _show_graph,
 )
 
 __all__ = [
@@ -1029,14 +1029,7 @@ def _present(graph, dot_filename, filename):
         graph.save(filename)
         print("Image generated as %s" % filename)
     elif shutil.which("dot"):
-        cmd = ["dot", "-T" + ext[1:], "-o" + filename, dot_filename]
-        dot = subprocess.Popen(cmd, close_fds=False)
-        dot.wait()
-        if dot.returncode != 0:
-            print('dot failed (exit code %d) while executing "%s"'
-                  % (dot.returncode, " ".join(cmd)))
-        else:
-            print("Image generated as %s" % filename)
+        _run_dot(subprocess.Popen, ext[1:], dot_filename, filename)
     else:
         print("Image renderer (dot) not found, not doing anything else")
 

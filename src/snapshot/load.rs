@@ -138,7 +138,7 @@ fn parse_stream(
     let read_err = |e: LineError| line_error(path, e, read_error);
     // The next batch is read while this one is parsed: a pipe's writer (the objgraph
     // drop-in's dump, streamed to the engine) then never waits for the parse, nor the parse
-    // for a slow disk. One batch ahead: the parse's memory bound stays two batches.
+    // for a slow disk. One batch ahead: the batch parsed, one waiting, one being read.
     let (ahead, batches) = std::sync::mpsc::sync_channel(1);
     std::thread::scope(|scope| {
         let reading = std::thread::Builder::new().spawn_scoped(scope, move || {

@@ -605,6 +605,34 @@ class Sessions(unittest.TestCase):
                     os.environ["REFGRAPH_BIN"] = saved
             self.assertIn("cannot load: out of luck", str(caught.exception))
 
+    def test_a_child_forked_during_a_streamed_dump_does_not_hold_the_engine(self):
+        # The engine reads the snapshot to its end: a child forked (without exec) while the
+        # dump streams must not keep the pipe open, or the session waits for that child.
+        import subprocess
+        code = "\n".join((
+            "import os, time, refgraph",
+            "from refgraph import _session",
+            "real, kids = _session._dump_stream, []",
+            "def forking(fd, *args, **kwargs):",
+            "    pid = os.fork()",
+            "    if pid == 0:",
+            "        time.sleep(120)",
+            "        os._exit(0)",
+            "    kids.append(pid)",
+            "    return real(fd, *args, **kwargs)",
+            "_session._dump_stream = forking",
+            "try:",
+            "    with refgraph.session() as s:",
+            "        print('answered', s.objects > 1000, len(kids), flush=True)",
+            "finally:",
+            "    for pid in kids:",
+            "        os.kill(pid, 9)",
+            "        os.waitpid(pid, 0)",
+        ))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=90)
+        self.assertIn("answered True 1", done.stdout, done.stderr)
+
     def test_a_dump_that_fails_while_streaming_raises_and_leaves_no_engine(self):
         import subprocess
         code = "\n".join((
