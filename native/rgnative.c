@@ -24,7 +24,9 @@
  *   raw_ints(list), raw_ids(objs), raw_counts(counts, offset) -> bytes
  *                                          (ints, id_text, counts_text as raw fragments)
  *   label_column(labels)            -> (lengths column, UTF-8 data) or None
-                                                                  (the binary label columns)
+ *                                                                (the binary label columns)
+ *   referrers_of(objs, targets)     -> per target, gc.get_referrers(target) among objs, from
+ *                                          one pass (refgraph.objgraph's backrefs, by level)
  *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
@@ -120,6 +122,7 @@ extern void Py_DecRef(PyObject *);
 extern PyObject *PyList_New(Py_ssize_t);
 extern Py_ssize_t PyList_Size(PyObject *);
 extern PyObject *PyList_GetItem(PyObject *, Py_ssize_t);
+extern PyObject *PyList_GetSlice(PyObject *, Py_ssize_t, Py_ssize_t);
 extern int PyList_SetItem(PyObject *, Py_ssize_t, PyObject *);
 extern int PyList_Append(PyObject *, PyObject *);
 extern PyObject *PyTuple_GetItem(PyObject *, Py_ssize_t);
@@ -1463,6 +1466,171 @@ done:
     return out;
 }
 
+/* ---- referrers_of ------------------------------------------------------------------------- */
+
+/* referrers_of(objs, targets) -> [[objects of objs that refer to targets[0]], ...]: what
+ * gc.get_referrers(t) says for each target t, but for many targets from ONE pass over objs
+ * (gc.get_objects()), where each gc.get_referrers call walks the whole heap: objgraph's
+ * backrefs pictures and chains ask it once per object they reach, the drop-in once per level.
+ * Each referrer is listed once per target, in objs order (gc.get_referrers' order when objs is
+ * gc.get_objects()). Each object's references are read with its type's tp_traverse, called as
+ * gc.get_referrers calls it: tp_traverse runs no Python code and changes nothing, and the visit
+ * function below only records (target, referrer) pairs in C memory; the lists are made after
+ * the pass. */
+
+#define Py_tp_traverse 71
+#define TRAVERSE_CACHE 256
+
+typedef int (*visitproc)(PyObject *, void *);
+typedef int (*traverseproc)(PyObject *, visitproc, void *);
+
+typedef struct {
+    uintptr_t *keys;        /* the targets' addresses, open addressing; 0: empty */
+    uint32_t *which;        /* per slot: the target's index */
+    uint32_t *last;         /* per target: 1 + the last referrer recorded */
+    size_t mask;
+    uint32_t current;       /* the referrer being traversed */
+    uint32_t *pairs;        /* (target, referrer) indexes, two per pair */
+    size_t n_pairs, cap_pairs;
+    int failed;
+} Referrers;
+
+static size_t rf_slot(const Referrers *r, uintptr_t key)
+{
+    size_t at = (size_t)((((uint64_t)key >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & r->mask;
+    while (r->keys[at] != 0 && r->keys[at] != key)
+        at = (at + 1) & r->mask;
+    return at;
+}
+
+static int rf_visit(PyObject *o, void *arg)
+{
+    Referrers *r = arg;
+    if (o == NULL || r->failed)
+        return 0;
+    size_t at = rf_slot(r, (uintptr_t)o);
+    if (r->keys[at] == 0)
+        return 0;
+    uint32_t t = r->which[at];
+    if (r->last[t] == r->current + 1)
+        return 0;           /* it refers to the target twice: listed once */
+    r->last[t] = r->current + 1;
+    if (r->n_pairs == r->cap_pairs) {
+        size_t cap = r->cap_pairs ? r->cap_pairs * 2 : 1024;
+        uint32_t *more = PyMem_Realloc(r->pairs, cap * 2 * sizeof(uint32_t));
+        if (more == NULL) {
+            r->failed = 1;
+            return 0;
+        }
+        r->pairs = more;
+        r->cap_pairs = cap;
+    }
+    r->pairs[2 * r->n_pairs] = t;
+    r->pairs[2 * r->n_pairs + 1] = r->current;
+    r->n_pairs++;
+    return 0;
+}
+
+static PyObject *rg_referrers_of(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "referrers_of: objs list");
+    PyObject *targets = objs ? arg(args, 1, &PyList_Type, "referrers_of: targets list") : NULL;
+    if (targets == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_Size(objs), m = PyList_Size(targets);
+    if (n >= (Py_ssize_t)UINT32_MAX - 1 || m >= (Py_ssize_t)UINT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "referrers_of: too many objects");
+        return NULL;
+    }
+    Referrers r = {0};
+    size_t cap = 16;
+    while (cap < (size_t)m * 2)
+        cap *= 2;
+    r.mask = cap - 1;
+    r.keys = PyMem_Calloc(cap, sizeof(uintptr_t));
+    r.which = PyMem_Calloc(cap, sizeof(uint32_t));
+    r.last = PyMem_Calloc((size_t)m + 1, sizeof(uint32_t));
+    PyObject *out = NULL;
+    if (r.keys == NULL || r.which == NULL || r.last == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < m; j++) {
+        uintptr_t key = (uintptr_t)PyList_GetItem(targets, j);
+        size_t at = rf_slot(&r, key);
+        if (r.keys[at] == 0) {      /* a target listed twice keeps its first index */
+            r.keys[at] = key;
+            r.which[at] = (uint32_t)j;
+        }
+    }
+    /* each type's tp_traverse, looked up once: a small cache keyed by the type's address */
+    PyObject *cached_type[TRAVERSE_CACHE] = {0};
+    traverseproc cached[TRAVERSE_CACHE];
+    for (Py_ssize_t i = 0; i < n && !r.failed; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        if (i + PREFETCH_AHEAD < n)
+            __builtin_prefetch(PyList_GetItem(objs, i + PREFETCH_AHEAD));
+        size_t c = ((uintptr_t)TYPE(o) >> 4) & (TRAVERSE_CACHE - 1);
+        if (cached_type[c] != TYPE(o)) {
+            cached_type[c] = TYPE(o);
+            cached[c] = (traverseproc)PyType_GetSlot(TYPE(o), Py_tp_traverse);
+            PyErr_Clear();      /* a type without the slot (before 3.10: a static type) */
+        }
+        traverseproc traverse = cached[c];
+        r.current = (uint32_t)i;
+        if (traverse != NULL)
+            /* SAFETY: `o` is alive (objs holds it) and tp_traverse is the collector's own
+             * walk of its references: it calls rf_visit on each, which only reads the
+             * address and writes this call's C arrays. */
+            traverse(o, rf_visit, &r);
+    }
+    if (r.failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New(m);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        PyObject *l = PyList_New(0);
+        if (l == NULL) {
+            Py_DecRef(out);
+            out = NULL;
+            goto done;
+        }
+        PyList_SetItem(out, j, l);
+    }
+    for (size_t k = 0; k < r.n_pairs; k++) {
+        PyObject *into = PyList_GetItem(out, r.pairs[2 * k]);
+        if (PyList_Append(into, PyList_GetItem(objs, r.pairs[2 * k + 1])) < 0) {
+            Py_DecRef(out);
+            out = NULL;
+            goto done;
+        }
+    }
+    /* a target listed twice: its later places get the same referrers */
+    for (Py_ssize_t j = 0; j < m; j++) {
+        size_t at = rf_slot(&r, (uintptr_t)PyList_GetItem(targets, j));
+        if ((Py_ssize_t)r.which[at] != j) {
+            PyObject *first = PyList_GetItem(out, r.which[at]);
+            PyObject *copy = PyList_GetSlice(first, 0, PyList_Size(first));
+            if (copy == NULL) {
+                Py_DecRef(out);
+                out = NULL;
+                goto done;
+            }
+            PyList_SetItem(out, j, copy);
+        }
+    }
+done:
+    PyMem_Free(r.keys);
+    PyMem_Free(r.which);
+    PyMem_Free(r.last);
+    PyMem_Free(r.pairs);
+    return out;
+}
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 static PyMethodDef methods[] = {
@@ -1486,6 +1654,8 @@ static PyMethodDef methods[] = {
     {"raw_counts", rg_raw_counts, METH_VARARGS, "raw_counts(list, offset) -> 8 bytes each"},
     {"label_column", rg_label_column, METH_VARARGS,
      "label_column(labels) -> (lengths column, UTF-8 data) or None"},
+    {"referrers_of", rg_referrers_of, METH_VARARGS,
+     "referrers_of(objs, targets) -> per target, the objects of objs that refer to it"},
     {NULL, NULL, 0, NULL},
 };
 

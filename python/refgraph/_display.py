@@ -1,24 +1,31 @@
 """Graph answers that show themselves: inline SVG in Jupyter (drawn by the engine's own layered
 renderer, no Graphviz), an HTML view with pan and zoom (a few lines of inline JS, no network),
-`.dot` (objgraph's DOT text) and `.save(path)` (.dot, .svg, .png)."""
+`.dot` (objgraph's DOT text) and `.save(path)` (.dot, .svg, .png, .html)."""
 
 import html
 import itertools
+import os
 
 _counter = itertools.count()
 
-# Wheel zooms around the pointer, dragging pans, double-click resets. Inline, no network.
+# The whole graph fits the box at first (a tall one is scaled down, never cut off: the objects
+# asked about are often at its bottom); wheel zooms around the pointer, dragging pans,
+# double-click goes back to the fit. Inline, no network.
 _PAN_ZOOM_JS = """
 (function(box){var svg=box.querySelector('svg');if(!svg)return;
-var s=1,x=0,y=0,drag=null;var g=svg;g.style.transformOrigin='0 0';
+var g=svg;g.style.transformOrigin='0 0';
+var b=svg.getBoundingClientRect(),r=box.getBoundingClientRect();
+var fit=Math.min(1,r.width/b.width,window.innerHeight*0.8/b.height)||1;
+var s=fit,x=0,y=0,drag=null;
 function put(){g.style.transform='translate('+x+'px,'+y+'px) scale('+s+')';}
+box.style.height=Math.ceil(b.height*fit)+'px';put();
 box.addEventListener('wheel',function(e){e.preventDefault();var r=box.getBoundingClientRect();
 var px=e.clientX-r.left,py=e.clientY-r.top,f=e.deltaY<0?1.2:1/1.2;
 x=px-(px-x)*f;y=py-(py-y)*f;s*=f;put();},{passive:false});
 box.addEventListener('mousedown',function(e){drag=[e.clientX-x,e.clientY-y];});
 window.addEventListener('mouseup',function(){drag=null;});
 box.addEventListener('mousemove',function(e){if(drag){x=e.clientX-drag[0];y=e.clientY-drag[1];put();}});
-box.addEventListener('dblclick',function(){s=1;x=0;y=0;put();});
+box.addEventListener('dblclick',function(){s=fit;x=0;y=0;put();});
 })(document.getElementById('%s'));
 """
 
@@ -69,7 +76,9 @@ class Graph:
                 f.write("<!doctype html><meta charset=utf-8><title>%s</title>%s"
                         % (html.escape(path), self._repr_html_()))
         elif lower.endswith(".svg") or lower.endswith(".png"):
-            self._renderer().ask("render", view=self.view, format=lower[-3:], path=path)
+            # absolute: the engine process keeps the directory it started in
+            self._renderer().ask("render", view=self.view, format=lower[-3:],
+                                 path=os.path.abspath(path))
         else:
             raise ValueError("%s: refgraph writes .dot, .svg, .png and .html" % path)
         return path

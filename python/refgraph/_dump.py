@@ -3797,3 +3797,48 @@ def _status(record):
             f.flush()
     except Exception:
         pass
+
+
+
+def describe(objs, wanted):
+    """What a dump would record of each of a few live objects, without a dump: per object
+    ([module, qualname] of its type, its label, [(referent, edge label)] of its references to
+    the objects whose ids are in its set of `wanted` (a list of sets, one per object)), read the
+    dumper's way: no code of the program runs. refgraph.objgraph draws its in-process pictures
+    with it; a list or dict of a million items is looked up, not labelled whole."""
+    import json
+    d = _Dumper(None, True, frozenset())
+    out = []
+    try:
+        for o, want in zip(objs, wanted):
+            cls = type(o)
+            plan = d.plan(cls)
+            try:
+                label = d.label_of(plan, o)
+            except Exception:
+                label = None
+            if cls is list or cls is tuple:
+                ids = list(map(id, o))
+                at = [ids.index(j) for j in want if j in ids]
+                named = [(o[k], _INDEX_LABEL[k]) for k in sorted(at)]
+            elif cls is dict:
+                pairs = _dict_pairs(o)
+                named = [(x, d.key_labels(pairs[k - k % 2])[k % 2])
+                         for k, x in enumerate(pairs) if id(x) in want]
+            else:
+                try:
+                    nrefs, refs, labels = plan.edges(plan, [o])
+                except Exception:
+                    nrefs, refs, labels = d.edges_each(plan, [o])
+                if type(refs) is _Shaped:
+                    refs = refs.expand()
+                labels = d.edge_label_text(labels)
+                if labels is None:
+                    labels = list(map(_INDEX_LABEL.__getitem__, range(len(refs))))
+                elif type(labels) is str:   # the JSON text of the labels
+                    labels = json.loads("[" + labels + "]")
+                named = [(r, lab) for r, lab in zip(refs, labels) if id(r) in want]
+            out.append((_type_name(cls), label, named))
+    finally:
+        d.plans.clear()     # plans hold the dumper's bound methods: a cycle through it
+    return out

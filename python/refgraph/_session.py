@@ -291,6 +291,27 @@ def _can_stream():
         return False
 
 
+class Renderer(Session):
+    """An engine on an empty snapshot, to draw pictures of the live heap (`render` requests
+    need no snapshot): refgraph.objgraph's pictures when it walked the heap in the process."""
+
+    def __init__(self):
+        Session.__init__(self, collect=False)
+
+    def refresh(self):
+        self.close()
+        directory = tempfile.mkdtemp(prefix="refgraph-render-")
+        try:
+            path = os.path.join(directory, "empty.rgsnap")
+            with open(path, "w") as f:
+                f.write('{"kind":"header","format":"refgraph-snapshot","version":[1,3]}\n'
+                        '{"kind":"end","objects":0,"edges":0,"garbage":0}\n')
+            self._spawn(path, directory)
+            self._hello(directory)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def _stack_frames():
     """Every thread's executing frames: roots for refgraph, invisible to gc.get_referrers (so
     objgraph's searches never pass through them)."""

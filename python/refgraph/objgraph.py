@@ -1,23 +1,33 @@
-"""objgraph's API, answered by the refgraph engine: `import refgraph.objgraph as objgraph`.
+"""objgraph's API, answered by refgraph: `import refgraph.objgraph as objgraph`.
 
 Every public function of objgraph 3.7 with its signature, defaults and printed output.
 Counting questions (count, typestats, most_common_types, show_most_common_types, growth,
 show_growth, get_new_ids, by_type, get_leaking_objects, at, at_addrs) are objgraph's own
 semantics, counts of the live gc-tracked objects: they are answered here, in one pass over
 gc.get_objects() (grouped by the dumper's native accelerator when it is loaded), so they are
-always fresh and never dump. Graph and chain questions (show_refs, show_backrefs, show_chain,
-find_ref_chain, find_backref_chain) go to one implicit `refgraph.session()` (a snapshot of
-this process taken at the first of them, and the engine kept open on it): one engine query per
-picture, the shortest chain to a module from the engine's own search. Where objgraph returns
-live objects, so does this module: the engine's ids are mapped back to objects of this process
-by walking from objects known to be alive along the answer's own edges. `filter`,
-`highlight`, `extra_info` and `extra_node_attrs` run here, only on the objects the engine
-returned. Pictures are drawn by refgraph's own renderer: no Graphviz needed.
+always fresh and never dump.
 
-Freshness: the snapshot is never trusted because of an address (a collection can free an
-object and a new one can take its address). Each graph or chain answer is checked against the
-live heap before it is given, and the snapshot is retaken (and the question asked again, once)
-when the check fails:
+Graph and chain questions (show_refs, show_backrefs, show_chain, find_ref_chain,
+find_backref_chain) are answered one of two ways:
+- With the dumper's native accelerator loaded (CPython 3.10-3.13 on 64-bit Linux; not with
+  REFGRAPH_NATIVE=0): objgraph's own walk of the live heap, in the process (refgraph._live).
+  objgraph calls gc.get_referrers once per object it reaches, a whole-heap scan each; here the
+  referrers of a whole breadth-first level come from one scan in C. The answers are objgraph's
+  (the same collection first, neighbours in the collector's order, `filter` and `too_many`
+  applied the same way), always fresh, and no snapshot is taken.
+- Otherwise: one implicit `refgraph.session()` (a snapshot of this process taken at the first
+  of them, and the engine kept open on it): one engine query per picture, the shortest chain
+  to a module from the engine's own search. The engine's ids are mapped back to objects of
+  this process by walking from objects known to be alive along the answer's own edges, and
+  each answer is checked against the live heap (below).
+Either way the drawn objects are labelled as a dump labels them (no `repr()` of your objects
+runs), `filter`, `highlight`, `extra_info` and `extra_node_attrs` run here, only on the
+objects of the answer, and pictures are drawn by refgraph's own renderer: no Graphviz needed.
+
+Freshness (the snapshot way): the snapshot is never trusted because of an address (a
+collection can free an object and a new one can take its address). Each graph or chain answer
+is checked against the live heap before it is given, and the snapshot is retaken (and the
+question asked again, once) when the check fails:
 - every object asked about is in the snapshot with its type (an object made after the dump is
   not, or has another type there);
 - every object of the answer is found alive by walking from the objects asked about, the
@@ -37,16 +47,17 @@ backrefs picture, a reference dropped from an object's undrawn "N more" referenc
 chain that became shorter than the (still valid) one the snapshot gives; `refresh()` retakes
 the snapshot by hand.
 
-Differences from objgraph: node labels are the snapshot's safe labels (no `repr()` of your
-objects runs), edges carry the snapshot's labels (list indices, attributes of 3.11+ inline
-values, cell contents, ...) and several references from one object to another are one edge
-with all their labels; without `filter` the engine draws the first `too_many` neighbours in
-the snapshot's order. `refcounts=True` shows the references the program holds to each live
-object (sys.getrefcount less this module's own, the `objs` list counted); objgraph subtracts a
-fixed 4, which is the same for the other objects of a `show_refs` picture and one lower for the
-objects asked about and for every object of a `show_backrefs` one. The executing frames of every thread
-are roots to refgraph, but objgraph (through `gc.get_referrers`) never sees them: graphs and
-chains here leave them out as objgraph does; `refgraph.why_alive` does not.
+Differences from objgraph: node labels are a dump's safe labels (no `repr()` of your objects
+runs), and edges carry a dump's names of references (list indices, dict keys, attributes of
+3.11+ inline values, cell contents, ...). Without `filter` the engine draws the first
+`too_many` neighbours in the snapshot's order; objgraph, and the in-process walk, the first
+ones the collector reports (a list's last items). `refcounts=True` shows the references the
+program holds to each live object (sys.getrefcount less this module's own, the `objs` list
+counted); objgraph subtracts a fixed 4, which is the same for the other objects of a
+`show_refs` picture and one lower for the objects asked about and for every object of a
+`show_backrefs` one. The executing frames of every thread are left out of graphs and chains
+(objgraph leaves out its own; on 3.11+ the collector does not see the others either), and so
+are refgraph's own objects; `refgraph.why_alive` shows frames, as roots.
 """
 
 import codecs
@@ -62,9 +73,9 @@ import sys
 import tempfile
 import types
 
-from . import _dump
+from . import _dump, _live
 from ._display import Graph
-from ._session import EngineError, Session
+from ._session import EngineError, Renderer, Session
 # objgraph's own underscore helpers (labels, edge names, its in-process walk with a given edge
 # function, the Graphviz launcher), with objgraph's behaviour, for code that calls them.
 from ._objgraph_private import (  # noqa: F401
@@ -88,7 +99,14 @@ except NameError:
     pass
 graphviz = None  # objgraph's: its IPython display; the drop-in draws without it
 
-_implicit = {"session": None}
+_implicit = {"session": None, "renderer": None}
+# Graph and chain questions walk the live heap in the process when the dumper's accelerator is
+# loaded (refgraph._live); False: they always ask the engine on a snapshot (tests set it).
+_LIVE = True
+
+
+def _in_process():
+    return _LIVE and _live.available()
 # The drop-in's own classes (its session, graphs, answers) are not the program's: their
 # instances are left out of the counts, as objgraph, which has none, never counts them. (A
 # program's own `Session` class would otherwise count one more.)
@@ -97,8 +115,9 @@ _OWN_MODULES = frozenset(("refgraph._session", "refgraph._display", "refgraph._w
 
 
 def session():
-    """The implicit session: a snapshot taken at the first graph or chain question, kept while
-    the answers it gives hold in the live heap (see the module's docstring)."""
+    """The implicit session: a snapshot taken at the first graph or chain question asked of the
+    engine (without the accelerator, or when called), kept while the answers it gives hold in
+    the live heap (see the module's docstring)."""
     s = _implicit["session"]
     if s is None or s.closed:
         s = _implicit["session"] = Session(collect=False)
@@ -139,8 +158,15 @@ def _answer(question, *args):
 
 
 def _renderer():
-    """A session to draw with (drawing does not need a fresh snapshot)."""
-    return session()
+    """An engine to draw with: the implicit session's, else one on an empty snapshot (drawing
+    a picture of the live heap needs no dump)."""
+    s = _implicit["session"]
+    if s is not None and not s.closed:
+        return s
+    r = _implicit["renderer"]
+    if r is None or r.closed:
+        r = _implicit["renderer"] = Renderer()
+    return r
 
 
 def refresh():
@@ -172,13 +198,11 @@ _SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType
 
 def _own_objects():
     """The gc-tracked objects that are the drop-in's bookkeeping, not the program's: the
-    implicit session and what only it holds (its engine's Popen, pipes, dicts, id sets).
-    Types, modules and functions it refers to are shared, and never its own."""
-    s = _implicit["session"]
+    implicit session and the drawing engine, and what only they hold (their engine's Popen,
+    pipes, dicts, id sets). Types, modules and functions they refer to are shared, and never
+    their own."""
     own = {}
-    if s is None:
-        return own
-    stack = [s]
+    stack = [s for s in (_implicit["session"], _implicit["renderer"]) if s is not None]
     while stack:
         o = stack.pop()
         if id(o) in own or isinstance(o, _SHARED) or not gc.is_tracked(o):
@@ -597,8 +621,17 @@ def _check_types(s, ids, info, live):
 
 # -- chains ---------------------------------------------------------------------------------
 
-def _engine_find_chain(obj, predicate, direction, max_depth, extra_ignore):
+def _find(obj, predicate, direction, max_depth, extra_ignore):
+    if _in_process():
+        return _in_process_chain(obj, predicate, direction, max_depth, extra_ignore)
     return _answer(_chain_question, obj, predicate, direction, max_depth, extra_ignore)
+
+
+def _in_process_chain(obj, predicate, direction, max_depth, extra_ignore):
+    """objgraph's search on the live heap, a breadth-first level per heap pass (_live)."""
+    ignore = set(extra_ignore) | _stack_frame_ids() | set(_own_objects())
+    found = _live.chain(obj, predicate, direction == "backrefs", max_depth, ignore)
+    return found if direction == "backrefs" else found[::-1]
 
 
 def _chain_question(s, verify, new, obj, predicate, direction, max_depth, extra_ignore):
@@ -700,13 +733,13 @@ def _module_chain(s, obj, max_depth, ignore, live):
 def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """The shortest chain [obj, ..., match] of references to an object `predicate` accepts,
     or [obj]."""
-    return _engine_find_chain(obj, predicate, "refs", max_depth, extra_ignore)
+    return _find(obj, predicate, "refs", max_depth, extra_ignore)
 
 
 def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """The shortest chain [match, ..., obj] of referrers from an object `predicate` accepts
     (e.g. is_proper_module), or [obj]."""
-    return _engine_find_chain(obj, predicate, "backrefs", max_depth, extra_ignore)
+    return _find(obj, predicate, "backrefs", max_depth, extra_ignore)
 
 
 # -- graphs ---------------------------------------------------------------------------------
@@ -864,9 +897,10 @@ def _node_repr(type_name, module, label, i):
     return ("<%s.%s object at %#x>" % (module, type_name, i))[:40]
 
 
-def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, too_many,
+def _write_dot(f, names, objs, order, depth, edges, skipped, info, live, max_depth, too_many,
                highlight, extra_info, refcounts, shortnames, extra_node_attrs, direction):
-    names = s.type_names()
+    """objgraph's DOT text of a picture (`names`: {type key: (module, __name__)}, `info`: the
+    engine's info row of each drawn id); returns the picture as a SubgraphView to render."""
     f.write("digraph ObjectGraph {\n  node[shape=box, style=filled, fillcolor=white];\n")
     for o in objs:
         f.write("  %s[fontcolor=red];\n" % _node_id(id(o)))
@@ -943,15 +977,16 @@ def _write_dot(f, s, objs, order, depth, edges, skipped, info, live, max_depth, 
 
 
 
-def _engine_show_graph(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_many=10,
+def _show(objs, direction, max_depth=3, extra_ignore=(), filter=None, too_many=10,
                 highlight=None, filename=None, extra_info=None, refcounts=False,
                 shortnames=True, output=None, extra_node_attrs=None):
     if not isinstance(objs, (list, tuple)):
         objs = [objs]
     if filename and output:
         raise ValueError("Cannot specify both output and filename.")
-    graph = _answer(_draw, objs, direction, max_depth, extra_ignore, filter, too_many,
-                    highlight, extra_info, refcounts, shortnames, extra_node_attrs)
+    ask = _in_process_draw if _in_process() else lambda *args: _answer(_draw, *args)
+    graph = ask(objs, direction, max_depth, extra_ignore, filter, too_many, highlight,
+                extra_info, refcounts, shortnames, extra_node_attrs)
     if output:
         output.write(graph.dot)
         return None
@@ -991,8 +1026,37 @@ def _draw(s, verify, new, objs, direction, max_depth, extra_ignore, filter, too_
                           max_depth, ignore, filter)
         from io import StringIO
         text = StringIO()
-        view = _write_dot(text, s, objs, order, depth, edges, skipped, info, live, max_depth,
+        view = _write_dot(text, s.type_names(), objs, order, depth, edges, skipped, info, live,
+                          max_depth,
                           too_many, highlight, extra_info, refcounts, shortnames,
+                          extra_node_attrs, direction)
+    finally:
+        live.close()
+    return Graph(view, text.getvalue(), _renderer, len(order))
+
+
+def _in_process_draw(objs, direction, max_depth, extra_ignore, filter, too_many, highlight,
+                     extra_info, refcounts, shortnames, extra_node_attrs):
+    """The picture from objgraph's walk of the live heap (_live), drawn as _draw draws the
+    engine's."""
+    ignore = set(extra_ignore) | _stack_frame_ids() | set(_own_objects())
+    ignore.add(id(objs))
+    backrefs = direction == "backrefs"
+    objects, order, depth, pairs, skipped = _live.walk(
+        objs, backrefs, max_depth, ignore, filter, too_many,
+        is_proper_module if backrefs else None)
+    names, type_keys, labels, edge_labels = _live.described(objects, order, pairs)
+    info = {i: [i, type_keys[i], labels[i], False, 0, True] for i in order}
+    edges = {i: [(a, b, edge_labels.get((a, b))) for a, b in found]
+             for i, found in pairs.items()}
+    live = _Live(())
+    live.objects = objects
+    objects = None
+    try:
+        from io import StringIO
+        text = StringIO()
+        view = _write_dot(text, names, objs, order, depth, edges, skipped, info, live,
+                          max_depth, too_many, highlight, extra_info, refcounts, shortnames,
                           extra_node_attrs, direction)
     finally:
         live.close()
@@ -1038,7 +1102,7 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10,
                   highlight=None, filename=None, extra_info=None, refcounts=False,
                   shortnames=True, output=None, extra_node_attrs=None):
     """Draw what refers to `objs` (modules in sys.modules are drawn, not expanded)."""
-    return _engine_show_graph(objs, "backrefs", max_depth, extra_ignore, filter, too_many, highlight,
+    return _show(objs, "backrefs", max_depth, extra_ignore, filter, too_many, highlight,
                        filename, extra_info, refcounts, shortnames, output, extra_node_attrs)
 
 
@@ -1046,7 +1110,7 @@ def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, high
               filename=None, extra_info=None, refcounts=False, shortnames=True, output=None,
               extra_node_attrs=None):
     """Draw what `objs` refer to."""
-    return _engine_show_graph(objs, "refs", max_depth, extra_ignore, filter, too_many, highlight,
+    return _show(objs, "refs", max_depth, extra_ignore, filter, too_many, highlight,
                        filename, extra_info, refcounts, shortnames, output, extra_node_attrs)
 
 

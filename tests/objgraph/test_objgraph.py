@@ -293,12 +293,14 @@ class Graphs(unittest.TestCase):
                      filter=lambda o: o is not kids[0])
         self.assertNotIn("o%d[" % id(kids[0]), dot)
         self.assertEqual(dot.count("o%d -> " % id(kids)), 12)
+        # kids[5]: drawn in either order (objgraph draws the ten gc reports first: the last
+        # ten; the engine's snapshot lists them from the first)
         dot = dot_of(objgraph.show_refs, [kids], max_depth=1,
-                     highlight=lambda o: o is kids[1],
+                     highlight=lambda o: o is kids[5],
                      extra_info=lambda o: "extra-%d" % id(o), refcounts=True,
                      shortnames=False, extra_node_attrs=lambda o: {"URL": "u", "x": None})
-        self.assertRegex(dot, r'o%d\[fillcolor="0\.6,0\.6,' % id(kids[1]))
-        self.assertIn("\\nextra-%d" % id(kids[1]), dot)
+        self.assertRegex(dot, r'o%d\[fillcolor="0\.6,0\.6,' % id(kids[5]))
+        self.assertIn("\\nextra-%d" % id(kids[5]), dot)
         self.assertRegex(dot, r'label="builtins\.list \[\d+\]\\n13 items')
         self.assertIn(', URL="u"];', dot)
         w = WithDel()
@@ -325,6 +327,19 @@ class Graphs(unittest.TestCase):
                 self.assertEqual(lines[1], "Image generated as %s" % pic)
                 with open(pic, "rb") as f:
                     self.assertTrue(f.read().startswith(magic))
+
+    def test_a_relative_filename_is_written_where_the_program_is_now(self):
+        x = [MyClass()]
+        here = os.getcwd()
+        with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
+            try:
+                os.chdir(first)
+                printed(objgraph.show_refs, [x], filename="a.svg")  # the engine starts here
+                os.chdir(second)
+                printed(objgraph.show_refs, [x], filename="b.png")
+                self.assertTrue(os.path.isfile(os.path.join(second, "b.png")))
+            finally:
+                os.chdir(here)
 
     def test_show_chain(self):
         x = MyClass()
@@ -372,6 +387,102 @@ class WhyAlive(unittest.TestCase):
             gc.collect()
 
 
+class OnASnapshot:
+    """The same tests with graph and chain questions asked of the engine on a snapshot (as
+    where the accelerator is not loaded), not walked in the process."""
+
+    def setUp(self):
+        self.live, objgraph._LIVE = objgraph._LIVE, False
+
+    def tearDown(self):
+        objgraph._LIVE = self.live
+
+
+class ChainsOnASnapshot(OnASnapshot, Chains):
+    pass
+
+
+class GraphsOnASnapshot(OnASnapshot, Graphs):
+    pass
+
+
+@unittest.skipUnless(objgraph._live.available(), "the accelerator is not loaded here")
+class InProcess(unittest.TestCase):
+    """With the accelerator, graph and chain questions walk the live heap (refgraph._live):
+    objgraph's own walk, its answers, one heap pass per level and no snapshot."""
+
+    def tree(self):
+        """A leaf held three ways, two levels deep, by globals only (no frame holds it)."""
+        HOLDER["t"] = {"a": {"b": [MyClass()]}, "c": [None]}
+        HOLDER["t"]["c"][0] = HOLDER["t"]["a"]["b"][0]
+        HOLDER["u"] = (HOLDER["t"]["c"][0], HOLDER["t"]["a"])
+
+    def tearDown(self):
+        HOLDER.clear()
+
+    def test_referrers_of_is_gc_get_referrers_for_many(self):
+        import random
+        referrers_of = refgraph._dump._native_module.referrers_of
+        gc.collect()
+        objs = gc.get_objects()
+        indexed = set(map(id, objs))
+        targets = random.Random(7).sample(objs, 300) + [MyClass, sys.modules[__name__]]
+        targets.append(targets[0])          # one twice
+        answers = referrers_of(objs, targets)
+        self.assertEqual(len(answers), len(targets))
+        left_out = {id(objs), id(targets), id(globals()), id(answers)}
+        for t, got in zip(targets, answers):
+            want = [r for r in gc.get_referrers(t) if id(r) in indexed and id(r) not in left_out]
+            self.assertEqual([id(r) for r in got if id(r) not in left_out],
+                             [id(r) for r in want], type(t))
+        with self.assertRaises(TypeError):
+            referrers_of(objs, None)
+        self.assertEqual(referrers_of([], [1]), [[]])
+
+    def test_no_snapshot_is_taken(self):
+        self.tree()
+        objgraph.session().close()
+        dot = dot_of(objgraph.show_backrefs, [HOLDER["t"]["c"][0]], max_depth=4)
+        chain = objgraph.find_backref_chain(HOLDER["u"][0], objgraph.is_proper_module)
+        self.assertIs(chain[0], sys.modules[__name__])
+        self.assertTrue(objgraph._implicit["session"].closed)
+        self.assertIn('[label="c",weight=2]', dot)
+
+    def test_pictures_are_objgraphs_walk(self):
+        """The nodes and edges objgraph's own walk (its _show_graph with gc.get_referrers or
+        gc.get_referents) draws, for several depths, too_many and a filter."""
+        self.tree()
+        for show, edge_func, swap, cull, start in (
+                (objgraph.show_backrefs, gc.get_referrers, False, objgraph.is_proper_module,
+                 lambda: [HOLDER["u"][0]]),
+                (objgraph.show_refs, gc.get_referents, True, None, lambda: [HOLDER["t"]])):
+            for options in ({"max_depth": 2}, {"max_depth": 4}, {"max_depth": 3, "too_many": 1},
+                            {"max_depth": 3, "filter": lambda o: not isinstance(o, tuple)}):
+                ours = dot_of(show, start(), **options)
+                theirs = io.StringIO()
+                objgraph._show_graph(start(), edge_func, swap, output=theirs, cull_func=cull,
+                                     **options)
+                theirs = theirs.getvalue()
+                self.assertEqual(node_ids(ours), node_ids(theirs), (show, options))
+                self.assertEqual(edges_of(ours), edges_of(theirs), (show, options))
+                self.assertEqual(ours.count("more references") + ours.count("backreferences"),
+                                 theirs.count("more references")
+                                 + theirs.count("backreferences"))
+
+    def test_chains_are_objgraphs(self):
+        self.tree()
+        for predicate in (objgraph.is_proper_module, lambda o: o is HOLDER["u"]):
+            ours = objgraph.find_backref_chain(HOLDER["u"][0], predicate)
+            theirs = objgraph._find_chain(HOLDER["u"][0], predicate, gc.get_referrers)
+            self.assertEqual(list(map(id, ours)), list(map(id, theirs)))
+        ours = objgraph.find_ref_chain(HOLDER["t"], lambda o: isinstance(o, MyClass))
+        theirs = objgraph._find_chain(HOLDER["t"], lambda o: isinstance(o, MyClass),
+                                      gc.get_referents)[::-1]
+        self.assertEqual(list(map(id, ours)), list(map(id, theirs)))
+        self.assertEqual(len(objgraph.find_backref_chain(HOLDER["u"][0], lambda o: False,
+                                                         max_depth=3)), 1)
+
+
 def edges_of(dot):
     """{(referrer id, referent id)} of a DOT picture's object edges."""
     return set(re.findall(r"^  o(\d+) -> o(\d+)", dot, re.M))
@@ -394,6 +505,7 @@ class Freshness(unittest.TestCase):
     `session().refreshes` counts the dumps."""
 
     def setUp(self):
+        self.live, objgraph._LIVE = objgraph._LIVE, False
         objgraph.refresh()
         self.s = objgraph.session()
         self.dumps = self.s.refreshes
@@ -403,6 +515,7 @@ class Freshness(unittest.TestCase):
         return self.s.refreshes - self.dumps
 
     def tearDown(self):
+        objgraph._LIVE = self.live
         HOLDER.clear()
         # an answer retaken on a new snapshot always holds there (the heap did not change
         # during the question): else the checks themselves are wrong
