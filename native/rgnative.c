@@ -1551,8 +1551,11 @@ static PyObject *rg_referrers_of(PyObject *self, PyObject *args)
     r.keys = PyMem_Calloc(cap, sizeof(uintptr_t));
     r.which = PyMem_Calloc(cap, sizeof(uint32_t));
     r.last = PyMem_Calloc((size_t)m + 1, sizeof(uint32_t));
+    uint32_t *first = PyMem_Calloc((size_t)m + 1, sizeof(uint32_t));
+    PyObject **held = NULL;
+    size_t n_held = 0;
     PyObject *out = NULL;
-    if (r.keys == NULL || r.which == NULL || r.last == NULL) {
+    if (r.keys == NULL || r.which == NULL || r.last == NULL || first == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1563,6 +1566,7 @@ static PyObject *rg_referrers_of(PyObject *self, PyObject *args)
             r.keys[at] = key;
             r.which[at] = (uint32_t)j;
         }
+        first[j] = r.which[at];
     }
     /* each type's tp_traverse, looked up once: a small cache keyed by the type's address */
     PyObject *cached_type[TRAVERSE_CACHE] = {0};
@@ -1589,41 +1593,58 @@ static PyObject *rg_referrers_of(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    out = PyList_New(m);
+    /* The referrers found, held before anything below allocates: an allocation can run a
+     * collection, and a finalizer could change `objs` (found through gc.get_objects()). */
+    held = PyMem_Malloc((r.n_pairs ? r.n_pairs : 1) * sizeof(PyObject *));
+    if (held == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; n_held < r.n_pairs; n_held++) {
+        held[n_held] = PyList_GetItem(objs, r.pairs[2 * n_held + 1]);
+        Py_IncRef(held[n_held]);
+    }
+    /* built by appending, never with empty slots, for the same reason */
+    out = PyList_New(0);
     if (out == NULL)
         goto done;
     for (Py_ssize_t j = 0; j < m; j++) {
-        PyObject *l = PyList_New(0);
-        if (l == NULL) {
-            Py_DecRef(out);
-            out = NULL;
-            goto done;
+        PyObject *l = first[j] == (uint32_t)j ? PyList_New(0) : NULL;
+        if (first[j] != (uint32_t)j) {      /* a target listed twice: filled below */
+            l = &_Py_NoneStruct;
+            Py_IncRef(l);
         }
-        PyList_SetItem(out, j, l);
+        int failed = l == NULL || PyList_Append(out, l) < 0;
+        if (l != NULL)
+            Py_DecRef(l);
+        if (failed)
+            goto fail;
     }
     for (size_t k = 0; k < r.n_pairs; k++) {
         PyObject *into = PyList_GetItem(out, r.pairs[2 * k]);
-        if (PyList_Append(into, PyList_GetItem(objs, r.pairs[2 * k + 1])) < 0) {
-            Py_DecRef(out);
-            out = NULL;
-            goto done;
-        }
+        if (into == NULL || TYPE(into) != &PyList_Type || PyList_Append(into, held[k]) < 0)
+            goto fail;
     }
-    /* a target listed twice: its later places get the same referrers */
     for (Py_ssize_t j = 0; j < m; j++) {
-        size_t at = rf_slot(&r, (uintptr_t)PyList_GetItem(targets, j));
-        if ((Py_ssize_t)r.which[at] != j) {
-            PyObject *first = PyList_GetItem(out, r.which[at]);
-            PyObject *copy = PyList_GetSlice(first, 0, PyList_Size(first));
-            if (copy == NULL) {
-                Py_DecRef(out);
-                out = NULL;
-                goto done;
-            }
-            PyList_SetItem(out, j, copy);
-        }
+        if (first[j] == (uint32_t)j)
+            continue;
+        PyObject *from = PyList_GetItem(out, first[j]);
+        PyObject *copy = from == NULL || TYPE(from) != &PyList_Type
+                             ? NULL : PyList_GetSlice(from, 0, PyList_Size(from));
+        if (copy == NULL || PyList_SetItem(out, j, copy) < 0)   /* SetItem steals copy */
+            goto fail;
     }
+    goto done;
+fail:
+    if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "referrers_of: its answer changed while it was made");
+    Py_DecRef(out);
+    out = NULL;
 done:
+    for (size_t k = 0; k < n_held; k++)
+        Py_DecRef(held[k]);
+    PyMem_Free(held);
+    PyMem_Free(first);
     PyMem_Free(r.keys);
     PyMem_Free(r.which);
     PyMem_Free(r.last);

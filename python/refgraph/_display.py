@@ -9,16 +9,19 @@ import os
 _counter = itertools.count()
 
 # The whole graph fits the box at first (a tall one is scaled down, never cut off: the objects
-# asked about are often at its bottom); wheel zooms around the pointer, dragging pans,
-# double-click goes back to the fit. Inline, no network.
+# asked about are often at its bottom; an output hidden when drawn, which measures 0, is left
+# at full size); wheel zooms around the pointer, dragging pans, double-click goes back to the
+# fit. Inline, no network.
 _PAN_ZOOM_JS = """
 (function(box){var svg=box.querySelector('svg');if(!svg)return;
 var g=svg;g.style.transformOrigin='0 0';
-var b=svg.getBoundingClientRect(),r=box.getBoundingClientRect();
-var fit=Math.min(1,r.width/b.width,window.innerHeight*0.8/b.height)||1;
+var b=svg.getBoundingClientRect(),r=box.getBoundingClientRect(),fit=1;
+if(b.width>0&&b.height>0&&r.width>0){
+fit=Math.min(1,r.width/b.width,window.innerHeight*0.8/b.height);
+box.style.height=Math.ceil(b.height*fit)+'px';}
 var s=fit,x=0,y=0,drag=null;
 function put(){g.style.transform='translate('+x+'px,'+y+'px) scale('+s+')';}
-box.style.height=Math.ceil(b.height*fit)+'px';put();
+put();
 box.addEventListener('wheel',function(e){e.preventDefault();var r=box.getBoundingClientRect();
 var px=e.clientX-r.left,py=e.clientY-r.top,f=e.deltaY<0?1.2:1/1.2;
 x=px-(px-x)*f;y=py-(py-y)*f;s*=f;put();},{passive:false});

@@ -3818,9 +3818,13 @@ def describe(objs, wanted):
             except Exception:
                 label = None
             if cls is list or cls is tuple:
-                ids = list(map(id, o))
-                at = [ids.index(j) for j in want if j in ids]
-                named = [(o[k], _INDEX_LABEL[k]) for k in sorted(at)]
+                items = list(o)     # one copy: another thread may change the list meanwhile
+                first = {}
+                for k, j in enumerate(map(id, items)):
+                    if j in want and j not in first:
+                        first[j] = k
+                named = [(items[k], _INDEX_LABEL[k]) for k in sorted(first.values())]
+                items = None
             elif cls is dict:
                 pairs = _dict_pairs(o)
                 named = [(x, d.key_labels(pairs[k - k % 2])[k % 2])

@@ -12,9 +12,30 @@ drawn objects are then described as a dump records them (`_dump.describe`: type,
 named references): no `repr()` of the program's objects runs.
 """
 
+import _thread
 import gc
 
 from . import _dump
+
+# ids of the containers of every walk running now (in any thread, or nested in a `filter`) that
+# hold the program's objects: the heap list, the answers, the walk's maps. A walk started
+# meanwhile finds them among gc.get_objects() and must not draw them as referrers (objgraph
+# leaves out its own containers the same way, by id).
+_BUSY = set()
+# Held from the making of such a container until its id is in _BUSY, and while a walk takes its
+# gc.get_objects() and the ids busy then (the only such containers it can meet: they stay alive
+# in its list even after their walk ends). Without it a walk in another thread that gets the GIL
+# in between (a long C call such as gc.get_objects() gives it up right after) would see a
+# container unregistered.
+_REGISTER = _thread.RLock()     # reentrant: a finalizer run by a collection may ask too
+
+
+def _busy(make):
+    """make(), registered in _BUSY before any other walk can look."""
+    with _REGISTER:
+        made = make()
+        _BUSY.add(id(made))
+    return made
 
 
 def available():
@@ -31,17 +52,29 @@ class Heap:
 
     def __init__(self):
         gc.collect()
-        self._objs = gc.get_objects()
-        self._found = {}
+        with _REGISTER:
+            self._objs = _busy(gc.get_objects)
+            self._foreign = frozenset(_BUSY)    # this walk's own list among them: no matter
+        self._found = _busy(dict)
 
     def referrers(self, targets):
         """gc.get_referrers(t) for each of `targets`, from one pass for the ones not asked
         before; every answer is kept until close()."""
-        want = [t for t in targets if id(t) not in self._found]
-        if want:
-            answers = _dump._native_module.referrers_of(self._objs, want)
+        want = _busy(lambda: [t for t in targets if id(t) not in self._found])
+        answers = None
+        try:
+            answers = _busy(lambda: _dump._native_module.referrers_of(self._objs, want)
+                            if want else [])
+            foreign = self._foreign
             for t, found in zip(want, answers):
+                if any(id(r) in foreign for r in found):
+                    found = _busy(lambda: [r for r in found if id(r) not in foreign])
+                else:
+                    _BUSY.add(id(found))
                 self._found[id(t)] = found
+        finally:
+            _BUSY.discard(id(want))
+            _BUSY.discard(id(answers))
         return [self._found[id(t)] for t in targets]
 
     def has(self, target):
@@ -49,6 +82,8 @@ class Heap:
 
     def close(self):
         """Drop the lists (they hold the program's objects)."""
+        _BUSY.difference_update(map(id, self._found.values()))
+        _BUSY.difference_update((id(self._objs), id(self._found)))
         self._objs = None
         self._found = {}
 
@@ -70,8 +105,9 @@ def walk(objs, backrefs, max_depth, ignore, filter, too_many, cull):
     heap = Heap() if backrefs else None
     if heap is None:
         gc.collect()        # objgraph's walk collects first in both directions
+    objects = _busy(dict)
     try:
-        objects, depth, order = {}, {}, []
+        depth, order = {}, []
         for o in objs:
             if id(o) not in depth:
                 objects[id(o)] = o
@@ -116,6 +152,7 @@ def walk(objs, backrefs, max_depth, ignore, filter, too_many, cull):
             k += 1
         return objects, order, depth, edges, skipped
     finally:
+        _BUSY.discard(id(objects))
         if heap is not None:
             heap.close()
 
@@ -126,10 +163,12 @@ def chain(obj, predicate, backrefs, max_depth, ignore):
     heap = Heap() if backrefs else None
     if heap is None:
         gc.collect()
+    queue = _busy(list)
+    queue.append(obj)
+    parent = _busy(dict)
+    parent[id(obj)] = None
     try:
-        queue = [obj]
         depth = {id(obj): 0}
-        parent = {id(obj): None}
         k = 0
         while k < len(queue):
             target = queue[k]
@@ -156,8 +195,24 @@ def chain(obj, predicate, backrefs, max_depth, ignore):
             k += 1
         return [obj]
     finally:
+        _BUSY.difference_update((id(queue), id(parent)))
         if heap is not None:
             heap.close()
+
+
+_type_dunder_name = type.__dict__["__name__"].__get__
+
+
+def _type_name(cls, qualname):
+    """A class's __name__ (objgraph's name for it; a class renamed after it was made keeps its
+    old qualname), read by the C getter of `type`."""
+    try:
+        name = _type_dunder_name(cls)
+        if type(name) is str:
+            return name
+    except Exception:
+        pass
+    return qualname.rsplit(".", 1)[-1]
 
 
 def described(objects, order, edges):
@@ -171,9 +226,9 @@ def described(objects, order, edges):
     rows = _dump.describe([objects[i] for i in order], [wanted.get(i, ()) for i in order])
     for i, row in zip(order, rows):
         type_name, label, refs = row
-        key = id(type(objects[i]))
-        types[i] = key
-        names[key] = (type_name[0], type_name[1].rsplit(".", 1)[-1])
+        cls = type(objects[i])
+        types[i] = id(cls)
+        names[id(cls)] = (type_name[0], _type_name(cls, type_name[1]))
         labels[i] = label
         want = wanted.get(i, ())
         for referent, ref_label in refs:

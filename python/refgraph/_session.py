@@ -190,6 +190,22 @@ class Session:
     def closed(self):
         return self._proc is None
 
+    def alive(self):
+        """The engine is running (not closed, and has not ended by itself)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def _forget(self):
+        """In a child forked from this process: the engine is the parent's. Close this
+        process's copies of its pipes (without waiting for it: it is not this process's child)
+        and treat the session as closed; the child's next question starts its own."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            for pipe in (proc.stdin, proc.stdout):
+                try:
+                    pipe.close()
+                except (OSError, ValueError):
+                    pass
+
     def __enter__(self):
         return self
 
@@ -265,6 +281,17 @@ class Session:
 # multiprocessing worker: fork without exec) would hold a copy open, and the engine, reading
 # to the end of the snapshot, would wait for that child to exit: the child closes them.
 _STREAMING = set()
+
+
+def _forget_engines():
+    """After a fork, in the child: every session's engine is the parent's (two processes
+    writing requests to one engine read each other's replies)."""
+    for s in list(_open_sessions):
+        s._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_engines)
 
 
 def _close_streams():

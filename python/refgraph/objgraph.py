@@ -164,7 +164,7 @@ def _renderer():
     if s is not None and not s.closed:
         return s
     r = _implicit["renderer"]
-    if r is None or r.closed:
+    if r is None or not r.alive():
         r = _implicit["renderer"] = Renderer()
     return r
 
@@ -596,12 +596,14 @@ _ITEMS = re.compile(r"^(\d+) items?$")
 
 def _live_label(obj, label):
     """The snapshot's label, with a container's `N items` as it is now (a dict of module
-    globals grows with every new variable; that alone does not make the picture stale)."""
-    if obj is None or label is None or not isinstance(obj, (list, tuple, dict, set, frozenset)):
+    globals grows with every new variable; that alone does not make the picture stale). The
+    length is the builtin base type's: a subclass's own __len__ never runs."""
+    if obj is None or label is None or not _ITEMS.match(label):
         return label
-    if _ITEMS.match(label):
-        n = len(obj)
-        return "%d item%s" % (n, "" if n == 1 else "s")
+    for base in (list, tuple, dict, set, frozenset):
+        if issubclass(type(obj), base):
+            n = base.__len__(obj)
+            return "%d item%s" % (n, "" if n == 1 else "s")
     return label
 
 
@@ -629,7 +631,8 @@ def _find(obj, predicate, direction, max_depth, extra_ignore):
 
 def _in_process_chain(obj, predicate, direction, max_depth, extra_ignore):
     """objgraph's search on the live heap, a breadth-first level per heap pass (_live)."""
-    ignore = set(extra_ignore) | _stack_frame_ids() | set(_own_objects())
+    # objgraph leaves out extra_ignore itself too (by default (), the empty tuple)
+    ignore = set(extra_ignore) | _stack_frame_ids() | set(_own_objects()) | {id(extra_ignore)}
     found = _live.chain(obj, predicate, direction == "backrefs", max_depth, ignore)
     return found if direction == "backrefs" else found[::-1]
 
@@ -668,7 +671,7 @@ def _verify_chain(chain):
 
 def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
     """The chain [match, ..., obj] (backrefs) or [obj, ..., match] (refs), or [obj]."""
-    ignore = set(extra_ignore) | s.own_ids | s.stack_ids
+    ignore = set(extra_ignore) | s.own_ids | s.stack_ids | {id(extra_ignore)}
     if predicate is is_proper_module and direction == "backrefs":
         chain = _module_chain(s, obj, max_depth, ignore, live)
         if chain is not None:
@@ -1010,7 +1013,7 @@ def _draw(s, verify, new, objs, direction, max_depth, extra_ignore, filter, too_
     """The picture, from one engine query (or, with a `filter`, one per level); with
     `verify`, _Stale when it does not hold in the live heap."""
     _known(s, objs, verify)
-    ignore = set(extra_ignore) | s.own_ids | s.stack_ids
+    ignore = set(extra_ignore) | s.own_ids | s.stack_ids | {id(extra_ignore)}
     ignore.add(id(objs))
     live = _Live(objs)
     try:
@@ -1039,8 +1042,9 @@ def _in_process_draw(objs, direction, max_depth, extra_ignore, filter, too_many,
                      extra_info, refcounts, shortnames, extra_node_attrs):
     """The picture from objgraph's walk of the live heap (_live), drawn as _draw draws the
     engine's."""
+    # objgraph leaves out objs and extra_ignore themselves too (by default (), the empty tuple)
     ignore = set(extra_ignore) | _stack_frame_ids() | set(_own_objects())
-    ignore.add(id(objs))
+    ignore.update((id(objs), id(extra_ignore)))
     backrefs = direction == "backrefs"
     objects, order, depth, pairs, skipped = _live.walk(
         objs, backrefs, max_depth, ignore, filter, too_many,
@@ -1051,6 +1055,7 @@ def _in_process_draw(objs, direction, max_depth, extra_ignore, filter, too_many,
              for i, found in pairs.items()}
     live = _Live(())
     live.objects = objects
+    _live._BUSY.add(id(objects))
     objects = None
     try:
         from io import StringIO
@@ -1059,6 +1064,7 @@ def _in_process_draw(objs, direction, max_depth, extra_ignore, filter, too_many,
                           max_depth, too_many, highlight, extra_info, refcounts, shortnames,
                           extra_node_attrs, direction)
     finally:
+        _live._BUSY.discard(id(live.objects))
         live.close()
     return Graph(view, text.getvalue(), _renderer, len(order))
 

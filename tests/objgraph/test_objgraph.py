@@ -406,6 +406,49 @@ class GraphsOnASnapshot(OnASnapshot, Graphs):
     pass
 
 
+class Describe(unittest.TestCase):
+    """_dump.describe: the drawn objects of an in-process picture, named as a dump names them,
+    looked up (not labelled whole) in big containers, with no code of the objects run."""
+
+    def test_names_the_wanted_references_only(self):
+        x, y = MyClass(), MyClass()
+        x.partner = y
+        big = [None] * 100000 + [x, y, x]
+        d = {"k": x, 7: y, (1, 2): x}
+
+        class Loud(object):
+            def __repr__(self):
+                raise AssertionError("repr ran")
+
+            def __eq__(self, other):
+                raise AssertionError("__eq__ ran")
+
+            __hash__ = object.__hash__
+
+        loud = Loud()
+        d[loud] = y
+        gc.collect()
+        rows = refgraph._dump.describe([big, d, x, loud], [{id(x), id(y)}, {id(x), id(y)},
+                                                            {id(y)}, set()])
+        (t_big, label_big, named_big), (t_d, label_d, named_d), (t_x, _, named_x), \
+            (t_loud, label_loud, named_loud) = rows
+        self.assertEqual(t_big, ["builtins", "list"])
+        self.assertEqual(label_big, "100003 items")
+        self.assertEqual([(id(r), lab) for r, lab in named_big],
+                         [(id(x), "[100000]"), (id(y), "[100001]")])   # first place of each
+        self.assertEqual(label_d, "4 items")
+        self.assertIn((id(x), "['k']"), [(id(r), lab) for r, lab in named_d])
+        self.assertIn((id(y), "[7]"), [(id(r), lab) for r, lab in named_d])
+        self.assertEqual(t_x[1], "MyClass")
+        # 3.11+ (inline values): x refers to y itself; before, through its __dict__
+        inline = any(r is y for r in gc.get_referents(x))
+        self.assertEqual([(id(r), lab) for r, lab in named_x],
+                         [(id(y), ".partner")] if inline else [])
+        self.assertEqual(t_loud[1].rsplit(".", 1)[-1], "Loud")
+        self.assertEqual(named_loud, [])
+        self.assertEqual(gc.collect(), 0)       # describe left no cyclic garbage
+
+
 @unittest.skipUnless(objgraph._live.available(), "the accelerator is not loaded here")
 class InProcess(unittest.TestCase):
     """With the accelerator, graph and chain questions walk the live heap (refgraph._live):
@@ -468,6 +511,79 @@ class InProcess(unittest.TestCase):
                 self.assertEqual(ours.count("more references") + ours.count("backreferences"),
                                  theirs.count("more references")
                                  + theirs.count("backreferences"))
+
+    def test_another_walks_containers_are_never_referrers(self):
+        """A question asked while another one runs (another thread, or a `filter` asking one)
+        never draws that one's lists of the whole heap and of answers."""
+        x = MyClass()
+        holder = [x]
+        other = objgraph._live.Heap()       # as another question would have open
+        try:
+            other.referrers([x])
+            dot = dot_of(objgraph.show_backrefs, [x], max_depth=1)
+            self.assertEqual(node_ids(dot), {str(id(x)), str(id(holder))}, dot)
+            self.assertEqual(len(objgraph.find_backref_chain(
+                x, lambda o: isinstance(o, list) and len(o) > 1000, max_depth=1)), 1)
+            inner = []
+
+            def nested(o, holder=holder):       # (not a closure: its cell would hold x)
+                if not inner:
+                    inner.append(dot_of(objgraph.show_backrefs, [holder[0]], max_depth=1))
+                return True
+            dot_of(objgraph.show_backrefs, [holder], max_depth=1, filter=nested)
+            self.assertEqual(node_ids(inner[0]), {str(id(x)), str(id(holder))}, inner[0])
+        finally:
+            other.close()
+
+    def test_no_code_of_the_drawn_objects_runs(self):
+        class Hostile(list):
+            def __len__(self):
+                raise AssertionError("__len__ ran")
+
+            def __repr__(self):
+                raise AssertionError("__repr__ ran")
+
+        x = Hostile([MyClass()])
+        HOLDER["h"] = x
+        for show in (objgraph.show_refs, objgraph.show_backrefs):
+            dot = dot_of(show, [x], max_depth=2)
+            self.assertIn('o%d[label="Hostile\\n1 item"];' % id(x), dot)
+
+    def test_types_are_named_as_objgraph_names_them(self):
+        class Base(object):
+            pass
+        Base.__name__ = "Renamed"
+        b = Base()
+        self.assertIn('o%d[label="Renamed\\n' % id(b), dot_of(objgraph.show_refs, [b],
+                                                                  max_depth=0))
+        # objgraph never draws its extra_ignore, by default the empty tuple
+        dot = dot_of(objgraph.show_refs, [[(), "a"]], max_depth=1)
+        self.assertNotIn("o%d[" % id(()), dot)
+
+    def test_the_drawing_engine_is_restarted_and_never_shared_with_a_child(self):
+        x = [MyClass()]
+        with tempfile.TemporaryDirectory() as d:
+            printed(objgraph.show_refs, [x], filename=os.path.join(d, "a.svg"))
+            engine = objgraph._implicit["renderer"]
+            engine._proc.kill()
+            engine._proc.wait()
+            printed(objgraph.show_refs, [x], filename=os.path.join(d, "b.svg"))
+            self.assertTrue(os.path.isfile(os.path.join(d, "b.svg")))
+            self.assertIsNot(objgraph._implicit["renderer"], engine)
+            parent_engine = objgraph._implicit["renderer"]._proc.pid
+            pid = os.fork()
+            if pid == 0:
+                ok = False
+                try:
+                    printed(objgraph.show_refs, [x], filename=os.path.join(d, "child.svg"))
+                    ok = objgraph._implicit["renderer"]._proc.pid != parent_engine
+                finally:
+                    os._exit(0 if ok else 1)
+            printed(objgraph.show_refs, [x], filename=os.path.join(d, "parent.svg"))
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(status, 0)
+            self.assertEqual(objgraph._implicit["renderer"]._proc.pid, parent_engine)
+            self.assertTrue(os.path.isfile(os.path.join(d, "child.svg")))
 
     def test_chains_are_objgraphs(self):
         self.tree()
