@@ -146,10 +146,15 @@ class Session:
         with open(os.path.join(directory, "engine.err"), "w") as err:
             env = dict(os.environ)
             env["REFGRAPH_NO_INDEX"] = "1"      # the snapshot is gone after the load
-            self._proc = subprocess.Popen(
-                [engine_bin(), "shell", "--json", path],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                close_fds=True, pass_fds=pass_fds, env=env)
+            binary = engine_bin()
+            try:
+                self._proc = subprocess.Popen(
+                    [binary, "shell", "--json", path],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                    close_fds=True, pass_fds=pass_fds, env=env)
+            except OSError as e:
+                raise EngineError("the refgraph engine did not start: %s: %s"
+                                  % (binary, e.strerror or e)) from None
 
     def _hello(self, directory):
         """The engine's first line, once it has loaded the snapshot; EngineError with its

@@ -41,6 +41,60 @@ def fills(text):
 CACHE = {"l1": {"l2": {"l3": {}}}}
 
 
+def edges(text):
+    return set(re.findall(r"^  o(\d+) -> o(\d+)", text, re.M))
+
+
+def mores(text):
+    return sorted(re.findall(r'too_many_o(\d+)\[label="(\d+) more', text))
+
+
+class Slots(object):
+    __slots__ = ("a", "b")
+
+
+def compare_walks():
+    """Pictures and chains of varied objects, with the options that change the walk: the same
+    nodes, edges, "N more" boxes and chains as objgraph's (in the process with the accelerator,
+    from a snapshot without it)."""
+    import collections
+    import functools
+    leaf = Item()
+    s = Slots()
+    s.a, s.b = leaf, [leaf, ()]
+    holder = Item()
+    holder.attr = leaf
+    holder.items = [leaf] * 3 + [Item() for _ in range(30)]
+    CACHE["walk"] = {
+        "leaf": leaf, "slots": s, "holder": holder, "tuple": (leaf, "x", ()),
+        "deque": collections.deque([leaf, 1]), "partial": functools.partial(print, leaf),
+        "method": holder.__init__, "closure": (lambda: leaf), "klass": Item,
+        "big": {i: leaf for i in range(20)},
+    }
+    options = ({}, {"max_depth": 1}, {"max_depth": 4}, {"max_depth": 3, "too_many": 2},
+               {"max_depth": 3, "too_many": 0},
+               {"max_depth": 3, "filter": lambda o: not isinstance(o, tuple)},
+               {"max_depth": 3, "extra_ignore": [id(holder.items)]})
+    for start in (leaf, s, holder, CACHE["walk"]["tuple"], Item):
+        for kw in options:
+            for show in ("show_backrefs", "show_refs"):
+                a = dot(getattr(pypi, show), [start], **kw)
+                b = dot(getattr(ours, show), [start], **kw)
+                what = "%s(%s, %s)" % (show, type(start).__name__, sorted(kw))
+                same(what + " nodes", nodes(a), nodes(b))
+                same(what + " edges", edges(a), edges(b))
+                same(what + " more boxes", mores(a), mores(b))
+    for predicate in (pypi.is_proper_module, lambda o: isinstance(o, dict) and "big" in o):
+        for depth in (20, 3):
+            same("find_backref_chain(leaf, max_depth=%d)" % depth,
+                 [id(o) for o in pypi.find_backref_chain(leaf, predicate, max_depth=depth)],
+                 [id(o) for o in ours.find_backref_chain(leaf, predicate, max_depth=depth)])
+    same("find_ref_chain(CACHE, Slots)",
+         [id(o) for o in pypi.find_ref_chain(CACHE, lambda o: isinstance(o, Slots))],
+         [id(o) for o in ours.find_ref_chain(CACHE, lambda o: isinstance(o, Slots))])
+    del CACHE["walk"]
+
+
 def main():
     objects = [[], [], {}, Item(), Item(), Item(), (1, [])]
     for shortnames in (True, False):
@@ -89,6 +143,11 @@ def main():
     t1, t2 = dot(pypi.show_refs, [kids], max_depth=1), dot(ours.show_refs, [kids], max_depth=1)
     same("too_many box", re.findall(r"too_many_\S+\[label=[^\]]*\]", t1),
          re.findall(r"too_many_\S+\[label=[^\]]*\]", t2))
+    if ours._in_process():
+        # objgraph's walk itself (the engine's pictures, where the accelerator cannot load,
+        # draw the first neighbours in the snapshot's order: the module's docstring)
+        same("show_refs([kids]) nodes (the ten gc reports first)", nodes(t1), nodes(t2))
+        compare_walks()
     same("is_proper_module", [pypi.is_proper_module(m) for m in (sys, [], gc)],
          [ours.is_proper_module(m) for m in (sys, [], gc)])
     del more

@@ -585,6 +585,27 @@ class InProcess(unittest.TestCase):
             self.assertEqual(objgraph._implicit["renderer"]._proc.pid, parent_engine)
             self.assertTrue(os.path.isfile(os.path.join(d, "child.svg")))
 
+    def test_dot_needs_no_engine_and_a_missing_one_is_named(self):
+        x = [MyClass()]
+        old = os.environ.get("REFGRAPH_BIN")
+        renderer = objgraph._implicit["renderer"]
+        objgraph._implicit["renderer"] = None
+        os.environ["REFGRAPH_BIN"] = "/nonexistent/refgraph"
+        try:
+            self.assertIn("->", dot_of(objgraph.show_refs, [x]))
+            self.assertEqual(len(objgraph.find_backref_chain(x[0], lambda o: o is x)), 2)
+            with tempfile.TemporaryDirectory() as d:
+                with self.assertRaisesRegex(refgraph.EngineError,
+                                            "did not start: /nonexistent/refgraph: "):
+                    printed(objgraph.show_refs, [x], filename=os.path.join(d, "x.png"))
+                self.assertFalse(os.path.exists(os.path.join(d, "x.png")))
+        finally:
+            if old is None:
+                del os.environ["REFGRAPH_BIN"]
+            else:
+                os.environ["REFGRAPH_BIN"] = old
+            objgraph._implicit["renderer"] = renderer
+
     def test_chains_are_objgraphs(self):
         self.tree()
         for predicate in (objgraph.is_proper_module, lambda o: o is HOLDER["u"]):
