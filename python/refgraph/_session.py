@@ -210,6 +210,9 @@ class Session:
                     pipe.close()
                 except (OSError, ValueError):
                     pass
+            # Not this process's child: Popen would warn that it still runs and try to reap
+            # it (Popen's own flag for that, stable since 3.3).
+            proc._child_created = False
 
     def __enter__(self):
         return self

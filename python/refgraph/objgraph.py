@@ -467,6 +467,31 @@ def is_proper_module(obj):
     return inspect.ismodule(obj) and obj is sys.modules.get(getattr(obj, "__name__", None))
 
 
+_type_mro = type.__dict__["__mro__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+
+
+def _is_root_module(obj):
+    """is_proper_module, read without running any code of `obj` (a `__class__` property, a
+    module subclass's `__getattr__`): where the walk stops upward."""
+    if not issubclass(type(obj), types.ModuleType):
+        return False
+    try:
+        name = dict.get(_dump._module_dict(obj), "__name__")
+    except Exception:
+        return False
+    return type(name) is str and dict.get(sys.modules, name) is obj
+
+
+def _has_del(obj):
+    """Whether the object's class defines __del__ (objgraph's `__del__` mark), looked up in the
+    class dicts of its type, without running a `__class__` property or a metaclass's code."""
+    try:
+        return any("__del__" in _type_dict(klass) for klass in _type_mro(type(obj)))
+    except Exception:
+        return False
+
+
 # -- live objects for the engine's ids ----------------------------------------------------
 
 def _referents(o):
@@ -633,6 +658,8 @@ def _in_process_chain(obj, predicate, direction, max_depth, extra_ignore):
     """objgraph's search on the live heap, a breadth-first level per heap pass (_live)."""
     # objgraph leaves out extra_ignore itself too (by default (), the empty tuple)
     ignore = set(extra_ignore) | _stack_frame_ids() | set(_own_objects()) | {id(extra_ignore)}
+    if predicate is is_proper_module:
+        predicate = _is_root_module     # the same answer, read without running obj's code
     found = _live.chain(obj, predicate, direction == "backrefs", max_depth, ignore)
     return found if direction == "backrefs" else found[::-1]
 
@@ -933,7 +960,7 @@ def _write_dot(f, names, objs, order, depth, edges, skipped, info, live, max_dep
         f.write('  %s[fillcolor="%g,%g,%g"];\n' % (_node_id(i), h, sat, v))
         if v < 0.5:
             f.write("  %s[fontcolor=white];\n" % _node_id(i))
-        if o is not None and hasattr(getattr(o, "__class__", None), "__del__"):
+        if o is not None and _has_del(o):
             f.write("  %s->%s_has_a_del[color=red,style=dotted,len=0.25,weight=10];\n"
                     % (_node_id(i), _node_id(i)))
             f.write('  %s_has_a_del[label="__del__",shape=doublecircle,height=0.25,'
@@ -1048,7 +1075,7 @@ def _in_process_draw(objs, direction, max_depth, extra_ignore, filter, too_many,
     backrefs = direction == "backrefs"
     objects, order, depth, pairs, skipped = _live.walk(
         objs, backrefs, max_depth, ignore, filter, too_many,
-        is_proper_module if backrefs else None)
+        _is_root_module if backrefs else None)
     names, type_keys, labels, edge_labels = _live.described(objects, order, pairs)
     info = {i: [i, type_keys[i], labels[i], False, 0, True] for i in order}
     edges = {i: [(a, b, edge_labels.get((a, b))) for a, b in found]

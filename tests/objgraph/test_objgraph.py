@@ -549,6 +549,29 @@ class InProcess(unittest.TestCase):
             dot = dot_of(show, [x], max_depth=2)
             self.assertIn('o%d[label="Hostile\\n1 item"];' % id(x), dot)
 
+    def test_objects_that_lie_about_their_class_are_drawn(self):
+        import weakref
+
+        class Liar(object):
+            @property
+            def __class__(self):
+                raise AssertionError("__class__ ran")
+
+            def __getattr__(self, name):
+                raise AssertionError("__getattr__ ran")
+
+        class Gone(object):
+            pass
+        gone = Gone()
+        dead = weakref.proxy(gone)
+        del gone
+        HOLDER["liar"], HOLDER["dead"] = Liar(), dead
+        for x in (HOLDER["liar"], dead):
+            for show in (objgraph.show_refs, objgraph.show_backrefs):
+                self.assertIn("o%d[label=" % id(x), dot_of(show, [x], max_depth=2))
+        chain = objgraph.find_backref_chain(HOLDER["liar"], objgraph.is_proper_module)
+        self.assertIs(chain[0], sys.modules[__name__])
+
     def test_types_are_named_as_objgraph_names_them(self):
         class Base(object):
             pass
@@ -588,8 +611,8 @@ class InProcess(unittest.TestCase):
     def test_dot_needs_no_engine_and_a_missing_one_is_named(self):
         x = [MyClass()]
         old = os.environ.get("REFGRAPH_BIN")
-        renderer = objgraph._implicit["renderer"]
-        objgraph._implicit["renderer"] = None
+        engines = dict(objgraph._implicit)      # (an open session would draw too)
+        objgraph._implicit.update(session=None, renderer=None)
         os.environ["REFGRAPH_BIN"] = "/nonexistent/refgraph"
         try:
             self.assertIn("->", dot_of(objgraph.show_refs, [x]))
@@ -604,7 +627,7 @@ class InProcess(unittest.TestCase):
                 del os.environ["REFGRAPH_BIN"]
             else:
                 os.environ["REFGRAPH_BIN"] = old
-            objgraph._implicit["renderer"] = renderer
+            objgraph._implicit.update(engines)
 
     def test_chains_are_objgraphs(self):
         self.tree()
