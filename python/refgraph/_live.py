@@ -101,7 +101,8 @@ def _neighbours(heap, target, level, backrefs):
 def walk(objs, backrefs, max_depth, ignore, filter, too_many, cull):
     """objgraph's breadth-first walk of a picture from `objs`. Returns ({id: object}, the ids in
     BFS order, {id: depth}, {expanded id: [(referrer id, referent id)]}, {id: neighbours not
-    drawn because of too_many}). `ignore`: ids never drawn; `cull(obj)`: drawn, not expanded."""
+    drawn because of too_many}). `ignore`: ids never drawn; `cull(obj)`: drawn, not expanded.
+    The {id: object} map stays in _BUSY: the caller discards it when done with the objects."""
     heap = Heap() if backrefs else None
     if heap is None:
         gc.collect()        # objgraph's walk collects first in both directions
@@ -151,8 +152,10 @@ def walk(objs, backrefs, max_depth, ignore, filter, too_many, cull):
                 skipped[i] = skip
             k += 1
         return objects, order, depth, edges, skipped
-    finally:
+    except BaseException:
         _BUSY.discard(id(objects))
+        raise
+    finally:
         if heap is not None:
             heap.close()
 

@@ -1076,15 +1076,14 @@ def _in_process_draw(objs, direction, max_depth, extra_ignore, filter, too_many,
     objects, order, depth, pairs, skipped = _live.walk(
         objs, backrefs, max_depth, ignore, filter, too_many,
         _is_root_module if backrefs else None)
-    names, type_keys, labels, edge_labels = _live.described(objects, order, pairs)
-    info = {i: [i, type_keys[i], labels[i], False, 0, True] for i in order}
-    edges = {i: [(a, b, edge_labels.get((a, b))) for a, b in found]
-             for i, found in pairs.items()}
     live = _Live(())
-    live.objects = objects
-    _live._BUSY.add(id(objects))
+    live.objects = objects          # (still in _live._BUSY: walks meanwhile leave it out)
     objects = None
     try:
+        names, type_keys, labels, edge_labels = _live.described(live.objects, order, pairs)
+        info = {i: [i, type_keys[i], labels[i], False, 0, True] for i in order}
+        edges = {i: [(a, b, edge_labels.get((a, b))) for a, b in found]
+                 for i, found in pairs.items()}
         from io import StringIO
         text = StringIO()
         view = _write_dot(text, names, objs, order, depth, edges, skipped, info, live,
