@@ -45,6 +45,14 @@ def dot_of(fn, *args, **kw):
     return out.getvalue()
 
 
+def run_program(lines, timeout):
+    """A Python program of these lines in a new process of this interpreter (a test that forks,
+    dies or installs audit hooks): its CompletedProcess, output as text."""
+    import subprocess
+    return subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
 def node_ids(dot):
     return set(re.findall(r"^  o(\d+)\[label=", dot, re.M))
 
@@ -881,8 +889,7 @@ class Sessions(unittest.TestCase):
     def test_a_child_forked_during_a_streamed_dump_does_not_hold_the_engine(self):
         # The engine reads the snapshot to its end: a child forked (without exec) while the
         # dump streams must not keep the pipe open, or the session waits for that child.
-        import subprocess
-        code = "\n".join((
+        done = run_program((
             "import os, time, refgraph",
             "from refgraph import _session",
             "real, kids = _session._dump_stream, []",
@@ -901,14 +908,11 @@ class Sessions(unittest.TestCase):
             "    for pid in kids:",
             "        os.kill(pid, 9)",
             "        os.waitpid(pid, 0)",
-        ))
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=90)
+        ), timeout=90)
         self.assertIn("answered True 1", done.stdout, done.stderr)
 
     def test_a_dump_that_fails_while_streaming_raises_and_leaves_no_engine(self):
-        import subprocess
-        code = "\n".join((
+        done = run_program((
             "import os, sys, refgraph",
             "def refuse(event, args):",
             "    if event == 'gc.get_objects':",
@@ -923,9 +927,7 @@ class Sessions(unittest.TestCase):
             "kids = [p for p in os.listdir('/proc') if p.isdigit() and",
             "        open('/proc/%s/stat' % p).read().split(') ')[1].split()[1] == str(os.getpid())]",
             "print('children', len(kids))",
-        ))
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=60)
+        ), timeout=60)
         self.assertIn("DumpError", done.stdout, done.stderr)
         self.assertIn("no heap for you", done.stdout)
         self.assertIn("children 0", done.stdout, done.stdout)
