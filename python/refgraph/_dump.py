@@ -162,6 +162,7 @@ _MappingProxyType = type(type.__dict__)
 
 _type_mro = type.__dict__["__mro__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
+_type_dunder_name = type.__dict__["__name__"].__get__
 _type_module = type.__dict__["__module__"].__get__
 _type_flags = type.__dict__["__flags__"].__get__
 _type_dictproxy = type.__dict__["__dict__"].__get__

@@ -16,6 +16,7 @@ import _thread
 import gc
 
 from . import _dump
+from ._objgraph_private import _path_back
 
 # ids of the containers of every walk running now (in any thread, or nested in a `filter`) that
 # hold the program's objects: the heap list, the answers, the walk's maps. A walk started
@@ -176,11 +177,7 @@ def chain(obj, predicate, backrefs, max_depth, ignore):
         while k < len(queue):
             target = queue[k]
             if predicate(target):
-                found = [target]
-                while parent[id(target)] is not None:
-                    target = parent[id(target)]
-                    found.append(target)
-                return found
+                return _path_back(target, parent)
             d = depth[id(target)]
             if d + 1 > max_depth:
                 k += 1
@@ -203,14 +200,11 @@ def chain(obj, predicate, backrefs, max_depth, ignore):
             heap.close()
 
 
-_type_dunder_name = type.__dict__["__name__"].__get__
-
-
 def _type_name(cls, qualname):
     """A class's __name__ (objgraph's name for it; a class renamed after it was made keeps its
     old qualname), read by the C getter of `type`."""
     try:
-        name = _type_dunder_name(cls)
+        name = _dump._type_dunder_name(cls)
         if type(name) is str:
             return name
     except Exception:

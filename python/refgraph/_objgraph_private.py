@@ -195,6 +195,16 @@ def _run_dot(popen, fmt, dot_filename, filename):
         print("Image generated as %s" % filename)
 
 
+def _path_back(found, parent):
+    """[found, ..., the start] of a breadth-first search that recorded in `parent` the object
+    each one was reached from ({id: object}, None for the start)."""
+    chain = [found]
+    while parent[id(found)] is not None:
+        found = parent[id(found)]
+        chain.append(found)
+    return chain
+
+
 def _find_chain(obj, predicate, edge_func, max_depth=20, extra_ignore=()):
     """Breadth-first from `obj` along `edge_func` to the first object `predicate` accepts:
     the chain from it back to `obj`, or `[obj]` when there is none within `max_depth`."""
@@ -209,11 +219,7 @@ def _find_chain(obj, predicate, edge_func, max_depth=20, extra_ignore=()):
     while queue:
         target = queue.pop(0)
         if predicate(target):
-            chain = [target]
-            while parent[id(target)] is not None:
-                target = parent[id(target)]
-                chain.append(target)
-            return chain
+            return _path_back(target, parent)
         next_depth = depth[id(target)] + 1
         if next_depth > max_depth:
             continue

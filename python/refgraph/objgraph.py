@@ -467,10 +467,6 @@ def is_proper_module(obj):
     return inspect.ismodule(obj) and obj is sys.modules.get(getattr(obj, "__name__", None))
 
 
-_type_mro = type.__dict__["__mro__"].__get__
-_type_dict = type.__dict__["__dict__"].__get__
-
-
 def _is_root_module(obj):
     """is_proper_module, read without running any code of `obj` (a `__class__` property, a
     module subclass's `__getattr__`): where the walk stops upward."""
@@ -487,7 +483,8 @@ def _has_del(obj):
     """Whether the object's class defines __del__ (objgraph's `__del__` mark), looked up in the
     class dicts of its type, without running a `__class__` property or a metaclass's code."""
     try:
-        return any("__del__" in _type_dict(klass) for klass in _type_mro(type(obj)))
+        return any("__del__" in _dump._type_dictproxy(klass)
+                   for klass in _dump._type_mro(type(obj)))
     except Exception:
         return False
 
