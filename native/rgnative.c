@@ -679,7 +679,29 @@ static PyObject *ks_add_objects(PyObject *self, PyObject *args)
     return &_Py_NoneStruct;
 }
 
+/* has_any(objs, shift): whether the key of some object of the list is in the set (a
+ * prefilter: keys of distinct objects may meet, never miss). */
+static PyObject *ks_has_any(PyObject *self, PyObject *args)
+{
+    KeySet *s = (KeySet *)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "has_any: a list");
+    PyObject *shift_o = objs ? arg(args, 1, &PyLong_Type, "has_any: shift int") : NULL;
+    if (shift_o == NULL)
+        return NULL;
+    unsigned long long shift = PyLong_AsUnsignedLongLong(shift_o);
+    if (shift > 16) {
+        PyErr_SetString(PyExc_TypeError, "has_any: bad shift");
+        return NULL;
+    }
+    Py_ssize_t n = s->used ? PyList_Size(objs) : 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (ks_has(s, ((uint64_t)(uintptr_t)PyList_GetItem(objs, i)) >> shift))
+            return PyBool_FromLong(1);
+    return PyBool_FromLong(0);
+}
+
 static PyMethodDef ks_methods[] = {
+    {"has_any", ks_has_any, METH_VARARGS, "whether some object's key of a list is in the set"},
     {"add_objects", ks_add_objects, METH_VARARGS, "add the keys of a list's objects"},
     {"update", ks_update, METH_O, "add the keys of an iterable of ints"},
     {"difference_update", ks_difference_update, METH_O, "remove the keys of an iterable"},
@@ -705,6 +727,7 @@ static PyObject *keyset_type;    /* set at import */
 /* ---- discover --------------------------------------------------------------------------- */
 
 /* discover(seen, excluded_keys, ids, objs, shift) -> (found, found_ids, clean).
+ * excluded_keys: a set of ints, or a KeySet of the same keys. 
  * The objects of `objs` (ids `ids`, or None: made here for the ones found) whose key (id >> shift) is neither in `seen` nor in
  * `excluded_keys`, once each in order of first appearance, with their ids; their keys are
  * added to `seen`. clean: no object of `objs` not seen before was an excluded one. */
@@ -712,7 +735,12 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *seen = arg(args, 0, keyset_type, "discover: seen must be a KeySet");
-    PyObject *excluded = seen ? arg(args, 1, &PySet_Type, "discover: a set") : NULL;
+    PyObject *excluded = seen ? arg(args, 1, NULL, "") : NULL;
+    if (excluded != NULL && TYPE(excluded) != &PySet_Type && TYPE(excluded) != keyset_type) {
+        PyErr_SetString(PyExc_TypeError, "discover: excluded keys: a set or a KeySet");
+        return NULL;
+    }
+    int excluded_bits = excluded != NULL && TYPE(excluded) == keyset_type;
     PyObject *ids = excluded ? arg(args, 2, NULL, "") : NULL;
     if (ids != NULL && ids != &_Py_NoneStruct && TYPE(ids) != &PyList_Type) {
         PyErr_SetString(PyExc_TypeError, "discover: ids must be a list or None");
@@ -733,7 +761,8 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "discover: ids and objs differ in length");
         return NULL;
     }
-    int excluded_empty = PySet_Size(excluded) == 0;
+    int excluded_empty = excluded_bits ? ((KeySet *)excluded)->used == 0
+                                       : PySet_Size(excluded) == 0;
     PyObject *found = PyList_New(0), *found_ids = PyList_New(0), *out = NULL;
     long clean = 1;
     if (found == NULL || found_ids == NULL)
@@ -747,7 +776,11 @@ static PyObject *rg_discover(PyObject *self, PyObject *args)
         if (ks_has((KeySet *)seen, k))
             continue;
         int known = 0;
-        if (!excluded_empty) {
+        if (excluded_bits) {
+            known = ks_has((KeySet *)excluded, k);
+            if (known)
+                clean = 0;
+        } else if (!excluded_empty) {
             PyObject *key = PyLong_FromUnsignedLongLong(k);
             if (key == NULL)
                 goto done;
@@ -1652,6 +1685,342 @@ done:
     return out;
 }
 
+/* ---- own_columns and line_bytes -------------------------------------------------------- */
+
+/* weak: 3.8 has no PyObject_GC_IsTracked, and the module must still load there (it is then
+ * never called: the dumper uses the module on 3.10+ only) */
+extern int PyObject_GC_IsTracked(PyObject *) __attribute__((weak));
+extern PyObject *PyObject_CallFunctionObjArgs(PyObject *, ...);
+
+/* A growing byte buffer for one column's text (or raw values). */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+static int buf_reserve(Buf *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t want = b->cap ? b->cap * 2 : 4096;
+    while (want < b->len + more)
+        want *= 2;
+    char *grown = PyMem_Realloc(b->data, want);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = grown;
+    b->cap = want;
+    return 0;
+}
+
+/* one more number of a column: ",-12" (no comma before the first), or 8 raw bytes */
+static void buf_number(Buf *b, int raw, long long v)
+{
+    if (raw) {
+        uint64_t x = (uint64_t)v;
+        for (int k = 0; k < 8; k++)
+            b->data[b->len++] = (char)(x >> (8 * k));
+        return;
+    }
+    char *p = b->data + b->len;
+    if (b->len)
+        *p++ = ',';
+    if (v < 0) {
+        *p++ = '-';
+        p = put_u64(p, (unsigned long long)0 - (unsigned long long)v);
+    } else
+        p = put_u64(p, (unsigned long long)v);
+    b->len = (size_t)(p - b->data);
+}
+
+static PyObject *buf_take(Buf *b, int raw)
+{
+    PyObject *out = raw ? PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len)
+                        : PyUnicode_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
+    PyMem_Free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return out;
+}
+
+static int small_long(PyObject *o, long long *v)
+{
+    if (o == NULL || TYPE(o) != &PyLong_Type)
+        return -1;
+    *v = PyLong_AsLongLong(o);
+    if ((*v == -1 && PyErr_Occurred()) || *v < -(1LL << 62) || *v > (1LL << 62))
+        return -1;
+    return 0;
+}
+
+/* own_columns(objs, counts, offset, sizeof, size_extra, const_size, flag_base, tracked_flag,
+ *             gc, raw) -> (ids, sizes, refcounts, flags) or None
+ * The columns of a group of objects of one type that are the objects' own, in one pass, as
+ * _Dumper.add_columns writes them one by one: ids (id_text / raw_ids), sizes (sizes_text:
+ * const_size for each if it is >= 0, else sizeof(o) + size_extra), refcounts (counts_text /
+ * raw_counts of counts less offset) and flags (flags_text without garbage or internal dicts:
+ * flag_base, with tracked_flag added for each gc-tracked object when gc is true). sizeof is
+ * the type's C __sizeof__ (the dumper passes nothing else), so no program code runs. None,
+ * with no error set, when a size is not an int >= 0: the dumper then takes its Python way. */
+static PyObject *rg_own_columns(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "own_columns: a list");
+    PyObject *counts = objs ? arg(args, 1, &PyList_Type, "own_columns: counts list") : NULL;
+    PyObject *sizeof_fn = counts ? arg(args, 3, NULL, "") : NULL;
+    long long offset, size_extra, const_size, flag_base, tracked_flag, gc, raw;
+    if (sizeof_fn == NULL || small_long(PyTuple_GetItem(args, 2), &offset) < 0
+        || small_long(PyTuple_GetItem(args, 4), &size_extra) < 0
+        || small_long(PyTuple_GetItem(args, 5), &const_size) < 0
+        || small_long(PyTuple_GetItem(args, 6), &flag_base) < 0
+        || small_long(PyTuple_GetItem(args, 7), &tracked_flag) < 0
+        || small_long(PyTuple_GetItem(args, 8), &gc) < 0
+        || small_long(PyTuple_GetItem(args, 9), &raw) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "own_columns: bad arguments");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_Size(objs);
+    if (PyList_Size(counts) != n || (const_size < 0 && sizeof_fn == &_Py_NoneStruct)
+        || PyObject_GC_IsTracked == NULL) {
+        PyErr_SetString(PyExc_TypeError, "own_columns: bad arguments");
+        return NULL;
+    }
+    Buf ids = {0}, sizes = {0}, refcounts = {0}, flags = {0};
+    PyObject *out = NULL, *cols[4] = {NULL, NULL, NULL, NULL};
+    size_t most = (size_t)n * 22;
+    if (buf_reserve(&ids, most) < 0 || buf_reserve(&sizes, most) < 0
+        || buf_reserve(&refcounts, most) < 0 || buf_reserve(&flags, most) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        long long count, size = const_size;
+        if (small_long(PyList_GetItem(counts, i), &count) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "own_columns: counts are ints");
+            goto done;
+        }
+        if (size < 0) {
+            PyObject *s = PyObject_CallFunctionObjArgs(sizeof_fn, o, NULL);
+            int bad = small_long(s, &size) < 0 || size < 0;
+            if (s != NULL)
+                Py_DecRef(s);
+            if (bad) {                  /* the Python way, which knows what to do */
+                PyErr_Clear();
+                Py_IncRef(&_Py_NoneStruct);
+                out = &_Py_NoneStruct;
+                goto done;
+            }
+            size += size_extra;
+        }
+        buf_number(&ids, (int)raw, (long long)(uintptr_t)o);
+        buf_number(&sizes, 0, size);
+        buf_number(&refcounts, (int)raw, count - offset);
+        buf_number(&flags, 0, flag_base | (gc && PyObject_GC_IsTracked(o) ? tracked_flag : 0));
+    }
+    cols[0] = buf_take(&ids, (int)raw);
+    cols[1] = buf_take(&sizes, 0);
+    cols[2] = buf_take(&refcounts, (int)raw);
+    cols[3] = buf_take(&flags, 0);
+    if (cols[0] && cols[1] && cols[2] && cols[3] && (out = PyTuple_New(4)) != NULL) {
+        for (int k = 0; k < 4; k++) {
+            PyTuple_SetItem(out, k, cols[k]);
+            cols[k] = NULL;
+        }
+    }
+done:
+    for (int k = 0; k < 4; k++)
+        if (cols[k] != NULL)
+            Py_DecRef(cols[k]);
+    PyMem_Free(ids.data);
+    PyMem_Free(sizes.data);
+    PyMem_Free(refcounts.data);
+    PyMem_Free(flags.data);
+    return out;
+}
+
+/* sequence_edges(seen, excluded, objs, shift, raw)
+ *   -> (nrefs, labels, refs, edges, found, found_ids) or None
+ * The references of a group of exact lists and tuples, as edges_sequence, discover and
+ * add_columns make them, in one pass: nrefs and labels ("3 items") as text, refs as the ids'
+ * text (raw: 8 bytes each), edges their number; found and found_ids as discover() gives them,
+ * their keys added to `seen` (a KeySet). None, with `seen` as it was, when an item is one of
+ * the dumper's own (its key in `excluded`, a KeySet) or an object is not an exact list or
+ * tuple: then the Python way, which knows what to do. */
+static PyObject *rg_sequence_edges(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *seen = arg(args, 0, keyset_type, "sequence_edges: seen must be a KeySet");
+    PyObject *excluded = seen ? arg(args, 1, keyset_type, "sequence_edges: a KeySet") : NULL;
+    PyObject *objs = excluded ? arg(args, 2, &PyList_Type, "sequence_edges: a list") : NULL;
+    long long shift, raw;
+    if (objs == NULL || small_long(PyTuple_GetItem(args, 3), &shift) < 0
+        || small_long(PyTuple_GetItem(args, 4), &raw) < 0 || shift < 0 || shift > 16) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "sequence_edges: bad arguments");
+        return NULL;
+    }
+    KeySet *s = (KeySet *)seen, *mine = (KeySet *)excluded;
+    Py_ssize_t n = PyList_Size(objs), edges = 0;
+    Buf nrefs = {0}, labels = {0}, refs = {0};
+    PyObject *found = PyList_New(0), *found_ids = PyList_New(0), *out = NULL;
+    PyObject *cols[3] = {NULL, NULL, NULL};
+    int undo = 0;
+    if (found == NULL || found_ids == NULL || buf_reserve(&nrefs, (size_t)n * 22) < 0
+        || buf_reserve(&labels, (size_t)n * 32) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        int is_list = TYPE(o) == &PyList_Type;
+        if (!is_list && TYPE(o) != &PyTuple_Type) {
+            undo = 1;
+            goto done;
+        }
+        Py_ssize_t m = is_list ? PyList_Size(o) : PyTuple_Size(o);
+        buf_number(&nrefs, 0, m);
+        if (labels.len)
+            labels.data[labels.len++] = ',';
+        labels.data[labels.len++] = '"';
+        char *p = put_u64(labels.data + labels.len, (unsigned long long)m);
+        const char *word = m == 1 ? " item\"" : " items\"";
+        memcpy(p, word, strlen(word));
+        labels.len = (size_t)(p - labels.data) + strlen(word);
+        if (buf_reserve(&refs, (size_t)m * 22) < 0)
+            goto done;
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *item = is_list ? PyList_GetItem(o, j) : PyTuple_GetItem(o, j);
+            uint64_t k = ((uint64_t)(uintptr_t)item) >> shift;
+            buf_number(&refs, (int)raw, (long long)(uintptr_t)item);
+            if (ks_has(s, k))
+                continue;
+            if (ks_has(mine, k)) {
+                undo = 1;
+                goto done;
+            }
+            PyObject *x = NULL;
+            if (ks_add(s, k) < 0 || PyList_Append(found, item) < 0
+                || (x = PyLong_FromVoidPtr(item)) == NULL || PyList_Append(found_ids, x) < 0) {
+                if (x != NULL)
+                    Py_DecRef(x);
+                undo = 1;
+                goto done;
+            }
+            Py_DecRef(x);
+        }
+        edges += m;
+    }
+    cols[0] = buf_take(&nrefs, 0);
+    cols[1] = buf_take(&labels, 0);
+    cols[2] = buf_take(&refs, (int)raw);
+    PyObject *count = PyLong_FromSsize_t(edges);
+    if (cols[0] && cols[1] && cols[2] && count && (out = PyTuple_New(6)) != NULL) {
+        for (int c = 0; c < 3; c++) {
+            PyTuple_SetItem(out, c, cols[c]);
+            cols[c] = NULL;
+        }
+        PyTuple_SetItem(out, 3, count);
+        PyTuple_SetItem(out, 4, found);
+        PyTuple_SetItem(out, 5, found_ids);
+        count = found = found_ids = NULL;
+    } else if (count != NULL)
+        Py_DecRef(count);
+done:
+    if (undo) {         /* seen as it was: the keys this call added are those of `found` */
+        int failed = PyErr_Occurred() != NULL;
+        for (Py_ssize_t i = 0; found != NULL && i < PyList_Size(found); i++)
+            ks_discard(s, ((uint64_t)(uintptr_t)PyList_GetItem(found, i)) >> shift);
+        if (!failed) {
+            Py_IncRef(&_Py_NoneStruct);
+            out = &_Py_NoneStruct;
+        }
+    }
+    for (int c = 0; c < 3; c++)
+        if (cols[c] != NULL)
+            Py_DecRef(cols[c]);
+    if (found != NULL)
+        Py_DecRef(found);
+    if (found_ids != NULL)
+        Py_DecRef(found_ids);
+    PyMem_Free(nrefs.data);
+    PyMem_Free(labels.data);
+    PyMem_Free(refs.data);
+    return out;
+}
+
+/* line_bytes(parts) -> bytes or None: the UTF-8 of a line given as its parts, each a str, or a
+ * list of str fragments written joined by commas ("".join of _Line.pieces(), encoded, with no
+ * str of the whole made first). None if a fragment cannot be UTF-8 (a lone surrogate in a
+ * label: the Python writer escapes it). */
+static PyObject *rg_line_bytes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *parts = arg(args, 0, &PyList_Type, "line_bytes: a list");
+    if (parts == NULL)
+        return NULL;
+    Py_ssize_t n_parts = PyList_Size(parts), n_pieces = 0;
+    for (Py_ssize_t i = 0; i < n_parts; i++) {
+        PyObject *part = PyList_GetItem(parts, i);
+        if (TYPE(part) == &PyList_Type)
+            n_pieces += PyList_Size(part) + 1;
+        else if (TYPE(part) == &PyUnicode_Type)
+            n_pieces += 1;
+        else {
+            PyErr_SetString(PyExc_TypeError, "line_bytes: str or lists of str");
+            return NULL;
+        }
+    }
+    struct piece {
+        const char *at;
+        Py_ssize_t len;
+    } *pieces = PyMem_Malloc((size_t)(n_pieces ? n_pieces : 1) * sizeof(struct piece));
+    if (pieces == NULL)
+        return PyErr_NoMemory();
+    PyObject *out = NULL;
+    size_t total = 0;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n_parts; i++) {
+        PyObject *part = PyList_GetItem(parts, i);
+        int is_list = TYPE(part) == &PyList_Type;
+        Py_ssize_t m = is_list ? PyList_Size(part) : 1;
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *text = is_list ? PyList_GetItem(part, j) : part;
+            if (TYPE(text) != &PyUnicode_Type) {
+                PyErr_SetString(PyExc_TypeError, "line_bytes: str or lists of str");
+                goto done;
+            }
+            const char *utf8 = PyUnicode_AsUTF8AndSize(text, &pieces[k].len);
+            if (utf8 == NULL) {
+                PyErr_Clear();
+                Py_IncRef(&_Py_NoneStruct);
+                out = &_Py_NoneStruct;
+                goto done;
+            }
+            pieces[k++].at = utf8;
+            total += (size_t)pieces[k - 1].len + (is_list && j + 1 < m);
+        }
+    }
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (out == NULL)
+        goto done;
+    char *p = PyBytes_AsString(out);
+    k = 0;
+    for (Py_ssize_t i = 0; i < n_parts; i++) {
+        PyObject *part = PyList_GetItem(parts, i);
+        Py_ssize_t m = TYPE(part) == &PyList_Type ? PyList_Size(part) : 1;
+        for (Py_ssize_t j = 0; j < m; j++, k++) {
+            if (j)
+                *p++ = ',';
+            memcpy(p, pieces[k].at, (size_t)pieces[k].len);
+            p += pieces[k].len;
+        }
+    }
+done:
+    PyMem_Free(pieces);
+    return out;
+}
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 static PyMethodDef methods[] = {
@@ -1675,6 +2044,13 @@ static PyMethodDef methods[] = {
     {"raw_counts", rg_raw_counts, METH_VARARGS, "raw_counts(list, offset) -> 8 bytes each"},
     {"label_column", rg_label_column, METH_VARARGS,
      "label_column(labels) -> (lengths column, UTF-8 data) or None"},
+    {"own_columns", rg_own_columns, METH_VARARGS,
+     "own_columns(objs, counts, offset, sizeof, size_extra, const_size, flag_base, "
+     "tracked_flag, gc, raw) -> (ids, sizes, refcounts, flags) or None"},
+    {"sequence_edges", rg_sequence_edges, METH_VARARGS,
+     "sequence_edges(seen, excluded, objs, shift, raw) "
+     "-> (nrefs, labels, refs, edges, found, found_ids) or None"},
+    {"line_bytes", rg_line_bytes, METH_VARARGS, "line_bytes(parts) -> bytes or None"},
     {"referrers_of", rg_referrers_of, METH_VARARGS,
      "referrers_of(objs, targets) -> per target, the objects of objs that refer to it"},
     {NULL, NULL, 0, NULL},

@@ -318,6 +318,117 @@ print('ok')
     }
 }
 
+/// The accelerator's fused steps (one pass doing what several Python steps do) against those
+/// steps: own_columns, sequence_edges (and its undo when an item is the dumper's own),
+/// KeySet.has_any, discover with a KeySet of excluded keys, line_bytes.
+#[test]
+fn the_fused_steps_give_what_the_python_steps_give() {
+    let Some(so) = refgraph::capture::NATIVE_MODULE else {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return;
+    };
+    let w = Workdir::new();
+    let dir = w.path("native");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
+    let code = r#"import gc, random, sys
+sys.path.insert(0, sys.argv[1])
+import _refgraph_native as n
+rng = random.Random(7)
+texts = lambda values: ','.join(map(str, values))
+raw = lambda values: b''.join((v & 2**64 - 1).to_bytes(8, 'little') for v in values)
+# own_columns: ids, sizes (each object's C __sizeof__ + extra, or one constant), refcounts less
+# an offset, flags (gc-tracked or not); raw: ids and refcounts as 8-byte values
+objs = [[] for _ in range(50)] + [[1, 2, 3]] * 3 + [list(range(k)) for k in range(40)]
+objs.append([object()])                   # tracked; a list of ints only is tracked too
+counts = [rng.randrange(-5, 2**40) for _ in objs]
+for r in (0, 1):
+    got = n.own_columns(objs, counts, 3, list.__sizeof__, 16, -1, 4, 2, 1, r)
+    ids = [id(o) for o in objs]
+    want = (raw(ids) if r else texts(ids), texts([list.__sizeof__(o) + 16 for o in objs]),
+            raw([c - 3 for c in counts]) if r else texts([c - 3 for c in counts]),
+            texts([4 | (2 if gc.is_tracked(o) else 0) for o in objs]))
+    assert got == want, (r, got[1][:80], want[1][:80])
+ints = [10**k for k in range(30)]
+got = n.own_columns(ints, [1] * 30, 0, int.__sizeof__, 0, -1, 0, 2, 0, 0)
+assert got[1] == texts([int.__sizeof__(i) for i in ints]) and got[3] == texts([0] * 30)
+strs = ['a', 'b' * 100, '\u00e9t\u00e9', '\U0001f600']
+gc_untracked = tuple([1, 2])
+gc.collect()                              # untracks a tuple of ints
+assert not gc.is_tracked(gc_untracked)
+got = n.own_columns([gc_untracked, (1, [])], [2, 2], 1, None, 0, 40, 0, 2, 1, 0)
+assert got[1:] == ('40,40', '1,1', '0,2'), got
+assert n.own_columns([], [], 0, None, 0, 5, 0, 2, 1, 0) == ('', '', '', '')
+class Odd:
+    def __sizeof__(self):
+        return -1
+assert n.own_columns([Odd()], [1], 0, Odd.__sizeof__, 0, -1, 0, 2, 1, 0) is None
+for bad in ((objs, counts[:-1], 0, list.__sizeof__, 0, -1, 0, 2, 1, 0),
+            (objs, counts, 0, None, 0, -1, 0, 2, 1, 0), (objs, counts, 'x', None, 0, 1, 0, 2, 1, 0)):
+    try:
+        n.own_columns(*bad)
+    except TypeError:
+        continue
+    raise AssertionError('no error')
+# sequence_edges: lists and tuples -> nrefs, "N items" labels, the items' ids, their number,
+# and the items not seen before (once each, in order), as edges_sequence + discover give them
+shared = object()
+seqs = [[shared, 1, 'x'], (shared, 2.5), [], (), [shared] * 4, ('y',), [None, None]]
+for r in (0, 1):
+    seen, mine = n.KeySet(), n.KeySet()
+    seen.update([id(shared) >> 4])
+    got = n.sequence_edges(seen, mine, seqs, 4, r)
+    items = [x for s in seqs for x in s]
+    labels = ','.join('"1 item"' if len(s) == 1 else '"%d items"' % len(s) for s in seqs)
+    firsts = list({id(x): x for x in items if x is not shared}.values())
+    want = (texts(map(len, seqs)), labels, raw(map(id, items)) if r else texts(map(id, items)),
+            len(items), firsts, [id(x) for x in firsts])
+    assert got == want, (got, want)
+    assert all((id(x) >> 4) in seen for x in items)
+    # an item of the dumper's own: None, and `seen` as it was
+    seen2, mine2 = n.KeySet(), n.KeySet()
+    mine2.update([id('x') >> 4])
+    assert n.sequence_edges(seen2, mine2, seqs, 4, r) is None and len(seen2) == 0
+    assert n.sequence_edges(n.KeySet(), n.KeySet(), [[1], {1: 2}], 4, r) is None
+assert n.sequence_edges(n.KeySet(), n.KeySet(), [], 4, 0) == ('', '', '', 0, [], [])
+# has_any: some object's key in the set
+s = n.KeySet()
+assert not s.has_any(objs, 4)
+s.update([id(objs[7]) >> 4])
+assert s.has_any(objs, 4) and not s.has_any(objs[:7], 4)
+# discover with the excluded keys as a KeySet: what it gives with them as a set
+pool = [object() for _ in range(300)]
+refs = [rng.choice(pool) for _ in range(1000)]
+excluded = {id(o) >> 4 for o in pool[:20]}
+bits = n.KeySet()
+bits.update(excluded)
+a, b = n.KeySet(), n.KeySet()
+got_set = n.discover(a, excluded, None, refs, 4)
+got_bits = n.discover(b, bits, None, refs, 4)
+assert got_set == got_bits and got_set[2] is False and len(a) == len(b)
+# line_bytes: the UTF-8 of the parts, each list's fragments joined by commas; None when a
+# fragment has a lone surrogate
+parts = ['{"a":[', ['1', '2', ''], '],"b":[', [], '],"c":[', ['"\u00e9"', '"\U0001f600"'], ']}\n']
+want = ''.join(p if type(p) is str else ','.join(p) for p in parts).encode()
+assert n.line_bytes(parts) == want
+assert n.line_bytes([]) == b''
+assert n.line_bytes(['x', ['"\ud800"']]) is None
+for bad in ([1], [['x', 2]], [b'x']):
+    try:
+        n.line_bytes(bad)
+    except TypeError:
+        continue
+    raise AssertionError('no error')
+print('ok')
+"#;
+    for (label, python) in pythons() {
+        if !supported(&label) {
+            continue;
+        }
+        assert_prints_ok(&label, &python, code, &[dir.as_path()], "");
+    }
+}
+
 /// The set of garbage ids the dumper makes (an empty frozenset when the collector found
 /// nothing) is its own: never in the snapshot. From 3.10 on an empty frozenset is a new object
 /// each time, not the interpreter's shared one; it was written as an object nothing refers

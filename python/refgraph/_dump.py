@@ -514,20 +514,22 @@ class _Output:
     def write_pieces(self, texts):
         """Write the concatenation of `texts` (each is encoded alone: no copy of the whole)."""
         for text in texts:
-            data = _encode(text)
-            if self.z is not None:
-                data = self.z.compress(data)
-            if len(data) < 2:
-                # b"" and the 1-byte bytes are the interpreter's shared singletons (before
-                # 3.12 not immortal): held in the buffer while later chunks are measured, they
-                # would add the dump's own pieces to the refcounts it writes of them
-                if not data:
-                    continue
-                data = bytearray(data)
-            self.buffer.append(data)
-            self.buffered += len(data)
+            self.add_data(_encode(text))
         if self.buffered >= _WRITE_BUFFER:
             self.flush()
+
+    def add_data(self, data):
+        if self.z is not None:
+            data = self.z.compress(data)
+        if len(data) < 2:
+            # b"" and the 1-byte bytes are the interpreter's shared singletons (before
+            # 3.12 not immortal): held in the buffer while later chunks are measured, they
+            # would add the dump's own pieces to the refcounts it writes of them
+            if not data:
+                return
+            data = bytearray(data)
+        self.buffer.append(data)
+        self.buffered += len(data)
 
     def flush(self):
         buffers, total = self.buffer, self.buffered
@@ -557,7 +559,16 @@ class _Output:
         self.write('{"kind":"types","base":%d,"names":%s}\n' % (base, _dumps(names)))
 
     def objects(self, line):
-        self.write_pieces(line.pieces())
+        # with the accelerator, the line's UTF-8 made at once from its fragments (no str of
+        # each column, no encoding of it); None (a lone surrogate in a label): the Python way
+        line_bytes = getattr(_native, "line_bytes", None)
+        data = line_bytes(line.parts()) if line_bytes is not None else None
+        if data is None:
+            self.write_pieces(line.pieces())
+            return
+        self.add_data(data)
+        if self.buffered >= _WRITE_BUFFER:
+            self.flush()
 
     def sites(self, base, sites):
         """A `sites` record: allocation tracebacks [[file, line], ...] numbered from base."""
@@ -1499,6 +1510,22 @@ class _Line:
         self.sites = None                 # a list of text fragments when tracing
         self.objects = self.edges = 0
 
+    def parts(self):
+        """The text of the line: str, and lists of fragments to be joined by commas."""
+        return [
+            '{"kind":"objects","id":[', self.ids,
+            '],"type":[', self.types,
+            '],"size":[', self.sizes,
+            '],"refcount":[', self.refcounts,
+            '],"flags":[', self.flags,
+            '],"label":[', self.labels,
+            '],"nrefs":[', self.nrefs,
+            '],"refs":[', self.refs,
+            '],"edge_labels":[', self.edge_labels,
+            "]}\n" if self.sites is None else '],"site":[',
+            [] if self.sites is None else self.sites,
+            "" if self.sites is None else "]}\n"]
+
     def pieces(self):
         """The text of the line, in pieces."""
         return (
@@ -1529,6 +1556,11 @@ class _Dumper:
         self.held = {}                    # id -> references the dumper holds to that object
         self.special = set()              # ids held, excluded or garbage (filled as the walk
                                           # starts): a group without any needs no sorting out
+        # ... and their keys, with the accelerator: a group none of whose keys is there is
+        # known to have none without making its objects' ids (a key may stand for two ids)
+        self.special_keys = _native.KeySet() if _native is not None else None
+        # excluded_keys as the accelerator's set, when the walk starts
+        self.excluded_bits = None
         self.pending = []                 # lists of discovered objects not yet written
         self.pending_ids = []             # ... and their ids, or None
         self.plans = {}                   # id(type) -> _Plan
@@ -1559,12 +1591,16 @@ class _Dumper:
         """Count one reference that a structure of this dump (a plan) holds to obj."""
         self.held[id(obj)] = self.held.get(id(obj), 0) + 1
         self.special.add(id(obj))
+        if self.special_keys is not None:
+            self.special_keys.add_objects([obj], _KEY_SHIFT)
 
     def count_held(self, objs):
         """References the caller holds for the dumper (not kept here)."""
         for o in objs:
             self.held[id(o)] = self.held.get(id(o), 0) + 1
             self.special.add(id(o))
+            if self.special_keys is not None:
+                self.special_keys.add_objects([o], _KEY_SHIFT)
 
     def count_refs_of_excluded(self, objs):
         """References from the dumper's own objects are not the program's: count them as held."""
@@ -1791,8 +1827,9 @@ class _Dumper:
         object reports (flag 16): static types' __dict__, class subclass registries
         ({id(cls): weakref(cls)}), the import system's copies of extension modules' dicts."""
         objs, found = group.objs, []
-        if not self.static_type_dicts.isdisjoint(group.ids):
-            found = [i for i, x in enumerate(group.ids) if x in self.static_type_dicts]
+        ids = self.group_ids(group)
+        if not self.static_type_dicts.isdisjoint(ids):
+            found = [i for i, x in enumerate(ids) if x in self.static_type_dicts]
         try:
             firsts = list(map(next, map(iter, objs), repeat(None)))
         except RuntimeError:         # resized by another thread: not flagged
@@ -2358,8 +2395,13 @@ class _Dumper:
     def write_chunk(self, groups, ids=None):
         # Refcounts first: until they are read, nothing but the group lists may hold these
         # objects (apart from the references counted in self.held).
-        groups = [_Group(objs, list(map(id, objs)) if ids is None else ids, _measure(objs))
-                  for objs in groups.values()]
+        if self.special_keys is not None:
+            # measured in the same frames as below: the dumper's frames hold references too
+            groups = [_Group(objs, ids, _measure(objs), False) for objs in groups.values()]
+            self.may_be_special(groups)
+        else:
+            groups = [_Group(objs, list(map(id, objs)) if ids is None else ids, _measure(objs))
+                      for objs in groups.values()]
         self.subtract_held(groups)
         line = _Line()
         if self.sites is not None:
@@ -2376,9 +2418,27 @@ class _Dumper:
         self.objects += line.objects
         self.edges += line.edges
 
+    def may_be_special(self, groups):
+        """With the accelerator: the groups one of whose objects may be special get their ids
+        and special = None, for subtract_held to decide; the others' ids are made only if
+        needed (group_ids)."""
+        has_any = self.special_keys.has_any
+        for group in groups:
+            if has_any(group.objs, _KEY_SHIFT):
+                group.special = None
+                self.group_ids(group)
+
+    @staticmethod
+    def group_ids(group):
+        if group.ids is None:
+            group.ids = list(map(id, group.objs))
+        return group.ids
+
     def subtract_held(self, groups):
         held, excluded, special = self.held, self.excluded, self.special
         for group in groups:
+            if group.special is False:
+                continue
             group.special = not special.isdisjoint(group.ids)
             if not group.special:
                 continue
@@ -2414,23 +2474,37 @@ class _Dumper:
                 self.add_columns(line, plan, part, found)
 
     def add_columns(self, line, plan, group, found):
-        nrefs, labels, refs_text, edges = found
+        """found: what references() gives: (nrefs, edge labels, the references' text, their
+        number[, the label column's text, when it was made with them])."""
+        nrefs, labels, refs_text, edges = found[:4]
         objs = group.objs
         n = len(objs)
-        line.ids.append(_native.raw_ints(group.ids) if self.raw else _ints(group.ids))
-        line.types.append(_repeat(plan.index_text, n))
-        line.sizes.append(self.sizes_text(plan, objs))
-        if _native is not None:
-            counts = _native.raw_counts if self.raw else _native.counts_text
-            line.refcounts.append(counts(group.counts, self.refcount_offset))
+        own = self.own_columns(plan, group, labels is None)
+        if own is not None:
+            ids, sizes, refcounts, flags = own
+            line.ids.append(ids)
+            line.sizes.append(sizes)
+            line.refcounts.append(refcounts)
+            line.flags.append(flags)
         else:
-            line.refcounts.append(",".join(map(self.refcount_text.__getitem__, group.counts)))
-        line.flags.append(self.flags_text(plan, group, labels is None))
-        line.labels.append(self.labels_text(plan, objs))
+            ids = self.group_ids(group)
+            line.ids.append(_native.raw_ints(ids) if self.raw else _ints(ids))
+            line.sizes.append(self.sizes_text(plan, objs))
+            if _native is not None:
+                counts = _native.raw_counts if self.raw else _native.counts_text
+                line.refcounts.append(counts(group.counts, self.refcount_offset))
+            else:
+                line.refcounts.append(",".join(map(self.refcount_text.__getitem__,
+                                                   group.counts)))
+            line.flags.append(self.flags_text(plan, group, labels is None))
+        line.types.append(_repeat(plan.index_text, n))
+        line.labels.append(found[4] if len(found) > 4 else self.labels_text(plan, objs))
         if line.sites is not None:
             line.sites.append(self.sites.text(objs))
         if type(nrefs) is int:
             line.nrefs.append(_repeat(str(nrefs), n))
+        elif type(nrefs) is str:
+            line.nrefs.append(nrefs)
         else:
             line.nrefs.append(_small_ints(nrefs))
         if edges:
@@ -2442,11 +2516,42 @@ class _Dumper:
         line.objects += n
         line.edges += edges
 
+    def own_columns(self, plan, group, indexed):
+        """(ids, sizes, refcounts, flags) of a group in one pass of the accelerator, as
+        add_columns' Python way writes them; None where that way must run (no accelerator,
+        dicts, garbage, a size that is not a plain int)."""
+        fused = getattr(_native, "own_columns", None) if self.special_keys is not None else None
+        if fused is None or plan.type is dict or (group.special and self.garbage):
+            return None
+        objs = group.objs
+        if plan.size_extra is None:
+            plan.size_extra = self.size_extra(plan, objs[0])
+        sizeof = plan.size if plan.size is not None else object.__sizeof__
+        const = -1
+        try:
+            if sizeof is object.__sizeof__ and not _type_itemsize(plan.type):
+                const = sizeof(objs[0]) + plan.size_extra
+            return fused(objs, group.counts, self.refcount_offset, sizeof, plan.size_extra,
+                         const, _FLAG_INDEXED if indexed else 0, _FLAG_TRACKED,
+                         1 if plan.gc else 0, 1 if self.raw else 0)
+        except Exception:
+            return None
+
     def references(self, plan, objs, careful):
         """(nrefs, edge labels, JSON text of the references' ids, number of references) of a
         group, with the objects they reach for the first time queued for writing. References
         to the dumper's own objects are left out when `careful`; otherwise their presence
         returns None."""
+        if not careful and (plan.type is list or plan.type is tuple) \
+                and self.excluded_bits is not None:
+            fused = getattr(_native, "sequence_edges", None)
+            done = fused(self.seen, self.excluded_bits, objs, _KEY_SHIFT, 1 if self.raw else 0) \
+                if fused is not None else None
+            if done is not None:
+                nrefs_text, label_text, refs_text, edges, found, found_ids = done
+                if found:
+                    self.queue(found, found_ids)
+                return nrefs_text, None, refs_text, edges, label_text
         try:
             if careful:
                 raise ValueError("one by one")
@@ -2471,7 +2576,7 @@ class _Dumper:
         if _native is not None and type(refs) is list:
             # the same steps in C, ids made only for the objects found (and all of them only
             # when some reference is the dumper's own)
-            found, found_ids, clean = _native.discover(self.seen, self.excluded_keys, None,
+            found, found_ids, clean = _native.discover(self.seen, self.excluded_set(), None,
                                                        refs, _KEY_SHIFT)
             if found:
                 self.queue(found, found_ids)
@@ -2495,6 +2600,10 @@ class _Dumper:
             return _repeat(text, labels.times) if labels.times > 1 else text
         return labels
 
+    def excluded_set(self):
+        """excluded_keys for the accelerator's discover: its own set once the walk started."""
+        return self.excluded_keys if self.excluded_bits is None else self.excluded_bits
+
     def discover_shaped(self, shaped, column_ids):
         """discover() for a _Shaped group, column by column."""
         fixed = list(shaped.fixed.values())
@@ -2507,7 +2616,7 @@ class _Dumper:
         """Queue for writing the objects of `objs` (whose ids are `ids`) not seen before, but
         the dumper's own. Returns False if there were some of those."""
         if _native is not None and type(ids) is list and type(objs) is list:
-            found, found_ids, clean = _native.discover(self.seen, self.excluded_keys, ids, objs,
+            found, found_ids, clean = _native.discover(self.seen, self.excluded_set(), ids, objs,
                                                        _KEY_SHIFT)
             if found:
                 self.queue(found, found_ids)
@@ -2558,7 +2667,7 @@ class _Dumper:
             owners.add(i)
         keep = [i not in owners for i in range(len(group.objs))]
         parts = (_Group([], [], []), _Group([], [], []))
-        for i, (o, x, c) in enumerate(zip(group.objs, group.ids, group.counts)):
+        for i, (o, x, c) in enumerate(zip(group.objs, self.group_ids(group), group.counts)):
             part = parts[i in owners]
             part.objs.append(o)
             part.ids.append(x)
@@ -3098,11 +3207,16 @@ def _write_with(d, out, path, heap, garbage, marks, values, collect, trigger, st
     heap.reverse()            # chunks are taken from the end; keep gc order in the file
     d.excluded_keys.update(_keys(d.excluded))
     d.special.update(d.held, d.excluded, garbage)
+    if d.special_keys is not None:
+        d.special_keys.update(_keys(d.special))
     if _native is not None:
         d.seen.add_objects(heap, _KEY_SHIFT)        # the same keys, no int per object
     else:
         d.seen.update(map(rshift, map(id, heap), repeat(_KEY_SHIFT)))
     d.seen.difference_update(d.excluded_keys)
+    if _native is not None:
+        d.excluded_bits = _native.KeySet()
+        d.excluded_bits.update(d.excluded_keys)
     d.seed(frames)
     d.seed(mark_objects)
     frames = mark_objects = None
