@@ -347,11 +347,17 @@ static PyObject *rg_group_by_type(PyObject *self, PyObject *args)
         Py_DecRef(groups);
         return NULL;
     }
-    PyObject *last_type = NULL, *last_list = NULL;   /* borrowed, from groups */
+    /* the last few types met and their lists (borrowed, from groups): a chunk of a few types
+     * that alternate (an int, a str, an int ...) asks the dict only for a type not there */
+    PyObject *recent_type[4] = {NULL, NULL, NULL, NULL}, *recent_list[4];
+    unsigned next_recent = 0;
     for (i = 0; i < n; i++) {
         PyObject *o = PyList_GetItem(objs, i);
         PyObject *t = TYPE(o);
-        PyObject *list = t == last_type ? last_list : NULL;
+        PyObject *list = NULL;
+        for (int r = 0; r < 4; r++)
+            if (recent_type[r] == t)
+                list = recent_list[r];
         if (list == NULL) {
             PyObject *key = PyLong_FromVoidPtr(t);
             if (key == NULL)
@@ -368,8 +374,9 @@ static PyObject *rg_group_by_type(PyObject *self, PyObject *args)
                 Py_DecRef(list);      /* the dict holds it */
             }
             Py_DecRef(key);
-            last_type = t;
-            last_list = list;
+            recent_type[next_recent & 3] = t;
+            recent_list[next_recent & 3] = list;
+            next_recent++;
         }
         if (PyList_Append(list, o) < 0)
             goto fail;
@@ -1745,6 +1752,21 @@ static PyObject *buf_take(Buf *b, int raw)
     return out;
 }
 
+extern PyObject PyMethodDescr_Type;
+
+/* The C function of a method descriptor that takes no argument (list.__sizeof__, ...), to be
+ * called as the descriptor calls it, without making an argument tuple; NULL for anything else.
+ * A method descriptor is PyDescr_COMMON (the object header, d_type, d_name, d_qualname) and
+ * then its PyMethodDef, in every CPython 3.8-3.13. */
+static PyCFunction noargs_method(PyObject *descr)
+{
+    if (TYPE(descr) != &PyMethodDescr_Type)
+        return NULL;
+    const PyMethodDef *def = *(PyMethodDef *const *)((const char *)descr + 5 * sizeof(void *));
+    return def != NULL && (def->ml_flags & ~0x0040 /* METH_COEXIST */) == METH_NOARGS
+               ? def->ml_meth : NULL;
+}
+
 static int small_long(PyObject *o, long long *v)
 {
     if (o == NULL || TYPE(o) != &PyLong_Type)
@@ -1788,6 +1810,8 @@ static PyObject *rg_own_columns(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "own_columns: bad arguments");
         return NULL;
     }
+    /* the objects are of the type of the descriptor (or of a subclass): as its call checks */
+    PyCFunction direct = const_size < 0 ? noargs_method(sizeof_fn) : NULL;
     Buf ids = {0}, sizes = {0}, refcounts = {0}, flags = {0};
     PyObject *out = NULL, *cols[4] = {NULL, NULL, NULL, NULL};
     size_t most = (size_t)n * 22;
@@ -1803,7 +1827,8 @@ static PyObject *rg_own_columns(PyObject *self, PyObject *args)
             goto done;
         }
         if (size < 0) {
-            PyObject *s = PyObject_CallFunctionObjArgs(sizeof_fn, o, NULL);
+            PyObject *s = direct ? direct(o, NULL)
+                                 : PyObject_CallFunctionObjArgs(sizeof_fn, o, NULL);
             int bad = small_long(s, &size) < 0 || size < 0;
             if (s != NULL)
                 Py_DecRef(s);
@@ -1949,6 +1974,323 @@ done:
     return out;
 }
 
+extern PyObject *PyUnicode_AsUTF8String(PyObject *);
+
+/* JSON text of one str's UTF-8 (json's encode_basestring, without ensure_ascii: '"' and '\'
+ * escaped, control characters as \n \r \t \b \f or \u00xx, everything else as it is) at p,
+ * which has room for 6 bytes per input byte + 3; returns the end. A `dot` of 1 puts "." before
+ * the text (the edge label ".name" of an attribute `name`). */
+static char *put_json_str(char *p, int dot, const char *utf8, Py_ssize_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    *p++ = '"';
+    if (dot)
+        *p++ = '.';
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)utf8[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    *p++ = '"';
+    return p;
+}
+
+#define LABEL_CACHE 512     /* distinct label objects remembered in one call */
+
+/* The JSON texts of the str objects met in one call, by address (the objects stay alive
+ * through the call: the caller's lists hold them); at most LABEL_CACHE / 2 of them. */
+typedef struct {
+    struct {
+        PyObject *key;
+        size_t at, len;     /* its text in `texts` */
+    } slot[LABEL_CACHE];
+    Buf texts;
+    size_t cached;
+} LabelCache;
+
+/* Appends the JSON text of str o (after a "." if dot) to out, from the cache or made once:
+ * 0, -1 with an error set, or 1 when o cannot be UTF-8 (a lone surrogate; nothing set). */
+static int put_label(LabelCache *c, Buf *out, PyObject *o, int dot)
+{
+    size_t h = (size_t)((((uint64_t)(uintptr_t)o >> 4) * 0x9E3779B97F4A7C15ull) >> 40)
+               & (LABEL_CACHE - 1);
+    while (c->slot[h].key != NULL && c->slot[h].key != o)
+        h = (h + 1) & (LABEL_CACHE - 1);
+    size_t at, len;
+    if (c->slot[h].key == o) {
+        at = c->slot[h].at;
+        len = c->slot[h].len;
+    } else {
+        PyObject *utf8 = PyUnicode_AsUTF8String(o);
+        if (utf8 == NULL) {
+            PyErr_Clear();
+            return 1;
+        }
+        Py_ssize_t n = PyBytes_Size(utf8);
+        if (buf_reserve(&c->texts, (size_t)n * 6 + 3) < 0) {
+            Py_DecRef(utf8);
+            return -1;
+        }
+        at = c->texts.len;
+        char *end = put_json_str(c->texts.data + at, dot, PyBytes_AsString(utf8), n);
+        Py_DecRef(utf8);
+        len = (size_t)(end - (c->texts.data + at));
+        if (c->cached < LABEL_CACHE / 2) {
+            c->slot[h].key = o;
+            c->slot[h].at = at;
+            c->slot[h].len = len;
+            c->cached++;
+            c->texts.len += len;
+        }                       /* else: written from the buffer's end, not remembered */
+    }
+    if (buf_reserve(out, len) < 0)
+        return -1;
+    memcpy(out->data + out->len, c->texts.data + at, len);
+    out->len += len;
+    return 0;
+}
+
+/* json_strs(labels) -> str or None: the inside of the JSON array of a list of str and None
+ * (_json_items of it), each distinct str object encoded once (edge labels: a few names
+ * repeated for every object of a group). Each str is read through a UTF-8 copy, so no str
+ * gains a cached UTF-8 form; None when one has a lone surrogate (the Python writer escapes it)
+ * or an item is neither str nor None. */
+static PyObject *rg_json_strs(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *labels = arg(args, 0, &PyList_Type, "json_strs: a list");
+    if (labels == NULL)
+        return NULL;
+    LabelCache *cache = PyMem_Calloc(1, sizeof(LabelCache));
+    Buf out = {0};
+    PyObject *result = NULL;
+    if (cache == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n = PyList_Size(labels);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(labels, i);
+        if (buf_reserve(&out, 8) < 0)
+            goto done;
+        if (i)
+            out.data[out.len++] = ',';
+        if (o == &_Py_NoneStruct) {
+            memcpy(out.data + out.len, "null", 4);
+            out.len += 4;
+            continue;
+        }
+        int put = TYPE(o) == &PyUnicode_Type ? put_label(cache, &out, o, 0) : 1;
+        if (put < 0)
+            goto done;
+        if (put > 0) {
+            Py_IncRef(&_Py_NoneStruct);
+            result = &_Py_NoneStruct;
+            goto done;
+        }
+    }
+    result = buf_take(&out, 0);
+done:
+    if (cache != NULL)
+        PyMem_Free(cache->texts.data);
+    PyMem_Free(cache);
+    PyMem_Free(out.data);
+    return result;
+}
+
+/* attr_edges_text(counts, names, values, cls, seen, excluded, shift, raw)
+ *   -> (nrefs, labels, refs, edges, found, found_ids) or None
+ * attr_edges for instances that were all read (every count >= 0), then discover and the
+ * columns' text in the same pass, as sequence_edges does for lists: each instance's references
+ * are its attributes (".name", each name's JSON text made once) and then its class
+ * (".__class__"). None, with `seen` as it was, when a reference is one of the dumper's own (its
+ * key in `excluded`), a name is not a str or cannot be UTF-8, or the lists do not agree. */
+static PyObject *rg_attr_edges_text(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *counts = arg(args, 0, &PyList_Type, "attr_edges_text: counts list");
+    PyObject *names = counts ? arg(args, 1, &PyList_Type, "attr_edges_text: names list") : NULL;
+    PyObject *values = names ? arg(args, 2, &PyList_Type, "attr_edges_text: values") : NULL;
+    PyObject *cls = values ? arg(args, 3, NULL, "") : NULL;
+    PyObject *seen = cls ? arg(args, 4, keyset_type, "attr_edges_text: a KeySet") : NULL;
+    PyObject *excluded = seen ? arg(args, 5, keyset_type, "attr_edges_text: a KeySet") : NULL;
+    long long shift, raw;
+    if (excluded == NULL || small_long(PyTuple_GetItem(args, 6), &shift) < 0
+        || small_long(PyTuple_GetItem(args, 7), &raw) < 0 || shift < 0 || shift > 16) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "attr_edges_text: bad arguments");
+        return NULL;
+    }
+    KeySet *s = (KeySet *)seen, *mine = (KeySet *)excluded;
+    Py_ssize_t n = PyList_Size(counts), n_names = PyList_Size(names), at = 0, edges = 0;
+    Buf nrefs = {0}, labels = {0}, refs = {0};
+    PyObject *found = PyList_New(0), *found_ids = PyList_New(0), *out = NULL;
+    PyObject *cols[3] = {NULL, NULL, NULL};
+    LabelCache *cache = PyMem_Calloc(1, sizeof(LabelCache));
+    PyObject *class_label = PyUnicode_FromStringAndSize("__class__", 9);
+    int undo = 0;
+    if (cache == NULL)
+        PyErr_NoMemory();
+    if (found == NULL || found_ids == NULL || cache == NULL || class_label == NULL
+        || buf_reserve(&nrefs, (size_t)n * 22) < 0)
+        goto done;
+    if (n_names != PyList_Size(values)) {
+        undo = 1;
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c_o = PyList_GetItem(counts, i);
+        Py_ssize_t c = TYPE(c_o) == &PyLong_Type ? PyLong_AsSsize_t(c_o) : -1;
+        if (c < 0 || c > n_names - at) {
+            PyErr_Clear();
+            undo = 1;
+            goto done;
+        }
+        buf_number(&nrefs, 0, c + 1);
+        if (buf_reserve(&refs, (size_t)(c + 1) * 22) < 0)
+            goto done;
+        for (Py_ssize_t j = 0; j <= c; j++) {
+            PyObject *key = j < c ? PyList_GetItem(names, at + j) : class_label;
+            PyObject *ref = j < c ? PyList_GetItem(values, at + j) : cls;
+            if (buf_reserve(&labels, 1) < 0)
+                goto done;
+            if (labels.len)
+                labels.data[labels.len++] = ',';
+            int put = TYPE(key) == &PyUnicode_Type ? put_label(cache, &labels, key, 1) : 1;
+            if (put != 0) {
+                undo = 1;
+                goto done;
+            }
+            buf_number(&refs, (int)raw, (long long)(uintptr_t)ref);
+            uint64_t k = ((uint64_t)(uintptr_t)ref) >> shift;
+            if (ks_has(s, k))
+                continue;
+            if (ks_has(mine, k)) {
+                undo = 1;
+                goto done;
+            }
+            PyObject *x = NULL;
+            if (ks_add(s, k) < 0 || PyList_Append(found, ref) < 0
+                || (x = PyLong_FromVoidPtr(ref)) == NULL || PyList_Append(found_ids, x) < 0) {
+                if (x != NULL)
+                    Py_DecRef(x);
+                undo = 1;
+                goto done;
+            }
+            Py_DecRef(x);
+        }
+        at += c;
+        edges += c + 1;
+    }
+    if (at != n_names) {
+        undo = 1;
+        goto done;
+    }
+    cols[0] = buf_take(&nrefs, 0);
+    cols[1] = buf_take(&labels, 0);
+    cols[2] = buf_take(&refs, (int)raw);
+    PyObject *count = PyLong_FromSsize_t(edges);
+    if (cols[0] && cols[1] && cols[2] && count && (out = PyTuple_New(6)) != NULL) {
+        for (int k = 0; k < 3; k++) {
+            PyTuple_SetItem(out, k, cols[k]);
+            cols[k] = NULL;
+        }
+        PyTuple_SetItem(out, 3, count);
+        PyTuple_SetItem(out, 4, found);
+        PyTuple_SetItem(out, 5, found_ids);
+        count = found = found_ids = NULL;
+    } else if (count != NULL)
+        Py_DecRef(count);
+done:
+    if (undo) {         /* seen as it was: the keys this call added are those of `found` */
+        int failed = PyErr_Occurred() != NULL;
+        for (Py_ssize_t i = 0; found != NULL && i < PyList_Size(found); i++)
+            ks_discard(s, ((uint64_t)(uintptr_t)PyList_GetItem(found, i)) >> shift);
+        if (!failed) {
+            Py_IncRef(&_Py_NoneStruct);
+            out = &_Py_NoneStruct;
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        if (cols[k] != NULL)
+            Py_DecRef(cols[k]);
+    if (found != NULL)
+        Py_DecRef(found);
+    if (found_ids != NULL)
+        Py_DecRef(found_ids);
+    if (class_label != NULL)
+        Py_DecRef(class_label);
+    if (cache != NULL)
+        PyMem_Free(cache->texts.data);
+    PyMem_Free(cache);
+    PyMem_Free(nrefs.data);
+    PyMem_Free(labels.data);
+    PyMem_Free(refs.data);
+    return out;
+}
+
+/* int_labels(objs, big_bits) -> str or None: the label column of a group of exact ints
+ * (_int_text: '"123"' each) or None when one does not fit in 63 bits or has more than
+ * big_bits bits (the Python way labels it "<int N bits>"). */
+static PyObject *rg_int_labels(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs = arg(args, 0, &PyList_Type, "int_labels: a list");
+    long long big_bits;
+    if (objs == NULL || small_long(PyTuple_GetItem(args, 1), &big_bits) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "int_labels: bad arguments");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_Size(objs);
+    Buf out = {0};
+    if (buf_reserve(&out, (size_t)n * 24 + 1) < 0)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        long long v = TYPE(o) == &PyLong_Type ? PyLong_AsLongLong(o) : 0;
+        unsigned long long m = v < 0 ? (unsigned long long)0 - (unsigned long long)v
+                                     : (unsigned long long)v;
+        int bits = 0;
+        while (bits < 64 && (m >> bits))
+            bits++;
+        if (TYPE(o) != &PyLong_Type || (v == -1 && PyErr_Occurred()) || bits > big_bits) {
+            PyErr_Clear();
+            PyMem_Free(out.data);
+            Py_IncRef(&_Py_NoneStruct);
+            return &_Py_NoneStruct;
+        }
+        char *p = out.data + out.len;
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        if (v < 0)
+            *p++ = '-';
+        p = put_u64(p, m);
+        *p++ = '"';
+        out.len = (size_t)(p - out.data);
+    }
+    return buf_take(&out, 0);
+}
+
 /* line_bytes(parts) -> bytes or None: the UTF-8 of a line given as its parts, each a str, or a
  * list of str fragments written joined by commas ("".join of _Line.pieces(), encoded, with no
  * str of the whole made first). None if a fragment cannot be UTF-8 (a lone surrogate in a
@@ -2050,6 +2392,11 @@ static PyMethodDef methods[] = {
     {"sequence_edges", rg_sequence_edges, METH_VARARGS,
      "sequence_edges(seen, excluded, objs, shift, raw) "
      "-> (nrefs, labels, refs, edges, found, found_ids) or None"},
+    {"attr_edges_text", rg_attr_edges_text, METH_VARARGS,
+     "attr_edges_text(counts, names, values, cls, seen, excluded, shift, raw) "
+     "-> (nrefs, labels, refs, edges, found, found_ids) or None"},
+    {"json_strs", rg_json_strs, METH_VARARGS, "json_strs(labels) -> str or None"},
+    {"int_labels", rg_int_labels, METH_VARARGS, "int_labels(objs, big_bits) -> str or None"},
     {"line_bytes", rg_line_bytes, METH_VARARGS, "line_bytes(parts) -> bytes or None"},
     {"referrers_of", rg_referrers_of, METH_VARARGS,
      "referrers_of(objs, targets) -> per target, the objects of objs that refer to it"},

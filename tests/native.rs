@@ -331,7 +331,7 @@ fn the_fused_steps_give_what_the_python_steps_give() {
     let dir = w.path("native");
     std::fs::create_dir(&dir).expect("mkdir");
     std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
-    let code = r#"import gc, random, sys
+    let code = r#"import gc, json, random, sys
 sys.path.insert(0, sys.argv[1])
 import _refgraph_native as n
 rng = random.Random(7)
@@ -391,6 +391,28 @@ for r in (0, 1):
     assert n.sequence_edges(seen2, mine2, seqs, 4, r) is None and len(seen2) == 0
     assert n.sequence_edges(n.KeySet(), n.KeySet(), [[1], {1: 2}], 4, r) is None
 assert n.sequence_edges(n.KeySet(), n.KeySet(), [], 4, 0) == ('', '', '', 0, [], [])
+# attr_edges_text: attr_edges' references and labels for instances all read, discovered and
+# written in the same pass
+class C: pass
+vals = [object() for _ in range(6)] + [shared]
+counts, names = [2, 0, 3, 2], ['a', 'b', 'a', 'c', 'd\u00e9"', 'b', 'a']
+for r in (0, 1):
+    seen, mine = n.KeySet(), n.KeySet()
+    seen.update([id(shared) >> 4, id(C) >> 4])
+    got = n.attr_edges_text(counts, names, vals, C, seen, mine, 4, r)
+    nrefs, refs, labels = n.attr_edges(counts, names, vals, C, '.__class__', {}, [], [], [])
+    firsts = [v for v in vals if v is not shared]
+    want = (texts(nrefs), json.dumps(labels, ensure_ascii=False, separators=(',', ':'))[1:-1],
+            raw(map(id, refs)) if r else texts(map(id, refs)), len(refs), firsts,
+            [id(v) for v in firsts])
+    assert got == want, (got, want)
+    seen2, mine2 = n.KeySet(), n.KeySet()
+    mine2.update([id(vals[4]) >> 4])
+    assert n.attr_edges_text(counts, names, vals, C, seen2, mine2, 4, r) is None
+    assert len(seen2) == 0
+    for bad in (([2, -1], names, vals), ([3, 3, 3], names, vals), (counts, names, vals[:-1]),
+                (counts, names[:-1] + [5], vals), (counts, names[:-1] + ['\ud800'], vals)):
+        assert n.attr_edges_text(*bad, C, n.KeySet(), n.KeySet(), 4, r) is None, bad
 # has_any: some object's key in the set
 s = n.KeySet()
 assert not s.has_any(objs, 4)
@@ -406,6 +428,19 @@ a, b = n.KeySet(), n.KeySet()
 got_set = n.discover(a, excluded, None, refs, 4)
 got_bits = n.discover(b, bits, None, refs, 4)
 assert got_set == got_bits and got_set[2] is False and len(a) == len(b)
+# json_strs: _json_items of a list of str and None, each str object encoded once
+kinds = ['.name', '.__class__', 'key \'a"b\'', 'tab\there', '\x00\x1f\x7f', '\u00e9\u2603',
+         '\U0001f600', '', '\\', None] + ['.a%d' % k for k in range(600)]
+labels = [rng.choice(kinds) for _ in range(5000)] + kinds
+assert n.json_strs(labels) == json.dumps(labels, ensure_ascii=False, separators=(',', ':'))[1:-1]
+assert n.json_strs([]) == ''
+assert n.json_strs(['ok', 'a\ud800']) is None and n.json_strs(['ok', 3]) is None
+# int_labels: '"123"' for each exact int of at most big_bits bits; None otherwise
+small = [0, 1, -1, 2**62, -2**63, 2**63 - 1] + [rng.randrange(-2**40, 2**40) for _ in range(3000)]
+assert n.int_labels(small, 200) == ','.join('"%d"' % i for i in small)
+assert n.int_labels([], 200) == ''
+assert n.int_labels([1, 2**63], 200) is None and n.int_labels([1, True], 200) is None
+assert n.int_labels([2**20], 20) is None and n.int_labels([2**20 - 1], 20) == '"1048575"'
 # line_bytes: the UTF-8 of the parts, each list's fragments joined by commas; None when a
 # fragment has a lone surrogate
 parts = ['{"a":[', ['1', '2', ''], '],"b":[', [], '],"c":[', ['"\u00e9"', '"\U0001f600"'], ']}\n']

@@ -561,8 +561,7 @@ class _Output:
     def objects(self, line):
         # with the accelerator, the line's UTF-8 made at once from its fragments (no str of
         # each column, no encoding of it); None (a lone surrogate in a label): the Python way
-        line_bytes = getattr(_native, "line_bytes", None)
-        data = line_bytes(line.parts()) if line_bytes is not None else None
+        data = _native.line_bytes(line.parts()) if _native is not None else None
         if data is None:
             self.write_pieces(line.pieces())
             return
@@ -1149,8 +1148,8 @@ def _load_native():
         if type(modules) is dict and before is _MISSING \
                 and dict.get(modules, _NATIVE_NAME) is module:
             dict.pop(modules, _NATIVE_NAME)
-        if type(module) is not _ModuleType:
-            return None
+        if type(module) is not _ModuleType or not hasattr(module, "attr_edges_text"):
+            return None        # (a module of another refgraph version: not used)
         return module
     except Exception:
         return None
@@ -1429,7 +1428,8 @@ def _dict_getter(cls):
 
 class _Plan:
     __slots__ = ("type", "index", "index_text", "edges", "each", "label_kind", "label_base",
-                 "size", "size_extra", "gc", "indexed", "dict_get", "readers", "heap", "base")
+                 "size", "size_extra", "gc", "indexed", "dict_get", "readers", "heap", "base",
+                 "plain")
 
 
 def _sizeof_of(mro):
@@ -1637,6 +1637,7 @@ class _Dumper:
         plan.dict_get = None
         plan.base = None
         plan.each = self.edges_generic
+        plan.plain = False      # instances of a plain class (edges_instances)
 
         plan.label_kind = plan.label_base = None
         for klass in mro:
@@ -1695,6 +1696,7 @@ class _Dumper:
             plan.edges, plan.each = self.edges_each, self.edges_module
         elif plan.heap and builtin_bases == [object] and not plan.readers:
             plan.edges = self.edges_instances
+            plan.plain = True
         else:
             plan.edges = self.edges_each
         return plan
@@ -1761,7 +1763,9 @@ class _Dumper:
                 length = len if plan.type is plan.label_base else plan.label_base.__len__
                 return ",".join(map(_ITEMS_JSON.__getitem__, map(length, objs)))
             if kind == "int":
-                return _int_text(objs)
+                text = _native.int_labels(objs, _BIG_INT_BITS) \
+                    if self.special_keys is not None else None
+                return _int_text(objs) if text is None else text
             if kind == "float":
                 return _float_text(objs)
             if kind == "bool":
@@ -2510,18 +2514,38 @@ class _Dumper:
         if edges:
             line.refs.append(refs_text)
             if type(labels) is list:
-                line.edge_labels.append(_json_items(labels))
+                text = _native.json_strs(labels) if self.special_keys is not None else None
+                line.edge_labels.append(_json_items(labels) if text is None else text)
             elif labels:
                 line.edge_labels.append(labels)
         line.objects += n
         line.edges += edges
 
+    def instances_in_one_pass(self, plan, objs):
+        """references() of instances of a plain class whose attributes the accelerator reads
+        (edges_instances_read), with the references discovered and their columns written in
+        the same C pass; None where edges_instances must run."""
+        try:
+            counts, names, values = _read_attrs(objs, _MINOR)
+        except Exception:
+            return None
+        if not counts or min(counts) < 0:
+            return None
+        done = _native.attr_edges_text(counts, names, values, plan.type, self.seen,
+                                       self.excluded_bits, _KEY_SHIFT, 1 if self.raw else 0)
+        names = values = None
+        if done is None:
+            return None
+        nrefs_text, labels_text, refs_text, edges, found, found_ids = done
+        if found:
+            self.queue(found, found_ids)
+        return nrefs_text, labels_text, refs_text, edges
+
     def own_columns(self, plan, group, indexed):
         """(ids, sizes, refcounts, flags) of a group in one pass of the accelerator, as
         add_columns' Python way writes them; None where that way must run (no accelerator,
         dicts, garbage, a size that is not a plain int)."""
-        fused = getattr(_native, "own_columns", None) if self.special_keys is not None else None
-        if fused is None or plan.type is dict or (group.special and self.garbage):
+        if self.special_keys is None or plan.type is dict or (group.special and self.garbage):
             return None
         objs = group.objs
         if plan.size_extra is None:
@@ -2531,9 +2555,9 @@ class _Dumper:
         try:
             if sizeof is object.__sizeof__ and not _type_itemsize(plan.type):
                 const = sizeof(objs[0]) + plan.size_extra
-            return fused(objs, group.counts, self.refcount_offset, sizeof, plan.size_extra,
-                         const, _FLAG_INDEXED if indexed else 0, _FLAG_TRACKED,
-                         1 if plan.gc else 0, 1 if self.raw else 0)
+            return _native.own_columns(objs, group.counts, self.refcount_offset, sizeof,
+                                       plan.size_extra, const, _FLAG_INDEXED if indexed else 0,
+                                       _FLAG_TRACKED, 1 if plan.gc else 0, 1 if self.raw else 0)
         except Exception:
             return None
 
@@ -2544,14 +2568,18 @@ class _Dumper:
         returns None."""
         if not careful and (plan.type is list or plan.type is tuple) \
                 and self.excluded_bits is not None:
-            fused = getattr(_native, "sequence_edges", None)
-            done = fused(self.seen, self.excluded_bits, objs, _KEY_SHIFT, 1 if self.raw else 0) \
-                if fused is not None else None
+            done = _native.sequence_edges(self.seen, self.excluded_bits, objs, _KEY_SHIFT,
+                                          1 if self.raw else 0)
             if done is not None:
                 nrefs_text, label_text, refs_text, edges, found, found_ids = done
                 if found:
                     self.queue(found, found_ids)
                 return nrefs_text, None, refs_text, edges, label_text
+        if not careful and plan.plain and self.excluded_bits is not None \
+                and _read_attrs is not None and plan.dict_get is not None:
+            done = self.instances_in_one_pass(plan, objs)
+            if done is not None:
+                return done
         try:
             if careful:
                 raise ValueError("one by one")
