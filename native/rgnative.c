@@ -1753,14 +1753,20 @@ static PyObject *buf_take(Buf *b, int raw)
 }
 
 extern PyObject PyMethodDescr_Type;
+extern int PyType_IsSubtype(PyObject *, PyObject *);
 
 /* The C function of a method descriptor that takes no argument (list.__sizeof__, ...), to be
- * called as the descriptor calls it, without making an argument tuple; NULL for anything else.
- * A method descriptor is PyDescr_COMMON (the object header, d_type, d_name, d_qualname) and
- * then its PyMethodDef, in every CPython 3.8-3.13. */
-static PyCFunction noargs_method(PyObject *descr)
+ * called on objects of `type` as the descriptor calls it, without making an argument tuple;
+ * NULL for anything else. A method descriptor is PyDescr_COMMON (the object header, d_type,
+ * d_name, d_qualname) and then its PyMethodDef, in every CPython 3.8-3.13. The C function reads
+ * its argument as a d_type: a class may copy another builtin's (`__sizeof__ =
+ * dict.__sizeof__`), and the descriptor's call would refuse its objects, so this does too. */
+static PyCFunction noargs_method(PyObject *descr, PyObject *type)
 {
     if (TYPE(descr) != &PyMethodDescr_Type)
+        return NULL;
+    PyObject *d_type = *(PyObject *const *)((const char *)descr + 2 * sizeof(void *));
+    if (d_type == NULL || !PyType_IsSubtype(type, d_type))
         return NULL;
     const PyMethodDef *def = *(PyMethodDef *const *)((const char *)descr + 5 * sizeof(void *));
     return def != NULL && (def->ml_flags & ~0x0040 /* METH_COEXIST */) == METH_NOARGS
@@ -1785,7 +1791,8 @@ static int small_long(PyObject *o, long long *v)
  * raw_counts of counts less offset) and flags (flags_text without garbage or internal dicts:
  * flag_base, with tracked_flag added for each gc-tracked object when gc is true). sizeof is
  * the type's C __sizeof__ (the dumper passes nothing else), so no program code runs. None,
- * with no error set, when a size is not an int >= 0: the dumper then takes its Python way. */
+ * with no error set, when a size is not an int >= 0: the dumper then takes its Python way.
+ * raw: every column as 8-byte values (column_of fragments), not text. */
 static PyObject *rg_own_columns(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -1810,8 +1817,10 @@ static PyObject *rg_own_columns(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "own_columns: bad arguments");
         return NULL;
     }
-    /* the objects are of the type of the descriptor (or of a subclass): as its call checks */
-    PyCFunction direct = const_size < 0 ? noargs_method(sizeof_fn) : NULL;
+    /* the group's objects are of one type: the direct call for them, when their type is the
+     * descriptor's (or a subclass), checked as the descriptor's call checks it */
+    PyObject *type = n > 0 ? TYPE(PyList_GetItem(objs, 0)) : NULL;
+    PyCFunction direct = const_size < 0 && type != NULL ? noargs_method(sizeof_fn, type) : NULL;
     Buf ids = {0}, sizes = {0}, refcounts = {0}, flags = {0};
     PyObject *out = NULL, *cols[4] = {NULL, NULL, NULL, NULL};
     size_t most = (size_t)n * 22;
@@ -1827,7 +1836,7 @@ static PyObject *rg_own_columns(PyObject *self, PyObject *args)
             goto done;
         }
         if (size < 0) {
-            PyObject *s = direct ? direct(o, NULL)
+            PyObject *s = direct != NULL && TYPE(o) == type ? direct(o, NULL)
                                  : PyObject_CallFunctionObjArgs(sizeof_fn, o, NULL);
             int bad = small_long(s, &size) < 0 || size < 0;
             if (s != NULL)
@@ -1841,14 +1850,15 @@ static PyObject *rg_own_columns(PyObject *self, PyObject *args)
             size += size_extra;
         }
         buf_number(&ids, (int)raw, (long long)(uintptr_t)o);
-        buf_number(&sizes, 0, size);
+        buf_number(&sizes, (int)raw, size);
         buf_number(&refcounts, (int)raw, count - offset);
-        buf_number(&flags, 0, flag_base | (gc && PyObject_GC_IsTracked(o) ? tracked_flag : 0));
+        buf_number(&flags, (int)raw,
+                   flag_base | (gc && PyObject_GC_IsTracked(o) ? tracked_flag : 0));
     }
     cols[0] = buf_take(&ids, (int)raw);
-    cols[1] = buf_take(&sizes, 0);
+    cols[1] = buf_take(&sizes, (int)raw);
     cols[2] = buf_take(&refcounts, (int)raw);
-    cols[3] = buf_take(&flags, 0);
+    cols[3] = buf_take(&flags, (int)raw);
     if (cols[0] && cols[1] && cols[2] && cols[3] && (out = PyTuple_New(4)) != NULL) {
         for (int k = 0; k < 4; k++) {
             PyTuple_SetItem(out, k, cols[k]);
@@ -1870,7 +1880,7 @@ done:
  *   -> (nrefs, labels, refs, edges, found, found_ids) or None
  * The references of a group of exact lists and tuples, as edges_sequence, discover and
  * add_columns make them, in one pass: nrefs and labels ("3 items") as text, refs as the ids'
- * text (raw: 8 bytes each), edges their number; found and found_ids as discover() gives them,
+ * text (raw: nrefs and refs as 8 bytes each), edges their number; found and found_ids as discover() gives them,
  * their keys added to `seen` (a KeySet). None, with `seen` as it was, when an item is one of
  * the dumper's own (its key in `excluded`, a KeySet) or an object is not an exact list or
  * tuple: then the Python way, which knows what to do. */
@@ -1904,7 +1914,7 @@ static PyObject *rg_sequence_edges(PyObject *self, PyObject *args)
             goto done;
         }
         Py_ssize_t m = is_list ? PyList_Size(o) : PyTuple_Size(o);
-        buf_number(&nrefs, 0, m);
+        buf_number(&nrefs, (int)raw, m);
         if (labels.len)
             labels.data[labels.len++] = ',';
         labels.data[labels.len++] = '"';
@@ -1912,8 +1922,10 @@ static PyObject *rg_sequence_edges(PyObject *self, PyObject *args)
         const char *word = m == 1 ? " item\"" : " items\"";
         memcpy(p, word, strlen(word));
         labels.len = (size_t)(p - labels.data) + strlen(word);
-        if (buf_reserve(&refs, (size_t)m * 22) < 0)
+        if (buf_reserve(&refs, (size_t)m * 22) < 0) {
+            undo = 1;
             goto done;
+        }
         for (Py_ssize_t j = 0; j < m; j++) {
             PyObject *item = is_list ? PyList_GetItem(o, j) : PyTuple_GetItem(o, j);
             uint64_t k = ((uint64_t)(uintptr_t)item) >> shift;
@@ -1936,7 +1948,7 @@ static PyObject *rg_sequence_edges(PyObject *self, PyObject *args)
         }
         edges += m;
     }
-    cols[0] = buf_take(&nrefs, 0);
+    cols[0] = buf_take(&nrefs, (int)raw);
     cols[1] = buf_take(&labels, 0);
     cols[2] = buf_take(&refs, (int)raw);
     PyObject *count = PyLong_FromSsize_t(edges);
@@ -1951,6 +1963,8 @@ static PyObject *rg_sequence_edges(PyObject *self, PyObject *args)
         count = found = found_ids = NULL;
     } else if (count != NULL)
         Py_DecRef(count);
+    if (out == NULL)
+        undo = 1;           /* out of memory: seen as it was all the same */
 done:
     if (undo) {         /* seen as it was: the keys this call added are those of `found` */
         int failed = PyErr_Occurred() != NULL;
@@ -2164,14 +2178,18 @@ static PyObject *rg_attr_edges_text(PyObject *self, PyObject *args)
             undo = 1;
             goto done;
         }
-        buf_number(&nrefs, 0, c + 1);
-        if (buf_reserve(&refs, (size_t)(c + 1) * 22) < 0)
+        buf_number(&nrefs, (int)raw, c + 1);
+        if (buf_reserve(&refs, (size_t)(c + 1) * 22) < 0) {
+            undo = 1;
             goto done;
+        }
         for (Py_ssize_t j = 0; j <= c; j++) {
             PyObject *key = j < c ? PyList_GetItem(names, at + j) : class_label;
             PyObject *ref = j < c ? PyList_GetItem(values, at + j) : cls;
-            if (buf_reserve(&labels, 1) < 0)
+            if (buf_reserve(&labels, 1) < 0) {
+                undo = 1;
                 goto done;
+            }
             if (labels.len)
                 labels.data[labels.len++] = ',';
             int put = TYPE(key) == &PyUnicode_Type ? put_label(cache, &labels, key, 1) : 1;
@@ -2204,7 +2222,7 @@ static PyObject *rg_attr_edges_text(PyObject *self, PyObject *args)
         undo = 1;
         goto done;
     }
-    cols[0] = buf_take(&nrefs, 0);
+    cols[0] = buf_take(&nrefs, (int)raw);
     cols[1] = buf_take(&labels, 0);
     cols[2] = buf_take(&refs, (int)raw);
     PyObject *count = PyLong_FromSsize_t(edges);
@@ -2219,6 +2237,8 @@ static PyObject *rg_attr_edges_text(PyObject *self, PyObject *args)
         count = found = found_ids = NULL;
     } else if (count != NULL)
         Py_DecRef(count);
+    if (out == NULL)
+        undo = 1;           /* out of memory: seen as it was all the same */
 done:
     if (undo) {         /* seen as it was: the keys this call added are those of `found` */
         int failed = PyErr_Occurred() != NULL;
@@ -2363,6 +2383,467 @@ done:
     return out;
 }
 
+/* ---- binary columns from the JSON fragments ---------------------------------------------- */
+
+/* The binary writer gets an objects line's label and edge-label columns as the JSON text
+ * fragments the dumper made (_Line: each the inside of an array, items separated by commas,
+ * each `null` or a string as json's encode_basestring writes it). These read them straight
+ * into the binary columns, without a str per label. Anything else (a lone surrogate, which
+ * cannot be UTF-8; a \u escape of a surrogate; text not made that way) is refused: None, and
+ * the writer takes its Python way. */
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Reads one item at *p (< end): null (*is_null set), or a string whose UTF-8 is appended to
+ * out; then the ',' after it, if any. 0: read; 1: refused (nothing to undo but out's tail);
+ * -1: out of memory (error set). */
+static int next_item(const char **at, const char *end, Buf *out, int *is_null)
+{
+    const char *p = *at;
+    *is_null = 0;
+    if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+        *is_null = 1;
+        p += 4;
+    } else {
+        if (p >= end || *p != '"')
+            return 1;
+        p++;
+        const char *run = p;
+        for (;;) {
+            while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+                p++;
+            if (buf_reserve(out, (size_t)(p - run) + 4) < 0)
+                return -1;
+            memcpy(out->data + out->len, run, (size_t)(p - run));
+            out->len += (size_t)(p - run);
+            if (p >= end || (unsigned char)*p < 0x20)
+                return 1;
+            if (*p == '"') {
+                p++;
+                break;
+            }
+            if (end - p < 2)
+                return 1;
+            char c = p[1], put;
+            p += 2;
+            switch (c) {
+            case '"': put = '"'; break;
+            case '\\': put = '\\'; break;
+            case '/': put = '/'; break;
+            case 'b': put = '\b'; break;
+            case 'f': put = '\f'; break;
+            case 'n': put = '\n'; break;
+            case 'r': put = '\r'; break;
+            case 't': put = '\t'; break;
+            case 'u': {
+                if (end - p < 4)
+                    return 1;
+                int v = 0;
+                for (int k = 0; k < 4; k++) {
+                    int d = hex_digit(p[k]);
+                    if (d < 0)
+                        return 1;
+                    v = v * 16 + d;
+                }
+                p += 4;
+                if (v >= 0xd800 && v <= 0xdfff)
+                    return 1;           /* the dumper never writes one: not this reader's */
+                if (v < 0x80)
+                    out->data[out->len++] = (char)v;
+                else if (v < 0x800) {
+                    out->data[out->len++] = (char)(0xc0 | (v >> 6));
+                    out->data[out->len++] = (char)(0x80 | (v & 0x3f));
+                } else {
+                    out->data[out->len++] = (char)(0xe0 | (v >> 12));
+                    out->data[out->len++] = (char)(0x80 | ((v >> 6) & 0x3f));
+                    out->data[out->len++] = (char)(0x80 | (v & 0x3f));
+                }
+                run = p;
+                continue;
+            }
+            default:
+                return 1;
+            }
+            out->data[out->len++] = put;
+            run = p;
+        }
+    }
+    if (p < end) {
+        if (*p != ',' || p + 1 >= end)
+            return 1;
+        p++;
+    }
+    *at = p;
+    return 0;
+}
+
+/* Calls item(ctx, ...) for each item of the fragments, the string's UTF-8 at text[at..] of
+ * `scratch`; returns 0, 1 (refused) or -1 (error set). */
+typedef int (*item_fn)(void *ctx, int is_null, const char *text, size_t len);
+
+static int each_item(PyObject *fragments, Buf *scratch, item_fn item, void *ctx)
+{
+    Py_ssize_t n = PyList_Size(fragments);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *f = PyList_GetItem(fragments, i);
+        if (TYPE(f) != &PyUnicode_Type)
+            return 1;
+        Py_ssize_t len;
+        const char *p = PyUnicode_AsUTF8AndSize(f, &len);   /* the dumper's own text */
+        if (p == NULL) {
+            PyErr_Clear();
+            return 1;
+        }
+        const char *end = p + len;
+        while (p < end) {
+            int is_null;
+            scratch->len = 0;
+            int got = next_item(&p, end, scratch, &is_null);
+            if (got == 0)
+                got = item(ctx, is_null, scratch->data, scratch->len);
+            if (got != 0)
+                return got;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    uint64_t *lens;
+    size_t n, cap;
+    Buf data;
+    unsigned long long top;
+} LabelColumn;
+
+static int label_item(void *ctx, int is_null, const char *text, size_t len)
+{
+    LabelColumn *c = ctx;
+    if (c->n == c->cap) {
+        size_t want = c->cap ? c->cap * 2 : 8192;
+        uint64_t *grown = PyMem_Realloc(c->lens, want * sizeof(uint64_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->lens = grown;
+        c->cap = want;
+    }
+    uint64_t v = is_null ? 0 : (uint64_t)len + 1;
+    c->lens[c->n++] = v;
+    if (v > c->top)
+        c->top = v;
+    if (!is_null) {
+        if (buf_reserve(&c->data, len) < 0)
+            return -1;
+        memcpy(c->data.data + c->data.len, text, len);
+        c->data.len += len;
+    }
+    return 0;
+}
+
+/* label_column_of(fragments) -> (column 7, UTF-8 data, count) or None: label_column of the
+ * labels the fragments hold. */
+static PyObject *rg_label_column_of(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *fragments = arg(args, 0, &PyList_Type, "label_column_of: a list");
+    if (fragments == NULL)
+        return NULL;
+    LabelColumn c = {NULL, 0, 0, {0}, 0};
+    Buf scratch = {0};
+    PyObject *out = NULL, *column = NULL, *data = NULL, *count = NULL;
+    int got = each_item(fragments, &scratch, label_item, &c);
+    if (got > 0) {
+        Py_IncRef(&_Py_NoneStruct);
+        out = &_Py_NoneStruct;
+    } else if (got == 0) {
+        column = column_bytes(7, 0, c.lens, (Py_ssize_t)c.n, c.top);
+        data = column ? PyBytes_FromStringAndSize(c.data.data ? c.data.data : "",
+                                                  (Py_ssize_t)c.data.len) : NULL;
+        count = data ? PyLong_FromSize_t(c.n) : NULL;
+        if (count != NULL && (out = PyTuple_New(3)) != NULL) {
+            PyTuple_SetItem(out, 0, column);
+            PyTuple_SetItem(out, 1, data);
+            PyTuple_SetItem(out, 2, count);
+            column = data = count = NULL;
+        }
+    }
+    if (column != NULL)
+        Py_DecRef(column);
+    if (data != NULL)
+        Py_DecRef(data);
+    if (count != NULL)
+        Py_DecRef(count);
+    PyMem_Free(c.lens);
+    PyMem_Free(c.data.data);
+    PyMem_Free(scratch.data);
+    return out;
+}
+
+/* Interner(): the binary writer's table of edge labels (FORMAT.md: block 3 adds labels, an
+ * objects block refers to them by code, 0 for none, k + 1 for the k-th), across the whole
+ * dump, keyed by each label's UTF-8. */
+typedef struct {
+    PyObject ob_base;
+    struct ientry {
+        uint64_t hash;
+        size_t at, len;     /* the label's UTF-8 in `texts` */
+        uint32_t code;      /* 0: a free slot */
+    } *table;
+    size_t mask, n;         /* n labels, codes 1..n */
+    Buf texts;
+} Interner;
+
+static uint64_t text_hash(const char *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;           /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+    return h | 1;
+}
+
+static PyObject *in_new(PyObject *type, PyObject *args, PyObject *kwargs)
+{
+    (void)args;
+    (void)kwargs;
+    PyObject *(*alloc)(PyObject *, Py_ssize_t) = PyType_GetSlot(type, 47 /* Py_tp_alloc */);
+    Interner *t = (Interner *)alloc(type, 0);
+    if (t != NULL) {
+        t->table = NULL;
+        t->mask = t->n = 0;
+        t->texts.data = NULL;
+        t->texts.len = t->texts.cap = 0;
+    }
+    return (PyObject *)t;
+}
+
+static void in_dealloc(PyObject *self)
+{
+    Interner *t = (Interner *)self;
+    PyObject *type = TYPE(self);
+    PyMem_Free(t->table);
+    PyMem_Free(t->texts.data);
+    t->table = NULL;
+    t->texts.data = NULL;
+    void (*free_fn)(void *) = PyType_GetSlot(type, Py_tp_free);
+    free_fn(self);
+    Py_DecRef(type);
+}
+
+/* the slot of a label: where it is, or the free slot where it goes */
+static size_t in_slot(const Interner *t, uint64_t h, const char *text, size_t len)
+{
+    size_t i = (size_t)(h >> 7) & t->mask;
+    while (t->table[i].code != 0
+           && !(t->table[i].hash == h && t->table[i].len == len
+                && memcmp(t->texts.data + t->table[i].at, text, len) == 0))
+        i = (i + 1) & t->mask;
+    return i;
+}
+
+static int in_grow(Interner *t)
+{
+    size_t cap = t->mask ? (t->mask + 1) * 2 : 1024;
+    struct ientry *table = PyMem_Calloc(cap, sizeof(struct ientry));
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    struct ientry *old = t->table;
+    size_t old_cap = t->mask ? t->mask + 1 : 0;
+    t->table = table;
+    t->mask = cap - 1;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].code != 0) {
+            size_t j = (size_t)(old[i].hash >> 7) & t->mask;
+            while (table[j].code != 0)
+                j = (j + 1) & t->mask;
+            table[j] = old[i];
+        }
+    PyMem_Free(old);
+    return 0;
+}
+
+typedef struct {
+    Interner *t;
+    uint64_t *codes;
+    size_t n, cap;
+    uint32_t top;
+    size_t first_new;       /* labels before this call */
+    Buf block;              /* the new labels' entries: varint length, UTF-8 */
+} CodeRun;
+
+static int code_item(void *ctx, int is_null, const char *text, size_t len)
+{
+    CodeRun *r = ctx;
+    Interner *t = r->t;
+    if (r->n == r->cap) {
+        size_t want = r->cap ? r->cap * 2 : 16384;
+        uint64_t *grown = PyMem_Realloc(r->codes, want * sizeof(uint64_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        r->codes = grown;
+        r->cap = want;
+    }
+    uint32_t code = 0;
+    if (!is_null) {
+        if ((t->n + 1) * 2 > t->mask + 1 && in_grow(t) < 0)
+            return -1;
+        uint64_t h = text_hash(text, len);
+        size_t i = in_slot(t, h, text, len);
+        if (t->table[i].code == 0) {
+            if (t->n >= 0xfffffffe) {
+                PyErr_SetString(PyExc_ValueError, "Interner: too many labels");
+                return -1;
+            }
+            if (buf_reserve(&t->texts, len) < 0 || buf_reserve(&r->block, len + 10) < 0)
+                return -1;
+            memcpy(t->texts.data + t->texts.len, text, len);
+            t->table[i].hash = h;
+            t->table[i].at = t->texts.len;
+            t->table[i].len = len;
+            t->table[i].code = (uint32_t)++t->n;
+            t->texts.len += len;
+            unsigned char *p = put_varint((unsigned char *)r->block.data + r->block.len, len);
+            memcpy(p, text, len);
+            r->block.len = (size_t)((char *)p + len - r->block.data);
+        }
+        code = t->table[i].code;
+    }
+    r->codes[r->n++] = code;
+    if (code > r->top)
+        r->top = code;
+    return 0;
+}
+
+/* Interner.codes(fragments) -> (column 10, the new labels' block 3 payload or b"", count) or
+ * None: the edge-label codes of the fragments' labels, the labels not met before given the
+ * next codes. None (refused) leaves the table as it was. */
+static PyObject *in_codes(PyObject *self, PyObject *args)
+{
+    Interner *t = (Interner *)self;
+    PyObject *fragments = arg(args, 0, &PyList_Type, "codes: a list");
+    if (fragments == NULL)
+        return NULL;
+    CodeRun r = {t, NULL, 0, 0, 0, t->n, {0}};
+    size_t texts_before = t->texts.len;
+    Buf scratch = {0};
+    PyObject *out = NULL, *column = NULL, *block = NULL, *count = NULL;
+    int got = each_item(fragments, &scratch, code_item, &r);
+    if (got != 0) {         /* the table as it was: drop the labels added by this call */
+        for (size_t i = 0; t->mask && i <= t->mask; i++)
+            if (t->table[i].code > r.first_new)
+                t->table[i].code = 0;
+        /* a removed entry may sit in another's probe run: rehash what is left */
+        size_t cap = t->mask ? t->mask + 1 : 0;
+        struct ientry *old = t->table;
+        if (cap) {
+            struct ientry *table = PyMem_Calloc(cap, sizeof(struct ientry));
+            if (table == NULL) {
+                got = -1;
+                PyErr_NoMemory();
+            } else {
+                for (size_t i = 0; i < cap; i++)
+                    if (old[i].code != 0) {
+                        size_t j = (size_t)(old[i].hash >> 7) & t->mask;
+                        while (table[j].code != 0)
+                            j = (j + 1) & t->mask;
+                        table[j] = old[i];
+                    }
+                t->table = table;
+                PyMem_Free(old);
+            }
+        }
+        t->n = r.first_new;
+        t->texts.len = texts_before;
+        if (got > 0) {
+            Py_IncRef(&_Py_NoneStruct);
+            out = &_Py_NoneStruct;
+        }
+    } else {
+        column = column_bytes(10, 0, r.codes, (Py_ssize_t)r.n, r.top);
+        if (column != NULL && t->n > r.first_new) {
+            unsigned char head[20], *p = put_varint(head, r.first_new);
+            p = put_varint(p, t->n - r.first_new);
+            size_t head_len = (size_t)(p - head);
+            block = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(head_len + r.block.len));
+            if (block != NULL) {
+                char *b = PyBytes_AsString(block);
+                memcpy(b, head, head_len);
+                memcpy(b + head_len, r.block.data, r.block.len);
+            }
+        } else if (column != NULL)
+            block = PyBytes_FromStringAndSize("", 0);
+        count = block ? PyLong_FromSize_t(r.n) : NULL;
+        if (count != NULL && (out = PyTuple_New(3)) != NULL) {
+            PyTuple_SetItem(out, 0, column);
+            PyTuple_SetItem(out, 1, block);
+            PyTuple_SetItem(out, 2, count);
+            column = block = count = NULL;
+        }
+    }
+    if (column != NULL)
+        Py_DecRef(column);
+    if (block != NULL)
+        Py_DecRef(block);
+    if (count != NULL)
+        Py_DecRef(count);
+    PyMem_Free(r.codes);
+    PyMem_Free(r.block.data);
+    PyMem_Free(scratch.data);
+    return out;
+}
+
+extern PyObject *PyUnicode_DecodeUTF8(const char *, Py_ssize_t, const char *);
+
+/* Interner.texts() -> [label, ...] in code order (code k + 1 is the k-th). */
+static PyObject *in_texts(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    Interner *t = (Interner *)self;
+    PyObject *out = PyList_New((Py_ssize_t)t->n);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; t->mask && i <= t->mask; i++) {
+        if (t->table[i].code == 0)
+            continue;
+        PyObject *text = PyUnicode_DecodeUTF8(t->texts.data + t->table[i].at,
+                                              (Py_ssize_t)t->table[i].len, "strict");
+        if (text == NULL) {
+            Py_DecRef(out);
+            return NULL;
+        }
+        PyList_SetItem(out, (Py_ssize_t)t->table[i].code - 1, text);     /* steals */
+    }
+    return out;
+}
+
+static PyMethodDef in_methods[] = {
+    {"codes", in_codes, METH_VARARGS, "codes(fragments) -> (column, block, count) or None"},
+    {"texts", in_texts, METH_NOARGS, "the labels in code order"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot in_slots[] = {
+    {Py_tp_new, (void *)in_new},
+    {Py_tp_dealloc, (void *)in_dealloc},
+    {Py_tp_methods, in_methods},
+    {Py_tp_doc, "the binary writer's edge-label table (see native/rgnative.c)"},
+    {0, NULL},
+};
+
+static PyType_Spec in_spec = {
+    "_refgraph_native.Interner", sizeof(Interner), 0, Py_TPFLAGS_DEFAULT, in_slots,
+};
+
+static PyObject *interner_type;    /* set at import */
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 static PyMethodDef methods[] = {
@@ -2397,6 +2878,8 @@ static PyMethodDef methods[] = {
      "-> (nrefs, labels, refs, edges, found, found_ids) or None"},
     {"json_strs", rg_json_strs, METH_VARARGS, "json_strs(labels) -> str or None"},
     {"int_labels", rg_int_labels, METH_VARARGS, "int_labels(objs, big_bits) -> str or None"},
+    {"label_column_of", rg_label_column_of, METH_VARARGS,
+     "label_column_of(fragments) -> (column 7, data, count) or None"},
     {"line_bytes", rg_line_bytes, METH_VARARGS, "line_bytes(parts) -> bytes or None"},
     {"referrers_of", rg_referrers_of, METH_VARARGS,
      "referrers_of(objs, targets) -> per target, the objects of objs that refer to it"},
@@ -2437,6 +2920,19 @@ __attribute__((visibility("default"))) PyObject *PyInit__refgraph_native(void)
     Py_IncRef(keyset_type);
     if (PyModule_AddObject(m, "KeySet", keyset_type) < 0) {     /* steals on success */
         Py_DecRef(keyset_type);
+        Py_DecRef(m);
+        return NULL;
+    }
+    if (interner_type == NULL) {
+        interner_type = PyType_FromSpec(&in_spec);
+        if (interner_type == NULL) {
+            Py_DecRef(m);
+            return NULL;
+        }
+    }
+    Py_IncRef(interner_type);
+    if (PyModule_AddObject(m, "Interner", interner_type) < 0) {
+        Py_DecRef(interner_type);
         Py_DecRef(m);
         return NULL;
     }

@@ -29,7 +29,7 @@ import os
 import sys
 import _thread
 import _weakref
-from itertools import accumulate, chain, compress, cycle, repeat
+from itertools import accumulate, chain, compress, count, cycle, repeat
 from _operator import add, and_, is_, mul, not_, rshift
 # Bound once, at import: a program that patches these (mock.patch, freezegun, pyfakefs) must
 # not have its replacements run by a dump, nor fake the file it writes or the time it records.
@@ -584,6 +584,9 @@ class _BinaryOutput(_Output):
     def __init__(self, fd, gz):
         _Output.__init__(self, fd, gz)
         self.edge_codes = {None: 0}       # edge label -> code (k + 1 = table entry k)
+        # ... kept by the accelerator instead, which reads the label columns from their JSON
+        # fragments (until a line it refuses: then the table moves to edge_codes)
+        self.interner = _native.Interner() if _native is not None else None
         self.write_bytes(_BINARY_MAGIC + bytes((1, 0)))
 
     def write_bytes(self, data):
@@ -644,6 +647,8 @@ class _BinaryOutput(_Output):
             # without an int object for each
             number_columns = [column_of(tag, getattr(line, attr), signed)[0]
                               for tag, _key, attr, signed in _NUMBER_COLUMNS]
+            if self.native_label_columns(line, number_columns):
+                return
             labels = _scan_json("[%s]" % ",".join(line.labels), 0)[0]
             edge_labels = _scan_json("[%s]" % ",".join(line.edge_labels), 0)[0]
             sites = None if line.sites is None else \
@@ -665,6 +670,27 @@ class _BinaryOutput(_Output):
             refs,
             _column(10, list(map(codes.__getitem__, edge_labels)), False),
             self.site_column(sites))))
+
+    def native_label_columns(self, line, number_columns):
+        """The objects block with its label and edge-label columns read by the accelerator
+        from the line's JSON fragments; False (nothing written) where it refuses them."""
+        if self.interner is None or line.sites is not None:
+            return False
+        labels = _native.label_column_of(line.labels)
+        edges = self.interner.codes(line.edge_labels) if labels is not None else None
+        if edges is None:       # the Python way from now on, with the labels given so far
+            self.edge_codes.update(zip(self.interner.texts(), count(1)))
+            self.interner = None
+            return False
+        lens_column, data, n = labels
+        codes_column, new_labels, _edges = edges
+        if new_labels:
+            self.block(3, new_labels)
+        ids, types, sizes, refcounts, flags, nrefs, refs = number_columns
+        self.block(4, b"".join((
+            _varint(n), ids, types, sizes, refcounts, flags, nrefs, lens_column,
+            b"\x08\x20", _varint(len(data)), data, refs, codes_column)))
+        return True
 
     @staticmethod
     def label_columns(labels):
@@ -1427,7 +1453,7 @@ def _dict_getter(cls):
 # Per-type plans: how objects of one exact type are read, decided once per dump.
 
 class _Plan:
-    __slots__ = ("type", "index", "index_text", "edges", "each", "label_kind", "label_base",
+    __slots__ = ("type", "index", "index_text", "index_raw", "edges", "each", "label_kind", "label_base",
                  "size", "size_extra", "gc", "indexed", "dict_get", "readers", "heap", "base",
                  "plain")
 
@@ -1623,6 +1649,7 @@ class _Dumper:
         self.hold(cls)
         plan.index = self.type_count
         plan.index_text = str(plan.index)
+        plan.index_raw = plan.index.to_bytes(8, "little")      # (a column_of fragment)
         self.type_count += 1
         self.new_types.append(_type_name(cls))
         try:
@@ -2501,13 +2528,13 @@ class _Dumper:
                 line.refcounts.append(",".join(map(self.refcount_text.__getitem__,
                                                    group.counts)))
             line.flags.append(self.flags_text(plan, group, labels is None))
-        line.types.append(_repeat(plan.index_text, n))
+        line.types.append(plan.index_raw * n if self.raw else _repeat(plan.index_text, n))
         line.labels.append(found[4] if len(found) > 4 else self.labels_text(plan, objs))
         if line.sites is not None:
             line.sites.append(self.sites.text(objs))
         if type(nrefs) is int:
             line.nrefs.append(_repeat(str(nrefs), n))
-        elif type(nrefs) is str:
+        elif type(nrefs) is str or type(nrefs) is bytes:    # (bytes: raw, self.raw)
             line.nrefs.append(nrefs)
         else:
             line.nrefs.append(_small_ints(nrefs))
