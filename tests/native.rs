@@ -378,6 +378,10 @@ for bad in ((objs, counts[:-1], 0, list.__sizeof__, 0, -1, 0, 2, 1, 0),
     except TypeError:
         continue
     raise AssertionError('no error')
+# refcounts: what list(map(sys.getrefcount, objs)) gives, immortal objects (3.12+) included
+probe = [None, True, 1, 'a', (), object(), [], objs, n, sys, 10 ** 20] + objs[:5]
+assert n.refcounts(probe) == list(map(sys.getrefcount, probe))
+assert n.refcounts([]) == []
 # sequence_edges: lists and tuples -> nrefs, "N items" labels, the items' ids, their number,
 # and the items not seen before (once each, in order), as edges_sequence + discover give them
 shared = object()
