@@ -28,10 +28,28 @@
  *   referrers_of(objs, targets)     -> per target, gc.get_referrers(target) among objs, from
  *                                          one pass (refgraph.objgraph's backrefs, by level)
  *
+ * and, each doing in one pass over a group what several of the steps above and the Python
+ * code around them do one after the other (the dumper's hot path for the kinds of objects a
+ * heap holds by the million):
+ *
+ *   refcounts(objs)                 -> list(map(sys.getrefcount, objs))       (_measure)
+ *   own_columns(objs, counts, ...)  -> a group's ids, sizes, refcounts, flags (add_columns)
+ *   sequence_edges(seen, excluded, objs, shift, raw)     lists and tuples: references,
+ *                                          discovery, text (edges_sequence + discover + text)
+ *   attr_edges_text(counts, names, values, cls, ...)    the same for instances read by
+ *                                          instance_attrs (attr_edges + discover + text)
+ *   json_strs(labels), int_labels(objs, big_bits)        label columns as JSON (_json_items)
+ *   line_bytes(parts)                -> the UTF-8 of an objects line (_Line.pieces, encoded)
+ *   label_column_of(fragments), Interner().codes(fragments)   the binary writer's label and
+ *                                          edge-label columns from the lines' JSON fragments
+ *   KeySet.has_any(objs, shift)      whether a group may hold one of the dumper's special
+ *                                          objects (subtract_held's prefilter)
+ *
  * Rules it keeps, as the Python dumper does: it never runs the program's code (it only reads
  * object headers and calls the C functions of builtin types: lists, dicts, sets of ints and
- * int objects), it holds no reference after a call returns, and it creates no objects but
- * the ones the Python code it replaces would have created.
+ * int objects, and a type's own C __sizeof__), it holds no reference after a call returns,
+ * and it creates no objects but the ones the Python code it replaces would have created (and
+ * its texts, freed before it returns).
  *
  * It is built WITHOUT Python headers (build.rs: one `cc -shared`, no Python needed to build
  * the refgraph binary): the few stable-ABI functions it calls are declared here by hand, and
