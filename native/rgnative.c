@@ -1922,116 +1922,155 @@ done:
     return out;
 }
 
+/* One pass over a group's references (sequence_edges, attr_edges_text): the nrefs, labels and
+ * refs columns' text (nrefs and refs raw, 8 bytes a value, when `raw`), and each reference
+ * discovered as discover() does it: the objects not seen before, once each, in order, their
+ * keys added to `seen`; `edges` counts the references. */
+typedef struct {
+    KeySet *seen, *mine;    /* the dumper's `seen` set; the keys of its own objects */
+    int shift, raw;
+    Buf nrefs, labels, refs;
+    PyObject *found, *found_ids;
+    Py_ssize_t edges;
+} EdgePass;
+
+/* The pass's KeySets, args[sets] and args[sets + 1] (seen, excluded), and ints, args[ints] and
+ * args[ints + 1] (shift, raw); 0, or -1 with an error set (then ep_finish still frees it). */
+static int ep_start(EdgePass *e, PyObject *args, Py_ssize_t sets, Py_ssize_t ints,
+                    const char *what)
+{
+    memset(e, 0, sizeof(*e));
+    PyObject *seen = arg(args, sets, keyset_type, what);
+    PyObject *mine = seen ? arg(args, sets + 1, keyset_type, what) : NULL;
+    long long shift, raw;
+    if (mine == NULL || small_long(PyTuple_GetItem(args, ints), &shift) < 0
+        || small_long(PyTuple_GetItem(args, ints + 1), &raw) < 0 || shift < 0 || shift > 16) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, what);
+        return -1;
+    }
+    e->seen = (KeySet *)seen;
+    e->mine = (KeySet *)mine;
+    e->shift = (int)shift;
+    e->raw = raw != 0;
+    e->found = PyList_New(0);
+    e->found_ids = e->found ? PyList_New(0) : NULL;
+    return e->found_ids ? 0 : -1;
+}
+
+/* One object's count of references, before them. */
+static int ep_object(EdgePass *e, Py_ssize_t count)
+{
+    if (buf_reserve(&e->nrefs, 22) < 0 || buf_reserve(&e->refs, (size_t)count * 22) < 0)
+        return -1;
+    buf_number(&e->nrefs, e->raw, count);
+    e->edges += count;
+    return 0;
+}
+
+/* One reference (room for it reserved by ep_object): 0, 1 when it is one of the dumper's own
+ * (the pass is refused), -1 with an error set. */
+static int ep_ref(EdgePass *e, PyObject *ref)
+{
+    buf_number(&e->refs, e->raw, (long long)(uintptr_t)ref);
+    uint64_t k = ((uint64_t)(uintptr_t)ref) >> e->shift;
+    if (ks_has(e->seen, k))
+        return 0;
+    if (ks_has(e->mine, k))
+        return 1;
+    if (ks_add(e->seen, k) < 0 || PyList_Append(e->found, ref) < 0)
+        return -1;
+    PyObject *x = PyLong_FromVoidPtr(ref);
+    int failed = x == NULL || PyList_Append(e->found_ids, x) < 0;
+    if (x != NULL)
+        Py_DecRef(x);
+    return failed ? -1 : 0;
+}
+
+/* The pass's result, and its memory freed: for outcome 0 (all read) the tuple (nrefs, labels,
+ * refs, edges, found, found_ids); for 1 (refused) None and for -1 (an error set) NULL, both
+ * with `seen` as it was (the keys the pass added are those of `found`). */
+static PyObject *ep_finish(EdgePass *e, int outcome)
+{
+    PyObject *out = NULL, *cols[4] = {NULL, NULL, NULL, NULL};
+    if (outcome == 0) {
+        cols[0] = buf_take(&e->nrefs, e->raw);
+        cols[1] = cols[0] ? buf_take(&e->labels, 0) : NULL;
+        cols[2] = cols[1] ? buf_take(&e->refs, e->raw) : NULL;
+        cols[3] = cols[2] ? PyLong_FromSsize_t(e->edges) : NULL;
+        if (cols[3] != NULL && (out = PyTuple_New(6)) != NULL) {
+            for (int c = 0; c < 4; c++) {
+                PyTuple_SetItem(out, c, cols[c]);      /* steals */
+                cols[c] = NULL;
+            }
+            PyTuple_SetItem(out, 4, e->found);
+            PyTuple_SetItem(out, 5, e->found_ids);
+            e->found = e->found_ids = NULL;
+        } else
+            outcome = -1;       /* out of memory: undone all the same */
+    }
+    if (outcome != 0) {
+        for (Py_ssize_t i = 0; e->found != NULL && i < PyList_Size(e->found); i++)
+            ks_discard(e->seen,
+                       ((uint64_t)(uintptr_t)PyList_GetItem(e->found, i)) >> e->shift);
+        if (outcome > 0 && !PyErr_Occurred()) {
+            Py_IncRef(&_Py_NoneStruct);
+            out = &_Py_NoneStruct;
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        if (cols[c] != NULL)
+            Py_DecRef(cols[c]);
+    if (e->found != NULL)
+        Py_DecRef(e->found);
+    if (e->found_ids != NULL)
+        Py_DecRef(e->found_ids);
+    PyMem_Free(e->nrefs.data);
+    PyMem_Free(e->labels.data);
+    PyMem_Free(e->refs.data);
+    return out;
+}
+
 /* sequence_edges(seen, excluded, objs, shift, raw)
  *   -> (nrefs, labels, refs, edges, found, found_ids) or None
  * The references of a group of exact lists and tuples, as edges_sequence, discover and
- * add_columns make them, in one pass: nrefs and labels ("3 items") as text, refs as the ids'
- * text (raw: nrefs and refs as 8 bytes each), edges their number; found and found_ids as discover() gives them,
- * their keys added to `seen` (a KeySet). None, with `seen` as it was, when an item is one of
+ * add_columns make them, in one pass (EdgePass): nrefs, the labels ("3 items"), the items'
+ * ids, their number, and the items found. None, with `seen` as it was, when an item is one of
  * the dumper's own (its key in `excluded`, a KeySet) or an object is not an exact list or
  * tuple: then the Python way, which knows what to do. */
 static PyObject *rg_sequence_edges(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *seen = arg(args, 0, keyset_type, "sequence_edges: seen must be a KeySet");
-    PyObject *excluded = seen ? arg(args, 1, keyset_type, "sequence_edges: a KeySet") : NULL;
-    PyObject *objs = excluded ? arg(args, 2, &PyList_Type, "sequence_edges: a list") : NULL;
-    long long shift, raw;
-    if (objs == NULL || small_long(PyTuple_GetItem(args, 3), &shift) < 0
-        || small_long(PyTuple_GetItem(args, 4), &raw) < 0 || shift < 0 || shift > 16) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "sequence_edges: bad arguments");
-        return NULL;
-    }
-    KeySet *s = (KeySet *)seen, *mine = (KeySet *)excluded;
-    Py_ssize_t n = PyList_Size(objs), edges = 0;
-    Buf nrefs = {0}, labels = {0}, refs = {0};
-    PyObject *found = PyList_New(0), *found_ids = PyList_New(0), *out = NULL;
-    PyObject *cols[3] = {NULL, NULL, NULL};
-    int undo = 0;
-    if (found == NULL || found_ids == NULL || buf_reserve(&nrefs, (size_t)n * 22) < 0
-        || buf_reserve(&labels, (size_t)n * 32) < 0)
-        goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    EdgePass e;
+    PyObject *objs = arg(args, 2, &PyList_Type, "sequence_edges: a list");
+    if (objs == NULL || ep_start(&e, args, 0, 3, "sequence_edges: bad arguments") < 0)
+        return objs == NULL ? NULL : ep_finish(&e, -1);
+    Py_ssize_t n = PyList_Size(objs);
+    int outcome = buf_reserve(&e.labels, (size_t)n * 32) < 0 ? -1 : 0;
+    for (Py_ssize_t i = 0; i < n && outcome == 0; i++) {
         PyObject *o = PyList_GetItem(objs, i);
         int is_list = TYPE(o) == &PyList_Type;
         if (!is_list && TYPE(o) != &PyTuple_Type) {
-            undo = 1;
-            goto done;
+            outcome = 1;
+            break;
         }
         Py_ssize_t m = is_list ? PyList_Size(o) : PyTuple_Size(o);
-        buf_number(&nrefs, (int)raw, m);
-        if (labels.len)
-            labels.data[labels.len++] = ',';
-        labels.data[labels.len++] = '"';
-        char *p = put_u64(labels.data + labels.len, (unsigned long long)m);
+        if (ep_object(&e, m) < 0) {
+            outcome = -1;
+            break;
+        }
+        Buf *labels = &e.labels;            /* reserved above: 28 bytes at most each */
+        if (labels->len)
+            labels->data[labels->len++] = ',';
+        labels->data[labels->len++] = '"';
+        char *p = put_u64(labels->data + labels->len, (unsigned long long)m);
         const char *word = m == 1 ? " item\"" : " items\"";
         memcpy(p, word, strlen(word));
-        labels.len = (size_t)(p - labels.data) + strlen(word);
-        if (buf_reserve(&refs, (size_t)m * 22) < 0) {
-            undo = 1;
-            goto done;
-        }
-        for (Py_ssize_t j = 0; j < m; j++) {
-            PyObject *item = is_list ? PyList_GetItem(o, j) : PyTuple_GetItem(o, j);
-            uint64_t k = ((uint64_t)(uintptr_t)item) >> shift;
-            buf_number(&refs, (int)raw, (long long)(uintptr_t)item);
-            if (ks_has(s, k))
-                continue;
-            if (ks_has(mine, k)) {
-                undo = 1;
-                goto done;
-            }
-            PyObject *x = NULL;
-            if (ks_add(s, k) < 0 || PyList_Append(found, item) < 0
-                || (x = PyLong_FromVoidPtr(item)) == NULL || PyList_Append(found_ids, x) < 0) {
-                if (x != NULL)
-                    Py_DecRef(x);
-                undo = 1;
-                goto done;
-            }
-            Py_DecRef(x);
-        }
-        edges += m;
+        labels->len = (size_t)(p - labels->data) + strlen(word);
+        for (Py_ssize_t j = 0; j < m && outcome == 0; j++)
+            outcome = ep_ref(&e, is_list ? PyList_GetItem(o, j) : PyTuple_GetItem(o, j));
     }
-    cols[0] = buf_take(&nrefs, (int)raw);
-    cols[1] = buf_take(&labels, 0);
-    cols[2] = buf_take(&refs, (int)raw);
-    PyObject *count = PyLong_FromSsize_t(edges);
-    if (cols[0] && cols[1] && cols[2] && count && (out = PyTuple_New(6)) != NULL) {
-        for (int c = 0; c < 3; c++) {
-            PyTuple_SetItem(out, c, cols[c]);
-            cols[c] = NULL;
-        }
-        PyTuple_SetItem(out, 3, count);
-        PyTuple_SetItem(out, 4, found);
-        PyTuple_SetItem(out, 5, found_ids);
-        count = found = found_ids = NULL;
-    } else if (count != NULL)
-        Py_DecRef(count);
-    if (out == NULL)
-        undo = 1;           /* out of memory: seen as it was all the same */
-done:
-    if (undo) {         /* seen as it was: the keys this call added are those of `found` */
-        int failed = PyErr_Occurred() != NULL;
-        for (Py_ssize_t i = 0; found != NULL && i < PyList_Size(found); i++)
-            ks_discard(s, ((uint64_t)(uintptr_t)PyList_GetItem(found, i)) >> shift);
-        if (!failed) {
-            Py_IncRef(&_Py_NoneStruct);
-            out = &_Py_NoneStruct;
-        }
-    }
-    for (int c = 0; c < 3; c++)
-        if (cols[c] != NULL)
-            Py_DecRef(cols[c]);
-    if (found != NULL)
-        Py_DecRef(found);
-    if (found_ids != NULL)
-        Py_DecRef(found_ids);
-    PyMem_Free(nrefs.data);
-    PyMem_Free(labels.data);
-    PyMem_Free(refs.data);
-    return out;
+    return ep_finish(&e, outcome);
 }
 
 extern PyObject *PyUnicode_AsUTF8String(PyObject *);
@@ -2179,138 +2218,66 @@ done:
 /* attr_edges_text(counts, names, values, cls, seen, excluded, shift, raw)
  *   -> (nrefs, labels, refs, edges, found, found_ids) or None
  * attr_edges for instances that were all read (every count >= 0), then discover and the
- * columns' text in the same pass, as sequence_edges does for lists: each instance's references
- * are its attributes (".name", each name's JSON text made once) and then its class
- * (".__class__"). None, with `seen` as it was, when a reference is one of the dumper's own (its
- * key in `excluded`), a name is not a str or cannot be UTF-8, or the lists do not agree. */
+ * columns' text in the same pass (EdgePass), as sequence_edges does for lists: each
+ * instance's references are its attributes (".name", each name's JSON text made once) and then
+ * its class (".__class__"). None, with `seen` as it was, when a reference is one of the
+ * dumper's own (its key in `excluded`), a name is not a str or cannot be UTF-8, or the lists do
+ * not agree. */
 static PyObject *rg_attr_edges_text(PyObject *self, PyObject *args)
 {
     (void)self;
+    EdgePass e;
     PyObject *counts = arg(args, 0, &PyList_Type, "attr_edges_text: counts list");
     PyObject *names = counts ? arg(args, 1, &PyList_Type, "attr_edges_text: names list") : NULL;
     PyObject *values = names ? arg(args, 2, &PyList_Type, "attr_edges_text: values") : NULL;
     PyObject *cls = values ? arg(args, 3, NULL, "") : NULL;
-    PyObject *seen = cls ? arg(args, 4, keyset_type, "attr_edges_text: a KeySet") : NULL;
-    PyObject *excluded = seen ? arg(args, 5, keyset_type, "attr_edges_text: a KeySet") : NULL;
-    long long shift, raw;
-    if (excluded == NULL || small_long(PyTuple_GetItem(args, 6), &shift) < 0
-        || small_long(PyTuple_GetItem(args, 7), &raw) < 0 || shift < 0 || shift > 16) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "attr_edges_text: bad arguments");
-        return NULL;
-    }
-    KeySet *s = (KeySet *)seen, *mine = (KeySet *)excluded;
-    Py_ssize_t n = PyList_Size(counts), n_names = PyList_Size(names), at = 0, edges = 0;
-    Buf nrefs = {0}, labels = {0}, refs = {0};
-    PyObject *found = PyList_New(0), *found_ids = PyList_New(0), *out = NULL;
-    PyObject *cols[3] = {NULL, NULL, NULL};
+    if (cls == NULL || ep_start(&e, args, 4, 6, "attr_edges_text: bad arguments") < 0)
+        return cls == NULL ? NULL : ep_finish(&e, -1);
+    Py_ssize_t n = PyList_Size(counts), n_names = PyList_Size(names), at = 0;
     LabelCache *cache = PyMem_Calloc(1, sizeof(LabelCache));
     PyObject *class_label = PyUnicode_FromStringAndSize("__class__", 9);
-    int undo = 0;
-    if (cache == NULL)
+    int outcome = 0;
+    if (cache == NULL) {
         PyErr_NoMemory();
-    if (found == NULL || found_ids == NULL || cache == NULL || class_label == NULL
-        || buf_reserve(&nrefs, (size_t)n * 22) < 0)
-        goto done;
-    if (n_names != PyList_Size(values)) {
-        undo = 1;
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
+        outcome = -1;
+    } else if (class_label == NULL)
+        outcome = -1;
+    else if (n_names != PyList_Size(values))
+        outcome = 1;
+    for (Py_ssize_t i = 0; i < n && outcome == 0; i++) {
         PyObject *c_o = PyList_GetItem(counts, i);
         Py_ssize_t c = TYPE(c_o) == &PyLong_Type ? PyLong_AsSsize_t(c_o) : -1;
         if (c < 0 || c > n_names - at) {
             PyErr_Clear();
-            undo = 1;
-            goto done;
+            outcome = 1;
+            break;
         }
-        buf_number(&nrefs, (int)raw, c + 1);
-        if (buf_reserve(&refs, (size_t)(c + 1) * 22) < 0) {
-            undo = 1;
-            goto done;
+        if (ep_object(&e, c + 1) < 0) {
+            outcome = -1;
+            break;
         }
-        for (Py_ssize_t j = 0; j <= c; j++) {
+        for (Py_ssize_t j = 0; j <= c && outcome == 0; j++) {
             PyObject *key = j < c ? PyList_GetItem(names, at + j) : class_label;
-            PyObject *ref = j < c ? PyList_GetItem(values, at + j) : cls;
-            if (buf_reserve(&labels, 1) < 0) {
-                undo = 1;
-                goto done;
+            if (buf_reserve(&e.labels, 1) < 0) {
+                outcome = -1;
+                break;
             }
-            if (labels.len)
-                labels.data[labels.len++] = ',';
-            int put = TYPE(key) == &PyUnicode_Type ? put_label(cache, &labels, key, 1) : 1;
-            if (put != 0) {
-                undo = 1;
-                goto done;
-            }
-            buf_number(&refs, (int)raw, (long long)(uintptr_t)ref);
-            uint64_t k = ((uint64_t)(uintptr_t)ref) >> shift;
-            if (ks_has(s, k))
-                continue;
-            if (ks_has(mine, k)) {
-                undo = 1;
-                goto done;
-            }
-            PyObject *x = NULL;
-            if (ks_add(s, k) < 0 || PyList_Append(found, ref) < 0
-                || (x = PyLong_FromVoidPtr(ref)) == NULL || PyList_Append(found_ids, x) < 0) {
-                if (x != NULL)
-                    Py_DecRef(x);
-                undo = 1;
-                goto done;
-            }
-            Py_DecRef(x);
+            if (e.labels.len)
+                e.labels.data[e.labels.len++] = ',';
+            outcome = TYPE(key) == &PyUnicode_Type ? put_label(cache, &e.labels, key, 1) : 1;
+            if (outcome == 0)
+                outcome = ep_ref(&e, j < c ? PyList_GetItem(values, at + j) : cls);
         }
         at += c;
-        edges += c + 1;
     }
-    if (at != n_names) {
-        undo = 1;
-        goto done;
-    }
-    cols[0] = buf_take(&nrefs, (int)raw);
-    cols[1] = buf_take(&labels, 0);
-    cols[2] = buf_take(&refs, (int)raw);
-    PyObject *count = PyLong_FromSsize_t(edges);
-    if (cols[0] && cols[1] && cols[2] && count && (out = PyTuple_New(6)) != NULL) {
-        for (int k = 0; k < 3; k++) {
-            PyTuple_SetItem(out, k, cols[k]);
-            cols[k] = NULL;
-        }
-        PyTuple_SetItem(out, 3, count);
-        PyTuple_SetItem(out, 4, found);
-        PyTuple_SetItem(out, 5, found_ids);
-        count = found = found_ids = NULL;
-    } else if (count != NULL)
-        Py_DecRef(count);
-    if (out == NULL)
-        undo = 1;           /* out of memory: seen as it was all the same */
-done:
-    if (undo) {         /* seen as it was: the keys this call added are those of `found` */
-        int failed = PyErr_Occurred() != NULL;
-        for (Py_ssize_t i = 0; found != NULL && i < PyList_Size(found); i++)
-            ks_discard(s, ((uint64_t)(uintptr_t)PyList_GetItem(found, i)) >> shift);
-        if (!failed) {
-            Py_IncRef(&_Py_NoneStruct);
-            out = &_Py_NoneStruct;
-        }
-    }
-    for (int k = 0; k < 3; k++)
-        if (cols[k] != NULL)
-            Py_DecRef(cols[k]);
-    if (found != NULL)
-        Py_DecRef(found);
-    if (found_ids != NULL)
-        Py_DecRef(found_ids);
+    if (outcome == 0 && at != n_names)
+        outcome = 1;
     if (class_label != NULL)
         Py_DecRef(class_label);
     if (cache != NULL)
         PyMem_Free(cache->texts.data);
     PyMem_Free(cache);
-    PyMem_Free(nrefs.data);
-    PyMem_Free(labels.data);
-    PyMem_Free(refs.data);
-    return out;
+    return ep_finish(&e, outcome);
 }
 
 /* int_labels(objs, big_bits) -> str or None: the label column of a group of exact ints
@@ -2437,6 +2404,21 @@ done:
  * into the binary columns, without a str per label. Anything else (a lone surrogate, which
  * cannot be UTF-8; a \u escape of a surrogate; text not made that way) is refused: None, and
  * the writer takes its Python way. */
+
+/* (a, b, c) made of three new references, which it takes over whatever happens (NULL ones mean
+ * an error is set: the others are released); NULL with an error set on failure. */
+static PyObject *steal3(PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *out = a && b && c ? PyTuple_New(3) : NULL;
+    PyObject *items[3] = {a, b, c};
+    for (int k = 0; k < 3; k++) {
+        if (out != NULL)
+            PyTuple_SetItem(out, k, items[k]);      /* steals */
+        else if (items[k] != NULL)
+            Py_DecRef(items[k]);
+    }
+    return out;
+}
 
 static int hex_digit(char c)
 {
@@ -2601,29 +2583,16 @@ static PyObject *rg_label_column_of(PyObject *self, PyObject *args)
         return NULL;
     LabelColumn c = {NULL, 0, 0, {0}, 0};
     Buf scratch = {0};
-    PyObject *out = NULL, *column = NULL, *data = NULL, *count = NULL;
+    PyObject *out = NULL;
     int got = each_item(fragments, &scratch, label_item, &c);
     if (got > 0) {
         Py_IncRef(&_Py_NoneStruct);
         out = &_Py_NoneStruct;
-    } else if (got == 0) {
-        column = column_bytes(7, 0, c.lens, (Py_ssize_t)c.n, c.top);
-        data = column ? PyBytes_FromStringAndSize(c.data.data ? c.data.data : "",
-                                                  (Py_ssize_t)c.data.len) : NULL;
-        count = data ? PyLong_FromSize_t(c.n) : NULL;
-        if (count != NULL && (out = PyTuple_New(3)) != NULL) {
-            PyTuple_SetItem(out, 0, column);
-            PyTuple_SetItem(out, 1, data);
-            PyTuple_SetItem(out, 2, count);
-            column = data = count = NULL;
-        }
-    }
-    if (column != NULL)
-        Py_DecRef(column);
-    if (data != NULL)
-        Py_DecRef(data);
-    if (count != NULL)
-        Py_DecRef(count);
+    } else if (got == 0)
+        out = steal3(column_bytes(7, 0, c.lens, (Py_ssize_t)c.n, c.top),
+                     PyBytes_FromStringAndSize(c.data.data ? c.data.data : "",
+                                               (Py_ssize_t)c.data.len),
+                     PyLong_FromSize_t(c.n));
     PyMem_Free(c.lens);
     PyMem_Free(c.data.data);
     PyMem_Free(scratch.data);
@@ -2780,7 +2749,7 @@ static PyObject *in_codes(PyObject *self, PyObject *args)
     CodeRun r = {t, NULL, 0, 0, 0, t->n, {0}};
     size_t texts_before = t->texts.len;
     Buf scratch = {0};
-    PyObject *out = NULL, *column = NULL, *block = NULL, *count = NULL;
+    PyObject *out = NULL, *column = NULL, *block = NULL;
     int got = each_item(fragments, &scratch, code_item, &r);
     if (got != 0) {         /* the table as it was: drop the labels added by this call */
         for (size_t i = 0; t->mask && i <= t->mask; i++)
@@ -2826,20 +2795,8 @@ static PyObject *in_codes(PyObject *self, PyObject *args)
             }
         } else if (column != NULL)
             block = PyBytes_FromStringAndSize("", 0);
-        count = block ? PyLong_FromSize_t(r.n) : NULL;
-        if (count != NULL && (out = PyTuple_New(3)) != NULL) {
-            PyTuple_SetItem(out, 0, column);
-            PyTuple_SetItem(out, 1, block);
-            PyTuple_SetItem(out, 2, count);
-            column = block = count = NULL;
-        }
+        out = steal3(column, block, PyLong_FromSize_t(r.n));
     }
-    if (column != NULL)
-        Py_DecRef(column);
-    if (block != NULL)
-        Py_DecRef(block);
-    if (count != NULL)
-        Py_DecRef(count);
     PyMem_Free(r.codes);
     PyMem_Free(r.block.data);
     PyMem_Free(scratch.data);

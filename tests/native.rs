@@ -42,6 +42,19 @@ fn native_dumper_dir(w: &Workdir) -> Option<PathBuf> {
     native.then_some(dir)
 }
 
+/// A directory in `w` holding the native module alone, for tests of its functions; None, said
+/// as SKIPPED, when this binary carries none.
+fn native_module_dir(w: &Workdir) -> Option<PathBuf> {
+    let Some(so) = refgraph::capture::NATIVE_MODULE else {
+        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+        return None;
+    };
+    let dir = w.path("native");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
+    Some(dir)
+}
+
 fn supported(label: &str) -> bool {
     ["3.10.", "3.11.", "3.12.", "3.13."]
         .iter()
@@ -174,14 +187,10 @@ fn capture_says_which_dumper_ran_and_refgraph_native_0_forces_python() {
 /// removals (its deletion moves keys back along their probe runs), then every membership.
 #[test]
 fn the_key_set_and_number_texts_agree_with_python() {
-    let Some(so) = refgraph::capture::NATIVE_MODULE else {
-        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+    let w = Workdir::new();
+    let Some(dir) = native_module_dir(&w) else {
         return;
     };
-    let w = Workdir::new();
-    let dir = w.path("native");
-    std::fs::create_dir(&dir).expect("mkdir");
-    std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
     let code = "import random, sys
 sys.path.insert(0, sys.argv[1])
 import _refgraph_native as n
@@ -326,14 +335,10 @@ print('ok')
 /// KeySet.has_any, discover with a KeySet of excluded keys, line_bytes.
 #[test]
 fn the_fused_steps_give_what_the_python_steps_give() {
-    let Some(so) = refgraph::capture::NATIVE_MODULE else {
-        eprintln!("SKIPPED: this binary was built without a C compiler: no native module");
+    let w = Workdir::new();
+    let Some(dir) = native_module_dir(&w) else {
         return;
     };
-    let w = Workdir::new();
-    let dir = w.path("native");
-    std::fs::create_dir(&dir).expect("mkdir");
-    std::fs::write(dir.join(refgraph::capture::NATIVE_FILE), so).expect("writing .so");
     let code = r#"import gc, json, random, sys
 sys.path.insert(0, sys.argv[1])
 import _refgraph_native as n
