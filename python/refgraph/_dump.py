@@ -1471,9 +1471,9 @@ def _dict_getter(cls):
 # Per-type plans: how objects of one exact type are read, decided once per dump.
 
 class _Plan:
-    __slots__ = ("type", "index", "index_text", "index_raw", "edges", "each", "label_kind", "label_base",
-                 "size", "size_extra", "gc", "indexed", "dict_get", "readers", "heap", "base",
-                 "plain")
+    __slots__ = ("type", "index", "index_text", "index_raw", "edges", "each", "label_kind",
+                 "label_base", "size", "size_extra", "gc", "indexed", "dict_get", "readers",
+                 "heap", "base", "plain")
 
 
 def _sizeof_of(mro):
@@ -1572,18 +1572,7 @@ class _Line:
 
     def pieces(self):
         """The text of the line, in pieces."""
-        return (
-            '{"kind":"objects","id":[', ",".join(self.ids),
-            '],"type":[', ",".join(self.types),
-            '],"size":[', ",".join(self.sizes),
-            '],"refcount":[', ",".join(self.refcounts),
-            '],"flags":[', ",".join(self.flags),
-            '],"label":[', ",".join(self.labels),
-            '],"nrefs":[', ",".join(self.nrefs),
-            '],"refs":[', ",".join(self.refs),
-            '],"edge_labels":[', ",".join(self.edge_labels),
-            "]}\n" if self.sites is None else '],"site":[',
-            "" if self.sites is None else ",".join(self.sites) + "]}\n")
+        return [part if type(part) is str else ",".join(part) for part in self.parts()]
 
 
 class _Dumper:
@@ -1635,10 +1624,7 @@ class _Dumper:
 
     def hold(self, obj):
         """Count one reference that a structure of this dump (a plan) holds to obj."""
-        self.held[id(obj)] = self.held.get(id(obj), 0) + 1
-        self.special.add(id(obj))
-        if self.special_keys is not None:
-            self.special_keys.add_objects([obj], _KEY_SHIFT)
+        self.count_held((obj,))
 
     def count_held(self, objs):
         """References the caller holds for the dumper (not kept here)."""
@@ -1810,8 +1796,7 @@ class _Dumper:
                 length = len if plan.type is plan.label_base else plan.label_base.__len__
                 return ",".join(map(_ITEMS_JSON.__getitem__, map(length, objs)))
             if kind == "int":
-                text = _native.int_labels(objs, _BIG_INT_BITS) \
-                    if self.special_keys is not None else None
+                text = _native.int_labels(objs, _BIG_INT_BITS) if _native is not None else None
                 return _int_text(objs) if text is None else text
             if kind == "float":
                 return _float_text(objs)
@@ -2446,7 +2431,7 @@ class _Dumper:
     def write_chunk(self, groups, ids=None):
         # Refcounts first: until they are read, nothing but the group lists may hold these
         # objects (apart from the references counted in self.held).
-        if self.special_keys is not None:
+        if _native is not None:
             # measured in the same frames as below: the dumper's frames hold references too
             groups = [_Group(objs, ids, _measure(objs), False) for objs in groups.values()]
             self.may_be_special(groups)
@@ -2561,12 +2546,25 @@ class _Dumper:
         if edges:
             line.refs.append(refs_text)
             if type(labels) is list:
-                text = _native.json_strs(labels) if self.special_keys is not None else None
+                text = _native.json_strs(labels) if _native is not None else None
                 line.edge_labels.append(_json_items(labels) if text is None else text)
             elif labels:
                 line.edge_labels.append(labels)
         line.objects += n
         line.edges += edges
+
+    def sequences_in_one_pass(self, objs):
+        """references() of exact lists and tuples (edges_sequence, discover and the columns'
+        text in one C pass), with their label column's text; None where they must go the
+        Python way (an item is the dumper's own)."""
+        done = _native.sequence_edges(self.seen, self.excluded_bits, objs, _KEY_SHIFT,
+                                      1 if self.raw else 0)
+        if done is None:
+            return None
+        nrefs_text, label_text, refs_text, edges, found, found_ids = done
+        if found:
+            self.queue(found, found_ids)
+        return nrefs_text, None, refs_text, edges, label_text
 
     def instances_in_one_pass(self, plan, objs):
         """references() of instances of a plain class whose attributes the accelerator reads
@@ -2592,7 +2590,7 @@ class _Dumper:
         """(ids, sizes, refcounts, flags) of a group in one pass of the accelerator, as
         add_columns' Python way writes them; None where that way must run (no accelerator,
         dicts, garbage, a size that is not a plain int)."""
-        if self.special_keys is None or plan.type is dict or (group.special and self.garbage):
+        if _native is None or plan.type is dict or (group.special and self.garbage):
             return None
         objs = group.objs
         if plan.size_extra is None:
@@ -2613,18 +2611,12 @@ class _Dumper:
         group, with the objects they reach for the first time queued for writing. References
         to the dumper's own objects are left out when `careful`; otherwise their presence
         returns None."""
-        if not careful and (plan.type is list or plan.type is tuple) \
-                and self.excluded_bits is not None:
-            done = _native.sequence_edges(self.seen, self.excluded_bits, objs, _KEY_SHIFT,
-                                          1 if self.raw else 0)
-            if done is not None:
-                nrefs_text, label_text, refs_text, edges, found, found_ids = done
-                if found:
-                    self.queue(found, found_ids)
-                return nrefs_text, None, refs_text, edges, label_text
-        if not careful and plan.plain and self.excluded_bits is not None \
-                and _read_attrs is not None and plan.dict_get is not None:
-            done = self.instances_in_one_pass(plan, objs)
+        if not careful and self.excluded_bits is not None:      # (the accelerator's)
+            done = None
+            if plan.type is list or plan.type is tuple:
+                done = self.sequences_in_one_pass(objs)
+            elif plan.plain and _read_attrs is not None and plan.dict_get is not None:
+                done = self.instances_in_one_pass(plan, objs)
             if done is not None:
                 return done
         try:
