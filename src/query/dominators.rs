@@ -617,8 +617,8 @@ pub(crate) mod testing {
                 fill[a as usize] += 1;
             }
             let fwd = Csr {
-                offsets: counts,
-                targets,
+                offsets: counts.into(),
+                targets: targets.into(),
             };
             let rev = fwd.reversed(n);
             CsrGraph { fwd, rev }
@@ -948,13 +948,13 @@ mod tests {
             type_of: (0..n).map(|v| u32::from(v < 1000)).collect(),
             types: vec![type_name("object"), type_name("module")],
             sizes: (0..n).map(|_| 16 + rng.below(200) as u64).collect(),
-            refcounts: vec![1; n as usize],
-            flags: vec![2; n as usize],
+            refcounts: vec![1; n as usize].into(),
+            flags: vec![2; n as usize].into(),
             labels: TextColumn {
-                data: String::new(),
-                ends: vec![0; n as usize],
+                data: String::new().into(),
+                ends: vec![0; n as usize].into(),
             },
-            fwd_labels: vec![NO_LABEL; fwd.targets.len()],
+            fwd_labels: vec![NO_LABEL; fwd.targets.len()].into(),
             root_of: roots.iter().enumerate().map(|(i, r)| (r.node, i)).collect(),
             roots,
             fwd,

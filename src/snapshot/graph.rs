@@ -3,6 +3,7 @@
 //! Nodes are `u32` indices in file order. The store implements petgraph's visit traits so
 //! petgraph's traversals run on it directly, without copying 10M nodes into a `Graph`.
 
+use super::column::{Column, Text};
 use super::format::{Header, FLAG_GARBAGE, FLAG_TRACKED};
 use fixedbitset::FixedBitSet;
 use petgraph::visit::{
@@ -104,8 +105,8 @@ pub(crate) const INDEX_BIT: u32 = 1 << 31;
 /// Compressed sparse rows: the neighbours of node `n` are `targets[offsets[n]..offsets[n+1]]`.
 #[derive(Debug, Default, Clone)]
 pub struct Csr {
-    pub(crate) offsets: Vec<u32>,
-    pub(crate) targets: Vec<NodeIx>,
+    pub(crate) offsets: Column<u32>,
+    pub(crate) targets: Column<NodeIx>,
 }
 
 impl Csr {
@@ -165,15 +166,18 @@ impl Csr {
                 }
             }
         });
-        Csr { offsets, targets }
+        Csr {
+            offsets: offsets.into(),
+            targets: targets.into(),
+        }
     }
 }
 
 /// Per-node text (object labels), stored in one arena.
 #[derive(Debug, Default, Clone)]
 pub struct TextColumn {
-    pub(crate) data: String,
-    pub(crate) ends: Vec<u32>,
+    pub(crate) data: Text,
+    pub(crate) ends: Column<u32>,
 }
 
 impl TextColumn {
@@ -209,21 +213,21 @@ pub struct LoadReport {
 pub struct Snapshot {
     pub(crate) path: PathBuf,
     pub(crate) header: Header,
-    pub(crate) ids: Vec<u64>,
-    pub(crate) type_of: Vec<u32>,
-    pub(crate) sizes: Vec<u64>,
-    pub(crate) refcounts: Vec<u32>,
-    pub(crate) flags: Vec<u8>,
+    pub(crate) ids: Column<u64>,
+    pub(crate) type_of: Column<u32>,
+    pub(crate) sizes: Column<u64>,
+    pub(crate) refcounts: Column<u32>,
+    pub(crate) flags: Column<u8>,
     pub(crate) labels: TextColumn,
     pub(crate) types: Vec<TypeName>,
     pub(crate) fwd: Csr,
-    pub(crate) fwd_labels: Vec<u32>,
+    pub(crate) fwd_labels: Column<u32>,
     pub(crate) edge_texts: Vec<Box<str>>,
     pub(crate) rev: Csr,
     pub(crate) roots: Vec<Root>,
     pub(crate) root_of: rustc_hash::FxHashMap<NodeIx, usize>,
     pub(crate) marks: Vec<(String, NodeIx)>,
-    pub(crate) by_id: Vec<NodeIx>,
+    pub(crate) by_id: Column<NodeIx>,
     pub(crate) report: LoadReport,
     /// Allocation sites (format 1.3), empty when the dump was not traced.
     pub(crate) sites: super::sites::Sites,
@@ -463,7 +467,10 @@ mod tests {
                 targets.extend(list.iter().map(|&t| t % n as u32));
                 offsets.push(targets.len() as u32);
             }
-            let fwd = Csr { offsets, targets };
+            let fwd = Csr {
+                offsets: offsets.into(),
+                targets: targets.into(),
+            };
             let rev = fwd.reversed(n);
             prop_assert_eq!(rev.targets.len(), fwd.targets.len());
             for t in 0..n as NodeIx {

@@ -11,7 +11,7 @@ use super::format::{
     FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME,
 };
 use super::graph::{
-    Csr, NodeIx, ObjectId, Root, RootKind, Snapshot, TextColumn, TypeName, INDEX_BIT, NO_LABEL,
+    Csr, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName, INDEX_BIT, NO_LABEL,
 };
 use super::id_index::{IdIndex, NO_NODE};
 use super::id_order;
@@ -366,10 +366,6 @@ impl<'p> Builder<'p> {
         let snap = Snapshot {
             path: path.to_path_buf(),
             header,
-            labels: TextColumn {
-                data: String::new(),
-                ends: Vec::new(),
-            },
             ..Snapshot::default()
         };
         Builder {
@@ -406,12 +402,12 @@ impl<'p> Builder<'p> {
             return;
         }
         let s = &mut self.snap;
-        s.ids.reserve_exact(objects);
-        s.type_of.reserve_exact(objects);
-        s.sizes.reserve_exact(objects);
-        s.refcounts.reserve_exact(objects);
-        s.flags.reserve_exact(objects);
-        s.labels.ends.reserve_exact(objects);
+        s.ids.to_mut().reserve_exact(objects);
+        s.type_of.to_mut().reserve_exact(objects);
+        s.sizes.to_mut().reserve_exact(objects);
+        s.refcounts.to_mut().reserve_exact(objects);
+        s.flags.to_mut().reserve_exact(objects);
+        s.labels.ends.to_mut().reserve_exact(objects);
         self.raw_nrefs.reserve_exact(objects);
         self.raw_ids.reserve_exact(edges);
         self.raw_labels.reserve_exact(edges);
@@ -536,7 +532,7 @@ impl<'p> Builder<'p> {
     ) -> Result<(), LoadError> {
         let sites = &mut self.snap.sites;
         let before = self.snap.ids.len() - ids.len();
-        sites.of.resize(before, NO_SITE);
+        sites.of.to_mut().resize(before, NO_SITE);
         for (i, s) in column.enumerate() {
             match s {
                 None => sites.of.push(NO_SITE),
@@ -732,7 +728,7 @@ impl<'p> Builder<'p> {
             ));
         }
         if !self.snap.sites.of.is_empty() {
-            self.snap.sites.of.resize(n, NO_SITE);
+            self.snap.sites.of.to_mut().resize(n, NO_SITE);
         }
         // The by-id order (which finds repeated ids) and the id index take a core each; with
         // every reference a node number, no index is needed: roots and marks are found in the
@@ -744,9 +740,11 @@ impl<'p> Builder<'p> {
             || id_order::by_id(ids),
             || need_index.then(|| IdIndex::new(ids)),
         );
-        self.snap.by_id = by_id.map_err(|id| {
-            LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
-        })?;
+        self.snap.by_id = by_id
+            .map_err(|id| {
+                LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
+            })?
+            .into();
         let ids = std::mem::take(&mut self.snap.ids);
         let built = self.build_forward(&ids, index.as_ref());
         self.snap.ids = ids;
@@ -839,8 +837,11 @@ impl<'p> Builder<'p> {
         };
         self.report.dangling_refs += dangling as u64;
         self.raw_nrefs = Vec::new();
-        self.snap.fwd = Csr { offsets, targets };
-        self.snap.fwd_labels = labels;
+        self.snap.fwd = Csr {
+            offsets: offsets.into(),
+            targets: targets.into(),
+        };
+        self.snap.fwd_labels = labels.into();
         Ok(())
     }
 
@@ -1033,10 +1034,10 @@ mod tests {
         let path = Path::new("t");
         let mut b = Builder::new(path, header);
         b.reserve(last, 4096);
-        assert_eq!(b.snap.ids.capacity(), 0);
+        assert_eq!(b.snap.ids.to_mut().capacity(), 0);
         let honest = "{\"kind\":\"end\",\"objects\":100,\"edges\":300}";
         b.reserve(honest.as_bytes(), 4096);
-        assert!(b.snap.ids.capacity() >= 100 && b.raw_ids.capacity() >= 300);
+        assert!(b.snap.ids.to_mut().capacity() >= 100 && b.raw_ids.capacity() >= 300);
     }
 
     use super::*;

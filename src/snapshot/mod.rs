@@ -1,6 +1,7 @@
 //! The data model and the file format: records on disk, the loader, the in-memory graph.
 
 pub mod binary;
+mod column;
 pub mod format;
 pub mod graph;
 mod id_index;

@@ -33,7 +33,7 @@ pub(crate) struct Sites {
     /// Each site's frames, most recent first (never empty).
     pub(crate) table: Vec<Box<[Frame]>>,
     /// Per node: its site index, or [`NO_SITE`]; empty when no object has a site column.
-    pub(crate) of: Vec<u32>,
+    pub(crate) of: super::column::Column<u32>,
 }
 
 impl Sites {

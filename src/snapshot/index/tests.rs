@@ -181,6 +181,28 @@ fn an_index_reads_back_the_same_snapshot() {
 }
 
 #[test]
+fn a_reopened_snapshot_reads_its_columns_in_place() {
+    let f = Fixture::new(1000);
+    f.write_index();
+    let snap = f.read().unwrap();
+    assert!(!f.json.ids.is_mapped());
+    let columns = [
+        snap.ids.is_mapped(),
+        snap.sizes.is_mapped(),
+        snap.fwd.targets.is_mapped(),
+        snap.rev.offsets.is_mapped(),
+        snap.by_id.is_mapped(),
+        snap.labels.ends.is_mapped(),
+    ];
+    assert_eq!(columns, [true; 6]);
+    // The map outlives the file's replacement: a rename puts a new inode in its place.
+    f.write_index();
+    drop(f);
+    assert_eq!(snap.ids.len(), 1000);
+    assert!(snap.labels.get(1).is_some_and(|l| l.starts_with("héllo")));
+}
+
+#[test]
 fn a_load_writes_the_index_and_the_next_load_reads_it() {
     let f = Fixture::new(300);
     let first = load_using(&f.path, Some(&f.index())).unwrap();
@@ -397,7 +419,7 @@ fn section_offsets(index: &[u8]) -> Vec<usize> {
     let lens = (0..SECTIONS).map(|s| word(&index[(FIXED_WORDS + 2 * s) * 8..][..8]) as usize);
     lens.scan(HEADER_BYTES, |at, len| {
         let start = *at;
-        *at += len;
+        *at = (*at + len).next_multiple_of(ALIGN);
         Some(start)
     })
     .collect()

@@ -1,0 +1,271 @@
+//! A column of a loaded snapshot: a vector the loader built, or a slice of a mapped index file,
+//! read in place — re-opening an indexed snapshot maps its arrays instead of copying them.
+//!
+//! A mapped column borrows pages of the page cache: no copy, no fresh zeroed memory, and pages
+//! only the questions asked touch. The index is only ever replaced by a rename (a new inode),
+//! so a map stays valid while another refgraph process writes the next index; only truncating
+//! the file in place, which refgraph never does, could make a read of it fault.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A whole file mapped read-only, shared by the columns that are slices of it.
+#[derive(Debug, Clone)]
+pub(crate) struct MappedFile(Arc<Mmap>);
+
+impl MappedFile {
+    /// Map `file` read-only, all of its pages at once (one system call instead of a fault per
+    /// 64 KiB as they are first read).
+    pub(crate) fn map(file: &File) -> std::io::Result<MappedFile> {
+        // SAFETY: the map is read-only and private to this process. refgraph writes index
+        // files only to a temp file renamed into place, never in place, so the file mapped
+        // here does not change while mapped (see the module note for a file truncated by
+        // someone else).
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
+        Ok(MappedFile(Arc::new(map)))
+    }
+
+    /// All of the file's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Values of type `T`, owned or read in place from a [`MappedFile`].
+#[derive(Debug, Clone)]
+pub struct Column<T: bytemuck::Pod> {
+    store: Store<T>,
+}
+
+#[derive(Debug, Clone)]
+enum Store<T> {
+    Owned(Vec<T>),
+    /// `len` values of `T` at byte `offset` of `file`, checked aligned and in bounds.
+    Mapped {
+        file: MappedFile,
+        offset: usize,
+        len: usize,
+    },
+}
+
+impl<T: bytemuck::Pod> Column<T> {
+    /// The `bytes` bytes at `offset` of `file` as a column, or `None` when they are not whole,
+    /// aligned values of `T` inside the file.
+    pub(crate) fn mapped(file: &MappedFile, offset: usize, bytes: usize) -> Option<Column<T>> {
+        let end = offset.checked_add(bytes)?;
+        let slice = file.bytes().get(offset..end)?;
+        let values: &[T] = bytemuck::try_cast_slice(slice).ok()?;
+        Some(Column {
+            store: Store::Mapped {
+                file: file.clone(),
+                offset,
+                len: values.len(),
+            },
+        })
+    }
+
+    /// The values as a vector that can grow, copied out of the map first if mapped.
+    pub(crate) fn to_mut(&mut self) -> &mut Vec<T> {
+        if let Store::Mapped { .. } = self.store {
+            self.store = Store::Owned(self.to_vec());
+        }
+        match &mut self.store {
+            Store::Owned(values) => values,
+            Store::Mapped { .. } => unreachable!("just made owned"),
+        }
+    }
+
+    pub(crate) fn push(&mut self, value: T) {
+        self.to_mut().push(value);
+    }
+
+    /// True when the values are read in place from a mapped file.
+    #[cfg(test)]
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.store, Store::Mapped { .. })
+    }
+}
+
+impl<T: bytemuck::Pod> Deref for Column<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match &self.store {
+            Store::Owned(values) => values,
+            Store::Mapped { file, offset, len } => {
+                let bytes = &file.bytes()[*offset..*offset + *len * std::mem::size_of::<T>()];
+                // Checked when the column was made (`Column::mapped`): aligned, whole values,
+                // in bounds; the map never changes. So the cast cannot fail.
+                bytemuck::cast_slice(bytes)
+            }
+        }
+    }
+}
+
+impl<T: bytemuck::Pod> Default for Column<T> {
+    fn default() -> Self {
+        Vec::new().into()
+    }
+}
+
+impl<T: bytemuck::Pod> From<Vec<T>> for Column<T> {
+    fn from(values: Vec<T>) -> Self {
+        Column {
+            store: Store::Owned(values),
+        }
+    }
+}
+
+impl<T: bytemuck::Pod> FromIterator<T> for Column<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        iter.into_iter().collect::<Vec<T>>().into()
+    }
+}
+
+impl<T: bytemuck::Pod + PartialEq> PartialEq for Column<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<'a, T: bytemuck::Pod> IntoIterator for &'a Column<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// UTF-8 text, owned or read in place from a [`MappedFile`]: the arena of a text column.
+#[derive(Debug, Clone, Default)]
+pub struct Text {
+    store: TextStore,
+}
+
+#[derive(Debug, Clone)]
+enum TextStore {
+    Owned(String),
+    Mapped(Column<u8>),
+}
+
+impl Default for TextStore {
+    fn default() -> Self {
+        TextStore::Owned(String::new())
+    }
+}
+
+impl Text {
+    /// `bytes` as text, or `None` when they are not UTF-8.
+    pub(crate) fn mapped(bytes: Column<u8>) -> Option<Text> {
+        std::str::from_utf8(&bytes).ok()?;
+        Some(Text {
+            store: TextStore::Mapped(bytes),
+        })
+    }
+
+    pub(crate) fn push_str(&mut self, text: &str) {
+        if let TextStore::Mapped(bytes) = &self.store {
+            let owned = String::from_utf8_lossy(bytes).into_owned();
+            self.store = TextStore::Owned(owned);
+        }
+        if let TextStore::Owned(s) = &mut self.store {
+            s.push_str(text);
+        }
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match &self.store {
+            TextStore::Owned(s) => s,
+            // SAFETY: a mapped text was checked to be UTF-8 when made (`Text::mapped`), and
+            // neither the column nor the map under it ever changes.
+            TextStore::Mapped(bytes) => unsafe { std::str::from_utf8_unchecked(bytes) },
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text {
+            store: TextStore::Owned(s),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn mapped_file(bytes: &[u8]) -> (tempfile::NamedTempFile, MappedFile) {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        file.flush().unwrap();
+        let map = MappedFile::map(file.as_file()).unwrap();
+        (file, map)
+    }
+
+    #[test]
+    fn a_mapped_column_reads_the_values_in_place() {
+        let values: Vec<u32> = vec![7, 8, 9, 10];
+        let mut bytes = vec![0u8; 8];
+        bytes.extend(bytemuck::cast_slice::<u32, u8>(&values));
+        let (_keep, map) = mapped_file(&bytes);
+        let column: Column<u32> = Column::mapped(&map, 8, 16).unwrap();
+        assert!(column.is_mapped());
+        assert_eq!(&*column, &values[..]);
+        assert_eq!(column, Column::from(values));
+    }
+
+    #[test]
+    fn a_mapped_column_must_be_aligned_whole_and_inside_the_file() {
+        let (_keep, map) = mapped_file(&[0u8; 64]);
+        assert!(Column::<u64>::mapped(&map, 4, 8).is_none(), "misaligned");
+        assert!(
+            Column::<u64>::mapped(&map, 8, 12).is_none(),
+            "partial value"
+        );
+        assert!(
+            Column::<u64>::mapped(&map, 56, 16).is_none(),
+            "past the end"
+        );
+        assert!(
+            Column::<u64>::mapped(&map, usize::MAX, 16).is_none(),
+            "overflow"
+        );
+        assert_eq!(Column::<u64>::mapped(&map, 64, 0).map(|c| c.len()), Some(0));
+    }
+
+    #[test]
+    fn pushing_to_a_mapped_column_copies_it_first() {
+        let (_keep, map) = mapped_file(&[1, 2, 3]);
+        let mut column: Column<u8> = Column::mapped(&map, 0, 3).unwrap();
+        column.push(4);
+        assert!(!column.is_mapped());
+        assert_eq!(&*column, &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn mapped_text_must_be_utf8() {
+        let (_keep, map) = mapped_file("héllo\u{ff}".as_bytes());
+        let whole = Column::mapped(&map, 0, 6).unwrap();
+        assert_eq!(&*Text::mapped(whole).unwrap(), "héllo");
+        let cut = Column::mapped(&map, 0, 2).unwrap();
+        assert!(Text::mapped(cut).is_none(), "cut inside é");
+        let mut text = Text::mapped(Column::mapped(&map, 0, 1).unwrap()).unwrap();
+        text.push_str("i");
+        assert_eq!(&*text, "hi");
+    }
+}
