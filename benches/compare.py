@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--refgraph", default=os.path.join(ROOT, "target", "release", "refgraph"))
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "bench"))
     ap.add_argument("--skip-refcycle", action="store_true")
+    ap.add_argument("--format", choices=("json", "binary"), default="json",
+                    help="the snapshot format the dumper writes")
     args = ap.parse_args()
     ensure_venv()
     import objgraph
@@ -124,7 +126,7 @@ def main():
     tracked = len(gc.get_objects())
     snap = os.path.join(args.out, "heap.rgsnap")
     hub_id = id(heapgen.hub(hub_index))
-    t_dump, stats = timed(lambda: refgraph_dump.dump(snap, collect=False))
+    t_dump, stats = timed(lambda: refgraph_dump.dump(snap, collect=False, format=args.format))
     size_mb = os.path.getsize(snap) / 1e6
     print("heap: %d gc-tracked objects (built in %.2f s); snapshot: %d objects, %d references, %.0f MB"
           % (tracked, t_build, stats["objects"], stats["edges"], size_mb))

@@ -11,26 +11,52 @@ use std::fs::File;
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// A whole file mapped read-only, shared by the columns that are slices of it.
+/// A whole file mapped read-only (or, where it cannot be mapped, read into memory), shared by
+/// the columns that are slices of it.
 #[derive(Debug, Clone)]
-pub(crate) struct MappedFile(Arc<Mmap>);
+pub(crate) struct MappedFile(Arc<Bytes>);
+
+#[derive(Debug)]
+enum Bytes {
+    Mapped(Mmap),
+    /// The file read into words, so that its sections are as aligned as in a map.
+    Read {
+        words: Vec<u64>,
+        len: usize,
+    },
+}
 
 impl MappedFile {
     /// Map `file` read-only, all of its pages at once (one system call instead of a fault per
-    /// 64 KiB as they are first read).
+    /// 64 KiB as they are first read). A file system that cannot map files gets a copy.
     pub(crate) fn map(file: &File) -> std::io::Result<MappedFile> {
         // SAFETY: the map is read-only and private to this process. refgraph writes index
         // files only to a temp file renamed into place, never in place, so the file mapped
         // here does not change while mapped (see the module note for a file truncated by
         // someone else).
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
-        Ok(MappedFile(Arc::new(map)))
+        let bytes = match unsafe { memmap2::MmapOptions::new().populate().map(file) } {
+            Ok(map) => Bytes::Mapped(map),
+            Err(_) => read_words(file)?,
+        };
+        Ok(MappedFile(Arc::new(bytes)))
     }
 
     /// All of the file's bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.0
+        match &*self.0 {
+            Bytes::Mapped(map) => map,
+            Bytes::Read { words, len } => &bytemuck::cast_slice(words)[..*len],
+        }
     }
+}
+
+fn read_words(mut file: &File) -> std::io::Result<Bytes> {
+    use std::io::{Read, Seek};
+    let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
+    let mut words = vec![0u64; len.div_ceil(8)];
+    file.rewind()?;
+    file.read_exact(&mut bytemuck::cast_slice_mut(&mut words)[..len])?;
+    Ok(Bytes::Read { words, len })
 }
 
 /// Values of type `T`, owned or read in place from a [`MappedFile`].
@@ -67,16 +93,25 @@ impl<T: bytemuck::Pod> Column<T> {
     }
 
     /// The values as a vector that can grow, copied out of the map first if mapped.
+    #[inline]
     pub(crate) fn to_mut(&mut self) -> &mut Vec<T> {
         if let Store::Mapped { .. } = self.store {
-            self.store = Store::Owned(self.to_vec());
+            self.copy_out();
         }
         match &mut self.store {
             Store::Owned(values) => values,
-            Store::Mapped { .. } => unreachable!("just made owned"),
+            Store::Mapped { .. } => unreachable!("just copied out"),
         }
     }
 
+    /// Replace the mapped values by a copy of them in a vector.
+    #[cold]
+    #[inline(never)]
+    fn copy_out(&mut self) {
+        self.store = Store::Owned(self.to_vec());
+    }
+
+    #[inline]
     pub(crate) fn push(&mut self, value: T) {
         self.to_mut().push(value);
     }
@@ -91,6 +126,7 @@ impl<T: bytemuck::Pod> Column<T> {
 impl<T: bytemuck::Pod> Deref for Column<T> {
     type Target = [T];
 
+    #[inline]
     fn deref(&self) -> &[T] {
         match &self.store {
             Store::Owned(values) => values,
@@ -180,6 +216,7 @@ impl Text {
 impl Deref for Text {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
         match &self.store {
             TextStore::Owned(s) => s,
@@ -227,6 +264,19 @@ mod tests {
         assert!(column.is_mapped());
         assert_eq!(&*column, &values[..]);
         assert_eq!(column, Column::from(values));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_mapped_is_read_aligned_instead() {
+        let bytes: Vec<u8> = (0..21).collect();
+        let (file, _) = mapped_file(&bytes);
+        let read = MappedFile(Arc::new(read_words(file.as_file()).unwrap()));
+        assert_eq!(read.bytes(), &bytes[..]);
+        let column: Column<u64> = Column::mapped(&read, 8, 8).unwrap();
+        assert_eq!(
+            column[0],
+            u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15])
+        );
     }
 
     #[test]
