@@ -202,14 +202,26 @@ impl Text {
         })
     }
 
+    /// The text as a string that can grow, copied out of the map first if mapped.
+    #[inline]
+    pub(crate) fn to_mut(&mut self) -> &mut String {
+        if let TextStore::Mapped(_) = self.store {
+            self.copy_out();
+        }
+        match &mut self.store {
+            TextStore::Owned(s) => s,
+            TextStore::Mapped(_) => unreachable!("just copied out"),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy_out(&mut self) {
+        self.store = TextStore::Owned(self.to_string());
+    }
+
     pub(crate) fn push_str(&mut self, text: &str) {
-        if let TextStore::Mapped(bytes) = &self.store {
-            let owned = String::from_utf8_lossy(bytes).into_owned();
-            self.store = TextStore::Owned(owned);
-        }
-        if let TextStore::Owned(s) = &mut self.store {
-            s.push_str(text);
-        }
+        self.to_mut().push_str(text);
     }
 }
 

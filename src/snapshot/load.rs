@@ -555,9 +555,15 @@ impl<'p> Builder<'p> {
 
     fn add_objects(&mut self, line: usize, o: ObjectsRecord<'_>) -> Result<(), LoadError> {
         check_columns(&o).map_err(|m| LoadError::at(self.path, line, m))?;
-        for i in 0..o.id.len() {
-            self.add_object(line, &o, i)?;
-        }
+        let columns = ObjectColumns {
+            ids: &o.id,
+            types: &o.type_index,
+            sizes: &o.size,
+            refcounts: &o.refcount,
+            flags: &o.flags,
+            labels: &o.label,
+        };
+        self.push_objects(line, columns)?;
         self.add_site_column(line, &o)?;
         let mut labels = o.edge_labels.iter();
         let mut refs_at = 0usize;
@@ -580,61 +586,60 @@ impl<'p> Builder<'p> {
         Ok(())
     }
 
-    fn add_object(
+    /// Check and add a block's objects, one column at a time: every type index and size
+    /// first (the first bad object is the error), then each column appended whole.
+    fn push_objects<L: AsRef<str>>(
         &mut self,
         line: usize,
-        o: &ObjectsRecord<'_>,
-        i: usize,
+        o: ObjectColumns<'_, L>,
     ) -> Result<(), LoadError> {
-        let object = (
-            o.id[i],
-            o.type_index[i],
-            o.size[i],
-            o.refcount[i],
-            o.flags[i],
-        );
-        self.push_object(line, object, o.label[i].as_deref())
+        let types = self.snap.types.len() as u64;
+        let bad = (0..o.ids.len()).find(|&i| o.types[i] >= types || o.sizes[i] > MAX_OBJECT_SIZE);
+        if let Some(i) = bad {
+            let (id, type_index, size) = (o.ids[i], o.types[i], o.sizes[i]);
+            let message = if type_index >= types {
+                format!("object {id:#x} has type index {type_index}, but only {types} types are defined")
+            } else {
+                format!("object {id:#x} has an impossible size {size}")
+            };
+            return Err(LoadError::at(self.path, line, message));
+        }
+        self.push_labels(line, o.labels)?;
+        let s = &mut self.snap;
+        s.ids.to_mut().extend_from_slice(o.ids);
+        s.type_of.to_mut().extend(o.types.iter().map(|&t| t as u32));
+        s.sizes.to_mut().extend_from_slice(o.sizes);
+        let refcounts = o.refcounts.iter();
+        s.refcounts
+            .to_mut()
+            .extend(refcounts.map(|&r| r.clamp(0, u32::MAX as i64) as u32));
+        s.flags.to_mut().extend_from_slice(o.flags);
+        Ok(())
     }
 
-    /// Check and add one object: `(id, type index, size, refcount, flags)` and its label.
-    fn push_object(
+    /// Append the labels (each cut to [`MAX_LABEL_BYTES`]) to the label arena.
+    fn push_labels<L: AsRef<str>>(
         &mut self,
         line: usize,
-        (id, type_index, size, refcount, flags): (u64, u64, u64, i64, u8),
-        label: Option<&str>,
+        labels: &[Option<L>],
     ) -> Result<(), LoadError> {
-        if type_index >= self.snap.types.len() as u64 {
-            return Err(LoadError::at(
-                self.path,
-                line,
-                format!(
-                    "object {id:#x} has type index {type_index}, but only {} types are defined",
-                    self.snap.types.len()
-                ),
-            ));
+        let column = &mut self.snap.labels;
+        let (data, ends) = (column.data.to_mut(), column.ends.to_mut());
+        ends.reserve(labels.len());
+        for label in labels {
+            if let Some(label) = label {
+                let label = cut(label.as_ref());
+                if data.len() + label.len() > MAX_LABEL_ARENA {
+                    return Err(LoadError::at(
+                        self.path,
+                        line,
+                        "object labels add up to more than 4 GiB",
+                    ));
+                }
+                data.push_str(&label);
+            }
+            ends.push(data.len() as u32);
         }
-        if size > MAX_OBJECT_SIZE {
-            return Err(LoadError::at(
-                self.path,
-                line,
-                format!("object {id:#x} has an impossible size {size}"),
-            ));
-        }
-        let label = label.map(cut);
-        let s = &mut self.snap;
-        if s.labels.data.len() + label.as_ref().map_or(0, |l| l.len()) > MAX_LABEL_ARENA {
-            return Err(LoadError::at(
-                self.path,
-                line,
-                "object labels add up to more than 4 GiB",
-            ));
-        }
-        s.ids.push(id);
-        s.type_of.push(type_index as u32);
-        s.sizes.push(size);
-        s.refcounts.push(refcount.clamp(0, u32::MAX as i64) as u32);
-        s.flags.push(flags);
-        s.labels.push(label.as_deref());
         Ok(())
     }
 
@@ -646,10 +651,15 @@ impl<'p> Builder<'p> {
         o: &super::binary::decode::Objects<'_>,
         codes: &[u32],
     ) -> Result<(), LoadError> {
-        for i in 0..o.ids.len() {
-            let object = (o.ids[i], o.types[i], o.sizes[i], o.refcounts[i], o.flags[i]);
-            self.push_object(block, object, o.labels[i])?;
-        }
+        let columns = ObjectColumns {
+            ids: &o.ids,
+            types: &o.types,
+            sizes: &o.sizes,
+            refcounts: &o.refcounts,
+            flags: &o.flags,
+            labels: &o.labels,
+        };
+        self.push_objects(block, columns)?;
         let mut labels = o.edge_labels.iter();
         for (&n, &flags) in o.nrefs.iter().zip(&o.flags) {
             if flags & FLAG_INDEXED != 0 {
@@ -893,6 +903,16 @@ impl<'p> Builder<'p> {
             }
         }
     }
+}
+
+/// One block's object columns, of equal lengths (checked by the record's decoder).
+struct ObjectColumns<'c, L> {
+    ids: &'c [u64],
+    types: &'c [u64],
+    sizes: &'c [u64],
+    refcounts: &'c [i64],
+    flags: &'c [u8],
+    labels: &'c [Option<L>],
 }
 
 /// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
