@@ -11,6 +11,7 @@ pub mod commands;
 pub mod demo;
 mod hugepages;
 pub mod interrupt;
+pub mod mapfault;
 mod open;
 pub mod output;
 pub mod query;

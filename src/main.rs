@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     if let Err(err) = refgraph::interrupt::install() {
         eprintln!("refgraph: warning: cannot handle Ctrl-C cleanly: {err}");
     }
+    refgraph::mapfault::install();
     let mut session = refgraph::session::Session::new();
     match commands::run(cli.command, &mut session) {
         Ok(Outcome::Found) => ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 //! Files in and out: an output never replaces an input, a device, pipe or socket is written
 //! in place, output errors name the user's path once; a pipe is read as a stream, a device
-//! refused, nothing blocks on a FIFO; a file changed while it is read is said so; size sums
-//! never wrap.
+//! refused, nothing blocks on a FIFO; a file changed while it is read (a snapshot, or the
+//! mapped index under an open shell) is said so; size sums never wrap.
 
 use crate::util::{refgraph, Workdir};
 use std::io::{Read, Write};
@@ -542,4 +542,52 @@ fn a_snapshot_rewritten_while_it_is_read_is_said_so_never_a_signal() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();
     assert!(changed > 0, "no run noticed the rewrite");
+}
+
+#[test]
+fn an_index_cut_short_under_an_open_shell_is_said_so_never_a_signal() {
+    let w = Workdir::new();
+    let path = w.path("big.rgsnap");
+    std::fs::write(&path, big_snapshot(150_000, 32)).unwrap();
+    let index = w.path("big.rgsnap.rgidx");
+    let first = run_in(&w.path(""), &["types", "big.rgsnap"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(index.is_file(), "the first load wrote no index");
+    let mut shell = refgraph()
+        .current_dir(w.path(""))
+        .args(["shell", "big.rgsnap"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = shell.stdin.take().unwrap();
+    stdin.write_all(b"summary\n").unwrap();
+    let mut stdout = std::io::BufReader::new(shell.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(!line.is_empty(), "the shell answered nothing");
+    // In place, as `cp other.rgidx big.rgsnap.rgidx` does: the shell's map loses its pages.
+    let cut = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&index)
+        .unwrap();
+    cut.set_len(4096).unwrap();
+    stdin.write_all(b"cycles\ntypes\n").ok();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).ok();
+    let out = shell.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "killed by a signal? {:?}",
+        out.status
+    );
+    assert!(
+        stderr(&out)
+            .contains("big.rgsnap.rgidx: the file was cut short while refgraph was reading it"),
+        "{}",
+        stderr(&out)
+    );
 }

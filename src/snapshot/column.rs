@@ -3,12 +3,14 @@
 //!
 //! A mapped column borrows pages of the page cache: no copy, no fresh zeroed memory, and pages
 //! only the questions asked touch. The index is only ever replaced by a rename (a new inode),
-//! so a map stays valid while another refgraph process writes the next index; only truncating
-//! the file in place, which refgraph never does, could make a read of it fault.
+//! so a map stays valid while another refgraph process writes the next index. Only another
+//! program truncating the file in place could make a read of it fault; `mapfault` turns that
+//! into a one-line error.
 
 use memmap2::Mmap;
 use std::fs::File;
 use std::ops::Deref;
+use std::path::Path;
 use std::sync::Arc;
 
 /// A whole file mapped read-only (or, where it cannot be mapped, read into memory), shared by
@@ -29,13 +31,17 @@ enum Bytes {
 impl MappedFile {
     /// Map `file` read-only, all of its pages at once (one system call instead of a fault per
     /// 64 KiB as they are first read). A file system that cannot map files gets a copy.
-    pub(crate) fn map(file: &File) -> std::io::Result<MappedFile> {
+    /// `path` names the file if it is cut short while mapped (see `mapfault`).
+    pub(crate) fn map(file: &File, path: &Path) -> std::io::Result<MappedFile> {
         // SAFETY: the map is read-only and private to this process. refgraph writes index
         // files only to a temp file renamed into place, never in place, so the file mapped
         // here does not change while mapped (see the module note for a file truncated by
         // someone else).
         let bytes = match unsafe { memmap2::MmapOptions::new().populate().map(file) } {
-            Ok(map) => Bytes::Mapped(map),
+            Ok(map) => {
+                crate::mapfault::register(map.as_ptr(), map.len(), path);
+                Bytes::Mapped(map)
+            }
             Err(_) => read_words(file)?,
         };
         Ok(MappedFile(Arc::new(bytes)))
@@ -262,7 +268,7 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(bytes).unwrap();
         file.flush().unwrap();
-        let map = MappedFile::map(file.as_file()).unwrap();
+        let map = MappedFile::map(file.as_file(), file.path()).unwrap();
         (file, map)
     }
 

@@ -621,7 +621,7 @@ fn read_index(path: &Path, snapshot: &Path, fingerprint: &Fingerprint) -> Check<
     regular_file(&std::fs::metadata(path).map_err(unreadable)?).map_err(unreadable)?;
     let file = crate::open::open_read(path).map_err(unreadable)?;
     regular_file(&file.metadata().map_err(unreadable)?).map_err(unreadable)?;
-    let map = MappedFile::map(&file).map_err(unreadable)?;
+    let map = MappedFile::map(&file, path).map_err(unreadable)?;
     let head = map
         .bytes()
         .get(..HEADER_BYTES)
