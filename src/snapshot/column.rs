@@ -74,10 +74,11 @@ pub struct Column<T: bytemuck::Pod> {
 #[derive(Debug, Clone)]
 enum Store<T> {
     Owned(Vec<T>),
-    /// `len` values of `T` at byte `offset` of `file`, checked aligned and in bounds.
+    /// `len` values of `T` at `start`, inside the file `_keep` holds mapped (checked
+    /// aligned and in bounds).
     Mapped {
-        file: MappedFile,
-        offset: usize,
+        _keep: MappedFile,
+        start: *const T,
         len: usize,
     },
 }
@@ -91,8 +92,8 @@ impl<T: bytemuck::Pod> Column<T> {
         let values: &[T] = bytemuck::try_cast_slice(slice).ok()?;
         Some(Column {
             store: Store::Mapped {
-                file: file.clone(),
-                offset,
+                _keep: file.clone(),
+                start: values.as_ptr(),
                 len: values.len(),
             },
         })
@@ -129,6 +130,12 @@ impl<T: bytemuck::Pod> Column<T> {
     }
 }
 
+// SAFETY: a mapped column is a read-only view of bytes owned by the `MappedFile` it holds
+// (itself `Send + Sync`); the raw pointer only stands for a `&[T]` into them.
+unsafe impl<T: bytemuck::Pod + Send + Sync> Send for Column<T> {}
+// SAFETY: as for `Send`: shared access only ever reads.
+unsafe impl<T: bytemuck::Pod + Send + Sync> Sync for Column<T> {}
+
 impl<T: bytemuck::Pod> Deref for Column<T> {
     type Target = [T];
 
@@ -136,12 +143,11 @@ impl<T: bytemuck::Pod> Deref for Column<T> {
     fn deref(&self) -> &[T] {
         match &self.store {
             Store::Owned(values) => values,
-            Store::Mapped { file, offset, len } => {
-                let bytes = &file.bytes()[*offset..*offset + *len * std::mem::size_of::<T>()];
-                // Checked when the column was made (`Column::mapped`): aligned, whole values,
-                // in bounds; the map never changes. So the cast cannot fail.
-                bytemuck::cast_slice(bytes)
-            }
+            // SAFETY: `start` and `len` were those of a checked slice of a file's bytes
+            // (`Column::mapped`: aligned, whole values, in bounds), and `_keep` (held here) keeps
+            // those bytes where they are, unchanged, for as long as this column lives. (A
+            // checked cast on every access cost `top` 10 % of its time.)
+            Store::Mapped { start, len, .. } => unsafe { std::slice::from_raw_parts(*start, *len) },
         }
     }
 }
