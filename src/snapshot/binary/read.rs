@@ -137,7 +137,7 @@ fn io_message(e: &std::io::Error, read_error: Option<&str>) -> String {
 /// Load a binary snapshot from `reader` (which starts with the magic). `path` is for messages.
 pub fn parse_stream(
     path: &Path,
-    reader: impl Read,
+    reader: impl Read + Send,
     read_error: Option<&'static str>,
 ) -> Result<Snapshot, LoadError> {
     let fail = |m: String| LoadError::file(path, m);
@@ -162,43 +162,64 @@ pub fn parse_stream(
         path,
     };
     load.builder.in_blocks();
+    // The next batch is read while this one is decoded and added, as for JSON lines: one
+    // batch ahead (the batch added, one waiting, one being read).
+    let (ahead, batches) = std::sync::mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        let reading = std::thread::Builder::new().spawn_scoped(scope, move || {
+            read_ahead(&mut blocks, &ahead);
+        });
+        if let Err(e) = reading {
+            return Err(fail(format!("cannot start a thread to read it: {e}")));
+        }
+        for batch in batches {
+            load.add_batch(batch.map_err(fail)?)?;
+        }
+        Ok(())
+    })?;
+    load.builder.finish().map_err(|e| in_block(path, e))
+}
+
+/// Blocks read together, up to [`BATCH_BYTES`]; `cut` when the stream ended inside a block.
+struct Batch {
+    blocks: Vec<RawBlock>,
+    cut: Option<String>,
+}
+
+/// Send batch after batch to `ahead` until the stream ends, fails or is cut, or the loader
+/// stops listening (after an error of its own).
+fn read_ahead<R: Read>(
+    blocks: &mut Blocks<R>,
+    ahead: &std::sync::mpsc::SyncSender<Result<Batch, String>>,
+) {
     loop {
-        let mut batch = Vec::new();
+        let mut batch = Batch {
+            blocks: Vec::new(),
+            cut: None,
+        };
         let mut bytes = 0usize;
-        let mut cut = None;
-        while bytes < BATCH_BYTES {
-            match blocks.next_block().map_err(fail)? {
-                Next::Block(b) => {
+        let mut ended = false;
+        while bytes < BATCH_BYTES && !ended {
+            match blocks.next_block() {
+                Ok(Next::Block(b)) => {
                     bytes += b.payload.len() + BLOCK_HEADER_LEN;
-                    batch.push(b);
+                    batch.blocks.push(b);
                 }
-                Next::Eof => break,
-                Next::Cut(m) => {
-                    cut = Some(m);
-                    break;
+                Ok(Next::Eof) => ended = true,
+                Ok(Next::Cut(m)) => {
+                    batch.cut = Some(m);
+                    ended = true;
+                }
+                Err(e) => {
+                    let _ = ahead.send(Err(e));
+                    return;
                 }
             }
         }
-        let last = batch.is_empty() || bytes < BATCH_BYTES || cut.is_some();
-        let decoded: Vec<Result<Block<'_>, String>> = batch
-            .par_iter()
-            .map(|b| decode::block(b.kind, &b.payload))
-            .collect();
-        for (raw, block) in batch.iter().zip(decoded) {
-            let block = block
-                .map_err(|m| fail(format!("block {} (byte {}): {m}", raw.number, raw.offset)))?;
-            load.add(raw.number, block)?;
-        }
-        if let Some(m) = cut {
-            load.builder
-                .warn(format!("{m}; loaded the blocks before it"));
-            load.builder.report.truncated = true;
-        }
-        if last {
-            break;
+        if ahead.send(Ok(batch)).is_err() || ended {
+            return;
         }
     }
-    load.builder.finish().map_err(|e| in_block(path, e))
 }
 
 /// The builder's `path:N: message` made `path: block N: message`.
@@ -218,6 +239,31 @@ struct Load<'p> {
 }
 
 impl Load<'_> {
+    /// Decode a batch's blocks on all cores, then add them in file order.
+    fn add_batch(&mut self, batch: Batch) -> Result<(), LoadError> {
+        let path = self.path;
+        let decoded: Vec<Result<Block<'_>, String>> = batch
+            .blocks
+            .par_iter()
+            .map(|b| decode::block(b.kind, &b.payload))
+            .collect();
+        for (raw, block) in batch.blocks.iter().zip(decoded) {
+            let block = block.map_err(|m| {
+                LoadError::file(
+                    path,
+                    format!("block {} (byte {}): {m}", raw.number, raw.offset),
+                )
+            })?;
+            self.add(raw.number, block)?;
+        }
+        if let Some(m) = batch.cut {
+            self.builder
+                .warn(format!("{m}; loaded the blocks before it"));
+            self.builder.report.truncated = true;
+        }
+        Ok(())
+    }
+
     fn add(&mut self, number: usize, block: Block<'_>) -> Result<(), LoadError> {
         let path = self.path;
         let at = |m: String| LoadError::file(path, format!("block {number}: {m}"));
