@@ -8,13 +8,16 @@
 //! `refgraph: FILE: …` on stderr and exits with code 2. A SIGBUS anywhere else keeps its
 //! default action.
 
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-/// Mapped files remembered (a ring: a `refgraph shell` re-opening many snapshots reuses the
-/// oldest entries; a stale one can only match an address of a later map, which then is one).
-const SLOTS: usize = 16;
+/// Mapped files remembered at once. A slot is freed when its map is dropped; were more maps
+/// than this alive at once (a `refgraph shell` holding many snapshots), the oldest slot is
+/// reused and a fault in that map keeps the default action.
+const SLOTS: usize = 64;
 
 struct Slot {
+    /// Taken by a live map (claimed before the other fields are written).
+    taken: AtomicBool,
     start: AtomicUsize,
     len: AtomicUsize,
     message: AtomicPtr<u8>,
@@ -23,6 +26,7 @@ struct Slot {
 
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY: Slot = Slot {
+    taken: AtomicBool::new(false),
     start: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
     message: AtomicPtr::new(std::ptr::null_mut()),
@@ -51,8 +55,15 @@ pub fn install() {
 #[cfg(not(unix))]
 pub fn install() {}
 
+/// A registered map; dropping it (before the map is unmapped) frees its slot.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    slot: usize,
+    start: usize,
+}
+
 /// Remember that `len` bytes at `start` are a map of `file`, for the message if it faults.
-pub(crate) fn register(start: *const u8, len: usize, file: &std::path::Path) {
+pub(crate) fn register(start: *const u8, len: usize, file: &std::path::Path) -> Registration {
     let text = format!(
         "refgraph: {}: the file was cut short while refgraph was reading it (was it overwritten \
          in place?); run the command again\n",
@@ -61,12 +72,35 @@ pub(crate) fn register(start: *const u8, len: usize, file: &std::path::Path) {
     // Leaked on purpose: the handler may read it at any time until the process ends; a few
     // hundred bytes per map.
     let message: &'static mut [u8] = Box::leak(text.into_bytes().into_boxed_slice());
-    let slot = &SLOTS_IN_USE[NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS];
+    let free = SLOTS_IN_USE.iter().position(|slot| {
+        slot.taken
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    });
+    let index = free.unwrap_or_else(|| NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS);
+    let slot = &SLOTS_IN_USE[index];
+    slot.taken.store(true, Ordering::SeqCst);
     slot.len.store(0, Ordering::SeqCst);
     slot.message_len.store(message.len(), Ordering::SeqCst);
     slot.message.store(message.as_mut_ptr(), Ordering::SeqCst);
     slot.start.store(start as usize, Ordering::SeqCst);
     slot.len.store(len, Ordering::SeqCst);
+    Registration {
+        slot: index,
+        start: start as usize,
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let slot = &SLOTS_IN_USE[self.slot];
+        // Only if the slot was not reused for a later map since.
+        if slot.start.load(Ordering::SeqCst) == self.start {
+            slot.len.store(0, Ordering::SeqCst);
+            slot.start.store(0, Ordering::SeqCst);
+            slot.taken.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 /// The message for a fault at `address`, if it lies in a registered map.
@@ -113,7 +147,7 @@ mod tests {
     #[test]
     fn a_fault_is_found_in_the_registered_map_only() {
         let bytes = vec![0u8; 4096];
-        register(bytes.as_ptr(), bytes.len(), std::path::Path::new("a.rgidx"));
+        let registration = register(bytes.as_ptr(), bytes.len(), std::path::Path::new("a.rgidx"));
         let start = bytes.as_ptr() as usize;
         let (message, len) = message_for(start + 100).expect("inside");
         // SAFETY: a registered message, leaked for the life of the process.
@@ -125,5 +159,28 @@ mod tests {
         );
         assert!(message_for(start + 4096).is_none());
         assert!(message_for(start.wrapping_sub(1)).is_none());
+        drop(registration);
+        assert!(message_for(start + 100).is_none(), "freed with its map");
+    }
+
+    #[test]
+    fn a_slot_freed_by_a_dropped_map_is_taken_again_before_any_live_one() {
+        let live: Vec<Vec<u8>> = (0..SLOTS / 2).map(|_| vec![0u8; 64]).collect();
+        let _held: Vec<Registration> = live
+            .iter()
+            .map(|b| register(b.as_ptr(), b.len(), std::path::Path::new("live.rgidx")))
+            .collect();
+        // Many more maps than slots, each dropped before the next: none pushes a live one out.
+        for _ in 0..4 * SLOTS {
+            let passing = [0u8; 64];
+            let _r = register(
+                passing.as_ptr(),
+                passing.len(),
+                std::path::Path::new("x.rgidx"),
+            );
+        }
+        for b in &live {
+            assert!(message_for(b.as_ptr() as usize).is_some());
+        }
     }
 }

@@ -20,12 +20,13 @@ pub(crate) struct MappedFile(Arc<Bytes>);
 
 #[derive(Debug)]
 enum Bytes {
-    Mapped(Mmap),
-    /// The file read into words, so that its sections are as aligned as in a map.
-    Read {
-        words: Vec<u64>,
-        len: usize,
+    /// The registration is dropped first, then the map is unmapped.
+    Mapped {
+        _fault: crate::mapfault::Registration,
+        map: Mmap,
     },
+    /// The file read into words, so that its sections are as aligned as in a map.
+    Read { words: Vec<u64>, len: usize },
 }
 
 impl MappedFile {
@@ -38,10 +39,10 @@ impl MappedFile {
         // here does not change while mapped (see the module note for a file truncated by
         // someone else).
         let bytes = match unsafe { memmap2::MmapOptions::new().populate().map(file) } {
-            Ok(map) => {
-                crate::mapfault::register(map.as_ptr(), map.len(), path);
-                Bytes::Mapped(map)
-            }
+            Ok(map) => Bytes::Mapped {
+                _fault: crate::mapfault::register(map.as_ptr(), map.len(), path),
+                map,
+            },
             Err(_) => read_words(file)?,
         };
         Ok(MappedFile(Arc::new(bytes)))
@@ -50,7 +51,7 @@ impl MappedFile {
     /// All of the file's bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         match &*self.0 {
-            Bytes::Mapped(map) => map,
+            Bytes::Mapped { map, .. } => map,
             Bytes::Read { words, len } => &bytemuck::cast_slice(words)[..*len],
         }
     }
