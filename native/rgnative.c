@@ -64,6 +64,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* the binary columns are little-endian: on such a host they are plain copies */
+#define RG_LITTLE_ENDIAN (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
 typedef intptr_t Py_ssize_t;
 typedef struct _object PyObject;
 struct _object {
@@ -1136,6 +1139,18 @@ done:
 /* ---- column ----------------------------------------------------------------------------- */
 
 /* Appends the LEB128 varint of v at p; returns the end. */
+/* x as 8 bytes little-endian at p (a raw column_of value) */
+static void put_raw(void *p, uint64_t x)
+{
+#if RG_LITTLE_ENDIAN
+    memcpy(p, &x, 8);
+#else
+    unsigned char *b = p;
+    for (int k = 0; k < 8; k++)
+        b[k] = (unsigned char)(x >> (8 * k));
+#endif
+}
+
 static unsigned char *put_varint(unsigned char *p, unsigned long long v)
 {
     while (v >= 0x80) {
@@ -1165,11 +1180,36 @@ static PyObject *column_bytes(int tag, int is_signed, const uint64_t *raw, Py_ss
     *p++ = (unsigned char)tag;
     *p++ = (unsigned char)width;
     p = put_varint(p, size);
+#if RG_LITTLE_ENDIAN
+    /* one loop per width, each a plain narrowing store the compiler vectorizes */
+    switch (width) {
+    case 1:
+        for (Py_ssize_t i = 0; i < n; i++)
+            p[i] = (unsigned char)raw[i];
+        break;
+    case 2:
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint16_t x = (uint16_t)raw[i];
+            memcpy(p + 2 * i, &x, 2);
+        }
+        break;
+    case 4:
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint32_t x = (uint32_t)raw[i];
+            memcpy(p + 4 * i, &x, 4);
+        }
+        break;
+    default:
+        memcpy(p, raw, size);
+    }
+    p += size;
+#else
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t x = raw[i];
         for (int b = 0; b < width; b++)         /* little-endian whatever the host */
             *p++ = (unsigned char)(x >> (8 * b));
     }
+#endif
     PyObject *out = PyBytes_FromStringAndSize((const char *)buf, p - buf);
     PyMem_Free(buf);
     return out;
@@ -1359,16 +1399,28 @@ static PyObject *rg_column_of(PyObject *self, PyObject *args)
         if (TYPE(f) == &PyBytes_Type) {
             const unsigned char *b = (const unsigned char *)PyBytes_AsString(f);
             Py_ssize_t m = PyBytes_Size(f) / 8;
+            uint64_t *to = raw + at;
+#if RG_LITTLE_ENDIAN
+            memcpy(to, b, (size_t)m * 8);
+#else
             for (Py_ssize_t i = 0; i < m; i++, b += 8) {
                 uint64_t x = 0;
                 for (int q = 7; q >= 0; q--)
                     x = (x << 8) | b[q];
-                raw[at + i] = x;
-                unsigned long long magnitude =
-                    is_signed && (int64_t)x < 0 ? ~(unsigned long long)x : x;
-                if (magnitude > top)
-                    top = magnitude;
+                to[i] = x;
             }
+#endif
+            /* the largest magnitude as a bitwise or: it has the largest value's top bit,
+             * which is all the width needs */
+            uint64_t bits = 0;
+            if (is_signed)
+                for (Py_ssize_t i = 0; i < m; i++)
+                    bits |= to[i] ^ (uint64_t)((int64_t)to[i] >> 63);
+            else
+                for (Py_ssize_t i = 0; i < m; i++)
+                    bits |= to[i];
+            if (bits > top)
+                top = bits;
             at += m;
         } else {
             Py_ssize_t len;
@@ -1411,9 +1463,7 @@ static PyObject *numbers_raw(Py_ssize_t n, number_at number, void *ctx)
             PyMem_Free(buf);
             return NULL;
         }
-        uint64_t x = negative ? (uint64_t)0 - magnitude : magnitude;
-        for (int b = 0; b < 8; b++)
-            buf[8 * i + b] = (unsigned char)(x >> (8 * b));
+        put_raw(buf + 8 * i, negative ? (uint64_t)0 - magnitude : magnitude);
     }
     PyObject *out = PyBytes_FromStringAndSize((const char *)buf, n * 8);
     PyMem_Free(buf);
@@ -1744,9 +1794,8 @@ static int buf_reserve(Buf *b, size_t more)
 static void buf_number(Buf *b, int raw, long long v)
 {
     if (raw) {
-        uint64_t x = (uint64_t)v;
-        for (int k = 0; k < 8; k++)
-            b->data[b->len++] = (char)(x >> (8 * k));
+        put_raw(b->data + b->len, (uint64_t)v);
+        b->len += 8;
         return;
     }
     char *p = b->data + b->len;
