@@ -152,10 +152,14 @@ mod tests {
     fn a_loaded_snapshot_and_its_index_are_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = tiny_snapshot(dir.path());
-        let index = crate::snapshot::index::places(&path)[0].clone();
-        std::fs::write(&index, "an old index").unwrap();
+        let loaded = crate::load(&path).unwrap();
+        let index = crate::snapshot::index::Index::write_for_test(&path, &loaded);
+        assert_eq!(index, crate::snapshot::index::places(&path)[0]);
         let mut s = Session::new();
-        s.snapshot(&path).unwrap();
+        assert!(
+            s.snapshot(&path).unwrap().ids.is_mapped(),
+            "read from its index"
+        );
         for (output, what) in [(&path, "snapshot"), (&index, "index of the snapshot")] {
             let e = crate::output::write_to(Some(output), |w| w.write_all(b"x")).unwrap_err();
             let expected = format!("the output is the {what} being read; not overwritten");

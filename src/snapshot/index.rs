@@ -237,6 +237,32 @@ impl Index {
         })
     }
 
+    /// Remove, on a thread of its own, every index file at this snapshot's places: called
+    /// once none of them read back valid, so each is out of date. Replacing a file by rename
+    /// makes ext4 write the new one out first (`auto_da_alloc`: 0.05–0.08 s for the 93 MB
+    /// index of 1.4M objects), and unlinking a big file takes a while too; done while the
+    /// snapshot is parsed, neither adds to the load. Join it before [`Index::save`].
+    pub(crate) fn discard_stale(&self) -> Option<std::thread::JoinHandle<()>> {
+        let stale: Vec<PathBuf> = self
+            .places
+            .iter()
+            .filter(|place| std::fs::metadata(place).is_ok_and(|m| m.is_file()))
+            .cloned()
+            .collect();
+        if stale.is_empty() {
+            return None;
+        }
+        let remove = move || {
+            for place in stale {
+                let _ = std::fs::remove_file(place);
+            }
+        };
+        std::thread::Builder::new()
+            .name("refgraph-stale-index".into())
+            .spawn(remove)
+            .ok()
+    }
+
     /// Write the index for `snap` if it is worth it; errors are ignored (the next load parses
     /// the JSON again, nothing worse).
     pub(crate) fn save(&self, snap: &Snapshot) {
@@ -249,6 +275,13 @@ impl Index {
         let n = snap.node_count();
         n >= self.min_objects
             || (self.fingerprint.size >= self.min_bytes && n >= self.min_objects / 10)
+    }
+
+    /// Write the index of `snap`, loaded from `snapshot`, whatever its size; returns where.
+    #[cfg(test)]
+    pub(crate) fn write_for_test(snapshot: &Path, snap: &Snapshot) -> PathBuf {
+        let index = Index::new(snapshot).expect("a readable snapshot");
+        index.store(snap).expect("the index written")
     }
 
     /// Write beside the snapshot, or else in the cache directory; returns where.

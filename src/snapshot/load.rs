@@ -76,7 +76,12 @@ pub(super) fn load_using(path: &Path, index: Option<&Index>) -> Result<Snapshot,
     if let Some(snap) = index.and_then(Index::read) {
         return Ok(snap);
     }
-    let snap = read_snapshot(path)?;
+    let discarding = index.and_then(Index::discard_stale);
+    let snap = read_snapshot(path);
+    if let Some(thread) = discarding {
+        let _ = thread.join();
+    }
+    let snap = snap?;
     if let Some(index) = index {
         index.save(&snap);
     }

@@ -241,6 +241,27 @@ fn small_snapshots_get_no_index() {
 }
 
 #[test]
+fn a_stale_index_is_removed_even_where_no_new_one_is_written() {
+    let f = Fixture::new(300);
+    f.write_index();
+    let file = File::options().write(true).open(&f.path).unwrap();
+    let mtime = file.metadata().unwrap().modified().unwrap();
+    file.set_modified(mtime + std::time::Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(f.read().err(), Some(Invalid("stale")));
+    let never_worth = Index {
+        min_objects: usize::MAX,
+        ..f.index()
+    };
+    same_snapshot(&load_using(&f.path, Some(&never_worth)).unwrap(), &f.json).unwrap();
+    assert!(!f.index_path().exists(), "the stale index is gone");
+    // What is not a file at the index's place is left alone.
+    std::fs::create_dir(f.index_path()).unwrap();
+    same_snapshot(&load_using(&f.path, Some(&never_worth)).unwrap(), &f.json).unwrap();
+    assert!(f.index_path().is_dir());
+}
+
+#[test]
 fn worth_it_means_many_objects_or_a_big_file_of_many_objects() {
     let f = Fixture::new(300);
     let index = |min_objects, min_bytes| Index {
