@@ -66,3 +66,24 @@ fn an_unreadable_file_says_permission_denied() {
         assert!(String::from_utf8_lossy(&out.stderr).ends_with(": permission denied\n"));
     }
 }
+
+/// Every header field `summary` prints reaches the terminal escaped: a dump time or trigger
+/// holding control sequences (a title change, a screen clear, a newline) is shown as text.
+#[test]
+fn header_time_and_trigger_are_escaped_in_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.rgsnap");
+    let header = serde_json::json!({"kind":"header","format":"refgraph-snapshot","version":[1,0],
+        "python":"3.11","pid":1,"time":"\u{1b}]0;PWNED\u{7}\u{1b}[2J","trigger":"exit\nforged"});
+    let text = format!(
+        "{header}\n{}\n{}\n{}\n",
+        r#"{"kind":"types","base":0,"names":[["builtins","list"]]}"#,
+        r#"{"kind":"objects","id":[1],"type":[0],"size":[56],"refcount":[1],"flags":[0],"label":[null],"nrefs":[0],"refs":[],"edge_labels":[]}"#,
+        r#"{"kind":"end","objects":1,"edges":0}"#
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = crate::util::stdout(&["summary", path.to_str().unwrap()]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+    assert!(!out.contains("exit\nforged"), "{out}");
+    assert!(out.contains("PWNED"), "{out}");
+}

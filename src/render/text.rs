@@ -190,8 +190,10 @@ fn write_facts(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     let time = f.time.as_deref().unwrap_or("?");
     writeln!(
         w,
-        "Process   python {}, pid {pid}, dumped at {trigger} ({time})",
-        term_safe(python)
+        "Process   python {}, pid {pid}, dumped at {} ({})",
+        term_safe(python),
+        term_safe(trigger),
+        term_safe(time)
     )?;
     if !f.argv.is_empty() {
         writeln!(w, "argv      {}", term_safe(&f.argv.join(" ")))?;
