@@ -1138,7 +1138,6 @@ done:
 
 /* ---- column ----------------------------------------------------------------------------- */
 
-/* Appends the LEB128 varint of v at p; returns the end. */
 /* x as 8 bytes little-endian at p (a raw column_of value) */
 static void put_raw(void *p, uint64_t x)
 {
@@ -1151,6 +1150,7 @@ static void put_raw(void *p, uint64_t x)
 #endif
 }
 
+/* Appends the LEB128 varint of v at p; returns the end. */
 static unsigned char *put_varint(unsigned char *p, unsigned long long v)
 {
     while (v >= 0x80) {
