@@ -6,7 +6,7 @@ use crate::cli::{
     CaptureArgs, ChainArgs, Command, CyclesArgs, DiffArgs, FindArgs, GraphArgs, OrphansArgs,
     ShowArgs, SummaryArgs, TypesArgs,
 };
-use crate::output::{check_not_an_input, note_input, write_to, OutputError};
+use crate::output::{check_not_an_input, check_writable, note_input, write_to, OutputError};
 use crate::query::chain::ChainView;
 use crate::query::chain::{answer_chain, ChainMode, ChainQuery};
 use crate::query::cycles::{self, CyclesQuery};
@@ -84,9 +84,13 @@ fn answer<T: serde::Serialize>(
 }
 
 /// Refuse, before any work, an output that would replace a file this run reads (the
-/// snapshot, the baseline, an index, the program's files): every write checks it again.
-fn refuse_inputs(output: Option<&Path>) -> Result<(), OutputError> {
-    output.map_or(Ok(()), check_not_an_input)
+/// snapshot, the baseline, an index, the program's files), or that cannot be written (a
+/// directory, a missing one): every write checks both again.
+fn refuse_output(output: Option<&Path>) -> Result<(), OutputError> {
+    output.map_or(Ok(()), |path| {
+        check_not_an_input(path)?;
+        check_writable(path)
+    })
 }
 
 /// The dumper writes its snapshot to a temp file renamed over the path: over a device, a pipe
@@ -108,7 +112,10 @@ fn refuse_special_snapshot_path(output: &Path) -> anyhow::Result<()> {
 fn run_convert(a: &crate::cli::ConvertArgs) -> anyhow::Result<()> {
     use crate::snapshot::binary::write::{convert_file, ConvertError, Format};
     note_input(&a.input, "the snapshot being converted");
-    check_not_an_input(&a.output)?;
+    for place in crate::snapshot::index::places(&a.input) {
+        note_input(&place, "the index of the snapshot being converted");
+    }
+    refuse_output(Some(&a.output))?;
     let to = a.to.map(|f| match f {
         crate::cli::SnapshotFormat::Json => Format::Json,
         crate::cli::SnapshotFormat::Binary => Format::Binary,
@@ -188,7 +195,7 @@ fn run_chain(a: ChainArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         None => None,
     };
     let snap = s.snapshot(&a.snapshot)?;
-    refuse_inputs(a.output.as_deref())?;
+    refuse_output(a.output.as_deref())?;
     let targets = resolve_all(&snap, &a.objects, a.limit)?;
     let ignore = resolve_all(&snap, &a.ignore, usize::MAX)?;
     let to_types = a.to.as_deref().map(|t| types_named(&snap, t)).transpose()?;
@@ -321,8 +328,9 @@ fn graph_format(path: Option<&Path>, json: bool) -> anyhow::Result<GraphFormat> 
     file_format(path)
 }
 
-/// The format of an output file, from its extension.
+/// The format of an output file, from its extension (a directory is refused as one first).
 fn file_format(path: &Path) -> anyhow::Result<GraphFormat> {
+    check_writable(path)?;
     if let Some(image) = ImageFormat::from_path(path) {
         if let Some(e) = image.missing_dot() {
             anyhow::bail!("{}: {e}", path.display());
@@ -400,7 +408,7 @@ fn write_graph(
 fn run_graph(a: GraphArgs, dir: SubgraphDirection, s: &mut Session) -> anyhow::Result<Outcome> {
     let format = graph_format(a.output.as_deref(), a.json)?;
     let snap = s.snapshot(&a.snapshot)?;
-    refuse_inputs(a.output.as_deref())?;
+    refuse_output(a.output.as_deref())?;
     let starts = resolve_all(&snap, &a.objects, a.limit)?;
     let opts = SubgraphOptions {
         max_depth: a.max_depth,
@@ -441,7 +449,7 @@ fn run_cycles(a: CyclesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(|dir| cycle_paths(dir, found.cycles.len(), a.render_format))
         .unwrap_or_default();
-    pictures.iter().try_for_each(|p| refuse_inputs(Some(p)))?;
+    pictures.iter().try_for_each(|p| refuse_output(Some(p)))?;
     answer("cycles", a.json, &found, text::write_cycles)?;
     if let Some(dir) = &a.render {
         draw_cycles(
@@ -680,7 +688,7 @@ fn run_report(a: crate::cli::ReportArgs, s: &mut Session) -> anyhow::Result<Outc
         Some(output) => output,
         None => report_path(&a.snapshot)?,
     };
-    refuse_inputs(Some(&output))?;
+    refuse_output(Some(&output))?;
     let opts = ReportOptions {
         largest: a.top,
         cycles: a.cycles,
@@ -751,7 +759,7 @@ fn run_capture(a: CaptureArgs) -> anyhow::Result<Outcome> {
     for script in command.input_files() {
         note_input(&script, "the program's script");
     }
-    refuse_inputs(Some(&output))?;
+    refuse_output(Some(&output))?;
     refuse_special_snapshot_path(&output)?;
     let opts = CaptureOptions {
         command,
@@ -780,6 +788,8 @@ fn run_capture_pid(pid: i32, a: CaptureArgs) -> anyhow::Result<Outcome> {
     let output = a
         .output
         .unwrap_or_else(|| std::path::PathBuf::from(format!("pid.{pid}.rgsnap")));
+    refuse_output(Some(&output))?;
+    refuse_special_snapshot_path(&output)?;
     let opts = crate::attach::AttachOptions {
         pid,
         output,

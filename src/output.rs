@@ -146,9 +146,57 @@ pub fn check_not_an_input(output: &Path) -> Result<(), OutputError> {
     }
 }
 
+/// Refuse, before any work, a file output that cannot be written: a directory, a name that
+/// can only be a directory (`out/`, `.`), or one in a directory that is missing, not a
+/// directory, or not writable (checked by creating and removing a temp file there). Devices,
+/// pipes, sockets, descriptors and `-` pass: they are written in place.
+pub fn check_writable(path: &Path) -> Result<(), OutputError> {
+    if path == Path::new("-") || descriptor_of(path).is_some() {
+        return Ok(());
+    }
+    let refuse = |problem: &str| OutputError {
+        path: path.to_path_buf(),
+        problem: format!("cannot write: {problem}"),
+        kind: None,
+    };
+    let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| m.is_dir()) {
+        return Err(refuse("is a directory"));
+    }
+    if meta.is_ok_and(|m| !m.is_file()) {
+        return Ok(());
+    }
+    if names_a_directory(path) {
+        return Err(refuse("names a directory, not a file"));
+    }
+    let target = resolved(path);
+    new_temp(parent_dir(&target))
+        .map(drop)
+        .map_err(|e| OutputError::io(path, &e))
+}
+
+/// `out/`, `.`, `..`, `/`: names that cannot be a file's.
+fn names_a_directory(path: &Path) -> bool {
+    #[cfg(unix)]
+    let slash = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).ends_with(b"/");
+    #[cfg(not(unix))]
+    let slash = false;
+    slash || path.file_name().is_none()
+}
+
+/// The directory a file `path` goes in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Write `path`: atomically when it is (or will be) a regular file, in place when it is a
 /// device, a pipe, a socket or a name for an open descriptor (`/dev/stdout`, `/dev/fd/3`).
-/// The result is readable by others (mode 0644), like a file the shell would create.
+/// A new file gets the mode a shell's `>` would give it (0666 less the umask), and is no more
+/// readable than any file this run reads ([`output_mode`]): a report of a private snapshot is
+/// private too.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -165,6 +213,7 @@ pub fn write_atomically(
         let append = meta.as_ref().is_ok_and(|m| m.is_file());
         return write_in_place(path, append, write);
     }
+    check_writable(path)?;
     replace(path, &resolved(path), write)
 }
 
@@ -198,17 +247,8 @@ fn replace(
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), OutputError> {
     let err = |e: io::Error| OutputError::io(shown, &e);
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".refgraph-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let mut tmp = new_temp(parent_dir(target)).map_err(err)?;
     let _guard = crate::interrupt::TempGuard::new(tmp.path());
-    set_readable(tmp.as_file()).map_err(err)?;
     {
         let mut buffered = io::BufWriter::new(tmp.as_file_mut());
         write(&mut buffered).map_err(err)?;
@@ -266,15 +306,38 @@ fn write_stream(
     buffered.flush().map_err(err)
 }
 
+/// A temp file in `dir`, created with [`output_mode`] (the kernel takes the umask off it).
 #[cfg(unix)]
-fn set_readable(file: &std::fs::File) -> io::Result<()> {
+fn new_temp(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+    tempfile::Builder::new()
+        .prefix(".refgraph-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(output_mode()))
+        .tempfile_in(dir)
 }
 
 #[cfg(not(unix))]
-fn set_readable(_: &std::fs::File) -> io::Result<()> {
-    Ok(())
+fn new_temp(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".refgraph-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+}
+
+/// The mode a new output is created with, before the umask: read and write for all (as a
+/// shell's `>`), less what any input of this run withholds from its group or others. The
+/// owner can always read and write what refgraph wrote.
+#[cfg(unix)]
+fn output_mode() -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
+    inputs
+        .iter()
+        .filter_map(|i| std::fs::metadata(&i.path).ok())
+        .fold(0o666, |mode, meta| {
+            mode & (meta.permissions().mode() | 0o600)
+        })
 }
 
 /// Write to stdout (`None` or `-`) or to a file (see [`write_atomically`]).

@@ -153,6 +153,104 @@ fn convert_goes_both_ways_keeps_everything_and_never_replaces_its_input() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// `convert` reads what a load reads: a pipe or FIFO (read once, though the conversion reads
+/// twice), a binary file cut short (references to the objects cut off become dangling, with a
+/// warning), and a corrupt one is refused naming the block a load names. The snapshot's
+/// index is an input too.
+#[test]
+fn convert_takes_pipes_and_cut_files_as_a_load_does_and_names_a_corrupt_block_alike() {
+    let dir = Workdir::new();
+    let json = dir.capture("cache_dict.py", &[]);
+    let bin = dir.arg("x.rgbin");
+    assert!(run(&["convert", &json, &bin]).status.success());
+    let bin_bytes = std::fs::read(&bin).expect("bin");
+    let refgraph = env!("CARGO_BIN_EXE_refgraph");
+    let shell = |script: &str| {
+        Command::new("bash")
+            .current_dir(dir.path(""))
+            .args(["-c", script])
+            .output()
+            .expect("bash")
+    };
+    // A pipe, a process substitution, a FIFO: the same file as from the snapshot itself.
+    let from_file = dir.arg("file.rgsnap");
+    assert!(run(&["convert", &bin, &from_file]).status.success());
+    let expected = std::fs::read(&from_file).expect("converted");
+    for (name, script) in [
+        (
+            "stdin.rgsnap",
+            format!("cat x.rgbin | '{refgraph}' convert /dev/stdin stdin.rgsnap"),
+        ),
+        (
+            "subst.rgsnap",
+            format!("'{refgraph}' convert <(gzip -c x.rgbin) subst.rgsnap"),
+        ),
+        (
+            "fifo.rgsnap",
+            format!("mkfifo f && (cat x.rgbin > f &) && '{refgraph}' convert f fifo.rgsnap"),
+        ),
+    ] {
+        let out = shell(&script);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(dir.path(name)).expect(name),
+            expected,
+            "{name}"
+        );
+    }
+    // Cut short: converted as far as it goes, answering as the cut file does.
+    let cut = dir.arg("cut.rgbin");
+    std::fs::write(&cut, &bin_bytes[..bin_bytes.len() * 8 / 10]).expect("write");
+    let cut_json = dir.arg("cut.rgsnap");
+    let out = run(&["convert", &cut, &cut_json]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is cut short"), "{err}");
+    assert!(
+        err.contains("references point to objects cut off the end"),
+        "{err}"
+    );
+    let types = |s: &str| stdout(&["types", "--json", "--limit", "0", s]);
+    let data = |s: &str| serde_json::from_str::<Value>(&types(s)).expect("json")["data"].clone();
+    assert_eq!(data(&cut), data(&cut_json));
+    let orphans = |s: &str| stdout(&["orphans", "--json", s]);
+    assert_eq!(orphans(&cut), orphans(&cut_json));
+    // Corrupt: the same one-line error as a load.
+    let mut corrupt = bin_bytes.clone();
+    let at = corrupt.len() - 3000;
+    for (k, flip) in [0xff, 0xff, 0x80].iter().enumerate() {
+        corrupt[at - 1 + k] ^= flip;
+    }
+    let bad = dir.arg("corrupt.rgbin");
+    std::fs::write(&bad, &corrupt).expect("write");
+    let load = run(&["types", &bad]);
+    let converted = run(&["convert", &bad, &dir.arg("corrupt.rgsnap")]);
+    assert_eq!(load.status.code(), Some(2));
+    assert_eq!(converted.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&load.stderr),
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    assert!(!dir.path("corrupt.rgsnap").exists());
+    // The index is an input of the conversion (this one too small to have one: a stand-in).
+    let index = format!("{bin}.rgidx");
+    std::fs::write(&index, "the index").expect("write");
+    let before = std::fs::read(&index).expect("index");
+    let out = run(&["convert", &bin, &index]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not overwritten"));
+    assert_eq!(std::fs::read(&index).expect("index"), before);
+}
+
 #[test]
 fn dump_refuses_a_format_it_does_not_write() {
     let dir = Workdir::new();

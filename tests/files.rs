@@ -218,6 +218,83 @@ fn capture_never_replaces_a_file_the_program_is_run_with() {
 }
 
 #[test]
+fn capture_refuses_an_output_it_cannot_write_before_the_program_runs() {
+    let w = Workdir::new();
+    std::fs::write(w.path("app.py"), "print('the program ran')\n").unwrap();
+    std::fs::create_dir(w.path("sub")).unwrap();
+    let cases = [
+        ("nodir/x.rgsnap", "no directory nodir/"),
+        (".", "is a directory"),
+        ("sub", "is a directory"),
+        ("sub/", "is a directory"),
+        ("new/", "names a directory, not a file"),
+        ("app.py/x.rgsnap", "app.py/ is not a directory"),
+    ];
+    for (output, problem) in cases {
+        for pid in [None, Some("1")] {
+            let mut args = vec!["capture", "-o", output];
+            match pid {
+                Some(pid) => args.extend(["--pid", pid]),
+                None => args.extend(["--", "python3", "app.py"]),
+            }
+            let out = run_in(&w.path(""), &args);
+            assert_refused(&out, &format!("{output}: cannot write: {problem}"));
+            assert!(out.stdout.is_empty(), "the program ran: {args:?}");
+        }
+    }
+    assert_eq!(std::fs::read_dir(w.path("sub")).unwrap().count(), 0);
+}
+
+/// Outputs get the mode a shell's `>` gives (0666 less the umask), and never more than the
+/// snapshot they are made from: a report of a private snapshot is private.
+#[test]
+fn outputs_follow_the_umask_and_are_no_more_readable_than_their_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Workdir::new();
+    tiny(&w, "s.rgsnap");
+    let bin = env!("CARGO_BIN_EXE_refgraph");
+    let mode_of = |name: &str| {
+        std::fs::metadata(w.path(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let cases = [
+        (0o644, "022", 0o644),
+        (0o644, "077", 0o600),
+        (0o600, "022", 0o600),
+        (0o640, "002", 0o660 & 0o640 | 0o600),
+    ];
+    for (input_mode, umask, expected) in cases {
+        std::fs::set_permissions(
+            w.path("s.rgsnap"),
+            std::fs::Permissions::from_mode(input_mode),
+        )
+        .unwrap();
+        for out in ["c.rgbin", "r.html", "g.dot"] {
+            let _ = std::fs::remove_file(w.path(out));
+        }
+        let script = format!(
+            "umask {umask} && '{bin}' convert s.rgsnap c.rgbin && '{bin}' report s.rgsnap -o r.html && '{bin}' refs s.rgsnap 0x2 -o g.dot"
+        );
+        let out = Command::new("bash")
+            .current_dir(w.path(""))
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        for out in ["c.rgbin", "r.html", "g.dot"] {
+            assert_eq!(
+                mode_of(out),
+                expected,
+                "{out}: input {input_mode:o}, umask {umask}"
+            );
+        }
+    }
+}
+
+#[test]
 fn capture_never_renames_a_snapshot_over_a_device_or_pipe() {
     let w = Workdir::new();
     std::fs::write(w.path("app.py"), "x = 1\n").unwrap();
@@ -331,7 +408,24 @@ fn output_errors_name_the_users_path_once_and_no_temp_file() {
             &["report", "s.rgsnap", "-o", "s.rgsnap/x.html"],
             "s.rgsnap/x.html: cannot write: s.rgsnap/ is not a directory",
         ),
+        (
+            &["convert", "s.rgsnap", "."],
+            ".: cannot write: is a directory",
+        ),
+        (
+            &["convert", "s.rgsnap", "sub/"],
+            "sub/: cannot write: is a directory",
+        ),
+        (
+            &["report", "s.rgsnap", "-o", "nodir/"],
+            "nodir/: cannot write: names a directory, not a file",
+        ),
+        (
+            &["refs", "s.rgsnap", "0x2", "-o", ".."],
+            "..: cannot write: is a directory",
+        ),
     ];
+    std::fs::create_dir(w.path("sub")).unwrap();
     for (args, line) in cases {
         assert_refused(&run_in(&dir, args), line);
     }

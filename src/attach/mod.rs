@@ -123,6 +123,9 @@ pub enum AttachError {
         /// The error.
         error: std::io::Error,
     },
+    /// The snapshot could not be written where the user asked.
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 /// Elsewhere: say where attaching works.

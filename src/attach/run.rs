@@ -7,7 +7,6 @@ use super::preflight::{self, ThreadInfo};
 use super::{bootstrap, inject, memory, ptrace, x86_64};
 use super::{AttachError, AttachOptions, AttachOutcome};
 use crate::capture::DUMPER_SOURCE;
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -270,7 +269,7 @@ pub fn capture_pid(
             message: "it reported success but wrote no file".into(),
         });
     };
-    write_atomically(&opts.output, &mut snapshot)?;
+    crate::output::write_atomically(&opts.output, |w| std::io::copy(&mut snapshot, w).map(drop))?;
     dir.remove();
     Ok(AttachOutcome {
         output: opts.output.clone(),
@@ -284,27 +283,6 @@ pub fn capture_pid(
         total: started.elapsed(),
         version: target.version_text(),
     })
-}
-
-/// Copy into a temp file beside `output`, then rename it into place.
-fn write_atomically(output: &Path, from: &mut std::fs::File) -> Result<(), AttachError> {
-    let parent = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let what = || format!("writing {}", output.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".refgraph-attach-")
-        .tempfile_in(parent)
-        .map_err(io(what()))?;
-    std::io::copy(from, tmp.as_file_mut()).map_err(io(what()))?;
-    tmp.as_file_mut().flush().map_err(io(what()))?;
-    tmp.persist(output)
-        .map_err(|e| AttachError::Io {
-            what: what(),
-            error: e.error,
-        })
-        .map(drop)
 }
 
 #[cfg(test)]

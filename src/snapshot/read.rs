@@ -129,6 +129,11 @@ impl Input {
         })
     }
 
+    /// A pipe (or FIFO): its text can be read only once.
+    pub(super) fn is_pipe(&self) -> bool {
+        matches!(self.kind, InputKind::Pipe)
+    }
+
     /// What to say when the input holds nothing but blank lines.
     pub(super) fn empty_message(&self) -> &'static str {
         match self.kind {

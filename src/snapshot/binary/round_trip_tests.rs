@@ -26,7 +26,7 @@ fn json_text(body: &str) -> String {
 fn to(format: Format, input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let nodes = super::write::object_ids(input)
-        .and_then(super::write::NodeNumbers::new)
+        .and_then(super::write::NodeNumbers::of_file)
         .map(std::rc::Rc::new);
     convert(input, &mut out, Some(format), None, nodes).expect("converts");
     out
@@ -389,7 +389,7 @@ fn references_are_written_as_node_numbers_where_all_are_objects_and_checked_when
     // a numbering that claims a seventh object makes a reference one past the six there are
     let json = json_text(&SMALL.replace("[99]", "[555]"));
     let ids = vec![1, 2, 3, 4, 10, 140000000000000, 555];
-    let nodes = NodeNumbers::new(ids).map(Rc::new);
+    let nodes = NodeNumbers::new(ids).map(Rc::new).ok_or_else(String::new);
     let mut lying = Vec::new();
     convert(
         json.as_bytes(),
@@ -423,6 +423,20 @@ fn references_are_written_as_node_numbers_where_all_are_objects_and_checked_when
     );
     assert!(cut.load_report().truncated);
     assert_eq!(cut.load_report().dangling_refs, 1);
+    // converted, the reference to the object cut off is an id no object has: dangling too
+    let nodes = super::write::object_ids(&lying[..end])
+        .and_then(NodeNumbers::of_file)
+        .map(Rc::new);
+    let mut json = Vec::new();
+    let (_, warnings) = convert(&lying[..end], &mut json, Some(Format::Json), None, nodes).unwrap();
+    assert_eq!(
+        warnings,
+        ["1 references point to objects cut off the end; written as id 0, which no object has"]
+    );
+    let back = load(&json).unwrap();
+    assert!(back.load_report().truncated);
+    assert_eq!(back.load_report().dangling_refs, 1);
+    assert_eq!(back.marks().len(), 1);
 }
 
 #[test]

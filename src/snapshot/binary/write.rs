@@ -11,7 +11,7 @@ use crate::snapshot::format::{
 };
 use crate::snapshot::id_index::{IdIndex, NO_NODE};
 use rustc_hash::FxHashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::rc::Rc;
 
 /// Writes the blocks of a binary snapshot to `out`.
@@ -29,15 +29,50 @@ pub struct Writer<W: Write> {
 pub struct NodeNumbers {
     ids: Vec<u64>,
     index: IdIndex,
+    /// The file ends with its end record; when not, references to the nodes cut off are
+    /// dangling, as in a load.
+    complete: bool,
 }
 
+/// The node numbers of a file's objects, or why there are none (the message of the first
+/// pass's error, as the conversion would say it).
+pub type Numbering = Result<Rc<NodeNumbers>, String>;
+
+/// The objects' ids of a snapshot text in file order, from a first pass ([`object_ids`]).
+pub struct FileIds {
+    /// Every object's id, in file order.
+    pub ids: Vec<u64>,
+    /// The text ends with its end record (not cut short).
+    pub complete: bool,
+}
+
+/// What a reference to an object cut off the end of a file becomes in a conversion: an id no
+/// object can have (0 is no address), which a load counts as dangling, as it would the node
+/// number. The index labels of the other references of its object are kept that way.
+const CUT_OFF_ID: u64 = 0;
+
 impl NodeNumbers {
-    /// From the objects' ids in file order; `None` when an id repeats (such a file does not
-    /// load, and its objects have no numbering).
+    /// From the objects' ids in file order, of a whole file; `None` when an id repeats (such
+    /// a file does not load, and its objects have no numbering).
     pub fn new(ids: Vec<u64>) -> Option<Self> {
-        crate::snapshot::id_order::by_id(&ids).ok()?;
-        let index = IdIndex::new(&ids);
-        Some(NodeNumbers { ids, index })
+        Self::of_file(FileIds {
+            ids,
+            complete: true,
+        })
+        .ok()
+    }
+
+    /// From a first pass's ids; the message when an id repeats.
+    pub fn of_file(file: FileIds) -> Result<Self, String> {
+        if let Err(id) = crate::snapshot::id_order::by_id(&file.ids) {
+            return Err(format!("object id {id:#x} is recorded twice"));
+        }
+        let index = IdIndex::new(&file.ids);
+        Ok(NodeNumbers {
+            ids: file.ids,
+            index,
+            complete: file.complete,
+        })
     }
 
     /// The node numbers of the ids `refs`, or `None` when one is not an object of the file
@@ -50,15 +85,28 @@ impl NodeNumbers {
             .collect()
     }
 
-    /// The ids of the node numbers `refs`, or `None` when one is past the objects.
-    fn ids_of(&self, refs: &[u64]) -> Option<Vec<u64>> {
-        refs.iter()
+    /// The ids of the node numbers `refs` and how many are cut off ([`CUT_OFF_ID`]); `None`
+    /// when one is past the objects of a whole file (or of one with an object of id 0).
+    fn ids_of(&self, refs: &[u64]) -> Option<(Vec<u64>, u64)> {
+        let may_cut = !self.complete && !self.ids.contains(&CUT_OFF_ID);
+        let mut cut = 0;
+        let ids = refs
+            .iter()
             .map(|&r| {
-                usize::try_from(r)
+                let id = usize::try_from(r)
                     .ok()
-                    .and_then(|r| self.ids.get(r).copied())
+                    .and_then(|r| self.ids.get(r).copied());
+                match id {
+                    Some(id) => Some(id),
+                    None if may_cut => {
+                        cut += 1;
+                        Some(CUT_OFF_ID)
+                    }
+                    None => None,
+                }
             })
-            .collect()
+            .collect::<Option<Vec<u64>>>()?;
+        Some((ids, cut))
     }
 }
 
@@ -425,14 +473,15 @@ impl From<io::Error> for ConvertError {
 
 /// Copy the snapshot text `input` (JSON lines or binary, detected by its magic; decompressed
 /// already) to `out` in `to`'s format. `nodes`: the node numbers of the file's objects (from
-/// a first pass, [`object_ids`]), to write references as node numbers and to read them.
+/// a first pass, [`object_ids`]), to write references as node numbers and to read them; or why
+/// the first pass found none (said when a block's references are node numbers).
 /// Returns the warnings (a cut-short input is converted as far as it goes, like a load).
 pub fn convert(
     input: impl io::Read,
     out: impl Write,
     to: Option<Format>,
     read_error: Option<&'static str>,
-    nodes: Option<Rc<NodeNumbers>>,
+    nodes: Numbering,
 ) -> Result<(Format, Vec<String>), ConvertError> {
     let mut input = input;
     let mut start = Vec::new();
@@ -452,7 +501,8 @@ pub fn convert(
 
 /// Convert the snapshot file at `path` (plain or gzip, either format) into `out`, gzip-
 /// compressed when `gzip`; `to: None` picks the other format than the input's. Returns the
-/// format written and the warnings.
+/// format written and the warnings. A file is read twice (the first time for its node
+/// numbers); a pipe's text is kept in an unnamed temp file for that.
 pub fn convert_file(
     path: &std::path::Path,
     to: Option<Format>,
@@ -465,66 +515,107 @@ pub fn convert_file(
         .text()
         .map_err(|e| ConvertError::Input(describe_io(&e)))?;
     let read_error = text.gzip.then_some("corrupt gzip data");
-    let nodes = numbering(path).map(Rc::new);
-    let done = if gzip {
-        let mut z = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
-        let done = convert(text.reader, &mut z, to, read_error, nodes)?;
-        z.finish()?;
-        done
-    } else {
-        convert(text.reader, out, to, read_error, nodes)?
-    };
+    if input.is_pipe() {
+        let mut spool = spool(text.reader, read_error)?;
+        let nodes = numbering(&mut spool);
+        spool.rewind()?;
+        return convert_into(spool, out, to, gzip, None, nodes);
+    }
+    let nodes = file_numbering(path);
+    let done = convert_into(text.reader, out, to, gzip, read_error, nodes)?;
     input
         .check_unchanged(path, true)
         .map_err(|e| ConvertError::Input(e.message))?;
     Ok(done)
 }
 
-/// The node numbers of the objects of the snapshot file at `path`, from a first read of it;
-/// `None` when it does not read whole and unchanged (the conversion then says why, or writes
-/// ids).
-fn numbering(path: &std::path::Path) -> Option<NodeNumbers> {
-    use crate::snapshot::read::Input;
-    let input = Input::open(path).ok()?;
-    let text = input.text().ok()?;
-    let ids = object_ids(text.reader)?;
-    input.check_unchanged(path, true).ok()?;
-    NodeNumbers::new(ids)
+/// [`convert`], through a gzip encoder when `gzip`.
+fn convert_into(
+    input: impl io::Read,
+    out: &mut dyn Write,
+    to: Option<Format>,
+    gzip: bool,
+    read_error: Option<&'static str>,
+    nodes: Numbering,
+) -> Result<(Format, Vec<String>), ConvertError> {
+    if !gzip {
+        return convert(input, out, to, read_error, nodes);
+    }
+    let mut z = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
+    let done = convert(input, &mut z, to, read_error, nodes)?;
+    z.finish()?;
+    Ok(done)
 }
 
-/// The ids of the objects of the snapshot text `input` (either format), in file order, or
-/// `None` when it does not read as a snapshot.
-pub fn object_ids(input: impl io::Read) -> Option<Vec<u64>> {
+/// A pipe's whole text in an unnamed temp file (gone with its descriptor), to read twice.
+fn spool(
+    mut text: impl io::Read,
+    read_error: Option<&'static str>,
+) -> Result<std::fs::File, ConvertError> {
+    let mut file = tempfile::tempfile()
+        .map_err(|e| ConvertError::Input(format!("cannot keep the piped text: {e}")))?;
+    io::copy(&mut text, &mut file).map_err(|e| ConvertError::Input(io_text(&e, read_error)))?;
+    file.rewind()?;
+    Ok(file)
+}
+
+/// The node numbers of the objects of the snapshot file at `path`, from a first read of it,
+/// which must find it whole and unchanged.
+fn file_numbering(path: &std::path::Path) -> Numbering {
+    use crate::snapshot::read::{describe_io, Input};
+    let first = Input::open(path).map_err(|e| e.message)?;
+    let text = first.text().map_err(|e| describe_io(&e))?;
+    let nodes = numbering(text.reader)?;
+    first.check_unchanged(path, true).map_err(|e| e.message)?;
+    Ok(nodes)
+}
+
+/// The node numbers of the objects of a snapshot text, from a first read of it.
+fn numbering(text: impl io::Read) -> Numbering {
+    let ids = object_ids(text)?;
+    NodeNumbers::of_file(ids).map(Rc::new)
+}
+
+/// The ids of the objects of the snapshot text `input` (either format), in file order, and
+/// whether it ends with its end record; or the first error of a binary text, in the words of
+/// the conversion (a JSON line that does not parse is left to it).
+pub fn object_ids(input: impl io::Read) -> Result<FileIds, String> {
     use crate::snapshot::read::{split_lines, LineBatches};
     let mut input = input;
     let mut start = Vec::new();
     (&mut input)
         .take(MAGIC.len() as u64)
         .read_to_end(&mut start)
-        .ok()?;
+        .map_err(|e| crate::snapshot::read::describe_io(&e))?;
     let whole = io::Cursor::new(start.clone()).chain(input);
     let mut ids = Vec::new();
+    let mut complete = false;
     if super::is_binary(&start) {
-        let mut blocks = Blocks::new(whole, None).ok()?;
-        while let Next::Block(b) = blocks.next_block().ok()? {
-            if b.kind == kind::OBJECTS {
-                let Block::Objects(o) = decode::block(b.kind, &b.payload).ok()? else {
-                    return None;
-                };
-                ids.extend_from_slice(&o.ids);
+        let mut blocks = Blocks::new(whole, None)?;
+        while let Next::Block(b) = blocks.next_block()? {
+            let in_block = |m| format!("block {} (byte {}): {m}", b.number, b.offset);
+            match b.kind {
+                kind::OBJECTS => match decode::block(b.kind, &b.payload).map_err(in_block)? {
+                    Block::Objects(o) => ids.extend_from_slice(&o.ids),
+                    _ => return Err(in_block("not an objects block".into())),
+                },
+                kind::END => complete = true,
+                _ => {}
             }
         }
     } else {
         let mut batches = LineBatches::new(whole);
-        while let Some(batch) = batches.next_batch().ok()? {
+        while let Some(batch) = batches.next_batch().map_err(|_| "unreadable".to_string())? {
             for (_, line) in split_lines(&batch.text, batch.first_line) {
-                if let Ok(Record::Objects(o)) = Record::parse(line) {
-                    ids.extend_from_slice(&o.id);
+                match Record::parse(line) {
+                    Ok(Record::Objects(o)) => ids.extend_from_slice(&o.id),
+                    Ok(Record::End(_)) => complete = true,
+                    _ => {}
                 }
             }
         }
     }
-    Some(ids)
+    Ok(FileIds { ids, complete })
 }
 
 fn json_to(
@@ -532,7 +623,7 @@ fn json_to(
     out: impl Write,
     to: Format,
     read_error: Option<&'static str>,
-    nodes: Option<Rc<NodeNumbers>>,
+    nodes: Numbering,
 ) -> Result<Vec<String>, ConvertError> {
     use crate::snapshot::read::{split_lines, LineBatches};
     let mut warnings = Vec::new();
@@ -540,7 +631,7 @@ fn json_to(
     let mut writer = None::<Writer<_>>;
     let mut plain = None;
     match to {
-        Format::Binary => writer = Some(Writer::new(out)?.with_node_numbers(nodes)),
+        Format::Binary => writer = Some(Writer::new(out)?.with_node_numbers(nodes.ok())),
         Format::Json => plain = Some(out),
     }
     let mut first = true;
@@ -620,13 +711,14 @@ fn binary_to(
     out: impl Write,
     to: Format,
     read_error: Option<&'static str>,
-    nodes: Option<Rc<NodeNumbers>>,
+    nodes: Numbering,
 ) -> Result<Vec<String>, ConvertError> {
     let mut blocks = Blocks::new(input, read_error).map_err(ConvertError::Input)?;
     let mut warnings = Vec::new();
+    let mut cut_off = 0u64;
     let mut sink = match to {
         Format::Binary => Sink::Binary(
-            Writer::new(out)?.with_node_numbers(nodes.clone()),
+            Writer::new(out)?.with_node_numbers(nodes.clone().ok()),
             Vec::new(),
         ),
         Format::Json => Sink::Json(JsonOut {
@@ -655,16 +747,16 @@ fn binary_to(
         if let Block::Objects(o) = &mut block {
             if o.ref_nodes {
                 // Both sinks take ids: the writer numbers them again.
-                o.refs = nodes
-                    .as_ref()
-                    .and_then(|n| n.ids_of(&o.refs))
-                    .ok_or_else(|| {
-                        ConvertError::Input(format!(
-                            "block {}: a reference to a node number past the file's objects",
-                            raw.number
-                        ))
-                    })?;
+                let numbers = nodes.as_ref().map_err(|m| ConvertError::Input(m.clone()))?;
+                let (ids, cut) = numbers.ids_of(&o.refs).ok_or_else(|| {
+                    ConvertError::Input(format!(
+                        "block {}: a reference to a node number past the file's objects",
+                        raw.number
+                    ))
+                })?;
+                o.refs = ids;
                 o.ref_nodes = false;
+                cut_off += cut;
             }
         }
         if first {
@@ -698,6 +790,11 @@ fn binary_to(
     match sink {
         Sink::Binary(w, _) => w.into_inner().flush()?,
         Sink::Json(mut json) => json.out.flush()?,
+    }
+    if cut_off > 0 {
+        warnings.push(format!(
+            "{cut_off} references point to objects cut off the end; written as id 0, which no object has"
+        ));
     }
     Ok(warnings)
 }
