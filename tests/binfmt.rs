@@ -251,6 +251,82 @@ fn convert_takes_pipes_and_cut_files_as_a_load_does_and_names_a_corrupt_block_al
     assert_eq!(std::fs::read(&index).expect("index"), before);
 }
 
+/// Every text of a snapshot holding `udc8` (the lone surrogates of surrogate_names.py), read
+/// from the JSON lines of `snap` (or of its conversion to JSON), sorted.
+fn surrogate_texts(snap: &str) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.contains("udc8") => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(fields) => fields.values().for_each(|f| walk(f, out)),
+            _ => {}
+        }
+    }
+    let json = format!("{snap}.json");
+    assert!(run(&["convert", "--to", "json", snap, &json])
+        .status
+        .success());
+    let text = std::fs::read_to_string(&json).expect("JSON lines");
+    let mut found = Vec::new();
+    for line in text.lines().skip(1) {
+        walk(
+            &serde_json::from_str(line).expect("a JSON line"),
+            &mut found,
+        );
+    }
+    std::fs::remove_file(&json).expect("remove");
+    found.sort();
+    found
+}
+
+/// A name with a lone surrogate (no UTF-8 holds one) is written as the text `\udXXX` in both
+/// formats, by both dumpers: the same texts, so `diff` of a JSON and a binary snapshot of one
+/// program finds no type of its own.
+#[test]
+fn names_with_lone_surrogates_read_the_same_from_json_and_binary() {
+    let dir = Workdir::new();
+    let mut seen = Vec::new();
+    for native in ["1", "0"] {
+        for format in ["json", "binary"] {
+            let snap = dir.arg(&format!("s_{native}_{format}.rgsnap"));
+            let out = dir.capture_output(
+                "surrogate_names.py",
+                &snap,
+                &["--format", format, "--trace-alloc"],
+                &[],
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            seen.push((native, format, snap));
+        }
+    }
+    let texts: Vec<Vec<String>> = seen.iter().map(|(_, _, s)| surrogate_texts(s)).collect();
+    for name in [
+        "lone\\udc80surr",
+        "mod\\udc81x",
+        ".attr\\udc82y",
+        "f\\udc86.py",
+        "th\\udc87",
+    ] {
+        assert!(
+            texts[0].iter().any(|t| t == name),
+            "{name} in {:?}",
+            texts[0]
+        );
+    }
+    for ((native, format, _), found) in seen.iter().zip(&texts) {
+        assert_eq!(
+            found, &texts[0],
+            "native={native} {format} against native=1 json"
+        );
+    }
+    let d = stdout(&["diff", &seen[0].2, &seen[1].2]);
+    assert!(!d.contains("surr"), "{d}");
+}
+
 #[test]
 fn dump_refuses_a_format_it_does_not_write() {
     let dir = Workdir::new();

@@ -475,25 +475,37 @@ _dumps = _make_dumps()
 
 
 def _escape_surrogates(error):
-    """Codec error handler: a lone surrogate (only possible inside a JSON string) is written
-    as the text \\udXXX, so the file stays valid UTF-8 and valid JSON."""
+    """Codec error handler for JSON text: a lone surrogate (only possible inside a JSON
+    string) is written as the JSON string text \\\\udXXX, which reads back as the text
+    \\udXXX, so the file stays valid UTF-8 and valid JSON."""
     bad = error.object[error.start:error.end]
     return "".join("\\\\u%04x" % ord(c) for c in bad), error.end
 
 
+def _escape_surrogates_text(error):
+    """Codec error handler for plain text (the binary format's): a lone surrogate is written
+    as the text \\udXXX, the same text a JSON snapshot holds for it."""
+    bad = error.object[error.start:error.end]
+    return "".join("\\u%04x" % ord(c) for c in bad), error.end
+
+
 _SURROGATE_ERRORS = "refgraph.escape_surrogates"
+_SURROGATE_TEXT_ERRORS = "refgraph.escape_surrogates_text"
 _surrogate_handler_registered = []
 
 
-def _encode(text):
+def _encode(text, errors=_SURROGATE_ERRORS):
+    """UTF-8 of JSON text (or, with `errors=_SURROGATE_TEXT_ERRORS`, of plain text), lone
+    surrogates escaped."""
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         if not _surrogate_handler_registered:
             import codecs
             codecs.register_error(_SURROGATE_ERRORS, _escape_surrogates)
+            codecs.register_error(_SURROGATE_TEXT_ERRORS, _escape_surrogates_text)
             _surrogate_handler_registered.append(True)
-        return text.encode("utf-8", _SURROGATE_ERRORS)
+        return text.encode("utf-8", errors)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,7 +716,8 @@ class _BinaryOutput(_Output):
             data = text.encode("ascii")
             lens = [0 if t is None else len(t) + 1 for t in labels]
         else:
-            encoded = [None if t is None else _encode(t) for t in labels]
+            encoded = [None if t is None else _encode(t, _SURROGATE_TEXT_ERRORS)
+                       for t in labels]
             data = b"".join(filter(None, encoded))
             lens = [0 if t is None else len(t) + 1 for t in encoded]
         return _column(7, lens, False), data
@@ -767,7 +780,7 @@ def _varint(v):
 
 
 def _text_bytes(text):
-    data = _encode(text)
+    data = _encode(text, _SURROGATE_TEXT_ERRORS)
     return _varint(len(data)) + data
 
 
