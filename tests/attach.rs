@@ -676,6 +676,11 @@ fn another_users_process_is_refused_without_the_capability() {
     }
     let python = &pythons()[0].1;
     let t = Target::start(python, "attach_sleep.py", &[], "uid");
+    // An output nobody may write: the refusal is about the process, not the file.
+    let open = tempfile::tempdir().expect("temp dir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let output = open.path().join("x.rgsnap");
     let out = Command::new("setpriv")
         .args([
             "--reuid=nobody",
@@ -684,13 +689,8 @@ fn another_users_process_is_refused_without_the_capability() {
             "--inh-caps=-all",
         ])
         .arg(env!("CARGO_BIN_EXE_refgraph"))
-        .args([
-            "capture",
-            "--pid",
-            &t.pid().to_string(),
-            "-o",
-            "/nonexistent/x.rgsnap",
-        ])
+        .args(["capture", "--pid", &t.pid().to_string(), "-o"])
+        .arg(&output)
         .output()
         .expect("setpriv runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -699,6 +699,7 @@ fn another_users_process_is_refused_without_the_capability() {
         stderr.contains("runs as uid 0 and refgraph as uid 65534 without CAP_SYS_PTRACE"),
         "{stderr}"
     );
+    assert_eq!(std::fs::read_dir(open.path()).expect("dir").count(), 0);
     t.assert_beating();
     t.finish(3, true);
 }
