@@ -449,7 +449,8 @@ fn run_cycles(a: CyclesArgs, s: &mut Session) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(|dir| cycle_paths(dir, found.cycles.len(), a.render_format))
         .unwrap_or_default();
-    pictures.iter().try_for_each(|p| refuse_output(Some(p)))?;
+    // The directory may not exist yet (it is made below): only inputs are refused now.
+    pictures.iter().try_for_each(|p| check_not_an_input(p))?;
     answer("cycles", a.json, &found, text::write_cycles)?;
     if let Some(dir) = &a.render {
         draw_cycles(

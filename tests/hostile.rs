@@ -467,9 +467,24 @@ fn capture_write_fails_in_one_line(name: &str, reason: &str) {
     assert_eq!(listing(&w.path("")), ["file.txt"]);
 }
 
+/// An output that cannot be written when capture starts is refused before the program runs,
+/// as a shell refuses `> file.txt/out` before running the command.
 #[test]
-fn capture_reports_an_unwritable_path_in_one_line_and_keeps_the_exit_code() {
-    capture_write_fails_in_one_line("file.txt/snap.rgsnap", "Not a directory (errno 20)");
+fn capture_refuses_an_unwritable_path_in_one_line_before_the_program_runs() {
+    let w = Workdir::new();
+    std::fs::write(w.path("file.txt"), "a regular file\n").unwrap();
+    let snap = w.arg("file.txt/snap.rgsnap");
+    let out = w.capture_output("hostile_dump_fails.py", &snap, &[], &["-", &w.arg("")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "the program ran");
+    let dir = w.arg("file.txt");
+    assert_eq!(
+        refgraph_lines(&out),
+        [format!(
+            "refgraph: {snap}: cannot write: {dir}/ is not a directory"
+        )]
+    );
+    assert_eq!(listing(&w.path("")), ["file.txt"]);
 }
 
 #[test]
