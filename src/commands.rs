@@ -111,10 +111,7 @@ fn refuse_special_snapshot_path(output: &Path) -> anyhow::Result<()> {
 /// temp file renamed into place, so that a failure leaves no partial OUT.
 fn run_convert(a: &crate::cli::ConvertArgs) -> anyhow::Result<()> {
     use crate::snapshot::binary::write::{convert_file, ConvertError, Format};
-    note_input(&a.input, "the snapshot being converted");
-    for place in crate::snapshot::index::places(&a.input) {
-        note_input(&place, "the index of the snapshot being converted");
-    }
+    crate::session::note_snapshot_inputs(&a.input, "the snapshot being converted");
     refuse_output(Some(&a.output))?;
     let to = a.to.map(|f| match f {
         crate::cli::SnapshotFormat::Json => Format::Json,

@@ -16,8 +16,39 @@ pub struct Session {
 
 struct Opened {
     path: PathBuf,
+    /// The file as it was when loaded: a file rewritten (or replaced) since is loaded again.
+    stamp: Option<Stamp>,
     snap: Arc<Snapshot>,
     retained: Option<Arc<Retained>>,
+}
+
+/// A file's identity and version: device, inode, length, modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    /// `None` for what is not a regular file (a pipe is read once) or is not there.
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Some(Stamp {
+            dev,
+            ino,
+            len: meta.len(),
+            mtime: meta.modified().ok(),
+        })
+    }
 }
 
 impl Session {
@@ -27,15 +58,27 @@ impl Session {
     }
 
     /// The snapshot at `path`: loaded (with a spinner on a terminal, its warnings printed on
-    /// stderr) the first time, the same one afterwards.
+    /// stderr) the first time, the same one afterwards while the file is unchanged; a file
+    /// rewritten or replaced since (a new capture to the same name) is loaded again, and said
+    /// so on stderr.
     pub fn snapshot(&mut self, path: &Path) -> anyhow::Result<Arc<Snapshot>> {
-        if let Some(o) = self.open.iter().find(|o| o.path == path) {
-            return Ok(Arc::clone(&o.snap));
+        let stamp = Stamp::of(path);
+        if let Some(at) = self.open.iter().position(|o| o.path == path) {
+            // A pipe is read once, and a file gone since is kept as it was loaded.
+            if stamp.is_none() || self.open[at].stamp == stamp {
+                return Ok(Arc::clone(&self.open[at].snap));
+            }
+            self.open.remove(at);
+            eprintln!(
+                "refgraph: {} changed since it was loaded; loading it again",
+                text::term_safe(&path.display().to_string())
+            );
         }
         let snap = Arc::new(load(path)?);
-        note_inputs(path);
+        note_snapshot_inputs(path, "the snapshot being read");
         self.open.push(Opened {
             path: path.to_path_buf(),
+            stamp,
             snap: Arc::clone(&snap),
             retained: None,
         });
@@ -66,12 +109,12 @@ impl Session {
     }
 }
 
-/// Record the snapshot and its index files as read by this run, so that no output replaces
-/// them (see [`crate::output::check_not_an_input`]).
-fn note_inputs(path: &Path) {
-    crate::output::note_input(path, "the snapshot being read");
+/// Record the snapshot (`what` it is: "the snapshot being read") and its index files as read
+/// by this run, so that no output replaces them (see [`crate::output::check_not_an_input`]).
+pub(crate) fn note_snapshot_inputs(path: &Path, what: &str) {
+    crate::output::note_input(path, what);
     for place in crate::snapshot::index::places(path) {
-        crate::output::note_input(&place, "the index of the snapshot being read");
+        crate::output::note_input(&place, &format!("the index of {what}"));
     }
 }
 
@@ -165,6 +208,34 @@ mod tests {
             let expected = format!("the output is the {what} being read; not overwritten");
             assert!(e.to_string().ends_with(&expected), "{e}");
         }
+    }
+
+    #[test]
+    fn a_snapshot_rewritten_or_replaced_is_loaded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = tiny_snapshot(dir.path());
+        let mut s = Session::new();
+        let first = s.snapshot(&path).unwrap();
+        assert!(Arc::ptr_eq(&first, &s.snapshot(&path).unwrap()));
+        // Replaced by a rename, as a capture to the same name does: three objects now.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let grown = text
+            .replace(r#""id":[1,2]"#, r#""id":[1,2,3]"#)
+            .replace(r#""type":[0,1]"#, r#""type":[0,1,1]"#)
+            .replace(r#""size":[72,56]"#, r#""size":[72,56,56]"#)
+            .replace(r#""refcount":[1,1]"#, r#""refcount":[1,1,1]"#)
+            .replace(r#""flags":[2,6]"#, r#""flags":[2,6,6]"#)
+            .replace(r#""label":[null,null]"#, r#""label":[null,null,null]"#)
+            .replace(r#""nrefs":[1,0]"#, r#""nrefs":[1,0,0]"#)
+            .replace(r#""objects":2"#, r#""objects":3"#);
+        let new = dir.path().join("new.rgsnap");
+        std::fs::write(&new, grown).unwrap();
+        std::fs::rename(&new, &path).unwrap();
+        let second = s.snapshot(&path).unwrap();
+        assert_eq!(second.node_count(), 3);
+        assert_eq!(first.node_count(), 2, "the old one is kept by who holds it");
+        assert!(Arc::ptr_eq(&second, &s.snapshot(&path).unwrap()));
+        assert_eq!(s.open.len(), 1);
     }
 
     #[test]

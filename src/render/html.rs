@@ -12,6 +12,7 @@ mod svg_guard;
 pub use svg_guard::Refused;
 
 use crate::query::report::Report;
+use crate::render::style::acts_on_text;
 use crate::render::text::{human_size, plural, thousands};
 use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
@@ -60,7 +61,28 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("label", short_label);
     env.add_filter("plural", plural);
     env.add_filter("file_name", file_name);
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if !value.is_safe() && text.chars().any(acts_on_text) => {
+            minijinja::escape_formatter(out, state, &Value::from(html_visible(text)))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     Ok(env)
+}
+
+/// Every text a template writes, before it is HTML-escaped: a control character, bidi
+/// override or line separator of a type name, label, file name or header field is shown as
+/// `\u{1b}`, as on the terminal, whichever section writes it.
+fn html_visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts_on_text(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One picture per cycle: `svg` (checked markup, inlined as is) or `why` it is missing.
@@ -168,6 +190,15 @@ mod tests {
     fn the_page_text_cannot_end_its_own_script_or_style() {
         assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
         assert!(!STYLE.to_ascii_lowercase().contains("</style"));
+    }
+
+    #[test]
+    fn heap_text_on_the_page_shows_what_acts_on_text_as_escapes() {
+        assert_eq!(
+            html_visible("a\u{1b}[2J\nb\u{202e}c\u{2028}"),
+            "a\\u{1b}[2J\\u{a}b\\u{202e}c\\u{2028}"
+        );
+        assert_eq!(html_visible("plain <b> ü 🐍"), "plain <b> ü 🐍");
     }
 
     #[test]

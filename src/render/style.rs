@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 pub const MAX_LABEL_CHARS: usize = 40;
 
 /// Heap text as it should be seen: a newline, tab or other control character, a bidi
-/// override or an XML non-character is shown as an escape (`\n`, `\x00`, `\u{202e}`), never
-/// acted on, so a label cannot break lines, reorder text or make XML invalid.
+/// override, a line or paragraph separator or an XML non-character is shown as an escape
+/// (`\n`, `\x00`, `\u{202e}`), never acted on, so a label cannot break lines, reorder text or
+/// make XML invalid.
 pub fn visible(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -24,7 +25,7 @@ pub fn visible(s: &str) -> String {
             c if c.is_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if is_bidi_control(c) || is_noncharacter(c) => {
+            c if acts_on_text(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -33,9 +34,23 @@ pub fn visible(s: &str) -> String {
     out
 }
 
+/// A character that acts on the text around it, or that a reader cannot see, so that heap
+/// text must show it as an escape wherever it is written: a control character, a bidi
+/// control (the "Trojan source" ones), a line or paragraph separator (U+2028/2029: a line
+/// break to some terminals and editors, the end of a JavaScript string to old parsers) or an
+/// XML non-character.
+pub fn acts_on_text(c: char) -> bool {
+    c.is_control() || is_bidi_control(c) || is_line_separator(c) || is_noncharacter(c)
+}
+
 /// Characters that reorder the text around them (the "Trojan source" ones).
 fn is_bidi_control(c: char) -> bool {
     ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR.
+fn is_line_separator(c: char) -> bool {
+    c == '\u{2028}' || c == '\u{2029}'
 }
 
 /// The two characters XML 1.0 forbids outside the control range.
@@ -368,6 +383,10 @@ mod tests {
         assert_eq!(visible("nul\0del\x7f\u{85}"), r"nul\x00del\x7f\x85");
         assert_eq!(visible("x\u{202e}y\u{2066}"), r"x\u{202e}y\u{2066}");
         assert_eq!(visible("\u{fffe}\u{ffff}"), r"\u{fffe}\u{ffff}");
+        assert_eq!(
+            visible("line\u{2028}para\u{2029}"),
+            r"line\u{2028}para\u{2029}"
+        );
         assert_eq!(visible("snake 🐍 <&>\"'"), "snake 🐍 <&>\"'");
     }
 

@@ -17,13 +17,10 @@ use crate::snapshot::format::Memory;
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-/// `s` with control characters (ANSI escapes, newlines, bidi overrides) escaped as `\u{1b}`.
+/// `s` with control characters (ANSI escapes, newlines), bidi overrides and line separators
+/// escaped as `\u{1b}` (see [`super::style::acts_on_text`]).
 pub fn term_safe(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || ('\u{202a}'..='\u{202e}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-    };
+    let unsafe_char = super::style::acts_on_text;
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
@@ -159,7 +156,7 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
 /// What holds an object no rooted chain reaches, the same words in `summary` and `top`.
 pub fn unrooted_holder(o: &ObjectInfo) -> String {
     match &o.root {
-        Some(root) => format!("itself: a root ({root})"),
+        Some(root) => format!("itself: a root ({})", term_safe(root)),
         None if o.garbage => "nothing: cyclic garbage (the cycle collector flagged it)".into(),
         None => "nothing rooted: garbage the collector did not flag, or held from C".into(),
     }
@@ -894,5 +891,6 @@ mod tests {
         assert_eq!(term_safe("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(term_safe("plain ünïcode 🎉"), "plain ünïcode 🎉");
         assert_eq!(term_safe("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(term_safe("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
     }
 }
