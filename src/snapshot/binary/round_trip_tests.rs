@@ -484,3 +484,45 @@ fn a_node_number_past_any_snapshot_is_refused_in_its_block() {
         assert_eq!(e, expected);
     }
 }
+
+#[test]
+fn a_newer_minor_version_converts_with_a_warning_that_its_additions_are_not_kept() {
+    let newer = json_text(SMALL).replace(r#""version":[1,2]"#, r#""version":[1,99]"#);
+    let newer = newer.replace(r#""nrefs":"#, r#""added_in_1_99":[1,2,3,4],"nrefs":"#);
+    let mut binary = Vec::new();
+    let (_, warnings) = convert(
+        newer.as_bytes(),
+        &mut binary,
+        Some(Format::Binary),
+        None,
+        Err(String::new()),
+    )
+    .unwrap();
+    let minor = crate::snapshot::format::FORMAT_MINOR;
+    assert_eq!(
+        warnings,
+        [format!("snapshot format 1.99 is newer than this refgraph's 1.{minor}: what 1.99 added is not converted")]
+    );
+    let mut back = Vec::new();
+    let (_, warnings) = convert(
+        &binary[..],
+        &mut back,
+        Some(Format::Json),
+        None,
+        Err(String::new()),
+    )
+    .unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // JSON to JSON copies every line, additions included: nothing to warn about.
+    let mut copy = Vec::new();
+    let (_, warnings) = convert(
+        newer.as_bytes(),
+        &mut copy,
+        Some(Format::Json),
+        None,
+        Err(String::new()),
+    )
+    .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(copy, newer.as_bytes());
+}

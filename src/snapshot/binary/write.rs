@@ -656,7 +656,10 @@ fn json_to(
         let count = lines.len();
         for (i, (no, line)) in lines.into_iter().enumerate() {
             if first {
-                check_json_header(line)?;
+                let newer = check_json_header(line)?;
+                if plain.is_none() {
+                    warnings.extend(newer);
+                }
                 first = false;
             }
             if let Some(out) = &mut plain {
@@ -692,11 +695,19 @@ fn json_to(
     Ok(warnings)
 }
 
-fn check_json_header(line: &[u8]) -> Result<(), ConvertError> {
+/// Check the header; a warning when it is of a newer minor format version, whose additions
+/// (fields and blocks this refgraph does not know) a conversion cannot carry over.
+fn check_json_header(line: &[u8]) -> Result<Option<String>, ConvertError> {
+    use crate::snapshot::format::{FORMAT_MAJOR, FORMAT_MINOR};
     let path = std::path::Path::new("");
-    crate::snapshot::load::parse_header(path, 1, line)
-        .map(|_| ())
-        .map_err(|e| ConvertError::Input(e.message))
+    let header = crate::snapshot::load::parse_header(path, 1, line)
+        .map_err(|e| ConvertError::Input(e.message))?;
+    let (major, minor) = header.version;
+    Ok((minor > FORMAT_MINOR).then(|| {
+        format!(
+            "snapshot format {major}.{minor} is newer than this refgraph's {FORMAT_MAJOR}.{FORMAT_MINOR}: what {major}.{minor} added is not converted"
+        )
+    }))
 }
 
 fn io_text(e: &io::Error, read_error: Option<&str>) -> String {
@@ -765,7 +776,7 @@ fn binary_to(
                     "not a refgraph snapshot (its first block is not a header)".into(),
                 ));
             };
-            check_json_header(text)?;
+            warnings.extend(check_json_header(text)?);
             first = false;
         }
         let written = match &mut sink {
