@@ -294,6 +294,30 @@ fn outputs_follow_the_umask_and_are_no_more_readable_than_their_input() {
     }
 }
 
+/// `dump()` in the program writes a device or a FIFO in place (as root, renaming over
+/// `/dev/null` would replace the host's), and replaces a symlink's target, keeping the link.
+#[test]
+fn dump_writes_devices_and_fifos_in_place_and_keeps_symlinks() {
+    let w = Workdir::new();
+    // As a user, a link to the system's /dev/null: followed, and written in place too.
+    let null = char_device(&w, "null", 3);
+    let kind = if null == w.arg("null") { 'c' } else { 'l' };
+    if kind == 'l' {
+        std::os::unix::fs::symlink(&null, w.path("null")).unwrap();
+    }
+    mkfifo(&w.path("fifo"));
+    std::fs::write(w.path("real.rgsnap"), "old").unwrap();
+    std::os::unix::fs::symlink("real.rgsnap", w.path("link.rgsnap")).unwrap();
+    let out = w.python("dump_special_paths.py", &[&w.dumper_dir(), &w.arg("")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("null {kind}\nfifo p\nlink.rgsnap l\nthrough the fifo True\ntarget True\n")
+    );
+    let kind = std::fs::metadata(&null).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&kind));
+}
+
 #[test]
 fn capture_never_renames_a_snapshot_over_a_device_or_pipe() {
     let w = Workdir::new();

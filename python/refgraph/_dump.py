@@ -35,6 +35,9 @@ from _operator import add, and_, is_, mul, not_, rshift
 # not have its replacements run by a dump, nor fake the file it writes or the time it records.
 from os import close as _close, getpid as _getpid, open as _open, replace as _replace
 from os import unlink as _unlink, write as _write
+from os import lstat as _lstat, readlink as _readlink
+from stat import S_ISDIR as _S_ISDIR, S_ISLNK as _S_ISLNK, S_ISREG as _S_ISREG
+_set_blocking = getattr(os, "set_blocking", None)   # POSIX only
 from time import gmtime as _gmtime, perf_counter as _perf_counter, strftime as _strftime
 from time import time as _time
 _writev = getattr(os, "writev", None)      # POSIX only
@@ -3105,8 +3108,14 @@ def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json", stre
     _gc_disable()
     try:
         if stream_fd is None:
-            tmp = _temp_path(path)
-            fd = _open(tmp, _O_CREATE, 0o666)
+            target, in_place = _write_target(path)
+            if in_place:
+                fd = _open(target, _O_IN_PLACE)
+                if _set_blocking is not None:
+                    _set_blocking(fd, True)
+            else:
+                tmp = _temp_path(target)
+                fd = _open(tmp, _O_CREATE, 0o666)
         garbage = _collect_garbage() if collect else frozenset()
         if garbage is None:
             garbage = frozenset()
@@ -3119,7 +3128,8 @@ def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json", stre
         if stream_fd is None:
             _close(fd)
             fd = None
-            _replace(tmp, path)
+            if tmp is not None:
+                _replace(tmp, target)
         return result
     except Exception as error:
         heap = None                  # the DumpError's traceback holds this frame
@@ -3142,6 +3152,29 @@ def _dump_untraced(path, marks, values, collect, trigger, held, fmt="json", stre
 
 
 _O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+# A device, FIFO or socket is written in place: opened without blocking (a FIFO with no
+# reader fails at once instead of hanging the program), then made blocking for the writes.
+_O_IN_PLACE = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _write_target(path):
+    """Where a dump to `path` goes, and whether it is written in place. A symlink is followed
+    to its final target, which is replaced (the link is kept, as the CLI keeps it); a device,
+    FIFO or socket is written in place, never replaced by a file (as root, renaming over
+    /dev/null would replace the host's /dev/null). Str methods only, as in _temp_path."""
+    for _hop in range(40):
+        try:
+            mode = _lstat(path).st_mode
+        except OSError:
+            return path, False
+        if not _S_ISLNK(mode):
+            return path, not (_S_ISREG(mode) or _S_ISDIR(mode))
+        link = _readlink(path)
+        if not str.startswith(link, "/"):
+            cut = str.rfind(path, "/")
+            link = path[:cut + 1] + link
+        path = link
+    return path, False
 
 
 def _temp_path(path):
