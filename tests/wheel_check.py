@@ -197,6 +197,15 @@ def pytest_plugin(checks, vpy, work):
     checks.check("plugin: the marker checks single tests; allow= and types= narrow it",
                  failed == {"test_marked_leak_fails_without_the_flag",
                             "test_listed_type_leak_fails"}, result.stdout[-3000:])
+    result = run(pytest + ["--refgraph-leaks", "outcomes"], cwd=project)
+    checks.check("plugin: a test failing on its first run fails (the extra runs hide nothing)",
+                 result.returncode == 1 and "2 failed" in result.stdout, result.stdout[-3000:])
+    result = run(pytest + ["--refgraph-leaks", "same_names"], cwd=project)
+    snapshots = {line.split("snapshot: ")[1] for line in result.stdout.splitlines()
+                 if "snapshot: " in line}
+    checks.check("plugin: tests of one name in two files get a snapshot each",
+                 "2 failed" in result.stdout and len(snapshots) == 2
+                 and all(os.path.exists(s) for s in snapshots), result.stdout[-3000:])
     result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-ignore", "Session",
                            "test_sample.py::test_leaks_through_a_module_level_list"], cwd=project)
     checks.check("plugin: --refgraph-leaks-ignore TYPE", result.returncode == 0, result.stdout)

@@ -164,43 +164,34 @@ class _Window:
 
     # No instance dict: before 3.11 a dict holding only None and False is untracked, so it
     # would turn up as a new object once `before` is stored in it.
-    __slots__ = ("before", "created", "failed_warmup")
+    __slots__ = ("before", "created")
 
     def __init__(self):
         self.before = None      # id -> type of what was alive before the measured runs
         self.created = None     # what the measured runs created and left alive (held through
                                 # teardown, so that no address is reused meanwhile)
-        self.failed_warmup = False
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_call(item):
     """Innermost around the test body: warm-up runs, then the window around the measured ones
-    (the last of which is pytest's own call, so its outcome is the test's)."""
+    (the last of which is pytest's own call). A run that raises ends the test there, failed
+    with that exception: an extra run never turns a failing test into a passing one (a test
+    that fails only when run first would otherwise pass on its repeat)."""
     window = getattr(item, "_refgraph_window", None)
     if window is None:
         yield
         return
     settings = item._refgraph_settings
     if settings.runs > 1:
-        window.failed_warmup = not _run_body(item)
+        item.runtest()
     window.before = _live()
     for _ in range(settings.runs - 2):
-        if window.failed_warmup or not _run_body(item):
-            window.failed_warmup = True
+        item.runtest()
     yield
     before, window.before = window.before, None
     window.created = [o for o in _new_since(before) if o is not before]
     before = None
-
-
-def _run_body(item):
-    """One extra run of the test body; False when it raised (pytest's own run then reports)."""
-    try:
-        item.runtest()
-    except Exception:
-        return False
-    return True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -219,7 +210,7 @@ def pytest_runtest_protocol(item, nextitem):
     try:
         reports = runtestprotocol(item, nextitem=nextitem, log=False)
         call = next((r for r in reports if r.when == "call"), None)
-        if call is not None and call.passed and not window.failed_warmup and window.created:
+        if call is not None and call.passed and window.created:
             text = _leak_report(item, settings, window)
             if text:
                 call.outcome = "failed"
@@ -352,8 +343,19 @@ def _snapshot_path(item):
             item.config._refgraph_leaks_dir = directory
     os.makedirs(directory, exist_ok=True)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)[-100:]
-    return os.path.join(directory, "%s%s.rgsnap" % (worker + "-" if worker else "", name))
+    return os.path.join(directory, "%s%s.rgsnap" % (worker + "-" if worker else "",
+                                                    _file_name_of(item.nodeid)))
+
+
+def _file_name_of(nodeid):
+    """A file name for a test: its whole node id (file, class, name, parameters), so that
+    `test_a.py::test_x` and `test_b.py::test_x` get two snapshots; a long one keeps its end
+    and a hash of the whole."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)
+    if len(name) <= 100:
+        return name
+    import zlib
+    return "%s-%08x" % (name[-91:], zlib.crc32(nodeid.encode("utf-8", "surrogatepass")))
 
 
 def _hex(oid):
