@@ -414,6 +414,7 @@ fn run_graph(a: GraphArgs, dir: SubgraphDirection, s: &mut Session) -> anyhow::R
         filter: types_named_all(&snap, &a.filter)?,
         ignore: resolve_all(&snap, &a.ignore, usize::MAX)?,
         highlight: types_named_all(&snap, &a.highlight)?,
+        modules_stop_at_start: false,
     };
     let view = subgraph(&snap, &starts, dir, &opts).view();
     let legend = style::legend(&view);

@@ -697,6 +697,8 @@ def _walk_chain(s, obj, predicate, direction, max_depth, extra_ignore, live):
     """The chain [match, ..., obj] (backrefs) or [obj, ..., match] (refs), or [obj]."""
     ignore = set(extra_ignore) | s.own_ids | s.stack_ids | {id(extra_ignore)}
     if predicate is is_proper_module and direction == "backrefs":
+        if _is_root_module(obj):
+            return [obj]        # objgraph tests the object itself first
         chain = _module_chain(s, obj, max_depth, ignore, live)
         if chain is not None:
             return chain
@@ -775,7 +777,8 @@ def _subgraph(s, objs, direction, max_depth, ignore, too_many):
     """objgraph's picture as ONE engine query: the ids in BFS order, their depths, the edges
     (referrer, referent, label) per expanded node, the "N more" counts and each node's info."""
     view = s.ask("subgraph", ids=[id(o) for o in objs], direction=direction,
-                 max_depth=max_depth, too_many=too_many, ignore=sorted(ignore))
+                 max_depth=max_depth, too_many=too_many, ignore=sorted(ignore),
+                 objgraph_modules=True)
     order = [int(n["id"], 16) for n in view["nodes"]]
     depth = {int(n["id"], 16): n["depth"] for n in view["nodes"]}
     edges = collections.defaultdict(list)

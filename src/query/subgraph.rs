@@ -60,6 +60,9 @@ pub struct SubgraphOptions {
     pub ignore: Vec<NodeIx>,
     /// Mark objects of these type indices for the renderer.
     pub highlight: Option<Vec<u32>>,
+    /// Backrefs do not expand a start object that is a module either, as objgraph's
+    /// `show_backrefs([module])` (the objgraph drop-in asks for it); the CLI expands it.
+    pub modules_stop_at_start: bool,
 }
 
 impl Default for SubgraphOptions {
@@ -71,6 +74,7 @@ impl Default for SubgraphOptions {
             filter: None,
             ignore: Vec::new(),
             highlight: None,
+            modules_stop_at_start: false,
         }
     }
 }
@@ -439,7 +443,8 @@ impl<'s, 'o> Builder<'s, 'o> {
 
     fn stop(&self, n: NodeIx, depth: usize, start: bool) -> Option<Stop> {
         let backrefs = self.dir == SubgraphDirection::Backrefs;
-        if backrefs && !start && is_module_root(self.snap, n) {
+        let may_stop = !start || self.opts.modules_stop_at_start;
+        if backrefs && may_stop && is_module_root(self.snap, n) {
             Some(Stop::Module)
         } else if depth >= self.opts.max_depth {
             Some(Stop::Depth)
@@ -1037,6 +1042,40 @@ pub(crate) mod tests {
         );
     }
 
+    /// The CLI expands a module asked about (its referrers were asked for); objgraph's
+    /// `show_backrefs([module])`, which the drop-in asks for, draws it alone.
+    #[test]
+    fn a_start_module_is_expanded_unless_objgraph_modules_are_asked_for() {
+        // sys.modules (a dict) → module m
+        let s = heap(
+            &[
+                obj(1, "module", Some("m"), &[]),
+                obj(2, "dict", Some("1 item"), &[(1, Some("['m']"))]),
+            ],
+            &[("m", 1)],
+        );
+        let start = [node(&s, 1)];
+        let cli = subgraph(
+            &s,
+            &start,
+            SubgraphDirection::Backrefs,
+            &SubgraphOptions::default(),
+        );
+        assert_eq!(
+            cli.view().nodes.len(),
+            2,
+            "the CLI draws the module's referrer"
+        );
+        let opts = SubgraphOptions {
+            modules_stop_at_start: true,
+            ..SubgraphOptions::default()
+        };
+        let v = subgraph(&s, &start, SubgraphDirection::Backrefs, &opts).view();
+        assert_eq!(v.nodes.len(), 1);
+        assert!(v.nodes[0].module && !v.nodes[0].truncated);
+        assert!(v.edges.is_empty() && v.more.is_empty());
+    }
+
     #[test]
     fn a_start_module_is_expanded_in_backrefs() {
         let s = heap(
@@ -1400,6 +1439,7 @@ pub(crate) mod tests {
                             filter,
                             ignore,
                             highlight,
+                            modules_stop_at_start: false,
                         };
                         Case {
                             spec,

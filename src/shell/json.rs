@@ -52,6 +52,9 @@ enum Request {
         #[serde(default)]
         ignore: Vec<u64>,
         max_nodes: Option<usize>,
+        /// objgraph's pictures: a start module is not expanded by backrefs either.
+        #[serde(default)]
+        objgraph_modules: bool,
     },
     /// Each object: `[id, type index, label, module root, refcount, tracked]` (`null` for
     /// an id the snapshot has not recorded).
@@ -171,6 +174,7 @@ fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
             too_many,
             ignore,
             max_nodes,
+            objgraph_modules,
         } => {
             let opts = SubgraphOptions {
                 max_depth,
@@ -179,6 +183,7 @@ fn answer(snap: &Snapshot, request: Request) -> anyhow::Result<Value> {
                 filter: None,
                 ignore: nodes(snap, &ignore),
                 highlight: None,
+                modules_stop_at_start: objgraph_modules,
             };
             let starts = known_nodes(snap, &ids)?;
             serde_json::to_value(subgraph(snap, &starts, direction, &opts).view())?

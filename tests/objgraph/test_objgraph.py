@@ -215,6 +215,13 @@ class Chains(unittest.TestCase):
         finally:
             HOLDER.clear()
 
+    def test_a_module_asked_about_is_its_own_chain_and_drawn_alone(self):
+        # objgraph tests the object itself first, and never expands a module upward
+        self.assertEqual(objgraph.find_backref_chain(os, objgraph.is_proper_module), [os])
+        out = io.StringIO()
+        objgraph.show_backrefs([os], max_depth=3, output=out)
+        self.assertEqual(out.getvalue().count("[label="), 1, out.getvalue()[:2000])
+
     def test_find_backref_chain_extra_ignore_and_any_predicate(self):
         x = MyClass()
         inner = [x]
