@@ -168,6 +168,9 @@ LEAKING_TESTS = {
     "test_leaks_through_an_lru_cache_on_a_method": ".__dict__['price'] → _lru_cache_wrapper",
     "test_leaks_through_a_bound_method_listener": ".__dict__['BUS'] → EventBus",
     "test_leaks_through_a_logging_handler": "dict['sample.leaky'] → Logger",
+    # objects the collector does not list: named by the module global they pile up in
+    "test_leaks_plain_records_into_a_module_list": "100 items into list test_sample.RECORDS",
+    "test_leaks_bytes_into_a_module_cache": "1 item into dict test_sample.BLOBS",
 }
 
 
@@ -179,7 +182,7 @@ def pytest_plugin(checks, vpy, work):
     pytest = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
     result = run(pytest + ["test_sample.py"], cwd=project)
     checks.check("plugin: without the flag every sample test passes",
-                 result.returncode == 0 and "8 passed" in result.stdout, result.stdout)
+                 result.returncode == 0 and "10 passed" in result.stdout, result.stdout)
     for extra, name in (([], ""), (["-n", "2"], " (xdist -n 2)")):
         result = run(pytest + ["--refgraph-leaks", "test_sample.py"] + extra, cwd=project)
         failed = {line.split("::")[1].split()[0] for line in result.stdout.splitlines()

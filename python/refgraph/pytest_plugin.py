@@ -6,7 +6,10 @@ test body and right after it; once the test's fixtures are torn down, the object
 the body that are still alive are its leaks (matched on id *and* type, so a reused address is
 not an old object). Setup and teardown are outside that window, and what pytest keeps about a
 test (its reports, captured output, log records) is created outside it or freed by teardown.
-The body runs `--refgraph-leaks-runs N` times (default 2): the first run warms caches up, and
+Objects the collector does not list (strs, bytes, numbers, tuples and dicts of them) are
+found where they pile up: a list, dict, set or deque a module global names that is longer once
+teardown is done (reported when the test left no tracked object behind, which would be that
+leak). The body runs `--refgraph-leaks-runs N` times (default 2): the first run warms caches up, and
 only objects the later runs keep accumulating are reported. When a test leaks, the process is
 dumped once to a snapshot (`refgraph report SNAP` opens it) and the engine answers the chains.
 The leaked objects' own code never runs: no repr, only their types and the snapshot's labels.
@@ -15,9 +18,11 @@ Inactive unless asked: `--refgraph-leaks`, or `@pytest.mark.refgraph_leaks(...)`
 `-p no:refgraph` removes the plugin.
 """
 
+import collections
 import gc
 import os
 import re
+import types
 import subprocess
 import sys
 import tempfile
@@ -164,12 +169,13 @@ class _Window:
 
     # No instance dict: before 3.11 a dict holding only None and False is untracked, so it
     # would turn up as a new object once `before` is stored in it.
-    __slots__ = ("before", "created")
+    __slots__ = ("before", "created", "globals")
 
     def __init__(self):
         self.before = None      # id -> type of what was alive before the measured runs
         self.created = None     # what the measured runs created and left alive (held through
                                 # teardown, so that no address is reused meanwhile)
+        self.globals = None     # [(module, name, container, length)] before the measured runs
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -185,6 +191,8 @@ def pytest_runtest_call(item):
     settings = item._refgraph_settings
     if settings.runs > 1:
         item.runtest()
+    # Listed first, so that the list itself is no new object of the test's.
+    window.globals = _global_containers()
     window.before = _live()
     for _ in range(settings.runs - 2):
         item.runtest()
@@ -210,7 +218,7 @@ def pytest_runtest_protocol(item, nextitem):
     try:
         reports = runtestprotocol(item, nextitem=nextitem, log=False)
         call = next((r for r in reports if r.when == "call"), None)
-        if call is not None and call.passed and window.created:
+        if call is not None and call.passed and (window.created or window.globals):
             text = _leak_report(item, settings, window)
             if text:
                 call.outcome = "failed"
@@ -227,9 +235,13 @@ def _leak_report(item, settings, window):
     """The failure text for a test's leaks, or None when it leaked nothing reportable."""
     gc.collect()
     created, window.created = window.created, None
-    leaked = _still_held(created)
+    leaked = _still_held(created or [])
     created = None
     measured_runs = max(1, settings.runs - 1)
+    # Grown globals speak for what the collector does not list: when the test left tracked
+    # objects behind (reported below with their chains, or allowed), they are that leak.
+    grown = _grown_globals(window, settings, measured_runs) if not leaked else []
+    window.globals = None
     groups = []
     for names, ids in [(_type_names(c), i) for c, i in leaked.items()]:
         if not settings.wants(names) or len(ids) < settings.min_count:
@@ -239,9 +251,84 @@ def _leak_report(item, settings, window):
         groups.append((max(names, key=len), ids))
     # Only names and ids from here on: no frame of ours holds a leaked object or its class.
     leaked = names = None
-    if not groups:
+    if not groups and not grown:
         return None
-    return _describe(item, settings, groups)
+    return _describe(item, settings, groups, grown)
+
+
+# What leaks of objects the collector does not list (strs, bytes, numbers, and tuples and
+# dicts of them) accumulate in, measured where they most often are: module globals. Their C
+# length is read, never a __len__ of the program's.
+_SIZED = (list, dict, set, collections.deque)
+# The test harness's own modules: what they keep per test is not the test's.
+_HARNESS = ("_pytest", "pytest", "pluggy", "refgraph", "xdist", "execnet")
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+
+
+def _c_len(cls):
+    """Whether len() of a `cls` instance is the C length of one of _SIZED: `cls` is one of
+    them, or a subclass no class of which defines __len__ (read through type's descriptors: no
+    metaclass code runs)."""
+    # A static type never readied (unicodedata.UCD on 3.8) has no mro yet.
+    for base in type.__dict__["__mro__"].__get__(cls) or ():
+        if any(base is sized for sized in _SIZED):
+            return True
+        if "__len__" in type.__dict__["__dict__"].__get__(base):
+            return False
+    return False
+
+
+def _global_containers():
+    """Every list, dict, set and deque a module global names (outside the harness's modules),
+    with its length: [(module name, global name, container, length)]. The references are the
+    modules' own objects, so holding them changes no lifetime. Never fails a test: whatever a
+    module holds that cannot be read is left out."""
+    try:
+        return _read_global_containers()
+    except Exception:
+        return []
+
+
+def _read_global_containers():
+    found = []
+    kinds = {}
+    for mod_name, module in list(dict.items(sys.modules)):
+        if not isinstance(mod_name, str) or not issubclass(type(module), types.ModuleType):
+            continue
+        if str.split(mod_name, ".")[0] in _HARNESS:
+            continue
+        try:
+            names = _module_dict(module)
+        except Exception:
+            continue
+        for name, value in list(dict.items(names)):
+            cls = type(value)
+            sized = kinds.get(cls)
+            if sized is None:
+                sized = kinds[cls] = _c_len(cls)
+            if sized and isinstance(name, str):
+                found.append((mod_name, name, value, len(value)))
+    return found
+
+
+def _grown_globals(window, settings, measured_runs):
+    """The module-global containers still named by their module and longer once teardown is
+    over, by at least min_count items and, over several measured runs, at every run: [(module
+    name, global name, type name, id, growth, length)]."""
+    before, window.globals = window.globals or [], None
+    least = max(settings.min_count, measured_runs if settings.runs > 2 else 1)
+    grown = []
+    for mod_name, name, value, length in before:
+        module = dict.get(sys.modules, mod_name)
+        try:
+            still = module is not None and dict.get(_module_dict(module), name) is value
+        except Exception:
+            still = False
+        growth = len(value) - length
+        names = _type_names(type(value))
+        if still and growth >= least and settings.wants(names):
+            grown.append((mod_name, name, max(names, key=len), id(value), growth, len(value)))
+    return grown
 
 
 def _type_names(cls):
@@ -255,27 +342,30 @@ def _type_names(cls):
     return names
 
 
-def _describe(item, settings, groups):
+def _describe(item, settings, groups, grown):
     from . import dump, find_bin
 
     snap = _snapshot_path(item)
     dump(snap, collect=False)
-    answers = _ask_engine(find_bin(), snap, groups)
+    grown = grown[:_TOP_TYPES]
+    answers = _ask_engine(find_bin(), snap, groups, [g[3] for g in grown])
     rows = []
     total_retained = 0
     for qual, ids in groups:
         retained = sum(answers["retained"].get(_hex(i), 0) for i in ids[:_MAX_RETAINED_QUERIES])
         total_retained += retained
         rows.append((retained, len(ids), qual, ids))
-    if total_retained < settings.min_size:
+    grown_retained = sum(answers["retained"].get(_hex(g[3]), 0) for g in grown)
+    if total_retained + grown_retained < settings.min_size:
         return None
     rows.sort(key=lambda r: (-r[0], -r[1]))
     name = item.name
     lines = []
     count = sum(r[1] for r in rows)
-    lines.append("refgraph: %s leaked %d object%s (%s retained) of %d type%s"
-                 % (name, count, "" if count == 1 else "s", _size(total_retained), len(rows),
-                    "" if len(rows) == 1 else "s"))
+    if rows:
+        lines.append("refgraph: %s leaked %d object%s (%s retained) of %d type%s"
+                     % (name, count, "" if count == 1 else "s", _size(total_retained),
+                        len(rows), "" if len(rows) == 1 else "s"))
     for retained, n, qual, ids in rows[:_TOP_TYPES]:
         more = " (at least)" if n > _MAX_RETAINED_QUERIES else ""
         lines.append("  %s leaked %d %s (%s retained%s)"
@@ -286,18 +376,26 @@ def _describe(item, settings, groups):
             lines.append("    … and %d more %s" % (n - _TOP_CHAINS, qual))
     if len(rows) > _TOP_TYPES:
         lines.append("  … and %d more types" % (len(rows) - _TOP_TYPES))
+    for mod_name, global_name, qual, oid, growth, length in grown:
+        # Objects the collector does not list (strs, bytes, numbers, tuples and dicts of
+        # them) show as the module global they accumulate in.
+        lines.append("refgraph: %s leaked %d item%s into %s %s.%s (%d now, %s retained)"
+                     % (name, growth, "" if growth == 1 else "s", qual, mod_name, global_name,
+                        length, _size(answers["retained"].get(_hex(oid), 0))))
     lines.append("  snapshot: %s" % snap)
     return "\n".join(lines)
 
 
-def _ask_engine(binary, snap, groups):
-    """One `refgraph shell` answers every chain and retained size (the snapshot is read once)."""
+def _ask_engine(binary, snap, groups, sized=()):
+    """One `refgraph shell` answers every chain and retained size (the snapshot is read once);
+    `sized`: more ids whose retained size alone is wanted."""
     commands = []
     for _qual, ids in groups:
         for oid in ids[:_TOP_CHAINS]:
             commands.append("chain %s --json" % _hex(oid))
         for oid in ids[:_MAX_RETAINED_QUERIES]:
             commands.append("show %s --limit 0 --json" % _hex(oid))
+    commands.extend("show %s --limit 0 --json" % _hex(oid) for oid in sized)
     result = subprocess.run([binary, "shell", snap], input="\n".join(commands) + "\n",
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return _parse_answers(result.stdout)

@@ -66,6 +66,22 @@ def test_leaks_through_a_logging_handler():
 
 # --- what does not leak --------------------------------------------------------------------
 
+RECORDS = []
+
+
+def test_leaks_plain_records_into_a_module_list():
+    # dicts of plain values are not tracked by the collector: the list they pile up in is named
+    for i in range(100):
+        RECORDS.append({"id": i, "name": "user%d" % i})
+
+
+BLOBS = {}
+
+
+def test_leaks_bytes_into_a_module_cache():
+    BLOBS[len(BLOBS)] = b"x" * 100_000
+
+
 def test_clean():
     data = [Session("bob") for _ in range(10)]
     assert len(data) == 10
