@@ -203,6 +203,9 @@ def pytest_plugin(checks, vpy, work):
     result = run(pytest + ["--refgraph-leaks", "outcomes"], cwd=project)
     checks.check("plugin: a test failing on its first run fails (the extra runs hide nothing)",
                  result.returncode == 1 and "2 failed" in result.stdout, result.stdout[-3000:])
+    result = run(pytest + ["--refgraph-leaks", "--doctest-modules", "harness"], cwd=project)
+    checks.check("plugin: what pytest keeps (warnings, subtests) is no leak; doctests run as is",
+                 result.returncode == 0 and "5 passed" in result.stdout, result.stdout[-3000:])
     result = run(pytest + ["--refgraph-leaks", "same_names"], cwd=project)
     snapshots = {line.split("snapshot: ")[1] for line in result.stdout.splitlines()
                  if "snapshot: " in line}

@@ -62,11 +62,11 @@ _mon_set_events = getattr(_monitoring, "set_events", None)
 # dump calls. Under `refgraph capture` this runs before any code of the program.
 from builtins import (
     BaseException, Exception, ImportError, KeyboardInterrupt, OSError, RuntimeError,
-    SystemExit, TypeError, UnicodeEncodeError, ValueError, all, any, bool, bytearray, bytes,
+    SystemExit, TypeError, UnicodeEncodeError, ValueError, abs, all, any, bool, bytearray, bytes,
     callable, classmethod, compile, complex, dict, enumerate, exec, filter, float, frozenset, getattr,
-    globals, id, int, isinstance, iter, len, list, map, max, memoryview, min, next, object, open,
-    ord, property, range, reversed, round, set, slice, staticmethod, str, sum, tuple, type,
-    zip)
+    format, globals, hasattr, id, int, isinstance, iter, len, list, map, max, memoryview, min,
+    next, object, open, ord, property, range, reversed, round, set, slice, sorted, staticmethod,
+    str, sum, tuple, type, zip)
 
 try:
     import zlib

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 
@@ -39,6 +40,22 @@ class EngineError(RuntimeError):
 def engine_bin():
     """The refgraph binary: $REFGRAPH_BIN, else the one installed with this package."""
     return os.environ.get("REFGRAPH_BIN") or find_bin()
+
+
+# One engine conversation at a time in the process: a request and its reply are one exchange
+# on the engine's pipes, a refresh replaces the engine, and the objgraph drop-in's questions
+# (several requests on one snapshot) take it around all of theirs. Threads asking at once
+# would otherwise read each other's replies, or an engine closed under them.
+ENGINE_LOCK = threading.RLock()
+
+
+def _locked(method):
+    """`method` run holding ENGINE_LOCK."""
+    def run(*args, **kwargs):
+        with ENGINE_LOCK:
+            return method(*args, **kwargs)
+    run.__name__, run.__doc__ = method.__name__, method.__doc__
+    return run
 
 
 class Session:
@@ -64,6 +81,7 @@ class Session:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @_locked
     def refresh(self):
         """Dump the heap again and restart the engine on the new snapshot."""
         self.close()
@@ -175,6 +193,7 @@ class Session:
         self.objects = hello["objects"]
         self.edges = hello["edges"]
 
+    @_locked
     def close(self):
         """End the engine (the snapshot file is already gone)."""
         proc, self._proc = self._proc, None
@@ -228,6 +247,7 @@ class Session:
 
     # -- questions -------------------------------------------------------------------------
 
+    @_locked
     def ask(self, op, **fields):
         """One request; the reply's `data`, or EngineError with the engine's reason."""
         if self._proc is None:
@@ -333,6 +353,7 @@ class Renderer(Session):
     def __init__(self):
         Session.__init__(self, collect=False)
 
+    @_locked
     def refresh(self):
         self.close()
         directory = tempfile.mkdtemp(prefix="refgraph-render-")

@@ -75,7 +75,7 @@ import types
 
 from . import _dump, _live
 from ._display import Graph
-from ._session import EngineError, Renderer, Session
+from ._session import EngineError, Renderer, Session, _locked
 # objgraph's own underscore helpers (labels, edge names, its in-process walk with a given edge
 # function, the Graphviz launcher), with objgraph's behaviour, for code that calls them.
 from ._objgraph_private import (  # noqa: F401
@@ -114,6 +114,7 @@ _OWN_MODULES = frozenset(("refgraph._session", "refgraph._display", "refgraph._w
                           "refgraph.objgraph"))
 
 
+@_locked
 def session():
     """The implicit session: a snapshot taken at the first graph or chain question asked of the
     engine (without the accelerator, or when called), kept while the answers it gives hold in
@@ -137,6 +138,7 @@ class _Stale(Exception):
     """The snapshot's answer does not hold in the live heap."""
 
 
+@_locked
 def _answer(question, *args):
     """question(s, verify, new, *args) on the current snapshot; when its answer does not hold
     (_Stale), on a new snapshot, once. An answer that does not hold even there (the heap
@@ -157,6 +159,7 @@ def _answer(question, *args):
     return question(s, False, True, *args)
 
 
+@_locked
 def _renderer():
     """An engine to draw with: the implicit session's, else one on an empty snapshot (drawing
     a picture of the live heap needs no dump)."""
@@ -169,6 +172,7 @@ def _renderer():
     return r
 
 
+@_locked
 def refresh():
     """Retake the snapshot now (graph and chain questions retake it themselves when their
     answer does not hold; this is for the changes their checks cannot see)."""

@@ -90,6 +90,11 @@ def _first(value, default):
 
 
 def _settings_for(item):
+    """The settings of a test function; None when it is not checked. Only test functions
+    are: a doctest cannot run twice (doctest clears its globals after a run) and makes a new
+    debugger object at each."""
+    if not isinstance(item, pytest.Function):
+        return None
     marker = item.get_closest_marker(_MARKER)
     if marker is None and not item.config.getoption("--refgraph-leaks"):
         return None
@@ -130,17 +135,38 @@ def _still_held(created):
     # What sys.getrefcount reports for an object only `created` holds, on this Python.
     baseline = list(map(sys.getrefcount, [object()]))[0]
     outside = map(sub, map(sys.getrefcount, created), inside)
-    held = _held_by_the_program(created, [n for n, c in enumerate(outside) if c > baseline])
-    seen = set(held)
+    # What the harness keeps about a test (pytest's warning log, subtest reports) is not the
+    # test's: neither reported nor followed to what it holds.
+    harness = {n for n, o in enumerate(created) if _is_harness(type(o))}
+    held = _held_by_the_program(created, [n for n, c in enumerate(outside)
+                                          if c > baseline and n not in harness])
+    seen = set(held) | harness
     while held:
         for n in filter(_is_found, map(index.get, map(id, gc.get_referents(created[held.pop()])))):
             if n not in seen:
                 seen.add(n)
                 held.append(n)
+    seen -= harness
     found = {}
     for n in sorted(seen):
         found.setdefault(type(created[n]), []).append(id(created[n]))
     return found
+
+
+# The harness's own classes: pytest's reports and warning records (warnings.WarningMessage is
+# what pytest's recwarn log keeps for every warning a test emits).
+_HARNESS_TYPES = ("warnings.WarningMessage",)
+
+
+def _is_harness(cls):
+    """A class of the test harness (pytest, pluggy, xdist, refgraph) or of _HARNESS_TYPES,
+    read through type's descriptors (no metaclass code runs)."""
+    module = type.__dict__["__module__"].__get__(cls)
+    if not isinstance(module, str):
+        return False
+    if str.split(module, ".")[0] in _HARNESS:
+        return True
+    return "%s.%s" % (module, type.__dict__["__qualname__"].__get__(cls)) in _HARNESS_TYPES
 
 
 def _held_by_the_program(created, held):
@@ -306,7 +332,8 @@ def _read_global_containers():
             sized = kinds.get(cls)
             if sized is None:
                 sized = kinds[cls] = _c_len(cls)
-            if sized and isinstance(name, str):
+            # Dunder globals are the interpreter's (__warningregistry__ grows per warning).
+            if sized and isinstance(name, str) and not str.startswith(name, "__"):
                 found.append((mod_name, name, value, len(value)))
     return found
 

@@ -215,6 +215,34 @@ class Chains(unittest.TestCase):
         finally:
             HOLDER.clear()
 
+    def test_threads_asking_at_once_each_get_their_answer(self):
+        # one engine serves the process: a request, its reply and a refresh are never mixed
+        import threading
+        xs = [MyClass() for _ in range(8)]
+        HOLDER["threads"] = xs
+        errors, done = [], []
+
+        def ask(n):
+            try:
+                for i in range(3):
+                    x = xs[(n * 3 + i) % len(xs)]
+                    chain = objgraph.find_backref_chain(x, objgraph.is_proper_module)
+                    self.assertIs(chain[-1], x)
+                    objgraph.show_backrefs([x], max_depth=2, output=io.StringIO())
+                    done.append(n)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append("%s: %s" % (type(e).__name__, e))
+        try:
+            threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            self.assertFalse(any(t.is_alive() for t in threads), "a thread hangs")
+            self.assertEqual((errors, len(done)), ([], 12))
+        finally:
+            HOLDER.clear()
+
     def test_a_module_asked_about_is_its_own_chain_and_drawn_alone(self):
         # objgraph tests the object itself first, and never expands a module upward
         self.assertEqual(objgraph.find_backref_chain(os, objgraph.is_proper_module), [os])
