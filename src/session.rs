@@ -4,7 +4,7 @@
 
 use crate::query::retained::Retained;
 use crate::render::text;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, Stamp};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,33 +22,11 @@ struct Opened {
     retained: Option<Arc<Retained>>,
 }
 
-/// A file's identity and version: device, inode, length, modification time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: Option<std::time::SystemTime>,
-}
-
-impl Stamp {
-    /// `None` for what is not a regular file (a pipe is read once) or is not there.
-    fn of(path: &Path) -> Option<Stamp> {
-        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
-        #[cfg(unix)]
-        let (dev, ino) = {
-            use std::os::unix::fs::MetadataExt;
-            (meta.dev(), meta.ino())
-        };
-        #[cfg(not(unix))]
-        let (dev, ino) = (0, 0);
-        Some(Stamp {
-            dev,
-            ino,
-            len: meta.len(),
-            mtime: meta.modified().ok(),
-        })
-    }
+/// The stamp of the regular file at `path` (the loader's: length, times, inode); `None` for
+/// what is not a regular file (a pipe is read once) or is not there.
+fn stamp_of(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    Some(Stamp::of(&meta))
 }
 
 impl Session {
@@ -62,7 +40,7 @@ impl Session {
     /// rewritten or replaced since (a new capture to the same name) is loaded again, and said
     /// so on stderr.
     pub fn snapshot(&mut self, path: &Path) -> anyhow::Result<Arc<Snapshot>> {
-        let stamp = Stamp::of(path);
+        let stamp = stamp_of(path);
         if let Some(at) = self.open.iter().position(|o| o.path == path) {
             // A pipe is read once, and a file gone since is kept as it was loaded.
             if stamp.is_none() || self.open[at].stamp == stamp {

@@ -13,7 +13,7 @@ pub use svg_guard::Refused;
 
 use crate::query::report::Report;
 use crate::render::style::acts_on_text;
-use crate::render::text::{human_size, plural, thousands};
+use crate::render::text::{human_size, plural, term_safe, thousands};
 use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
 use std::collections::BTreeMap;
@@ -72,17 +72,9 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
 
 /// Every text a template writes, before it is HTML-escaped: a control character, bidi
 /// override or line separator of a type name, label, file name or header field is shown as
-/// `\u{1b}`, as on the terminal, whichever section writes it.
+/// `\u{1b}`, as on the terminal ([`term_safe`]), whichever section writes it.
 fn html_visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if acts_on_text(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    term_safe(text).into_owned()
 }
 
 /// One picture per cycle: `svg` (checked markup, inlined as is) or `why` it is missing.

@@ -9,6 +9,7 @@ mod id_order;
 pub mod index;
 pub mod load;
 mod read;
+pub(crate) use read::Stamp;
 pub mod sites;
 
 pub use graph::{sum_sizes, EdgeLabel, NodeIx, ObjectId, Root, RootKind, Snapshot, TypeName};

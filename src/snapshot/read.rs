@@ -20,7 +20,7 @@ enum InputKind {
 
 /// What identifies a regular file's content, without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     len: u64,
     mtime: Option<std::time::SystemTime>,
     ctime_ns: i128,
@@ -28,7 +28,7 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Stamp {
         #[cfg(unix)]
         let (ctime_ns, ino) = {
             use std::os::unix::fs::MetadataExt;
