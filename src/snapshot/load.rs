@@ -5,6 +5,7 @@
 //! data actually present before it is used, so a lying file gives a one-line error, not a panic
 //! or a huge allocation.
 
+use super::binary::decode::Objects;
 use super::binary::MAGIC;
 use super::format::{
     Header, ObjectsRecord, Record, RecordError, SitesRecord, TypesRecord, FLAG_INDEXED,
@@ -15,6 +16,7 @@ use super::graph::{
 };
 use super::id_index::{IdIndex, NO_NODE};
 use super::id_order;
+use super::id_rank::{IdRanks, Near};
 use super::index::Index;
 use super::read::{
     describe_io, split_lines, Input, LineBatches, LineError, EMPTY_FILE, MAX_LINE_BYTES,
@@ -587,7 +589,14 @@ impl<'p> Builder<'p> {
             self.raw_nrefs.push(n as u32);
             refs_at += n;
         }
-        self.push_ids(&o.refs[..refs_at]);
+        RefColumns {
+            total: &mut self.refs_total,
+            targets: &mut self.raw_targets,
+            ids: &mut self.raw_ids,
+            id_runs: &mut self.id_runs,
+            node_runs: &mut self.node_runs,
+        }
+        .push_ids(&o.refs[..refs_at]);
         Ok(())
     }
 
@@ -598,28 +607,37 @@ impl<'p> Builder<'p> {
         line: usize,
         o: ObjectColumns<'_, L>,
     ) -> Result<(), LoadError> {
-        let types = self.snap.types.len() as u64;
-        let bad = (0..o.ids.len()).find(|&i| o.types[i] >= types || o.sizes[i] > MAX_OBJECT_SIZE);
-        if let Some(i) = bad {
-            let (id, type_index, size) = (o.ids[i], o.types[i], o.sizes[i]);
-            let message = if type_index >= types {
-                format!("object {id:#x} has type index {type_index}, but only {types} types are defined")
-            } else {
-                format!("object {id:#x} has an impossible size {size}")
-            };
-            return Err(LoadError::at(self.path, line, message));
-        }
+        self.check_objects(line, o.ids, o.types, o.sizes)?;
         self.push_labels(line, o.labels)?;
         let s = &mut self.snap;
         s.ids.to_mut().extend_from_slice(o.ids);
         s.type_of.to_mut().extend(o.types.iter().map(|&t| t as u32));
         s.sizes.to_mut().extend_from_slice(o.sizes);
-        let refcounts = o.refcounts.iter();
-        s.refcounts
-            .to_mut()
-            .extend(refcounts.map(|&r| r.clamp(0, u32::MAX as i64) as u32));
+        push_refcounts(s.refcounts.to_mut(), o.refcounts);
         s.flags.to_mut().extend_from_slice(o.flags);
         Ok(())
+    }
+
+    /// Every type index must name a type defined before, every size be possible.
+    fn check_objects(
+        &self,
+        line: usize,
+        ids: &[u64],
+        types: &[u64],
+        sizes: &[u64],
+    ) -> Result<(), LoadError> {
+        let defined = self.snap.types.len() as u64;
+        let bad = (0..ids.len()).find(|&i| types[i] >= defined || sizes[i] > MAX_OBJECT_SIZE);
+        let Some(i) = bad else { return Ok(()) };
+        let (id, type_index, size) = (ids[i], types[i], sizes[i]);
+        let message = if type_index >= defined {
+            format!(
+                "object {id:#x} has type index {type_index}, but only {defined} types are defined"
+            )
+        } else {
+            format!("object {id:#x} has an impossible size {size}")
+        };
+        Err(LoadError::at(self.path, line, message))
     }
 
     /// Append the labels (each cut to [`MAX_LABEL_BYTES`]) to the label arena.
@@ -648,77 +666,111 @@ impl<'p> Builder<'p> {
         Ok(())
     }
 
-    /// Add a binary objects block (columns checked against each other by its decoder). `codes`
-    /// maps the file's edge-label table to this snapshot's.
+    /// Add binary objects blocks that follow each other in the file, `(block number,
+    /// objects)` in file order (columns checked against each other by the decoder). `codes`
+    /// maps the file's edge-label table to this snapshot's. Every block is checked first, in
+    /// file order (the first bad one is the error); then the columns are appended on all
+    /// cores, a few columns a task, each through every block: appending was a single-core
+    /// copy into fresh memory, the better part of a first load.
     pub(super) fn add_binary_objects(
         &mut self,
-        block: usize,
-        o: &super::binary::decode::Objects<'_>,
+        blocks: &[(usize, &Objects<'_>)],
         codes: &[u32],
     ) -> Result<(), LoadError> {
-        let columns = ObjectColumns {
-            ids: &o.ids,
-            types: &o.types,
-            sizes: &o.sizes,
-            refcounts: &o.refcounts,
-            flags: &o.flags,
-            labels: &o.labels,
-        };
-        self.push_objects(block, columns)?;
-        let mut labels = o.edge_labels.iter();
-        for (&n, &flags) in o.nrefs.iter().zip(&o.flags) {
-            if flags & FLAG_INDEXED != 0 {
-                self.raw_labels
-                    .extend((0..n as u32).map(|k| INDEX_BIT | k.min(!INDEX_BIT)));
-            } else {
-                for &code in labels.by_ref().take(n as usize) {
-                    let label = match code {
-                        0 => NO_LABEL,
-                        k => *codes.get(k as usize - 1).ok_or_else(|| {
-                            LoadError::at(
-                                self.path,
-                                block,
-                                format!(
-                                    "edge label {k}, but only {} edge labels are defined",
-                                    codes.len()
-                                ),
-                            )
-                        })?,
-                    };
-                    self.raw_labels.push(label);
+        // Allocation sites (a dump under tracemalloc) are checked as they are added: a block
+        // at a time, so that the first bad block is still the error.
+        if blocks.len() > 1 && blocks.iter().any(|(_, o)| o.sites.is_some()) {
+            return blocks
+                .iter()
+                .try_for_each(|b| self.add_binary_objects(std::slice::from_ref(b), codes));
+        }
+        let mut label_bytes = self.snap.labels.data.len();
+        for &(block, o) in blocks {
+            self.check_objects(block, &o.ids, &o.types, &o.sizes)?;
+            label_bytes += o
+                .labels
+                .iter()
+                .flatten()
+                .map(|l| cut(l).len())
+                .sum::<usize>();
+            if label_bytes > MAX_LABEL_ARENA {
+                return Err(LoadError::at(
+                    self.path,
+                    block,
+                    "object labels add up to more than 4 GiB",
+                ));
+            }
+            if let Some(&k) = o.edge_labels.iter().find(|&&k| k > codes.len() as u64) {
+                let defined = codes.len();
+                return Err(LoadError::at(
+                    self.path,
+                    block,
+                    format!("edge label {k}, but only {defined} edge labels are defined"),
+                ));
+            }
+            if o.ref_nodes {
+                if let Some(&node) = o.refs.iter().find(|&&r| r >= u64::from(INDEX_BIT)) {
+                    return Err(LoadError::at(
+                        self.path,
+                        block,
+                        format!(
+                            "a reference to node {node}, past the 2^31 objects a snapshot can hold"
+                        ),
+                    ));
                 }
             }
-            self.raw_nrefs.push(n as u32);
         }
-        if !o.ref_nodes {
-            self.push_ids(&o.refs);
-            return Ok(());
+        self.append_objects(blocks, codes);
+        match blocks {
+            [(block, o)] => self.add_binary_sites(*block, o.sites.as_deref(), &o.ids),
+            _ => Ok(()),
         }
-        if let Some(&node) = o.refs.iter().find(|&&r| r >= u64::from(INDEX_BIT)) {
-            return Err(LoadError::at(
-                self.path,
-                block,
-                format!("a reference to node {node}, past the 2^31 objects a snapshot can hold"),
-            ));
-        }
-        let start = self.refs_total;
-        self.raw_targets.resize(start, NO_NODE);
-        self.raw_targets.extend(o.refs.iter().map(|&r| r as NodeIx));
-        self.refs_total = self.raw_targets.len();
-        self.node_runs.push((start, self.refs_total, block));
-        Ok(())
     }
 
-    /// References given as ids, looked up when every object is known.
-    fn push_ids(&mut self, refs: &[u64]) {
-        let start = self.refs_total;
-        let end = start + refs.len();
-        self.raw_ids.extend_from_slice(refs);
-        self.refs_total = end;
-        match self.id_runs.last_mut() {
-            Some(run) if run.1 == start => run.1 = end,
-            _ => self.id_runs.push((start, end)),
-        }
+    /// Append checked blocks' columns, on all cores.
+    fn append_objects(&mut self, blocks: &[(usize, &Objects<'_>)], codes: &[u32]) {
+        let s = &mut self.snap;
+        let (ids, sizes) = (s.ids.to_mut(), s.sizes.to_mut());
+        let (types, refcounts, flags) =
+            (s.type_of.to_mut(), s.refcounts.to_mut(), s.flags.to_mut());
+        let labels = &mut s.labels;
+        let (raw_labels, raw_nrefs) = (&mut self.raw_labels, &mut self.raw_nrefs);
+        let mut refs = RefColumns {
+            total: &mut self.refs_total,
+            targets: &mut self.raw_targets,
+            ids: &mut self.raw_ids,
+            id_runs: &mut self.id_runs,
+            node_runs: &mut self.node_runs,
+        };
+        let each = || blocks.iter().map(|&(_, o)| o);
+        rayon::scope(|scope| {
+            scope.spawn(|_| each().for_each(|o| ids.extend_from_slice(&o.ids)));
+            scope.spawn(|_| each().for_each(|o| sizes.extend_from_slice(&o.sizes)));
+            scope.spawn(|_| {
+                for o in each() {
+                    types.extend(o.types.iter().map(|&t| t as u32));
+                    push_refcounts(refcounts, &o.refcounts);
+                    flags.extend_from_slice(&o.flags);
+                }
+            });
+            scope.spawn(|_| {
+                for o in each() {
+                    for label in &o.labels {
+                        labels.push(label.map(cut).as_deref());
+                    }
+                }
+            });
+            scope.spawn(|_| {
+                for o in each() {
+                    push_edge_labels(raw_labels, raw_nrefs, o, codes);
+                }
+            });
+            scope.spawn(|_| {
+                for &(block, o) in blocks {
+                    refs.push(block, o);
+                }
+            });
+        });
     }
 
     pub(super) fn intern_edge_label(&mut self, label: Option<&str>) -> u32 {
@@ -745,26 +797,15 @@ impl<'p> Builder<'p> {
         if !self.snap.sites.of.is_empty() {
             self.snap.sites.of.to_mut().resize(n, NO_SITE);
         }
-        // The by-id order (which finds repeated ids) and the id index take a core each; with
-        // every reference a node number, no index is needed: roots and marks are found in the
-        // by-id order. (Building the CSRs alongside the sort too saves no CPU and adds the
-        // sort's buffers to the peak.)
-        let ids = &self.snap.ids;
-        let need_index = !self.raw_ids.is_empty();
-        let (by_id, index) = rayon::join(
-            || id_order::by_id(ids),
-            || need_index.then(|| IdIndex::new(ids)),
-        );
-        self.snap.by_id = by_id
-            .map_err(|id| {
-                LoadError::file(self.path, format!("object id {id:#x} is recorded twice"))
-            })?
-            .into();
         let ids = std::mem::take(&mut self.snap.ids);
-        let built = self.build_forward(&ids, index.as_ref());
+        let lookup = self.id_lookup(&ids);
+        let built = lookup.and_then(|lookup| {
+            let built = self.build_forward(ids.len(), &lookup);
+            self.snap.by_id = lookup.into_by_id().into();
+            built
+        });
         self.snap.ids = ids;
         built?;
-        drop(index);
         self.snap.rev = self.snap.fwd.reversed(n);
         self.resolve_roots();
         self.resolve_marks();
@@ -805,22 +846,43 @@ impl<'p> Builder<'p> {
         }
     }
 
-    /// The forward CSR from the raw references (ids through `index`, node numbers of
-    /// ref-nodes runs checked), leaving out references to ids no object has.
-    fn build_forward(&mut self, ids: &[u64], index: Option<&IdIndex>) -> Result<(), LoadError> {
+    /// How referenced ids are found, and the by-id order (which finds repeated ids): a
+    /// bitmap of the ids where they are dense (addresses), else a sort and a hash index, each
+    /// on a core (the index only when some reference is an id).
+    fn id_lookup<'i>(&self, ids: &'i [u64]) -> Result<IdLookup<'i>, LoadError> {
+        let twice =
+            |id: u64| LoadError::file(self.path, format!("object id {id:#x} is recorded twice"));
+        if let Some(ranks) = IdRanks::new(ids).map_err(twice)? {
+            let by_id = ranks.by_id(ids);
+            return Ok(IdLookup::Ranked { ranks, by_id });
+        }
+        let need_index = !self.raw_ids.is_empty();
+        let (by_id, index) = rayon::join(
+            || id_order::by_id(ids),
+            || need_index.then(|| IdIndex::new(ids)),
+        );
+        Ok(IdLookup::Hashed {
+            by_id: by_id.map_err(twice)?,
+            index,
+            ids,
+        })
+    }
+
+    /// The forward CSR from the raw references (ids through `lookup`, node numbers of
+    /// ref-nodes runs checked against the `n` objects), leaving out references to ids no
+    /// object has.
+    fn build_forward(&mut self, n: usize, lookup: &IdLookup<'_>) -> Result<(), LoadError> {
         let mut resolved = std::mem::take(&mut self.raw_targets);
         resolved.resize(self.refs_total, NO_NODE);
-        if let Some(index) = index {
-            let raw = std::mem::take(&mut self.raw_ids);
-            let mut at = 0;
-            for (start, end) in std::mem::take(&mut self.id_runs) {
-                let refs = &raw[at..at + (end - start)];
-                resolve_ids(index, ids, refs, &mut resolved[start..end]);
-                at += end - start;
-            }
+        let raw = std::mem::take(&mut self.raw_ids);
+        let mut at = 0;
+        for (start, end) in std::mem::take(&mut self.id_runs) {
+            lookup.resolve(&raw[at..at + (end - start)], &mut resolved[start..end]);
+            at += end - start;
         }
+        drop(raw);
         for (start, end, block) in std::mem::take(&mut self.node_runs) {
-            self.check_nodes(ids.len(), block, &mut resolved[start..end])?;
+            self.check_nodes(n, block, &mut resolved[start..end])?;
         }
         let dangling = resolved.par_iter().filter(|&&r| r == NO_NODE).count();
         let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
@@ -910,6 +972,75 @@ impl<'p> Builder<'p> {
     }
 }
 
+/// Refcounts as kept: clamped to `0 ..= u32::MAX`.
+fn push_refcounts(column: &mut Vec<u32>, refcounts: &[i64]) {
+    column.extend(
+        refcounts
+            .iter()
+            .map(|&r| r.clamp(0, u32::MAX as i64) as u32),
+    );
+}
+
+/// A binary block's edge-label codes as this snapshot's (`codes`, checked to cover them), and
+/// its reference counts. The references of an object with the indexed flag are labelled by
+/// their position.
+fn push_edge_labels(
+    raw_labels: &mut Vec<u32>,
+    raw_nrefs: &mut Vec<u32>,
+    o: &Objects<'_>,
+    codes: &[u32],
+) {
+    let mut labels = o.edge_labels.iter();
+    for (&n, &flags) in o.nrefs.iter().zip(&o.flags) {
+        if flags & FLAG_INDEXED != 0 {
+            raw_labels.extend((0..n as u32).map(|k| INDEX_BIT | k.min(!INDEX_BIT)));
+        } else {
+            raw_labels.extend(labels.by_ref().take(n as usize).map(|&code| match code {
+                0 => NO_LABEL,
+                k => codes.get(k as usize - 1).copied().unwrap_or(NO_LABEL),
+            }));
+        }
+        raw_nrefs.push(n as u32);
+    }
+}
+
+/// The builder's reference columns, borrowed together: references as node numbers go to
+/// `targets` at once, references as ids to `ids`, looked up when every object is known.
+struct RefColumns<'b> {
+    /// References so far.
+    total: &'b mut usize,
+    targets: &'b mut Vec<NodeIx>,
+    ids: &'b mut Vec<u64>,
+    id_runs: &'b mut Vec<(usize, usize)>,
+    node_runs: &'b mut Vec<(usize, usize, usize)>,
+}
+
+impl RefColumns<'_> {
+    /// A binary block's references (node numbers checked below 2^31).
+    fn push(&mut self, block: usize, o: &Objects<'_>) {
+        if !o.ref_nodes {
+            self.push_ids(&o.refs);
+            return;
+        }
+        let start = *self.total;
+        self.targets.resize(start, NO_NODE);
+        self.targets.extend(o.refs.iter().map(|&r| r as NodeIx));
+        *self.total = self.targets.len();
+        self.node_runs.push((start, *self.total, block));
+    }
+
+    fn push_ids(&mut self, refs: &[u64]) {
+        let start = *self.total;
+        let end = start + refs.len();
+        self.ids.extend_from_slice(refs);
+        *self.total = end;
+        match self.id_runs.last_mut() {
+            Some(run) if run.1 == start => run.1 = end,
+            _ => self.id_runs.push((start, end)),
+        }
+    }
+}
+
 /// One block's object columns, of equal lengths (checked by the record's decoder).
 struct ObjectColumns<'c, L> {
     ids: &'c [u64],
@@ -920,15 +1051,49 @@ struct ObjectColumns<'c, L> {
     labels: &'c [Option<L>],
 }
 
-/// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
-fn resolve_ids(index: &IdIndex, ids: &[u64], refs: &[u64], out: &mut [NodeIx]) {
-    const CHUNK: usize = 1 << 14;
-    out.par_chunks_mut(CHUNK)
-        .zip(refs.par_chunks(CHUNK))
-        .for_each(|(out, refs)| index.get_all(ids, refs, out));
+/// How a load finds the node of a referenced id, with the by-id order.
+enum IdLookup<'i> {
+    /// The node at the id's rank in the by-id order.
+    Ranked { ranks: IdRanks, by_id: Vec<NodeIx> },
+    /// A hash index of the id column (`None` when no reference is an id).
+    Hashed {
+        index: Option<IdIndex>,
+        ids: &'i [u64],
+        by_id: Vec<NodeIx>,
+    },
 }
 
-/// Checks that an objects chunk's columns agree with each other.
+impl IdLookup<'_> {
+    /// Ids → node numbers ([`NO_NODE`] for an id no object has), on all cores.
+    fn resolve(&self, refs: &[u64], out: &mut [NodeIx]) {
+        const CHUNK: usize = 1 << 14;
+        let chunks = out.par_chunks_mut(CHUNK).zip(refs.par_chunks(CHUNK));
+        match self {
+            IdLookup::Ranked { ranks, by_id } => chunks.for_each(|(out, refs)| {
+                let mut near = Near::default();
+                for (o, &r) in out.iter_mut().zip(refs) {
+                    *o = ranks
+                        .rank(r, &mut near)
+                        .and_then(|k| by_id.get(k as usize).copied())
+                        .unwrap_or(NO_NODE);
+                }
+            }),
+            IdLookup::Hashed {
+                index: Some(index),
+                ids,
+                ..
+            } => chunks.for_each(|(out, refs)| index.get_all(ids, refs, out)),
+            IdLookup::Hashed { index: None, .. } => out.fill(NO_NODE),
+        }
+    }
+
+    fn into_by_id(self) -> Vec<NodeIx> {
+        match self {
+            IdLookup::Ranked { by_id, .. } | IdLookup::Hashed { by_id, .. } => by_id,
+        }
+    }
+}
+
 fn check_columns(o: &ObjectsRecord<'_>) -> Result<(), String> {
     let n = o.id.len();
     let columns = [

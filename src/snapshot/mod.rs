@@ -6,6 +6,7 @@ pub mod format;
 pub mod graph;
 mod id_index;
 mod id_order;
+mod id_rank;
 pub mod index;
 pub mod load;
 mod read;

@@ -239,7 +239,8 @@ struct Load<'p> {
 }
 
 impl Load<'_> {
-    /// Decode a batch's blocks on all cores, then add them in file order.
+    /// Decode a batch's blocks on all cores, then add them in file order (the objects blocks
+    /// that follow each other together, so that their columns are appended on all cores).
     fn add_batch(&mut self, batch: Batch) -> Result<(), LoadError> {
         let path = self.path;
         let decoded: Vec<Result<Block<'_>, String>> = batch
@@ -247,6 +248,7 @@ impl Load<'_> {
             .par_iter()
             .map(|b| decode::block(b.kind, &b.payload))
             .collect();
+        let mut blocks = Vec::with_capacity(decoded.len());
         for (raw, block) in batch.blocks.iter().zip(decoded) {
             let block = block.map_err(|m| {
                 LoadError::file(
@@ -254,7 +256,27 @@ impl Load<'_> {
                     format!("block {} (byte {}): {m}", raw.number, raw.offset),
                 )
             })?;
-            self.add(raw.number, block)?;
+            blocks.push((raw.number, block));
+        }
+        let mut at = 0;
+        while at < blocks.len() {
+            let run = blocks[at..]
+                .iter()
+                .map_while(|(number, block)| match block {
+                    Block::Objects(o) => Some((*number, o)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>();
+            if run.is_empty() {
+                let (number, block) = std::mem::replace(&mut blocks[at], (0, Block::Skipped));
+                self.add(number, block)?;
+                at += 1;
+                continue;
+            }
+            at += run.len();
+            self.builder
+                .add_binary_objects(&run, &self.codes)
+                .map_err(|e| in_block(path, e))?;
         }
         if let Some(m) = batch.cut {
             self.builder
@@ -289,9 +311,7 @@ impl Load<'_> {
                 }
                 Ok(())
             }
-            Block::Objects(o) => b
-                .add_binary_objects(number, &o, &self.codes)
-                .and_then(|()| b.add_binary_sites(number, o.sites.as_deref(), &o.ids)),
+            Block::Objects(o) => b.add_binary_objects(&[(number, &o)], &self.codes),
             Block::Roots(roots) => roots
                 .into_iter()
                 .try_for_each(|r| b.add(number, Record::Root(r))),
