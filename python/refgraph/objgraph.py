@@ -183,9 +183,27 @@ def refresh():
 
 # -- type names, as objgraph spells them ---------------------------------------------------
 
+def _name_of(t):
+    """A type's __name__, read by type's own C getter: a metaclass's `__name__` property (or
+    `__module__` below) is the program's code, and never runs."""
+    try:
+        name = _dump._type_dunder_name(t)
+    except Exception:
+        return "?"
+    return name if type(name) is str else "?"
+
+
+def _module_of(t):
+    try:
+        module = _dump._type_module(t)
+    except Exception:
+        return None
+    return module if type(module) is str else None
+
+
 def _long_name(t):
-    module = getattr(t, "__module__", None)
-    return "%s.%s" % (module, t.__name__) if module else t.__name__
+    module = _module_of(t)
+    return "%s.%s" % (module, _name_of(t)) if module else _name_of(t)
 
 
 def _engine_name(module, name, shortnames):
@@ -236,7 +254,7 @@ def _live_groups():
             else:
                 g.append(o)
     del objects
-    for t in [t for t in groups if getattr(t, "__module__", None) in _OWN_MODULES]:
+    for t in [t for t in groups if _module_of(t) in _OWN_MODULES]:
         del groups[t]
     return groups, own
 
@@ -255,11 +273,11 @@ def _counts(shortnames):
     groups, own = _live_groups()
     stats = collections.Counter()
     for t, g in groups.items():
-        stats[t.__name__ if shortnames else _long_name(t)] += len(g)
+        stats[_name_of(t) if shortnames else _long_name(t)] += len(g)
     for o in own.values():
         t = type(o)
         if t in groups:
-            stats[t.__name__ if shortnames else _long_name(t)] -= 1
+            stats[_name_of(t) if shortnames else _long_name(t)] -= 1
     return {name: n for name, n in stats.items() if n > 0}
 
 
@@ -267,7 +285,7 @@ def _named(groups, shortnames):
     """{type name: [lists of objects]}: several types can have one name."""
     named = collections.defaultdict(list)
     for t, g in groups.items():
-        named[t.__name__ if shortnames else _long_name(t)].append(g)
+        named[_name_of(t) if shortnames else _long_name(t)].append(g)
     return named
 
 
@@ -611,7 +629,7 @@ def _known(s, objs, verify):
     names = s.type_names()
     rows = s.ask("info", ids=[id(o) for o in objs])
     for o, row in zip(objs, rows):
-        if row is None or names.get(row[1], (None, None))[1] != type(o).__name__:
+        if row is None or names.get(row[1], (None, None))[1] != _name_of(type(o)):
             if verify:
                 raise _Stale("an object asked about is not in the snapshot")
             raise EngineError("an object asked about is not in the heap snapshot")
@@ -643,7 +661,7 @@ def _check_types(s, ids, info, live):
         name = names.get(info[i][1], (None, None))[1]
         if o is None and name == "frame":
             continue
-        if o is None or type(o).__name__ != name:
+        if o is None or _name_of(type(o)) != name:
             raise _Stale("an object of the answer is gone or changed")
 
 

@@ -198,6 +198,23 @@ class Locating(unittest.TestCase):
 HOLDER = {}
 
 
+class NamedByTheirMetaclass(type):
+    """A metaclass whose classes' __name__ and __module__ are properties that fail: the
+    program's code, which the drop-in must never run to name a type."""
+
+    @property
+    def __name__(cls):
+        raise AssertionError("a metaclass's __name__ ran")
+
+    @property
+    def __module__(cls):
+        raise AssertionError("a metaclass's __module__ ran")
+
+
+class OddlyNamed(metaclass=NamedByTheirMetaclass):
+    pass
+
+
 class Chains(unittest.TestCase):
     def test_find_backref_chain_to_a_module(self):
         x = MyClass()
@@ -290,6 +307,17 @@ class Chains(unittest.TestCase):
             HOLDER.clear()
 
 class Graphs(unittest.TestCase):
+    def test_a_metaclass_that_names_its_classes_never_runs(self):
+        x = OddlyNamed()
+        HOLDER["oddly named"] = x
+        for show in (objgraph.show_refs, objgraph.show_backrefs):
+            self.assertIn('o%d[label="OddlyNamed' % id(x), dot_of(show, [x], max_depth=2))
+        self.assertEqual(objgraph.count("OddlyNamed"), 1)
+        self.assertEqual(objgraph.by_type("OddlyNamed"), [x])
+        self.assertEqual(objgraph.typestats(shortnames=False)[__name__ + ".OddlyNamed"], 1)
+        chain = objgraph.find_backref_chain(x, objgraph.is_proper_module)
+        self.assertIs(chain[-1], x)
+
     def test_show_refs_documented_example(self):
         a = [1, 2, 3]
         b = [4, 5, 6]
