@@ -57,6 +57,9 @@ from _thread import get_ident as _get_ident
 _monitoring = getattr(sys, "monitoring", None)      # 3.12+ (PEP 669)
 _mon_get_events = getattr(_monitoring, "get_events", None)
 _mon_set_events = getattr(_monitoring, "set_events", None)
+_mon_get_tool = getattr(_monitoring, "get_tool", None)
+_mon_get_local_events = getattr(_monitoring, "get_local_events", None)
+_mon_set_local_events = getattr(_monitoring, "set_local_events", None)
 # The builtins too, as this module's globals: a program that replaces builtins.id, len, map,
 # isinstance, open, dict, list, type, str ... (mock.patch("builtins.open")) changes nothing a
 # dump calls. Under `refgraph capture` this runs before any code of the program.
@@ -3029,10 +3032,11 @@ def _path_copy(path):
 
 def _pause_tracers():
     """Clear the program's tracer and profiler (sys.settrace/setprofile: debuggers, coverage,
-    profilers) and, on 3.12+, the global sys.monitoring events of its tools, so that none of
-    them runs for the dump's million lines (nor raises into it). Returns what to restore.
-    threading's hooks (threading.settrace/setprofile) are left as they are: they only apply
-    to threads started later, and the dumper starts none."""
+    profilers) and, on 3.12+, the sys.monitoring events of its tools, global and local to this
+    module's code, so that none of them runs for the dump's million lines (nor raises into
+    it). Returns what to restore. threading's hooks (threading.settrace/setprofile) are left as
+    they are: they only apply to threads started later, and the dumper starts none."""
+    events, local = _pause_monitoring()
     trace, profile = _gettrace(), _getprofile()
     # A C profiler or tracer (cProfile's _lsprof.Profiler before 3.12) is not callable:
     # sys.setprofile could not put it back, and it runs no Python code, so it stays on.
@@ -3044,19 +3048,38 @@ def _pause_tracers():
         _settrace(None)
     if profile is not None:
         _setprofile(None)
-    events = []
-    if _mon_get_events is not None:
-        for tool in range(6):
-            try:
-                found = _mon_get_events(tool)
-                if found:
-                    _mon_set_events(tool, 0)
-                    events.append((tool, found))
-            except Exception:
-                continue
-    saved = trace, profile, events
+    saved = trace, profile, events, local
     _PAUSED.append(saved)
     return saved
+
+
+def _pause_monitoring():
+    """Switch off the events of every sys.monitoring tool in use: its global events, and its
+    local events on this module's code (a coverage tool sets LINE events on each function the
+    first time it runs: the dumper's own entry points, run before a pause, would report every
+    line after it). Returns ([(tool, global events)], [(tool, code, local events)]). This
+    function's own code comes first in _OWN_CODES, so that its remaining lines report nothing."""
+    events, local = [], []
+    if _mon_get_tool is None:
+        return events, local
+    tools = [tool for tool in range(6) if _mon_get_tool(tool) is not None]
+    for tool in tools:
+        for code in _OWN_CODES:
+            try:
+                found = _mon_get_local_events(tool, code)
+                if found:
+                    _mon_set_local_events(tool, code, 0)
+                    local.append((tool, code, found))
+            except Exception:
+                break
+        try:
+            found = _mon_get_events(tool)
+            if found:
+                _mon_set_events(tool, 0)
+                events.append((tool, found))
+        except Exception:
+            continue
+    return events, local
 
 
 # What each _pause_tracers call in progress saved: the dumper's own objects (a tuple and a list
@@ -3070,7 +3093,12 @@ def _resume_tracers(saved):
         if _PAUSED[i] is saved:          # by identity: == could call a tracer's __eq__
             del _PAUSED[i]
             break
-    trace, profile, events = saved
+    trace, profile, events, local = saved
+    for tool, code, found in local:
+        try:
+            _mon_set_local_events(tool, code, found)
+        except Exception:
+            pass
     for tool, found in events:
         try:
             _mon_set_events(tool, found)
@@ -3080,6 +3108,30 @@ def _resume_tracers(saved):
         _setprofile(profile)
     if trace is not None:
         _settrace(trace)
+
+
+def _own_codes():
+    """The code objects of this module's functions and methods (nested ones too), those of
+    _pause_monitoring and the entry points first: the code a monitoring tool may have set
+    local events on."""
+    first = [_pause_monitoring, _pause_tracers, dump]
+    found, order = set(), []
+    stack = [f.__code__ for f in reversed(first)]
+    for value in list(globals().values()):
+        members = dict.values(_class_dict(value)) if _is_subclass(type, type(value)) else (value,)
+        for m in members:
+            if type(m) in (staticmethod, classmethod):
+                m = m.__func__
+            if type(m) is _FunctionType and _f_globals(m) is globals():
+                stack.insert(0, _f_code(m))
+    while stack:
+        code = stack.pop()
+        if id(code) in found:
+            continue
+        found.add(id(code))
+        order.append(code)
+        stack.extend(c for c in reversed(_co_consts(code)) if type(c) is _CodeType)
+    return tuple(order)
 
 
 def _dump(path, marks, values, collect, trigger, held=(), fmt="json", stream_fd=None):
@@ -4074,3 +4126,7 @@ def describe(objs, wanted):
     finally:
         d.plans.clear()     # plans hold the dumper's bound methods: a cycle through it
     return out
+
+
+# Computed last, when every function of the module exists (see _pause_monitoring).
+_OWN_CODES = _own_codes()

@@ -19,8 +19,13 @@ if ASKED:
 # Functions a dump is allowed to be entered through, or that belong to `refgraph capture`'s
 # launcher around the dump: a tracer sees their call (before the dumper can pause it).
 ENTRY = {"dump", "_dump", "_capture_main", "_capture_dump", "_status", "dumps", "_dumps",
-         "_on_signal", "_describe", "_pause_tracers", "_resume_tracers"}
+         "_on_signal", "_describe", "_pause_tracers", "_resume_tracers", "_pause_monitoring"}
 TRACED = []
+# Lines of the pause itself a monitoring tool's LINE events may report, before it takes
+# effect (it was 80 when only the tools' global events were paused).
+PAUSE_LINES = 12
+PAUSING = ("_pause_tracers", "_pause_monitoring")
+PAUSE_LINES_SEEN = []
 
 
 class Cycle:
@@ -105,7 +110,20 @@ if hasattr(sys, "monitoring"):
     def on_start(code, offset):
         if code.co_filename.endswith("refgraph_dump.py") and code.co_name not in ENTRY:
             TRACED.append(("monitoring", code.co_name))
+        # as a coverage tool does: every function that starts gets LINE events
+        mon.set_local_events(3, code, mon.events.LINE)
+
+    def on_line(code, line):
+        if not code.co_filename.endswith("refgraph_dump.py") or code.co_name == "<module>":
+            return
+        if code.co_name in PAUSING:
+            PAUSE_LINES_SEEN.append(line)
+            if len(PAUSE_LINES_SEEN) > PAUSE_LINES:
+                TRACED.append(("monitoring: lines of the pause", len(PAUSE_LINES_SEEN)))
+        elif code.co_name not in ENTRY:
+            TRACED.append(("monitoring: line", code.co_name, line))
     mon.register_callback(3, mon.events.PY_START, on_start)
+    mon.register_callback(3, mon.events.LINE, on_line)
     mon.set_events(3, mon.events.PY_START)
 
 open_mock.start()
