@@ -345,6 +345,18 @@ _FLAG_TEXT = {base: (str(base), str(base | _FLAG_TRACKED)) for base in (0, _FLAG
 _PAIR_TEXT = '"key \'%s\'","[\'%s\']"'     # edge labels of a plain str dict key
 _INT_PAIR_TEXT = '"key %d","[%d]"'                # ... of an int dict key
 _HIDDEN_PAIR_TEXT = _Memo(lambda n: '"key <str %d chars>","[<str %d chars>]"' % (n, n))
+
+
+def _shown_name(k):
+    """With values=False, whether a str dict key (or a thread's name) is written: a name from
+    code (an identifier) that does not look like a secret. API tokens and keys are identifiers
+    too (ghp_…, sk_live_…, AKIA…, hex digests), and a cache keyed by them is the classic leak:
+    an identifier of 16 characters or more with a digit in it, or of 32 or more, is not
+    written (`[<str 40 chars>]`). Names in code are shorter, or words without digits."""
+    if not str.isidentifier(k):
+        return False
+    n = str.__len__(k)
+    return n < 16 or (n < 32 and not any(map(str.isdigit, k)))
 _GC_HEADER = _getsizeof([]) - [].__sizeof__()
 # Every object starts with a header of at least this many bytes, so no two live objects have
 # the same id() >> _KEY_SHIFT. The `seen` set is keyed by that: ids are multiples of 16, and a
@@ -1906,7 +1918,7 @@ class _Dumper:
         plan = self.plan(type(k))
         kind = plan.label_kind
         if kind == "str":
-            if self.values or str.isidentifier(k):
+            if self.values or _shown_name(k):
                 return _str_label(k)
             return "<str %d chars>" % str.__len__(k)
         if kind in ("bytes", "bytearray", "int", "bool", "float", "complex", "none"):
@@ -1985,15 +1997,15 @@ class _Dumper:
             if len(cache) < _KEY_CACHE_MAX:
                 # Identifiers (attribute names, ...) are the keys that come back: cache those,
                 # keyed by copies, so that the cache holds (and counts in) no program strings.
-                names = list(map(str.isidentifier, new_keys))
+                names = list(map(str.isidentifier if self.values else _shown_name, new_keys))
                 cache.update(zip(map("".join, zip(compress(new_keys, names), repeat(""))),
                                  compress(texts, names)))
         return found
 
     def new_pair_texts(self, keys):
         """pair_text for str keys not seen before, in bulk when they are plain ASCII words.
-        With values=False only identifiers are shown; other keys by their length."""
-        shown = [True] * len(keys) if self.values else list(map(str.isidentifier, keys))
+        With values=False only names (_shown_name) are shown; other keys by their length."""
+        shown = [True] * len(keys) if self.values else list(map(_shown_name, keys))
         if all(shown) and _all_plain(keys):
             return list(map(_PAIR_TEXT.__mod__, zip(keys, keys)))
         return [(_PAIR_TEXT % (k, k) if _is_plain(k) else self.slow_pair_text(k)) if show
@@ -3625,8 +3637,9 @@ def _thread_stacks(d, own_codes):
 
 def _plain_thread_name(name):
     """A name that says nothing but where a thread came from, kept with values=False: an
-    identifier (as dict keys are), or threading's own `Thread-3` / `Thread-3 (worker)`."""
-    if str.isidentifier(name):
+    identifier that does not look like a secret (as dict keys), or threading's own `Thread-3`
+    / `Thread-3 (worker)`."""
+    if _shown_name(name):
         return True
     head, _, rest = str.partition(name, " ")
     if not (str.startswith(head, "Thread-") and str.isdigit(head[7:])):

@@ -36,6 +36,8 @@ keep = {
     "bytearray": bytearray(b"bytearray-" + PART.encode()),
     "dict": {"password": "dict-" + PART + "-value", "key " + PART + " (not an identifier)": 1},
     "bytes_key": {b"bytes-key-" + PART.encode(): 2},
+    # API tokens are identifiers: a cache keyed by them must not show its keys
+    "sessions": {"ghp_" + PART + "R4nd0mT0kenAbCdEf0123": 3, "sk_live_51" + PART + "Key00": 4},
     "str_subclass": type("Secret", (str,), {})("subclass-" + PART + "-value"),
     "tuple": ("tuple-" + PART,),
     "set": {"set-" + PART},
