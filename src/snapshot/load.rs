@@ -885,21 +885,23 @@ impl<'p> Builder<'p> {
             self.check_nodes(n, block, &mut resolved[start..end])?;
         }
         let dangling = resolved.par_iter().filter(|&&r| r == NO_NODE).count();
-        let mut offsets = Vec::with_capacity(self.raw_nrefs.len() + 1);
-        offsets.push(0u32);
+        // The counts become the offsets in place (each object's start, then the end): no
+        // second column of 4 bytes an object to fault in.
+        let mut offsets = std::mem::take(&mut self.raw_nrefs);
         let (targets, labels) = if dangling == 0 {
             let mut at = 0u32;
-            for &count in &self.raw_nrefs {
-                at += count;
-                offsets.push(at);
+            for count in offsets.iter_mut() {
+                (*count, at) = (at, at + *count);
             }
+            offsets.push(at);
             (resolved, std::mem::take(&mut self.raw_labels))
         } else {
             let mut targets = Vec::with_capacity(resolved.len() - dangling);
             let mut labels = Vec::with_capacity(resolved.len() - dangling);
             let mut at = 0usize;
-            for &count in &self.raw_nrefs {
-                let end = at + count as usize;
+            for count in offsets.iter_mut() {
+                let end = at + *count as usize;
+                *count = targets.len() as u32;
                 for (&target, &label) in resolved[at..end].iter().zip(&self.raw_labels[at..end]) {
                     if target != NO_NODE {
                         targets.push(target);
@@ -907,13 +909,12 @@ impl<'p> Builder<'p> {
                     }
                 }
                 at = end;
-                offsets.push(targets.len() as u32);
             }
+            offsets.push(targets.len() as u32);
             self.raw_labels = Vec::new();
             (targets, labels)
         };
         self.report.dangling_refs += dangling as u64;
-        self.raw_nrefs = Vec::new();
         self.snap.fwd = Csr {
             offsets: offsets.into(),
             targets: targets.into(),
