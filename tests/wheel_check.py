@@ -142,8 +142,10 @@ def capture_forms(checks, vpy, refgraph, venv, work):
     checks.check("capture -- ./script.py (exit code kept)", result.returncode == 4, result.stderr)
     expect_object(checks, refgraph, snap, "FromShebang", "capture of a #! script holds it")
 
-    result = run([vpy, "-m", "pip", "install", "-q", "pytest", "pytest-xdist"])
-    if not checks.check("pip install pytest pytest-xdist", result.returncode == 0, result.stderr):
+    result = run([vpy, "-m", "pip", "install", "-q", "pytest", "pytest-xdist",
+                  "pytest-rerunfailures"])
+    if not checks.check("pip install pytest pytest-xdist pytest-rerunfailures",
+                        result.returncode == 0, result.stderr):
         return
     project = os.path.join(work, "project")
     os.makedirs(project)
@@ -206,6 +208,11 @@ def pytest_plugin(checks, vpy, work):
     result = run(pytest + ["--refgraph-leaks", "--doctest-modules", "harness"], cwd=project)
     checks.check("plugin: what pytest keeps (warnings, subtests) is no leak; doctests run as is",
                  result.returncode == 0 and "5 passed" in result.stdout, result.stdout[-3000:])
+    result = run(pytest + ["--refgraph-leaks", "reruns"], cwd=project)
+    checks.check("plugin: pytest-rerunfailures reruns a flaky test, and a leak fails each run",
+                 result.returncode == 1 and "1 failed, 1 passed, 2 rerun" in result.stdout
+                 and "test_leak_fails_after_its_rerun leaked 1 test_reruns.Leaked"
+                 in result.stdout, result.stdout[-3000:])
     result = run(pytest + ["--refgraph-leaks", "same_names"], cwd=project)
     snapshots = {line.split("snapshot: ")[1] for line in result.stdout.splitlines()
                  if "snapshot: " in line}

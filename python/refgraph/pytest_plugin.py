@@ -228,33 +228,88 @@ def pytest_runtest_call(item):
     before = None
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the test's setup: what it is checked for, and a window for its measured runs."""
+    settings = _settings_for(item)
+    if settings is not None:
+        item._refgraph_settings = settings
+        item._refgraph_window = _Window()
+        item._refgraph_call = None
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the call's report: the leak check, once teardown is done, may turn it into a
+    failure before it is logged."""
+    outcome = yield
+    window = getattr(item, "_refgraph_window", None)
+    # (Reports made during the body, a subtest's, come before the window closes.)
+    if call.when == "call" and window is not None and window.created is not None:
+        item._refgraph_call = outcome.get_result()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Once every fixture of the test is torn down, when pytest-rerunfailures runs the test:
+    look for leaks (see _check_leaks); otherwise that is done after the whole protocol."""
+    yield
+    if not getattr(item, "_refgraph_after_protocol", True):
+        _check_leaks(item)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
-    """Run the test's setup, call and teardown, then look for leaks once teardown is done; a
-    leak turns the call's report into a failure that says what leaked and who holds it."""
-    settings = _settings_for(item)
-    if settings is None:
+    """Run the test's setup, call and teardown, look for leaks, and only then log the reports,
+    so that a leak can still fail the call. pytest-rerunfailures runs the protocol that way
+    itself (`--reruns`, `@pytest.mark.flaky`): its tests are left to it, and each of its runs
+    is checked at the end of its teardown."""
+    if _settings_for(item) is None:
+        return None
+    if _rerun_by_rerunfailures(item):
+        item._refgraph_after_protocol = False
         return None
     from _pytest.runner import runtestprotocol
 
-    item._refgraph_settings = settings
-    item._refgraph_window = window = _Window()
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    reports = []
-    try:
-        reports = runtestprotocol(item, nextitem=nextitem, log=False)
-        call = next((r for r in reports if r.when == "call"), None)
-        if call is not None and call.passed and (window.created or window.globals):
-            text = _leak_report(item, settings, window)
-            if text:
-                call.outcome = "failed"
-                call.longrepr = text
-    finally:
-        del item._refgraph_window, item._refgraph_settings
+    reports = runtestprotocol(item, nextitem=nextitem, log=False)
+    _check_leaks(item)
     for report in reports:
         item.ihook.pytest_runtest_logreport(report=report)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
+
+
+def _check_leaks(item):
+    """A leak turns the call's report into a failure that says what leaked and who holds
+    it."""
+    window = getattr(item, "_refgraph_window", None)
+    if window is None:
+        return
+    call, settings = item._refgraph_call, item._refgraph_settings
+    del item._refgraph_window, item._refgraph_settings, item._refgraph_call
+    if call is not None and call.passed and (window.created or window.globals):
+        text = _leak_report(item, settings, window)
+        if text:
+            call.outcome = "failed"
+            call.longrepr = text
+
+
+def _rerun_by_rerunfailures(item):
+    """Whether pytest-rerunfailures runs this test's protocol (it reruns it): through its own
+    functions, guarded, as a plugin's internals may change."""
+    plugin = item.config.pluginmanager.get_plugin("rerunfailures")
+    reruns_count = getattr(plugin, "get_reruns_count", None)
+    if reruns_count is None:
+        return False
+    excluded = getattr(plugin, "_is_rerun_path_excluded", None)
+    try:
+        if excluded is not None and excluded(item):
+            return False
+        return reruns_count(item) is not None
+    except Exception:
+        return False
 
 
 def _leak_report(item, settings, window):
