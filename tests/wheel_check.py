@@ -219,6 +219,14 @@ def pytest_plugin(checks, vpy, work):
     checks.check("plugin: tests of one name in two files get a snapshot each",
                  "2 failed" in result.stdout and len(snapshots) == 2
                  and all(os.path.exists(s) for s in snapshots), result.stdout[-3000:])
+    # Every run above wrote its snapshots to a run directory of its own: the last 3 are kept.
+    base = os.path.join(tempfile.gettempdir(), "refgraph-leaks-%d" % os.getuid())
+    runs = sorted(n for n in os.listdir(base) if n.startswith("run-")) if os.path.isdir(base) else []
+    checks.check("plugin: only the last 3 runs' snapshot directories are kept",
+                 1 <= len(runs) <= 3 and all(os.path.isfile(os.path.join(base, n, ".refgraph-leaks-run"))
+                                             for n in runs)
+                 and all(os.path.dirname(s) in [os.path.join(base, n) for n in runs]
+                         for s in snapshots), "%s\n%s" % (runs, sorted(snapshots)))
     result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-ignore", "Session",
                            "test_sample.py::test_leaks_through_a_module_level_list"], cwd=project)
     checks.check("plugin: --refgraph-leaks-ignore TYPE", result.returncode == 0, result.stdout)

@@ -11,7 +11,8 @@ found where they pile up: a list, dict, set or deque a module global names that 
 teardown is done (reported when the test left no tracked object behind, which would be that
 leak). The body runs `--refgraph-leaks-runs N` times (default 2): the first run warms caches up, and
 only objects the later runs keep accumulating are reported. When a test leaks, the process is
-dumped once to a snapshot (`refgraph report SNAP` opens it) and the engine answers the chains.
+dumped once to a binary snapshot (`refgraph report SNAP` opens it; the last 3 runs' are kept)
+and the engine answers the chains.
 The leaked objects' own code never runs: no repr, only their types and the snapshot's labels.
 
 Inactive unless asked: `--refgraph-leaks`, or `@pytest.mark.refgraph_leaks(...)` on a test.
@@ -26,6 +27,7 @@ import types
 import subprocess
 import sys
 import tempfile
+import time
 from itertools import compress
 from functools import partial
 from operator import is_not, sub
@@ -52,7 +54,8 @@ def pytest_addoption(parser):
     group.addoption("--refgraph-leaks-min-size", type=int, default=0, metavar="BYTES",
                     help="report a test only when its leaks retain at least BYTES")
     group.addoption("--refgraph-leaks-dir", default=None, metavar="DIR",
-                    help="where leak snapshots go (default: a refgraph-leaks-* temp dir)")
+                    help="where leak snapshots go (default: a directory per run under "
+                         "refgraph-leaks-UID in the temp directory, the last 3 runs kept)")
 
 
 def pytest_configure(config):
@@ -428,7 +431,7 @@ def _describe(item, settings, groups, grown):
     from . import dump, find_bin
 
     snap = _snapshot_path(item)
-    dump(snap, collect=False)
+    dump(snap, collect=False, format="binary")
     grown = grown[:_TOP_TYPES]
     answers = _ask_engine(find_bin(), snap, groups, [g[3] for g in grown])
     rows = []
@@ -478,8 +481,10 @@ def _ask_engine(binary, snap, groups, sized=()):
         for oid in ids[:_MAX_RETAINED_QUERIES]:
             commands.append("show %s --limit 0 --json" % _hex(oid))
     commands.extend("show %s --limit 0 --json" % _hex(oid) for oid in sized)
+    # No index beside the snapshot (as big again): `refgraph report SNAP` makes one if asked.
     result = subprocess.run([binary, "shell", snap], input="\n".join(commands) + "\n",
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, REFGRAPH_NO_INDEX="1"))
     return _parse_answers(result.stdout)
 
 
@@ -514,14 +519,103 @@ def _chain_text(answer):
     return "%s: not held by a root (%s)" % (answer["object"]["id"], why.get("reason", "unknown"))
 
 
+# Leak snapshots go to one directory per run (session) under refgraph-leaks-USER in the temp
+# directory, of which the last _RUNS_KEPT are kept, as pytest keeps its basetemp directories:
+# a snapshot is a whole heap (megabytes), and a suite run again and again would fill the disk.
+_RUNS_KEPT = 3
+_RUN_PREFIX = "run-"
+_RUN_MARK = ".refgraph-leaks-run"     # in every run directory the plugin made, and only there
+_RUN_KEY = "refgraph_run_dir"        # the run directory, in pytest-xdist's workerinput
+
+
+def _runs_base():
+    """refgraph-leaks-USER in the temp directory, made private; None when it is not a
+    directory of this user's that others cannot write (planted by someone else)."""
+    try:
+        user = "%d" % os.getuid()
+    except AttributeError:
+        user = re.sub(r"[^A-Za-z0-9_.-]", "_", os.environ.get("USERNAME", "user"))
+    base = os.path.join(tempfile.gettempdir(), "refgraph-leaks-" + user)
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        st = os.lstat(base)
+    except OSError:
+        return None
+    import stat
+    if not stat.S_ISDIR(st.st_mode) or st.st_mode & 0o022:
+        return None
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return None
+    return base
+
+
+def _remove_old_runs(base, keep):
+    """Remove the run directories under `base` but the newest `keep`: only directories named
+    run-* holding the plugin's mark file."""
+    import shutil
+    runs = []
+    for name in os.listdir(base):
+        path = os.path.join(base, name)
+        mark = os.path.join(path, _RUN_MARK)
+        if name.startswith(_RUN_PREFIX) and not os.path.islink(path) and os.path.isfile(mark):
+            runs.append((os.path.getmtime(mark), path))
+    runs.sort(reverse=True)
+    for _mtime, path in runs[keep:]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Before any test: the run directories of old runs go, and this run's is named (made
+    when its first snapshot is written). Not in pytest-xdist's workers (their controller does
+    it and hands them the name), nor when --refgraph-leaks-dir names the directory."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.getoption("--refgraph-leaks-dir"):
+        return
+    base = _runs_base()
+    if base is None:
+        return
+    try:
+        _remove_old_runs(base, _RUNS_KEPT - 1)
+    except OSError:
+        pass
+    config._refgraph_run_dir = os.path.join(
+        base, "%s%d-%d" % (_RUN_PREFIX, int(time.time()), os.getpid()))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: a worker writes its snapshots to the run directory of its controller."""
+    run = getattr(node.config, "_refgraph_run_dir", None)
+    if run is not None:
+        node.workerinput[_RUN_KEY] = run
+
+
+def _snapshots_dir(config):
+    """Where this run's snapshots go: --refgraph-leaks-dir as given, else the run directory
+    (a temp directory of its own where that cannot be made)."""
+    directory = config.getoption("--refgraph-leaks-dir")
+    if directory is not None:
+        os.makedirs(directory, exist_ok=True)
+        return directory
+    run = getattr(config, "workerinput", {}).get(_RUN_KEY) or getattr(
+        config, "_refgraph_run_dir", None)
+    if run is not None:
+        try:
+            os.makedirs(run, mode=0o700, exist_ok=True)
+            with open(os.path.join(run, _RUN_MARK), "a"):
+                pass
+            return run
+        except OSError:
+            pass
+    made = getattr(config, "_refgraph_leaks_dir", None)
+    if made is None:
+        made = config._refgraph_leaks_dir = tempfile.mkdtemp(prefix="refgraph-leaks-")
+    return made
+
+
 def _snapshot_path(item):
-    directory = item.config.getoption("--refgraph-leaks-dir")
-    if directory is None:
-        directory = getattr(item.config, "_refgraph_leaks_dir", None)
-        if directory is None:
-            directory = tempfile.mkdtemp(prefix="refgraph-leaks-")
-            item.config._refgraph_leaks_dir = directory
-    os.makedirs(directory, exist_ok=True)
+    directory = _snapshots_dir(item.config)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     return os.path.join(directory, "%s%s.rgsnap" % (worker + "-" if worker else "",
                                                     _file_name_of(item.nodeid)))
