@@ -81,6 +81,10 @@ class _Settings:
         self.min_size = int(_first(kwargs.get("min_size"),
                                    config.getoption("--refgraph-leaks-min-size")))
 
+    def allows(self, cls):
+        """Whether objects of `cls` may outlive the test (allow=, --refgraph-leaks-ignore)."""
+        return bool(_type_names(cls) & self.ignore)
+
     def wants(self, names):
         """Whether a type (its short and qualified names) is reported."""
         if names & self.ignore:
@@ -124,12 +128,13 @@ def _new_since(before):
     return list(compress(objects, changed))
 
 
-def _still_held(created):
+def _still_held(created, unfollowed=None):
     """Of `created` (strong references to what the body made and left alive, taken right after
     it, so no address can have been reused since), the objects that something besides `created`
     keeps alive once teardown is over — directly, or through other such objects — grouped as
     {type: [ids]}. Each object's references from outside are its refcount less the list's, the
-    call's and the references from the other created objects (gc's referents)."""
+    call's and the references from the other created objects (gc's referents). Objects of the
+    classes `unfollowed` accepts are found but not followed."""
     index = {id(o): n for n, o in enumerate(created)}
     inside = [0] * len(created)
     for referents in map(gc.get_referents, created):
@@ -141,11 +146,19 @@ def _still_held(created):
     # What the harness keeps about a test (pytest's warning log, subtest reports) is not the
     # test's: neither reported nor followed to what it holds.
     harness = {n for n, o in enumerate(created) if _is_harness(type(o))}
+    # The objects of the types a test allows (`unfollowed`: allow=, --refgraph-leaks-ignore)
+    # are found, but not followed: what only they hold (their attributes' lists and dicts)
+    # goes with them.
+    allowed = set() if unfollowed is None else {
+        n for n, o in enumerate(created) if n not in harness and unfollowed(type(o))}
     held = _held_by_the_program(created, [n for n, c in enumerate(outside)
                                           if c > baseline and n not in harness])
     seen = set(held) | harness
     while held:
-        for n in filter(_is_found, map(index.get, map(id, gc.get_referents(created[held.pop()])))):
+        n = held.pop()
+        if n in allowed:
+            continue
+        for n in filter(_is_found, map(index.get, map(id, gc.get_referents(created[n])))):
             if n not in seen:
                 seen.add(n)
                 held.append(n)
@@ -319,7 +332,7 @@ def _leak_report(item, settings, window):
     """The failure text for a test's leaks, or None when it leaked nothing reportable."""
     gc.collect()
     created, window.created = window.created, None
-    leaked = _still_held(created or [])
+    leaked = _still_held(created or [], settings.allows if settings.ignore else None)
     created = None
     measured_runs = max(1, settings.runs - 1)
     # Grown globals speak for what the collector does not list: when the test left tracked

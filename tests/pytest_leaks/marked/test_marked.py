@@ -13,6 +13,14 @@ class AuditEntry:
     pass
 
 
+class Widget:
+    """An allowed type whose own attributes are containers: they go with it."""
+
+    def __init__(self):
+        self.options = {"color": "red"}
+        self.children = []
+
+
 @pytest.mark.refgraph_leaks
 def test_marked_leak_fails_without_the_flag():
     KEPT.append(Invoice())
@@ -21,6 +29,11 @@ def test_marked_leak_fails_without_the_flag():
 @pytest.mark.refgraph_leaks(allow=["Invoice"])
 def test_allowed_type_passes():
     KEPT.append(Invoice())
+
+
+@pytest.mark.refgraph_leaks(allow=["Widget"])
+def test_allowed_type_passes_with_the_containers_it_holds():
+    KEPT.append(Widget())
 
 
 @pytest.mark.refgraph_leaks(types=["AuditEntry"])
