@@ -14,6 +14,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,6 +209,10 @@ def pytest_plugin(checks, vpy, work):
     result = run(pytest + ["--refgraph-leaks", "--doctest-modules", "harness"], cwd=project)
     checks.check("plugin: what pytest keeps (warnings, subtests) is no leak; doctests run as is",
                  result.returncode == 0 and "5 passed" in result.stdout, result.stdout[-3000:])
+    plain = run(pytest + ["--doctest-modules", "harness"], cwd=project)
+    warned = [re.findall(r"(\d+) warnings?\b", r.stdout)[-1:] for r in (result, plain)]
+    checks.check("plugin: each warning is counted once, not once a run of the body",
+                 warned[0] == warned[1] != [], "%s\n%s" % (warned, result.stdout[-2000:]))
     result = run(pytest + ["--refgraph-leaks", "reruns"], cwd=project)
     checks.check("plugin: pytest-rerunfailures reruns a flaky test, and a leak fails each run",
                  result.returncode == 1 and "1 failed, 1 passed, 2 rerun" in result.stdout

@@ -24,6 +24,7 @@ import gc
 import os
 import re
 import types
+import warnings
 import subprocess
 import sys
 import tempfile
@@ -232,16 +233,24 @@ def pytest_runtest_call(item):
         return
     settings = item._refgraph_settings
     if settings.runs > 1:
-        item.runtest()
+        _extra_run(item)
     # Listed first, so that the list itself is no new object of the test's.
     window.globals = _global_containers()
     window.before = _live()
     for _ in range(settings.runs - 2):
-        item.runtest()
+        _extra_run(item)
     yield
     before, window.before = window.before, None
     window.created = [o for o in _new_since(before) if o is not before]
     before = None
+
+
+def _extra_run(item):
+    """One run of the body besides pytest's own: the warnings it emits are dropped (the
+    filters still apply: an "error" one raises), so that pytest counts each warning of the
+    test once, not once a run."""
+    with warnings.catch_warnings(record=True):
+        item.runtest()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
