@@ -129,7 +129,7 @@ def _new_since(before):
     return list(compress(objects, changed))
 
 
-def _still_held(created, unfollowed=None):
+def _still_held(created, unfollowed=None, harness_holders=()):
     """Of `created` (strong references to what the body made and left alive, taken right after
     it, so no address can have been reused since), the objects that something besides `created`
     keeps alive once teardown is over — directly, or through other such objects — grouped as
@@ -153,7 +153,8 @@ def _still_held(created, unfollowed=None):
     allowed = set() if unfollowed is None else {
         n for n, o in enumerate(created) if n not in harness and unfollowed(type(o))}
     held = _held_by_the_program(created, [n for n, c in enumerate(outside)
-                                          if c > baseline and n not in harness])
+                                          if c > baseline and n not in harness],
+                                harness_holders)
     seen = set(held) | harness
     while held:
         n = held.pop()
@@ -186,7 +187,7 @@ def _is_harness(cls):
     return "%s.%s" % (module, type.__dict__["__qualname__"].__get__(cls)) in _HARNESS_TYPES
 
 
-def _held_by_the_program(created, held):
+def _held_by_the_program(created, held, harness_holders=()):
     """Of the objects `created[n]` for n in `held` (referenced from outside `created`), those
     a recorded object refers to: a container, a module, a class, an instance. What only a
     running frame or C code holds — another thread's local (pytest-xdist's I/O thread reading a
@@ -195,6 +196,8 @@ def _held_by_the_program(created, held):
         return held
     roots = tuple(created[n] for n in held)
     mine = {id(roots), id(created)}
+    mine.update(map(id, harness_holders))
+    mine.add(id(harness_holders))
     referred = set()
     for holder in gc.get_referrers(*roots):
         if id(holder) in mine or type(holder) is _FrameType:
@@ -202,6 +205,21 @@ def _held_by_the_program(created, held):
         referred.update(map(id, gc.get_referents(holder)))
     holder = None
     return [n for n, obj in zip(held, roots) if id(obj) in referred]
+
+
+def _test_instance_parts(item):
+    """The instance of the test's class and its __dict__: pytest keeps the instance of every
+    test method it ran for the whole session, so what a test sets on `self` is held by the
+    harness, not left behind by the test."""
+    instance = getattr(item, "instance", None)
+    if instance is None:
+        return ()
+    from ._dump import _dict_getter
+    getter = _dict_getter(type(instance))     # the C getter of __dict__: no code of the class
+    try:
+        return (instance,) if getter is None else (instance, getter(instance))
+    except Exception:
+        return (instance,)
 
 
 _FrameType = type(sys._getframe())
@@ -341,7 +359,8 @@ def _leak_report(item, settings, window):
     """The failure text for a test's leaks, or None when it leaked nothing reportable."""
     gc.collect()
     created, window.created = window.created, None
-    leaked = _still_held(created or [], settings.allows if settings.ignore else None)
+    leaked = _still_held(created or [], settings.allows if settings.ignore else None,
+                         _test_instance_parts(item))
     created = None
     measured_runs = max(1, settings.runs - 1)
     # Grown globals speak for what the collector does not list: when the test left tracked

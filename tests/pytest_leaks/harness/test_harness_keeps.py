@@ -1,5 +1,5 @@
 """Clean tests whose only traces are what pytest itself keeps: recorded warnings, subtest
-reports, doctests. `pytest --refgraph-leaks --doctest-modules harness` passes them all."""
+reports, doctests, the instance of a test class (and what a test sets on `self`). `pytest --refgraph-leaks --doctest-modules harness` passes them all."""
 import unittest
 import warnings
 
@@ -20,6 +20,16 @@ def test_userwarning_always():
 def test_a_new_message_each_run():
     _N[0] += 1
     warnings.warn("retry %d" % _N[0], UserWarning)
+
+
+class Part:
+    pass
+
+
+class TestKeepsItsInstance:
+    def test_sets_attributes_on_self(self):
+        self.parts = [Part() for _ in range(3)]
+        self.index = {"first": self.parts[0]}
 
 
 class WithSubtests(unittest.TestCase):
