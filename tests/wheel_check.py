@@ -182,6 +182,11 @@ def pytest_plugin(checks, vpy, work):
     fail, each naming its holder (also under xdist); without it all pass; markers; -p no:."""
     project = os.path.join(work, "leaks")
     shutil.copytree(os.path.join(ROOT, "tests", "pytest_leaks"), project)
+    # The oldest run directories of two earlier sessions: this script's (still running, so
+    # kept) and one that has ended (removed like any older run).
+    base = os.path.join(tempfile.gettempdir(), "refgraph-leaks-%d" % os.getuid())
+    running = plant_run_dir(base, os.getpid())
+    ended = plant_run_dir(base, ended_pid())
     pytest = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
     result = run(pytest + ["test_sample.py"], cwd=project)
     checks.check("plugin: without the flag every sample test passes",
@@ -226,19 +231,43 @@ def pytest_plugin(checks, vpy, work):
                  "2 failed" in result.stdout and len(snapshots) == 2
                  and all(os.path.exists(s) for s in snapshots), result.stdout[-3000:])
     # Every run above wrote its snapshots to a run directory of its own: the last 3 are kept.
-    base = os.path.join(tempfile.gettempdir(), "refgraph-leaks-%d" % os.getuid())
-    runs = sorted(n for n in os.listdir(base) if n.startswith("run-")) if os.path.isdir(base) else []
+    runs = sorted(n for n in os.listdir(base) if n.startswith("run-")
+                  and os.path.join(base, n) != running)
     checks.check("plugin: only the last 3 runs' snapshot directories are kept",
                  1 <= len(runs) <= 3 and all(os.path.isfile(os.path.join(base, n, ".refgraph-leaks-run"))
                                              for n in runs)
                  and all(os.path.dirname(s) in [os.path.join(base, n) for n in runs]
                          for s in snapshots), "%s\n%s" % (runs, sorted(snapshots)))
+    checks.check("plugin: an old run directory is kept while its session runs, removed after",
+                 os.path.isdir(running) and not os.path.exists(ended),
+                 "running %s: %s, ended %s: %s" % (running, os.path.exists(running),
+                                                   ended, os.path.exists(ended)))
+    shutil.rmtree(running, ignore_errors=True)
     result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-ignore", "Session",
                            "test_sample.py::test_leaks_through_a_module_level_list"], cwd=project)
     checks.check("plugin: --refgraph-leaks-ignore TYPE", result.returncode == 0, result.stdout)
     result = run(pytest + ["-p", "no:refgraph", "--help"], cwd=project)
     checks.check("plugin: -p no:refgraph disables it", result.returncode == 0 and
                  "--refgraph-leaks" not in result.stdout, result.stdout[-2000:])
+
+
+def plant_run_dir(base, pid):
+    """A run directory as the plugin makes them, of the session with `pid`, older than any
+    other (its mark dated 1 January 2000)."""
+    os.makedirs(base, mode=0o700, exist_ok=True)
+    path = os.path.join(base, "run-946684800-%d" % pid)
+    os.makedirs(path, exist_ok=True)
+    mark = os.path.join(path, ".refgraph-leaks-run")
+    open(mark, "a").close()
+    os.utime(mark, (946684800, 946684800))
+    return path
+
+
+def ended_pid():
+    """The pid of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
 def expect_object(checks, refgraph, snap, type_name, name):

@@ -592,17 +592,41 @@ def _runs_base():
 
 def _remove_old_runs(base, keep):
     """Remove the run directories under `base` but the newest `keep`: only directories named
-    run-* holding the plugin's mark file."""
+    run-* holding the plugin's mark file, and never one of a session still running (several
+    at once, `tox -p`: its failures already name the snapshots in it)."""
     import shutil
     runs = []
     for name in os.listdir(base):
         path = os.path.join(base, name)
         mark = os.path.join(path, _RUN_MARK)
         if name.startswith(_RUN_PREFIX) and not os.path.islink(path) and os.path.isfile(mark):
-            runs.append((os.path.getmtime(mark), path))
+            runs.append((os.path.getmtime(mark), name, path))
     runs.sort(reverse=True)
-    for _mtime, path in runs[keep:]:
-        shutil.rmtree(path, ignore_errors=True)
+    for _mtime, name, path in runs[keep:]:
+        if not _session_running(name):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+_RUN_NAME = re.compile(r"%s\d+-(\d+)\Z" % _RUN_PREFIX)
+
+
+def _session_running(run_name):
+    """Whether the session that named a run directory (run-TIME-PID) may still be running: its
+    pid is alive. A reused pid only keeps a directory a while longer. Not asked on Windows,
+    where os.kill(pid, 0) would end the process."""
+    match = _RUN_NAME.match(run_name)
+    if match is None or os.name != "posix":
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return False    # a run directory of an earlier session with this pid (pid namespace)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True     # alive, another user's (EPERM)
+    return True
 
 
 @pytest.hookimpl(tryfirst=True)
