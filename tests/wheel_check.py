@@ -182,17 +182,24 @@ def pytest_plugin(checks, vpy, work):
     fail, each naming its holder (also under xdist); without it all pass; markers; -p no:."""
     project = os.path.join(work, "leaks")
     shutil.copytree(os.path.join(ROOT, "tests", "pytest_leaks"), project)
+    # A temp directory of these runs' own: the snapshot run directories counted below are
+    # theirs, not those of other pytest sessions on the machine (which the plugin keeps while
+    # they run).
+    tmp = os.path.join(work, "tmp")
+    os.makedirs(tmp)
+    env = dict(os.environ, TMPDIR=tmp)
+    base = os.path.join(tmp, "refgraph-leaks-%d" % os.getuid())
     # The oldest run directories of two earlier sessions: this script's (still running, so
     # kept) and one that has ended (removed like any older run).
-    base = os.path.join(tempfile.gettempdir(), "refgraph-leaks-%d" % os.getuid())
     running = plant_run_dir(base, os.getpid())
     ended = plant_run_dir(base, ended_pid())
     pytest = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
-    result = run(pytest + ["test_sample.py"], cwd=project)
+    result = run(pytest + ["test_sample.py"], cwd=project, env=env)
     checks.check("plugin: without the flag every sample test passes",
                  result.returncode == 0 and "10 passed" in result.stdout, result.stdout)
     for extra, name in (([], ""), (["-n", "2"], " (xdist -n 2)")):
-        result = run(pytest + ["--refgraph-leaks", "test_sample.py"] + extra, cwd=project)
+        result = run(pytest + ["--refgraph-leaks", "test_sample.py"] + extra,
+                     cwd=project, env=env)
         failed = {line.split("::")[1].split()[0] for line in result.stdout.splitlines()
                   if line.startswith("FAILED ")}
         checks.check("plugin%s: exactly the leaking tests fail" % name,
@@ -202,29 +209,30 @@ def pytest_plugin(checks, vpy, work):
                    if "%s leaked" % t not in result.stdout or holder not in result.stdout]
         checks.check("plugin%s: each failure names what leaked and its holder" % name,
                      not missing, "missing: %s\n%s" % (missing, result.stdout[-3000:]))
-    result = run(pytest + ["marked"], cwd=project)
+    result = run(pytest + ["marked"], cwd=project, env=env)
     failed = {line.split("::")[1].split()[0] for line in result.stdout.splitlines()
               if line.startswith("FAILED ")}
     checks.check("plugin: the marker checks single tests; allow= and types= narrow it",
                  failed == {"test_marked_leak_fails_without_the_flag",
                             "test_listed_type_leak_fails"}, result.stdout[-3000:])
-    result = run(pytest + ["--refgraph-leaks", "outcomes"], cwd=project)
+    result = run(pytest + ["--refgraph-leaks", "outcomes"], cwd=project, env=env)
     checks.check("plugin: a test failing on its first run fails (the extra runs hide nothing)",
                  result.returncode == 1 and "2 failed" in result.stdout, result.stdout[-3000:])
-    result = run(pytest + ["--refgraph-leaks", "--doctest-modules", "harness"], cwd=project)
+    result = run(pytest + ["--refgraph-leaks", "--doctest-modules", "harness"], cwd=project,
+                 env=env)
     checks.check("plugin: what pytest keeps (warnings, subtests, test instances) is no leak; "
                  "doctests run as is",
                  result.returncode == 0 and "6 passed" in result.stdout, result.stdout[-3000:])
-    plain = run(pytest + ["--doctest-modules", "harness"], cwd=project)
+    plain = run(pytest + ["--doctest-modules", "harness"], cwd=project, env=env)
     warned = [re.findall(r"(\d+) warnings?\b", r.stdout)[-1:] for r in (result, plain)]
     checks.check("plugin: each warning is counted once, not once a run of the body",
                  warned[0] == warned[1] != [], "%s\n%s" % (warned, result.stdout[-2000:]))
-    result = run(pytest + ["--refgraph-leaks", "reruns"], cwd=project)
+    result = run(pytest + ["--refgraph-leaks", "reruns"], cwd=project, env=env)
     checks.check("plugin: pytest-rerunfailures reruns a flaky test, and a leak fails each run",
                  result.returncode == 1 and "1 failed, 1 passed, 2 rerun" in result.stdout
                  and "test_leak_fails_after_its_rerun leaked 1 test_reruns.Leaked"
                  in result.stdout, result.stdout[-3000:])
-    result = run(pytest + ["--refgraph-leaks", "same_names"], cwd=project)
+    result = run(pytest + ["--refgraph-leaks", "same_names"], cwd=project, env=env)
     snapshots = {line.split("snapshot: ")[1] for line in result.stdout.splitlines()
                  if "snapshot: " in line}
     checks.check("plugin: tests of one name in two files get a snapshot each",
@@ -244,9 +252,10 @@ def pytest_plugin(checks, vpy, work):
                                                    ended, os.path.exists(ended)))
     shutil.rmtree(running, ignore_errors=True)
     result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-ignore", "Session",
-                           "test_sample.py::test_leaks_through_a_module_level_list"], cwd=project)
+                           "test_sample.py::test_leaks_through_a_module_level_list"],
+                 cwd=project, env=env)
     checks.check("plugin: --refgraph-leaks-ignore TYPE", result.returncode == 0, result.stdout)
-    result = run(pytest + ["-p", "no:refgraph", "--help"], cwd=project)
+    result = run(pytest + ["-p", "no:refgraph", "--help"], cwd=project, env=env)
     checks.check("plugin: -p no:refgraph disables it", result.returncode == 0 and
                  "--refgraph-leaks" not in result.stdout, result.stdout[-2000:])
 
