@@ -251,6 +251,14 @@ def pytest_plugin(checks, vpy, work):
                  "running %s: %s, ended %s: %s" % (running, os.path.exists(running),
                                                    ended, os.path.exists(ended)))
     shutil.rmtree(running, ignore_errors=True)
+    blocker = os.path.join(work, "not-a-directory")
+    open(blocker, "w").close()
+    result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-dir", blocker,
+                           "test_sample.py"], cwd=project, env=env)
+    checks.check("plugin: a snapshot that cannot be written still fails each leaking test "
+                 "(no INTERNALERROR)", result.returncode == 1 and "6 failed, 4 passed"
+                 in result.stdout and "snapshot: not written" in result.stdout,
+                 result.stdout[-3000:])
     result = run(pytest + ["--refgraph-leaks", "--refgraph-leaks-ignore", "Session",
                            "test_sample.py::test_leaks_through_a_module_level_list"],
                  cwd=project, env=env)

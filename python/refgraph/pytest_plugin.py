@@ -471,10 +471,18 @@ def _type_names(cls):
 def _describe(item, settings, groups, grown):
     from . import dump, find_bin
 
-    snap = _snapshot_path(item)
-    dump(snap, collect=False, format="binary")
     grown = grown[:_TOP_TYPES]
-    answers = _ask_engine(find_bin(), snap, groups, [g[3] for g in grown])
+    try:
+        snap = _snapshot_path(item)
+        dump(snap, collect=False, format="binary")
+    except Exception as e:
+        # A full disk, a directory gone: the leak is still reported, without chains or sizes
+        # (never an INTERNALERROR that ends the session).
+        snap, unwritten = None, "%s: %s" % (type(e).__name__, e)
+        answers = {"retained": {}, "chains": {}}
+    else:
+        unwritten = None
+        answers = _ask_engine(find_bin(), snap, groups, [g[3] for g in grown])
     rows = []
     total_retained = 0
     for qual, ids in groups:
@@ -482,7 +490,7 @@ def _describe(item, settings, groups, grown):
         total_retained += retained
         rows.append((retained, len(ids), qual, ids))
     grown_retained = sum(answers["retained"].get(_hex(g[3]), 0) for g in grown)
-    if total_retained + grown_retained < settings.min_size:
+    if snap is not None and total_retained + grown_retained < settings.min_size:
         return None
     rows.sort(key=lambda r: (-r[0], -r[1]))
     name = item.name
@@ -508,7 +516,10 @@ def _describe(item, settings, groups, grown):
         lines.append("refgraph: %s leaked %d item%s into %s %s.%s (%d now, %s retained)"
                      % (name, growth, "" if growth == 1 else "s", qual, mod_name, global_name,
                         length, _size(answers["retained"].get(_hex(oid), 0))))
-    lines.append("  snapshot: %s" % snap)
+    if snap is not None:
+        lines.append("  snapshot: %s" % snap)
+    else:
+        lines.append("  snapshot: not written (%s)" % unwritten)
     return "\n".join(lines)
 
 
