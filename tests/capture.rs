@@ -116,12 +116,20 @@ fn values_false_leaves_no_string_content_in_the_file() {
     );
     assert!(!text.contains("alice"));
     let config: Shown = json(&["show", &snap, "mark:config"]);
+    let edges: Vec<_> = config
+        .referents
+        .iter()
+        .filter_map(|n| n.edge.as_deref())
+        .collect();
     assert!(
-        config
-            .referents
-            .iter()
-            .any(|n| n.edge.as_deref() == Some("['password']")),
-        "identifier keys stay"
+        edges.contains(&"[<str 8 chars>]") && !edges.contains(&"['password']"),
+        "a data dict's keys are hidden, identifiers too: {edges:?}"
+    );
+    let answers: Vec<ChainAnswer> = json(&["chain", &snap, "mark:config"]);
+    assert!(
+        answers[0].chains[0].text.contains(".__dict__['config']"),
+        "a module global's name stays: {}",
+        answers[0].chains[0].text
     );
 }
 

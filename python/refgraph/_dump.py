@@ -348,15 +348,24 @@ _HIDDEN_PAIR_TEXT = _Memo(lambda n: '"key <str %d chars>","[<str %d chars>]"' % 
 
 
 def _shown_name(k):
-    """With values=False, whether a str dict key (or a thread's name) is written: a name from
-    code (an identifier) that does not look like a secret. API tokens and keys are identifiers
-    too (ghp_…, sk_live_…, AKIA…, hex digests), and a cache keyed by them is the classic leak:
-    an identifier of 16 characters or more with a digit in it, or of 32 or more, is not
-    written (`[<str 40 chars>]`). Names in code are shorter, or words without digits."""
+    """With values=False, whether a thread's name is written: an identifier that does not look
+    like a secret. API tokens and keys are identifiers too (ghp_…, sk_live_…, AKIA…, hex
+    digests): an identifier of 16 characters or more with a digit in it, or of 32 or more, is
+    not written. (Dict keys follow another rule: see _Dumper.namespaces.)"""
     if not str.isidentifier(k):
         return False
     n = str.__len__(k)
     return n < 16 or (n < 32 and not any(map(str.isdigit, k)))
+
+
+# Edge labels of the references to a namespace: a dict whose str keys are names from code (a
+# module's, a class's, an instance's or a function's __dict__, globals, builtins, the locals
+# of a module or class body or of a generator's frame, a function's keyword-only defaults
+# and annotations, keyed by parameter names). See _Dumper.namespaces.
+_NAMESPACE_LABELS = frozenset(
+    [".__dict__", ".__globals__", ".__builtins__", ".f_globals", ".f_builtins", ".f_locals",
+     ".__kwdefaults__", ".__annotations__"]
+    + [label + ".f_locals" for label, _get in _GEN_FRAMES.values()])
 _GC_HEADER = _getsizeof([]) - [].__sizeof__()
 # Every object starts with a header of at least this many bytes, so no two live objects have
 # the same id() >> _KEY_SHIFT. The `seen` set is keyed by that: ids are multiples of 16, and a
@@ -1632,6 +1641,17 @@ class _Dumper:
         self.type_count = 0
         self.pair_texts = {}              # str key (a copy) -> JSON text of its two edge labels
         self.pair_labels_of = {}          # str key (a copy) -> (key edge label, value edge label)
+        # Which str dict keys the edge labels show: "all" (values=True); with values=False
+        # "names" (identifiers) for a namespace's keys, which are names from code
+        # (`.__dict__['CACHE']`), and "none" for any other dict's, which are data: a cache
+        # keyed by bearer tokens must not put them in the file. Namespaces are the exact dicts
+        # a module, class, instance, function or frame refers to by a _NAMESPACE_LABELS edge:
+        # id -> the dict, held (so that its id stands for no other dict) and counted as held.
+        # Every other object is written before any exact dict (`deferred`), so each namespace
+        # is known by the time its keys are written.
+        self.keys_shown = "all" if values else "none"
+        self.namespaces = None if values else {}
+        self.deferred = None if values else []     # lists of exact dicts not written yet
         offset = self.refcount_offset = _refcount_offset()
         if _native is None:
             self.count_held(_measure_held())
@@ -1671,6 +1691,34 @@ class _Dumper:
         for o in objs:
             refs = _dict_pairs(o) if type(o) is dict else _any_referents(o)
             self.count_held(r for r in refs if id(r) not in excluded)
+
+    def note_namespaces(self, refs, labels):
+        """values=False: the exact dicts among `refs` that a _NAMESPACE_LABELS edge names."""
+        self.note_namespace_dicts([r for r, label in zip(refs, labels)
+                                   if label in _NAMESPACE_LABELS])
+
+    def note_namespace_dicts(self, dicts):
+        """values=False: these objects, those that are exact dicts, are namespaces (in bulk:
+        an instance's __dict__ each, before 3.11)."""
+        fresh = {id(d): d for d in dicts if type(d) is dict}
+        for known in list(filter(self.namespaces.__contains__, fresh)):
+            del fresh[known]
+        if not fresh:
+            return
+        self.namespaces.update(fresh)
+        held = self.held
+        held.update(zip(fresh, map(add, map(held.get, fresh, repeat(0)), repeat(1))))
+        self.special.update(fresh)
+        if self.special_keys is not None:
+            self.special_keys.add_objects(list(fresh.values()), _KEY_SHIFT)
+
+    def namespaces_among(self, ids):
+        """values=False: for each of these dict ids, whether that dict is a namespace."""
+        found = list(map(self.namespaces.__contains__, ids))
+        static = self.static_type_dicts
+        if static.isdisjoint(ids):
+            return found
+        return [known or i in static for known, i in zip(found, ids)]
 
     # -- type plans ----------------------------------------------------------------------------
 
@@ -1918,7 +1966,7 @@ class _Dumper:
         plan = self.plan(type(k))
         kind = plan.label_kind
         if kind == "str":
-            if self.values or _shown_name(k):
+            if self.keys_shown == "all" or (self.keys_shown == "names" and str.isidentifier(k)):
                 return _str_label(k)
             return "<str %d chars>" % str.__len__(k)
         if kind in ("bytes", "bytearray", "int", "bool", "float", "complex", "none"):
@@ -1926,8 +1974,10 @@ class _Dumper:
         return "<%s>" % _type_name(type(k))[1]
 
     def key_labels(self, k):
-        """(key edge label, value edge label) of a dict key; cached by content for str keys."""
-        if type(k) is str:
+        """(key edge label, value edge label) of a dict key; cached by content for str keys
+        (not while they are hidden: the cache may hold a namespace's shown names)."""
+        cached = type(k) is str and self.keys_shown != "none"
+        if cached:
             found = self.pair_labels_of.get(k)
             if found is not None:
                 return found
@@ -1936,7 +1986,7 @@ class _Dumper:
         except Exception:
             text = "?"
         labels = ("key " + text, "[" + text + "]")
-        if type(k) is str and len(self.pair_labels_of) < _KEY_CACHE_MAX:
+        if cached and len(self.pair_labels_of) < _KEY_CACHE_MAX:
             self.pair_labels_of[_str_copy(k)] = labels
         return labels
 
@@ -1948,7 +1998,7 @@ class _Dumper:
         """JSON text of the edge labels of the pairs with these keys (key 'k', ['k'], ...)."""
         is_str = list(map(is_, map(type, keys), repeat(str)))
         strs = keys if all(is_str) else list(compress(keys, is_str))
-        if len(strs) > 64 and self.values:
+        if len(strs) > 64 and self.keys_shown == "all":
             found = list(map(self.pair_texts.get, strs))
             if found.count(None) * 2 > len(strs) and _all_plain(strs):
                 return self.bulk_pair_text(keys, is_str, strs, found)
@@ -1983,9 +2033,12 @@ class _Dumper:
         return self.slow_pair_text(k)
 
     def str_pair_texts(self, keys):
-        """pair_text of each of a list of exact str keys, through a cache keyed by content."""
+        """pair_text of each of a list of exact str keys, through a cache keyed by content
+        (not while they are hidden: the cache may hold a namespace's shown names)."""
         if not keys:
             return []
+        if self.keys_shown == "none":
+            return list(map(_HIDDEN_PAIR_TEXT.__getitem__, map(str.__len__, keys)))
         cache = self.pair_texts
         found = list(map(cache.get, keys))
         if not all(found):
@@ -1997,15 +2050,16 @@ class _Dumper:
             if len(cache) < _KEY_CACHE_MAX:
                 # Identifiers (attribute names, ...) are the keys that come back: cache those,
                 # keyed by copies, so that the cache holds (and counts in) no program strings.
-                names = list(map(str.isidentifier if self.values else _shown_name, new_keys))
+                names = list(map(str.isidentifier, new_keys))
                 cache.update(zip(map("".join, zip(compress(new_keys, names), repeat(""))),
                                  compress(texts, names)))
         return found
 
     def new_pair_texts(self, keys):
         """pair_text for str keys not seen before, in bulk when they are plain ASCII words.
-        With values=False only names (_shown_name) are shown; other keys by their length."""
-        shown = [True] * len(keys) if self.values else list(map(_shown_name, keys))
+        A namespace's with values=False: only identifiers are shown, others by their length."""
+        shown = [True] * len(keys) if self.keys_shown == "all" else list(
+            map(str.isidentifier, keys))
         if all(shown) and _all_plain(keys):
             return list(map(_PAIR_TEXT.__mod__, zip(keys, keys)))
         return [(_PAIR_TEXT % (k, k) if _is_plain(k) else self.slow_pair_text(k)) if show
@@ -2089,6 +2143,8 @@ class _Dumper:
                 dicts = list(map(get_dict, objs))
             except Exception:
                 return self.edges_each(plan, objs)
+            if self.namespaces is not None:
+                self.note_namespace_dicts(dicts)
         per_object = list(map(_gc_get_referents, objs))
         refs = list(chain.from_iterable(per_object))
         if dicts is not None:
@@ -2211,6 +2267,8 @@ class _Dumper:
             nrefs.append(len(r))
             refs.extend(r)
             labels.extend(lab)
+        if self.namespaces is not None:
+            self.note_namespaces(refs, labels)
         if None in labels:
             # a reference nothing names still says why (format 1.2): the collector reports it
             # from C code of this type, which exposes no attribute holding it
@@ -2448,11 +2506,31 @@ class _Dumper:
         return chunk, None
 
     def walk(self, source):
+        self.walk_chunks(source)
+        deferred, self.deferred = self.deferred, None
+        if deferred:        # values=False: the dicts, once every namespace is known
+            self.pending.extend(deferred)
+            self.pending_ids.extend([None] * len(deferred))
+            deferred = None
+            self.walk_chunks([])
+
+    def walk_chunks(self, source):
         while source or self.pending:
             chunk, ids = self.next_chunk(source)
             groups = _group_by_type(chunk)
             chunk = None             # the groups' lists must be the objects' only holders
-            self.write_chunk(groups, ids if len(groups) == 1 else None)
+            if len(groups) != 1:
+                ids = None           # (the chunk's ids are those of its one group only)
+            if self.deferred is not None:
+                self.defer_dicts(groups)
+            if groups:
+                self.write_chunk(groups, ids)
+
+    def defer_dicts(self, groups):
+        """values=False, until every other object is written: set the exact dicts of `groups`
+        aside (see namespaces)."""
+        for key in [key for key, objs in groups.items() if type(objs[0]) is dict]:
+            self.deferred.append(groups.pop(key))
 
     def queue(self, objs, ids=None):
         """Queue objects (a list of the dumper's own) to be written; `ids`: their ids."""
@@ -2524,6 +2602,29 @@ class _Dumper:
         if not group.objs:
             return
         plan = self.plan(type(group.objs[0]))
+        if plan.type is dict and self.namespaces is not None:
+            self.add_dicts(line, plan, group)
+        else:
+            self.add_objects(line, plan, group)
+
+    def add_dicts(self, line, plan, group):
+        """values=False: the namespaces among a group of exact dicts with their identifier
+        keys shown, the others with none."""
+        ids = self.group_ids(group)
+        names = self.namespaces_among(ids)
+        for shown, wanted in (("names", True), ("none", False)):
+            keep = [n is wanted for n in names]
+            part = _Group(list(compress(group.objs, keep)), list(compress(ids, keep)),
+                          list(compress(group.counts, keep)), group.special)
+            self.keys_shown = shown
+            try:
+                self.add_objects(line, plan, part)
+            finally:
+                self.keys_shown = "none"
+
+    def add_objects(self, line, plan, group):
+        if not group.objs:
+            return
         found = self.references(plan, group.objs, careful=False)
         if found is not None:
             self.add_columns(line, plan, group, found)
@@ -2996,7 +3097,8 @@ def dump(path, marks=None, values=True, collect=True, format="json"):
     """Write a heap snapshot of this process to `path` (gzip-compressed if it ends in .gz).
 
     marks: optional dict name -> object, recorded as `mark` lines.
-    values: False keeps str/bytes contents out of every label.
+    values: False keeps str/bytes contents out of every label, dict keys included (but for
+    the names of modules', classes' and instances' __dict__s: docs/FORMAT.md).
     collect: run the cycle collector first (with DEBUG_SAVEALL) and flag what it found
     unreachable as garbage.
     format: "json" (JSON lines, the default) or "binary" (docs/FORMAT.md, Binary snapshots).

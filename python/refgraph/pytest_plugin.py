@@ -230,13 +230,15 @@ class _Window:
 
     # No instance dict: before 3.11 a dict holding only None and False is untracked, so it
     # would turn up as a new object once `before` is stored in it.
-    __slots__ = ("before", "created", "globals")
+    __slots__ = ("before", "created", "globals", "call", "call_logged")
 
     def __init__(self):
         self.before = None      # id -> type of what was alive before the measured runs
         self.created = None     # what the measured runs created and left alive (held through
                                 # teardown, so that no address is reused meanwhile)
         self.globals = None     # [(module, name, container, length)] before the measured runs
+        self.call = None        # the call's report, once made
+        self.call_logged = False    # ... and logged (pytest_runtest_logreport)
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -273,70 +275,132 @@ def _extra_run(item):
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_setup(item):
-    """Before the test's setup: what it is checked for, and a window for its measured runs."""
+    """Before the test's setup: what it is checked for, and a window for its measured runs
+    (a new one at each run a plugin makes: pytest-rerunfailures' and flaky's reruns)."""
     settings = _settings_for(item)
     if settings is not None:
         item._refgraph_settings = settings
         item._refgraph_window = _Window()
-        item._refgraph_call = None
     yield
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Keep the call's report: the leak check, once teardown is done, may turn it into a
-    failure before it is logged."""
+    """Keep the call's report, which the leak check may turn into a failure before it is
+    logged; once teardown is over (every fixture this test ends is torn down), look for
+    leaks. That is the one point every way of running a test goes through: pytest's own
+    protocol, ours, and those of the plugins that run it themselves (pytest-rerunfailures,
+    flaky, pytest-forked: they all make a teardown report)."""
     outcome = yield
     window = getattr(item, "_refgraph_window", None)
+    if window is None:
+        return
     # (Reports made during the body, a subtest's, come before the window closes.)
-    if call.when == "call" and window is not None and window.created is not None:
-        item._refgraph_call = outcome.get_result()
+    if call.when == "call" and window.created is not None:
+        window.call = outcome.get_result()
+        _UNLOGGED_CALLS[item.nodeid] = window
+    elif call.when == "teardown":
+        _check_leaks(item, outcome.get_result())
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_teardown(item, nextitem):
-    """Once every fixture of the test is torn down, when pytest-rerunfailures runs the test:
-    look for leaks (see _check_leaks); otherwise that is done after the whole protocol."""
-    yield
-    if not getattr(item, "_refgraph_after_protocol", True):
-        _check_leaks(item)
+# Windows whose call report is not logged yet, by node id: a leak can still fail that report.
+_UNLOGGED_CALLS = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report):
+    """A checked test's call report is logged: from now on a leak can only fail its
+    teardown (a plugin running the protocol logs each phase's report as it ends: flaky)."""
+    window = _UNLOGGED_CALLS.get(report.nodeid)
+    if window is not None and report is window.call:
+        del _UNLOGGED_CALLS[report.nodeid]
+        window.call_logged = True
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
-    """Run the test's setup, call and teardown, look for leaks, and only then log the reports,
-    so that a leak can still fail the call. pytest-rerunfailures runs the protocol that way
-    itself (`--reruns`, `@pytest.mark.flaky`): its tests are left to it, and each of its runs
-    is checked at the end of its teardown."""
-    if _settings_for(item) is None:
-        return None
-    if _rerun_by_rerunfailures(item):
-        item._refgraph_after_protocol = False
+    """Run the test's setup, call and teardown and only then log the reports, so that a leak
+    found at the end of teardown fails the call itself. A test another plugin runs
+    (pytest-rerunfailures' reruns, flaky, pytest-forked, a conftest's own protocol) is left to
+    it: the check runs at the end of each of its teardowns all the same."""
+    if _settings_for(item) is None or _protocol_owners(item):
         return None
     from _pytest.runner import runtestprotocol
 
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     reports = runtestprotocol(item, nextitem=nextitem, log=False)
-    _check_leaks(item)
     for report in reports:
         item.ihook.pytest_runtest_logreport(report=report)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
 
 
-def _check_leaks(item):
-    """A leak turns the call's report into a failure that says what leaked and who holds
-    it."""
-    window = getattr(item, "_refgraph_window", None)
-    if window is None:
+def _protocol_owners(item):
+    """The names of the other plugins that may run this test's protocol themselves (their
+    pytest_runtest_protocol is no wrapper); pytest's runner and ours are not counted, nor the
+    plugins known to leave this test alone (pytest-rerunfailures without reruns for it,
+    pytest-forked without --forked or its marker)."""
+    owners = []
+    for impl in item.ihook.pytest_runtest_protocol.get_hookimpls():
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
+            continue
+        name = impl.plugin_name
+        if impl.plugin is sys.modules[__name__] or name == "runner":
+            continue
+        leaves_it = _LEAVES_IT_ALONE.get(name)
+        if leaves_it is not None and leaves_it(item):
+            continue
+        owners.append(name)
+    return owners
+
+
+def _check_leaks(item, teardown):
+    """A leak turns the call's report into a failure that says what leaked and who holds it;
+    when that report was logged already, the teardown's report instead (with a warning)."""
+    window = item._refgraph_window
+    settings = item._refgraph_settings
+    del item._refgraph_window, item._refgraph_settings
+    if _UNLOGGED_CALLS.get(item.nodeid) is window:
+        del _UNLOGGED_CALLS[item.nodeid]
+    call, window.call = window.call, None
+    if call is None or not call.passed or not (window.created or window.globals):
         return
-    call, settings = item._refgraph_call, item._refgraph_settings
-    del item._refgraph_window, item._refgraph_settings, item._refgraph_call
-    if call is not None and call.passed and (window.created or window.globals):
-        text = _leak_report(item, settings, window)
-        if text:
-            call.outcome = "failed"
-            call.longrepr = text
+    text = _leak_report(item, settings, window)
+    if not text:
+        return
+    if window.call_logged:
+        _fail_teardown(item, teardown, text)
+    else:
+        call.outcome = "failed"
+        call.longrepr = text
+
+
+def _fail_teardown(item, teardown, text):
+    """The leak as the teardown's failure (or, when teardown failed already, a section of
+    it), saying why; warned once."""
+    owners = ", ".join(_protocol_owners(item)) or "another plugin"
+    _warn_reported_at_teardown(item.config, owners)
+    text += ("\n  (reported at teardown: %s logged the test's result before its teardown "
+             "ended)" % owners)
+    if teardown.failed:
+        teardown.sections.append(("refgraph leaks", text))
+    else:
+        teardown.outcome = "failed"
+        teardown.longrepr = text
+
+
+def _warn_reported_at_teardown(config, owners):
+    """Once a session: say why leaks are errors at teardown instead of failed tests."""
+    warned = getattr(config, "_refgraph_warned", None)
+    if warned is None:
+        warned = config._refgraph_warned = set()
+    if owners in warned:
+        return
+    warned.add(owners)
+    warnings.warn(pytest.PytestWarning(
+        "refgraph: %s runs the test protocol and logs a test's result before its teardown "
+        "is over, so a leak (found once the test's fixtures are torn down) fails the test's "
+        "teardown (ERROR at teardown) instead of the test itself" % owners))
 
 
 def _rerun_by_rerunfailures(item):
@@ -345,14 +409,27 @@ def _rerun_by_rerunfailures(item):
     plugin = item.config.pluginmanager.get_plugin("rerunfailures")
     reruns_count = getattr(plugin, "get_reruns_count", None)
     if reruns_count is None:
-        return False
+        return True     # unknown internals: its protocol may run the test
     excluded = getattr(plugin, "_is_rerun_path_excluded", None)
     try:
         if excluded is not None and excluded(item):
             return False
         return reruns_count(item) is not None
     except Exception:
-        return False
+        return True
+
+
+def _forked_by_pytest_forked(item):
+    """Whether pytest-forked runs this test in a child process (--forked, or its marker)."""
+    return bool(item.config.getoption("forked", False)) or \
+        item.get_closest_marker("forked") is not None
+
+
+# Plugins that run the protocol of some tests only: name -> whether they leave `item` alone.
+_LEAVES_IT_ALONE = {
+    "rerunfailures": lambda item: not _rerun_by_rerunfailures(item),
+    "pytest_forked": lambda item: not _forked_by_pytest_forked(item),
+}
 
 
 def _leak_report(item, settings, window):
