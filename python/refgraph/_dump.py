@@ -170,6 +170,16 @@ _type_mro = type.__dict__["__mro__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
 _type_dunder_name = type.__dict__["__name__"].__get__
 _type_module = type.__dict__["__module__"].__get__
+
+
+def _class_name(cls, fallback):
+    """A class's __name__, read by type's own C getter (a metaclass's `__name__` property is
+    the program's code, and never runs), or `fallback` when that is no str."""
+    try:
+        name = _type_dunder_name(cls)
+    except Exception:
+        return fallback
+    return name if type(name) is str else fallback
 _type_flags = type.__dict__["__flags__"].__get__
 _type_dictproxy = type.__dict__["__dict__"].__get__
 _type_base = type.__dict__["__base__"].__get__
@@ -1362,15 +1372,23 @@ _MINOR = sys.version_info[1]
 def _own_code_ids(own=None):
     """ids of the code objects of every function in this module (frames running them are ours);
     `own` is _own_objects() if the caller has it."""
-    out = set()
-    stack = [_f_code(o) for o in (own or _own_objects()) if type(o) is _FunctionType]
+    functions = [o for o in (own or _own_objects()) if type(o) is _FunctionType]
+    return set(map(id, _codes_of(functions)))
+
+
+def _codes_of(functions):
+    """The code objects of these functions and those nested in them, each once: a function's
+    own, then those nested in it, in the order of `functions`."""
+    found, order = set(), []
+    stack = [_f_code(f) for f in reversed(functions)]
     while stack:
         code = stack.pop()
-        if id(code) in out:
+        if id(code) in found:
             continue
-        out.add(id(code))
-        stack.extend(c for c in _co_consts(code) if type(c) is _CodeType)
-    return out
+        found.add(id(code))
+        order.append(code)
+        stack.extend(c for c in reversed(_co_consts(code)) if type(c) is _CodeType)
+    return order
 
 
 def _own_objects():
@@ -3228,24 +3246,15 @@ def _own_codes():
     """The code objects of this module's functions and methods (nested ones too), those of
     _pause_monitoring and the entry points first: the code a monitoring tool may have set
     local events on."""
-    first = [_pause_monitoring, _pause_tracers, dump]
-    found, order = set(), []
-    stack = [f.__code__ for f in reversed(first)]
+    functions = [_pause_monitoring, _pause_tracers, dump]
     for value in list(globals().values()):
         members = dict.values(_class_dict(value)) if _is_subclass(type, type(value)) else (value,)
         for m in members:
             if type(m) in (staticmethod, classmethod):
                 m = m.__func__
             if type(m) is _FunctionType and _f_globals(m) is globals():
-                stack.insert(0, _f_code(m))
-    while stack:
-        code = stack.pop()
-        if id(code) in found:
-            continue
-        found.add(id(code))
-        order.append(code)
-        stack.extend(c for c in reversed(_co_consts(code)) if type(c) is _CodeType)
-    return tuple(order)
+                functions.append(m)
+    return tuple(_codes_of(functions))
 
 
 def _dump(path, marks, values, collect, trigger, held=(), fmt="json", stream_fd=None):

@@ -203,13 +203,7 @@ def chain(obj, predicate, backrefs, max_depth, ignore):
 def _type_name(cls, qualname):
     """A class's __name__ (objgraph's name for it; a class renamed after it was made keeps its
     old qualname), read by the C getter of `type`."""
-    try:
-        name = _dump._type_dunder_name(cls)
-        if type(name) is str:
-            return name
-    except Exception:
-        pass
-    return qualname.rsplit(".", 1)[-1]
+    return _dump._class_name(cls, qualname.rsplit(".", 1)[-1])
 
 
 def described(objects, order, edges):

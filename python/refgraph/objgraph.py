@@ -184,13 +184,9 @@ def refresh():
 # -- type names, as objgraph spells them ---------------------------------------------------
 
 def _name_of(t):
-    """A type's __name__, read by type's own C getter: a metaclass's `__name__` property (or
-    `__module__` below) is the program's code, and never runs."""
-    try:
-        name = _dump._type_dunder_name(t)
-    except Exception:
-        return "?"
-    return name if type(name) is str else "?"
+    """A type's __name__, read by type's own C getter (see _dump._class_name; `__module__`
+    below likewise)."""
+    return _dump._class_name(t, "?")
 
 
 def _module_of(t):
