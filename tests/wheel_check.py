@@ -272,6 +272,7 @@ def pytest_plugin(checks, vpy, work):
     warned = [re.findall(r"(\d+) warnings?\b", r.stdout)[-1:] for r in (result, plain)]
     checks.check("plugin: each warning is counted once, not once a run of the body",
                  warned[0] == warned[1] != [], "%s\n%s" % (warned, result.stdout[-2000:]))
+    subtests_check(checks, pytest, project, env)
     result = run(pytest + ["--refgraph-leaks", "reruns"], cwd=project, env=env)
     checks.check("plugin: pytest-rerunfailures reruns a flaky test, and a leak fails each run",
                  result.returncode == 1 and "1 failed, 1 passed, 2 rerun" in result.stdout
@@ -322,6 +323,21 @@ def pytest_plugin(checks, vpy, work):
     checks.check("plugin: -p no:refgraph disables it", result.returncode == 0 and
                  "--refgraph-leaks" not in result.stdout, result.stdout[-2000:])
     forked_check(checks, vpy, pytest, project, env)     # last: it may change pytest's version
+
+
+def subtests_check(checks, pytest, project, env):
+    """The subtests sample, with and without xdist: the leak fails its test, and pytest counts
+    as many subtests as without the check."""
+    plain = run(pytest + ["subtests"], cwd=project, env=env)
+    counted = re.findall(r"(\d+) subtests passed", plain.stdout)[-1:]
+    for xdist in ([], ["-n", "2"]):
+        result = run(pytest + ["--refgraph-leaks"] + xdist + ["subtests"], cwd=project, env=env)
+        checks.check("plugin: subtests are counted once, and a leak in one fails its test%s"
+                     % (" (-n 2)" if xdist else ""),
+                     result.returncode == 1 and "1 failed," in result.stdout
+                     and re.findall(r"(\d+) subtests passed", result.stdout)[-1:] == counted
+                     and "test_leak_in_a_subtest_fails leaked 1 test_subtests.LeakedFromASubtest"
+                     in result.stdout, "%s\n%s" % (counted, result.stdout[-3000:]))
 
 
 def forked_check(checks, vpy, pytest, project, env):

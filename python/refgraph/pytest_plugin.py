@@ -25,6 +25,7 @@ import os
 import re
 import types
 import warnings
+import weakref
 import subprocess
 import sys
 import tempfile
@@ -146,7 +147,7 @@ def _still_held(created, unfollowed=None, harness_holders=()):
     outside = map(sub, map(sys.getrefcount, created), inside)
     # What the harness keeps about a test (pytest's warning log, subtest reports) is not the
     # test's: neither reported nor followed to what it holds.
-    harness = {n for n, o in enumerate(created) if _is_harness(type(o))}
+    harness = {n for n, o in enumerate(created) if _is_harness(type(o)) or _is_c_cache_entry(o)}
     # The objects of the types a test allows (`unfollowed`: allow=, --refgraph-leaks-ignore)
     # are found, but not followed: what only they hold (their attributes' lists and dicts)
     # goes with them.
@@ -172,8 +173,9 @@ def _still_held(created, unfollowed=None, harness_holders=()):
 
 
 # The harness's own classes: pytest's reports and warning records (warnings.WarningMessage is
-# what pytest's recwarn log keeps for every warning a test emits).
-_HARNESS_TYPES = ("warnings.WarningMessage",)
+# what pytest's recwarn log keeps for every warning a test emits), and the interpreter's ABC
+# caches (an isinstance check the harness makes the first time adds weak references there).
+_HARNESS_TYPES = ("warnings.WarningMessage", "_abc._abc_data")
 
 
 def _is_harness(cls):
@@ -187,24 +189,118 @@ def _is_harness(cls):
     return "%s.%s" % (module, type.__dict__["__qualname__"].__get__(cls)) in _HARNESS_TYPES
 
 
+def _is_c_cache_entry(o):
+    """A weak reference that C code made, with a callback of its own to drop it: an entry of an
+    ABC's caches (isinstance() adds one for each new class it checks: pytest's first report of
+    a kind, under xdist). Before 3.11 those caches are not visible to gc, so it would look like
+    a leak of the test's."""
+    return type(o) is weakref.ref and type(weakref.ref.__callback__.__get__(o)) is _BuiltinType
+
+
+_BuiltinType = type(len)
+
+
 def _held_by_the_program(created, held, harness_holders=()):
     """Of the objects `created[n]` for n in `held` (referenced from outside `created`), those
-    a recorded object refers to: a container, a module, a class, an instance. What only a
-    running frame or C code holds — another thread's local (pytest-xdist's I/O thread reading a
-    message, a logging or a watchdog thread) — was not left behind by the test."""
+    a recorded object refers to (a container, a module, a class, an instance), and those that
+    nothing the collector sees refers to: C state holds them (atexit.register, a signal
+    handler, a C extension's registry). What only a running frame holds was not left behind by
+    the test: another thread's local (pytest-xdist's I/O thread reading a message, a logging or
+    a watchdog thread), even in a frame the collector does not see (3.11+ makes frame objects
+    only when asked: sys._current_frames() does)."""
     if not held:
         return held
     roots = tuple(created[n] for n in held)
-    mine = {id(roots), id(created)}
-    mine.update(map(id, harness_holders))
+    lists = {id(roots), id(created)}
+    mine = set(map(id, harness_holders))
     mine.add(id(harness_holders))
-    referred = set()
-    for holder in gc.get_referrers(*roots):
-        if id(holder) in mine or type(holder) is _FrameType:
+    referrers = [holder for holder in gc.get_referrers(*roots) if id(holder) not in lists]
+    holders = [holder for holder in referrers
+               if type(holder) is not _FrameType and id(holder) not in mine]
+    harness = _harness_parts(holders)
+    harness |= mine
+    referred, visible = set(), set()
+    for holder in referrers:
+        parts = set(map(id, gc.get_referents(holder)))
+        visible |= parts
+        if type(holder) is not _FrameType and id(holder) not in harness:
+            referred |= parts
+    referrers = holders = holder = None
+    if any(id(obj) not in visible and _may_be_c_held(obj) for obj in roots):
+        visible |= _frame_referents()
+    return [n for n, obj in zip(held, roots)
+            if id(obj) in referred or (id(obj) not in visible and _may_be_c_held(obj))]
+
+
+def _may_be_c_held(obj):
+    """Whether `obj`, when no object the collector sees refers to it, is taken as held by C
+    state the test changed: a callback or an instance of a class written in Python
+    (atexit.register(conn.close), a signal handler, a C extension's registry of listeners).
+    Never an object of a C type: those are the interpreter's own or another thread's call in
+    progress — a memoryview an xdist worker's I/O thread is reading into, the copy of
+    warnings.filters that _warnings caches after a catch_warnings block (3.8), an instance's
+    __dict__ on 3.13 (which the collector does not list among the instance's referents)."""
+    cls = type(obj)
+    return cls in _CALLBACK_TYPES or bool(_type_flags(cls) & _HEAP_TYPE)
+
+
+_CALLBACK_TYPES = (types.FunctionType, types.MethodType, partial)
+_type_flags = type.__dict__["__flags__"].__get__
+_HEAP_TYPE = 1 << 9     # Py_TPFLAGS_HEAPTYPE: a class statement's (C extensions' too, some)
+
+
+def _frame_referents():
+    """The ids of what the frames of every thread refer to."""
+    found = set()
+    frames = sys._current_frames()
+    try:
+        for frame in list(dict.values(frames)):
+            while frame is not None:
+                found.update(map(id, gc.get_referents(frame)))
+                frame = _frame_back(frame)
+    finally:
+        # This call's own frame is one of them: no cycle may keep it (and the frames of the
+        # check, with the objects they hold) alive into the leak's snapshot.
+        dict.clear(frames)
+    return found
+
+
+
+def _harness_parts(holders):
+    """The ids of those of `holders` that are the harness's: its objects and their attributes
+    (the list pytest's terminal reporter makes the first time it logs a subtest is its own
+    state, not the test's; so is the entry an ABC's cache gets when an xdist worker first
+    sends such a report)."""
+    found = {id(h) for h in holders if _is_harness(type(h))}
+    rest = [h for h in holders if id(h) not in found]
+    if not rest:
+        return found
+    wanted = set(map(id, rest))
+    # An attribute is in the instance itself (3.11+: its values) or in its __dict__.
+    dicts = []
+    for owner in gc.get_referrers(*rest):
+        if _is_harness(type(owner)):
+            found.update(i for i in map(id, gc.get_referents(owner)) if i in wanted)
+        elif type(owner) is dict:
+            dicts.append(owner)
+    if dicts:
+        dict_ids = set(map(id, dicts))
+        for owner in gc.get_referrers(*dicts):
+            if _is_harness(type(owner)):
+                for attributes in gc.get_referents(owner):
+                    if id(attributes) in dict_ids:
+                        found.update(i for i in map(id, gc.get_referents(attributes))
+                                     if i in wanted)
+    return found
+    wanted = set(map(id, rest))
+    for owner in gc.get_referrers(*rest):
+        if not _is_harness(type(owner)):
             continue
-        referred.update(map(id, gc.get_referents(holder)))
-    holder = None
-    return [n for n, obj in zip(held, roots) if id(obj) in referred]
+        parts = gc.get_referents(owner)
+        # an instance's attributes: in its __dict__, or in the instance itself (3.11+)
+        parts += [p for d in parts if type(d) is dict for p in gc.get_referents(d)]
+        found.update(i for i in map(id, parts) if i in wanted)
+    return found
 
 
 def _test_instance_parts(item):
@@ -223,6 +319,7 @@ def _test_instance_parts(item):
 
 
 _FrameType = type(sys._getframe())
+_frame_back = _FrameType.f_back.__get__
 
 
 class _Window:
@@ -267,10 +364,30 @@ def pytest_runtest_call(item):
 
 def _extra_run(item):
     """One run of the body besides pytest's own: the warnings it emits are dropped (the
-    filters still apply: an "error" one raises), so that pytest counts each warning of the
-    test once, not once a run."""
-    with warnings.catch_warnings(record=True):
-        item.runtest()
+    filters still apply: an "error" one raises), and the reports it logs are not logged (a
+    subtest's: unittest's subTest, pytest's `subtests` fixture), so that pytest counts each
+    warning and subtest of the test once, not once a run."""
+    hook_lists = _logreport_hook_lists(item.config)
+    saved = [list(hooks) for hooks in hook_lists]
+    for hooks in hook_lists:
+        del hooks[:]
+    try:
+        with warnings.catch_warnings(record=True):
+            item.runtest()
+    finally:
+        for hooks, kept in zip(hook_lists, saved):
+            hooks[:] = kept
+
+
+def _logreport_hook_lists(config):
+    """The lists of pytest_runtest_logreport's implementations (pluggy's: `_hookimpls` from
+    1.1 on, `_wrappers` and `_nonwrappers` before), emptied while an extra run logs nothing.
+    Subtests call the hook through their node's hook proxy, which reads these lists at each
+    call; an xdist worker's report goes to its controller through it too. [] where pluggy
+    keeps them otherwise: the extra runs' subtests are then counted again."""
+    caller = getattr(config.hook, "pytest_runtest_logreport", None)
+    found = [getattr(caller, name, None) for name in ("_hookimpls", "_wrappers", "_nonwrappers")]
+    return [hooks for hooks in found if type(hooks) is list]
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -463,7 +580,7 @@ def _leak_report(item, settings, window):
 # length is read, never a __len__ of the program's.
 _SIZED = (list, dict, set, collections.deque)
 # The test harness's own modules: what they keep per test is not the test's.
-_HARNESS = ("_pytest", "pytest", "pluggy", "refgraph", "xdist", "execnet")
+_HARNESS = ("_pytest", "pytest", "pluggy", "refgraph", "xdist", "execnet", "pytest_subtests")
 _module_dict = types.ModuleType.__dict__["__dict__"].__get__
 
 
@@ -645,7 +762,16 @@ def _chain_text(answer):
     if chains:
         return chains[0].get("text", "")
     why = answer.get("unrooted") or {}
-    return "%s: not held by a root (%s)" % (answer["object"]["id"], why.get("reason", "unknown"))
+    oid, reason = answer["object"]["id"], why.get("reason", "unknown")
+    if reason == "held_from_outside" and not why.get("recorded_referrers"):
+        return ("%s: held by C code only, no object refers to it (atexit.register, a signal "
+                "handler, a C extension's registry)" % oid)
+    holders = why.get("cycle_members") or []
+    if reason == "held_by_unrooted" and holders:
+        named = ", ".join("%s %s" % (h.get("type", "?"), h.get("id", "?")) for h in holders[:2])
+        return "%s: held by %s%s, which no root reaches" % (
+            oid, named, " and %d more" % (len(holders) - 2) if len(holders) > 2 else "")
+    return "%s: not held by a root (%s)" % (oid, reason)
 
 
 # Leak snapshots go to one directory per run (session) under refgraph-leaks-USER in the temp
