@@ -273,6 +273,13 @@ def pytest_plugin(checks, vpy, work):
     checks.check("plugin: each warning is counted once, not once a run of the body",
                  warned[0] == warned[1] != [], "%s\n%s" % (warned, result.stdout[-2000:]))
     subtests_check(checks, pytest, project, env)
+    result = run(pytest + ["--refgraph-leaks", "-n", "2", "c_state"], cwd=project, env=env)
+    checks.check("plugin: a leak only C state holds (atexit.register) fails its test, "
+                 "a thread's C objects do not (-n 2)",
+                 result.returncode == 1 and "1 failed, 1 passed" in result.stdout
+                 and "test_atexit_registration_leaks_fails leaked 1 test_c_state.Connection"
+                 in result.stdout and "held by C code only" in result.stdout,
+                 result.stdout[-3000:])
     result = run(pytest + ["--refgraph-leaks", "reruns"], cwd=project, env=env)
     checks.check("plugin: pytest-rerunfailures reruns a flaky test, and a leak fails each run",
                  result.returncode == 1 and "1 failed, 1 passed, 2 rerun" in result.stdout
