@@ -273,6 +273,13 @@ def pytest_plugin(checks, vpy, work):
     checks.check("plugin: each warning is counted once, not once a run of the body",
                  warned[0] == warned[1] != [], "%s\n%s" % (warned, result.stdout[-2000:]))
     subtests_check(checks, pytest, project, env)
+    result = run(pytest + ["--refgraph-leaks", "attributes"], cwd=project, env=env)
+    checks.check("plugin: strs piling up in a class's or a module-level instance's "
+                 "container fail their tests",
+                 result.returncode == 1 and "2 failed, 1 passed" in result.stdout
+                 and "items into list test_attributes.Registry.seen" in result.stdout
+                 and "items into dict test_attributes.REGISTRY.names" in result.stdout,
+                 result.stdout[-3000:])
     result = run(pytest + ["--refgraph-leaks", "-n", "2", "c_state"], cwd=project, env=env)
     checks.check("plugin: a leak only C state holds (atexit.register) fails its test, "
                  "a thread's C objects do not (-n 2)",

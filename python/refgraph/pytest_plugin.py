@@ -599,9 +599,10 @@ def _c_len(cls):
 
 def _global_containers():
     """Every list, dict, set and deque a module global names (outside the harness's modules),
-    with its length: [(module name, global name, container, length)]. The references are the
-    modules' own objects, so holding them changes no lifetime. Never fails a test: whatever a
-    module holds that cannot be read is left out."""
+    and those that a class or an instance the module defines has as an attribute, with its
+    length: [(module name, (global,) or (global, attribute), container, length)]. The
+    references are the modules' own objects, so holding them changes no lifetime. Never fails
+    a test: whatever a module holds that cannot be read is left out."""
     try:
         return _read_global_containers()
     except Exception:
@@ -611,6 +612,17 @@ def _global_containers():
 def _read_global_containers():
     found = []
     kinds = {}
+    _installed_prefixes()       # first: it may import modules, growing sys.modules
+
+    def add(mod_name, name, value, where):
+        cls = type(value)
+        sized = kinds.get(cls)
+        if sized is None:
+            sized = kinds[cls] = _c_len(cls)
+        # Dunder names are the interpreter's (__warningregistry__ grows per warning).
+        if sized and isinstance(name, str) and not str.startswith(name, "__"):
+            found.append((mod_name, where, value, len(value)))
+
     for mod_name, module in list(dict.items(sys.modules)):
         if not isinstance(mod_name, str) or not issubclass(type(module), types.ModuleType):
             continue
@@ -620,34 +632,97 @@ def _read_global_containers():
             names = _module_dict(module)
         except Exception:
             continue
+        # One level down in the project's own modules, for what a module itself defines: a
+        # class's attributes (a cache on the class) and a module-level instance's (a registry
+        # object). Not in the installed ones: a scan of every class costs tens of ms a test.
+        own = _is_project_module(names)
         for name, value in list(dict.items(names)):
-            cls = type(value)
-            sized = kinds.get(cls)
-            if sized is None:
-                sized = kinds[cls] = _c_len(cls)
-            # Dunder globals are the interpreter's (__warningregistry__ grows per warning).
-            if sized and isinstance(name, str) and not str.startswith(name, "__"):
-                found.append((mod_name, name, value, len(value)))
+            add(mod_name, name, value, (name,))
+            if own and isinstance(name, str) and not str.startswith(name, "__"):
+                for attr, attr_value in _own_attributes(value, mod_name):
+                    add(mod_name, attr, attr_value, (name, attr))
     return found
 
 
+def _is_project_module(names):
+    """Whether the module with these globals is the project's own: loaded from a file outside
+    the Python installation and its site-packages (the tests, the code under test)."""
+    path = dict.get(names, "__file__")
+    return isinstance(path, str) and not str.startswith(path, _installed_prefixes())
+
+
+def _installed_prefixes():
+    global _INSTALLED
+    if _INSTALLED is None:
+        import sysconfig
+        paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            try:
+                paths.add(sysconfig.get_path(key))
+            except Exception:
+                pass
+        import site
+        try:
+            paths.update(site.getsitepackages() + [site.getusersitepackages()])
+        except Exception:
+            pass
+        _INSTALLED = tuple(os.path.realpath(p) for p in paths if isinstance(p, str) and p) + \
+            tuple(p for p in paths if isinstance(p, str) and p)
+    return _INSTALLED
+
+
+_INSTALLED = None
+
+
+def _own_attributes(value, mod_name):
+    """[(name, value)] of the attributes of `value` when it is a class that module `mod_name`
+    defines, or an instance of one (read by C: no descriptor or __getattr__ of the program
+    runs, and an instance's __dict__ is not made where there is none); [] otherwise."""
+    cls = value if isinstance(value, type) else type(value)
+    if isinstance(value, (types.ModuleType, types.FunctionType)) or \
+            type.__dict__["__module__"].__get__(cls) != mod_name:
+        return []
+    if cls is value:
+        attributes = dict(type.__dict__["__dict__"].__get__(cls))
+    else:
+        from ._dump import _instance_dict_of
+        attributes = (_instance_dict_of(value) or [{}])[0]
+        if type(attributes) is not dict:
+            return []
+    return list(dict.items(attributes))
+
+
+def _still_named(mod_name, where, value):
+    """Whether the container `value` is still at `where` in module `mod_name`: (global,) or
+    (global, attribute)."""
+    module = dict.get(sys.modules, mod_name)
+    if module is None:
+        return False
+    found = dict.get(_module_dict(module), where[0])
+    if len(where) == 2:
+        found = dict(_own_attributes(found, mod_name)).get(where[1]) if found is not None \
+            else None
+    return found is value
+
+
 def _grown_globals(window, settings, measured_runs):
-    """The module-global containers still named by their module and longer once teardown is
-    over, by at least min_count items and, over several measured runs, at every run: [(module
-    name, global name, type name, id, growth, length)]."""
+    """The module-global containers (and those a module's own class or instance has as an
+    attribute) still named there and longer once teardown is over, by at least min_count
+    items and, over several measured runs, at every run: [(module name, dotted name, type
+    name, id, growth, length)]."""
     before, window.globals = window.globals or [], None
     least = max(settings.min_count, measured_runs if settings.runs > 2 else 1)
     grown = []
-    for mod_name, name, value, length in before:
-        module = dict.get(sys.modules, mod_name)
+    for mod_name, where, value, length in before:
         try:
-            still = module is not None and dict.get(_module_dict(module), name) is value
+            still = _still_named(mod_name, where, value)
         except Exception:
             still = False
         growth = len(value) - length
         names = _type_names(type(value))
         if still and growth >= least and settings.wants(names):
-            grown.append((mod_name, name, max(names, key=len), id(value), growth, len(value)))
+            grown.append((mod_name, ".".join(where), max(names, key=len), id(value), growth,
+                          len(value)))
     return grown
 
 

@@ -1,0 +1,33 @@
+"""Leaks of objects the collector does not list (strs), into a container that a class or a
+module-level instance of the project holds as an attribute. `pytest --refgraph-leaks
+attributes`: 2 failed, 1 passed."""
+
+
+class Registry:
+    seen = []                    # a cache on the class
+
+    def __init__(self):
+        self.names = {}          # a module-level instance's dict
+
+    def register(self, key):
+        self.names[key] = "v%s" % key
+
+
+REGISTRY = Registry()
+_N = [0]
+
+
+def test_class_attribute_cache_of_strs_fails():
+    for i in range(200):
+        Registry.seen.append("item-%d" % i)
+
+
+def test_singleton_dict_of_strs_fails():
+    _N[0] += 1
+    for i in range(200):
+        REGISTRY.register("%d-%d" % (_N[0], i))
+
+
+def test_a_registry_of_its_own_passes():
+    registry = Registry()
+    registry.register(1)
