@@ -620,11 +620,11 @@ def _read_global_containers():
         if sized is None:
             sized = kinds[cls] = _c_len(cls)
         # Dunder names are the interpreter's (__warningregistry__ grows per warning).
-        if sized and isinstance(name, str) and not str.startswith(name, "__"):
+        if sized and issubclass(type(name), str) and not str.startswith(name, "__"):
             found.append((mod_name, where, value, len(value)))
 
     for mod_name, module in list(dict.items(sys.modules)):
-        if not isinstance(mod_name, str) or not issubclass(type(module), types.ModuleType):
+        if not issubclass(type(mod_name), str) or not issubclass(type(module), types.ModuleType):
             continue
         if str.split(mod_name, ".")[0] in _HARNESS:
             continue
@@ -638,7 +638,7 @@ def _read_global_containers():
         own = _is_project_module(names)
         for name, value in list(dict.items(names)):
             add(mod_name, name, value, (name,))
-            if own and isinstance(name, str) and not str.startswith(name, "__"):
+            if own and issubclass(type(name), str) and not str.startswith(name, "__"):
                 for attr, attr_value in _own_attributes(value, mod_name):
                     add(mod_name, attr, attr_value, (name, attr))
     return found
@@ -648,7 +648,7 @@ def _is_project_module(names):
     """Whether the module with these globals is the project's own: loaded from a file outside
     the Python installation and its site-packages (the tests, the code under test)."""
     path = dict.get(names, "__file__")
-    return isinstance(path, str) and not str.startswith(path, _installed_prefixes())
+    return issubclass(type(path), str) and not str.startswith(path, _installed_prefixes())
 
 
 def _installed_prefixes():
@@ -678,8 +678,10 @@ def _own_attributes(value, mod_name):
     """[(name, value)] of the attributes of `value` when it is a class that module `mod_name`
     defines, or an instance of one (read by C: no descriptor or __getattr__ of the program
     runs, and an instance's __dict__ is not made where there is none); [] otherwise."""
-    cls = value if isinstance(value, type) else type(value)
-    if isinstance(value, (types.ModuleType, types.FunctionType)) or \
+    # By type() alone: isinstance() would ask a lazy proxy's __class__ property.
+    kind = type(value)
+    cls = value if issubclass(kind, type) else kind
+    if issubclass(kind, (types.ModuleType, types.FunctionType)) or \
             type.__dict__["__module__"].__get__(cls) != mod_name:
         return []
     if cls is value:
