@@ -182,7 +182,7 @@ def _is_harness(cls):
     """A class of the test harness (pytest, pluggy, xdist, refgraph) or of _HARNESS_TYPES,
     read through type's descriptors (no metaclass code runs)."""
     module = type.__dict__["__module__"].__get__(cls)
-    if not isinstance(module, str):
+    if type(module) is not str:
         return False
     if str.split(module, ".")[0] in _HARNESS:
         return True
@@ -734,7 +734,7 @@ def _type_names(cls):
     qualname = type.__dict__["__qualname__"].__get__(cls)
     module = type.__dict__["__module__"].__get__(cls)
     names = {qualname, type.__dict__["__name__"].__get__(cls)}
-    if isinstance(module, str) and module != "builtins":
+    if type(module) is str and module != "builtins":
         names.add("%s.%s" % (module, qualname))
     return names
 
