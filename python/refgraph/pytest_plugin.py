@@ -173,9 +173,12 @@ def _still_held(created, unfollowed=None, harness_holders=()):
 
 
 # The harness's own classes: pytest's reports and warning records (warnings.WarningMessage is
-# what pytest's recwarn log keeps for every warning a test emits), and the interpreter's ABC
-# caches (an isinstance check the harness makes the first time adds weak references there).
-_HARNESS_TYPES = ("warnings.WarningMessage", "_abc._abc_data")
+# what pytest's recwarn log keeps for every warning a test emits), the interpreter's ABC
+# caches (an isinstance check the harness makes the first time adds weak references there),
+# and locks (a background thread waiting on a Condition, a Queue's get, puts a new lock in its
+# waiters each time; a leaked object's locks are found with it).
+_HARNESS_TYPES = ("warnings.WarningMessage", "_abc._abc_data", "builtins._abc_data",
+                  "_thread.lock", "_thread.RLock")
 
 
 def _is_harness(cls):
@@ -202,12 +205,13 @@ _BuiltinType = type(len)
 
 def _held_by_the_program(created, held, harness_holders=()):
     """Of the objects `created[n]` for n in `held` (referenced from outside `created`), those
-    a recorded object refers to (a container, a module, a class, an instance), and those that
-    nothing the collector sees refers to: C state holds them (atexit.register, a signal
-    handler, a C extension's registry). What only a running frame holds was not left behind by
-    the test: another thread's local (pytest-xdist's I/O thread reading a message, a logging or
-    a watchdog thread), even in a frame the collector does not see (3.11+ makes frame objects
-    only when asked: sys._current_frames() does)."""
+    a recorded object refers to (a container, a module, a class, an instance). What only a
+    running frame or C code holds was not left behind by the test: another thread's local or
+    call in progress (pytest-xdist's I/O thread reading a message, a worker blocked in a
+    `with` block of Queue.get, a logging or a watchdog thread), which 3.11+ does not show the
+    collector at all. Only when no other thread runs Python code is a callback nothing refers
+    to taken as held by C state the test changed (atexit.register(conn.close), a signal
+    handler, a C extension's registry)."""
     if not held:
         return held
     roots = tuple(created[n] for n in held)
@@ -226,55 +230,70 @@ def _held_by_the_program(created, held, harness_holders=()):
         if type(holder) is not _FrameType and id(holder) not in harness:
             referred |= parts
     referrers = holders = holder = None
-    if any(id(obj) not in visible and _may_be_c_held(obj) for obj in roots):
-        visible |= _frame_referents()
-    return [n for n, obj in zip(held, roots)
-            if id(obj) in referred or (id(obj) not in visible and _may_be_c_held(obj))]
+    c_held = _no_other_thread()
+    return [n for n, obj in zip(held, roots) if id(obj) in referred
+            or (c_held and id(obj) not in visible and _may_be_c_held(obj))]
+
+
+def _no_other_thread():
+    """Whether this is the only thread running Python code."""
+    frames = sys._current_frames()
+    alone = dict.__len__(frames) == 1
+    dict.clear(frames)      # this call's frame is one of them: no cycle may keep it
+    return alone
 
 
 def _may_be_c_held(obj):
-    """Whether `obj`, when no object the collector sees refers to it, is taken as held by C
-    state the test changed: a callback or an instance of a class written in Python
-    (atexit.register(conn.close), a signal handler, a C extension's registry of listeners).
-    Never an object of a C type: those are the interpreter's own or another thread's call in
-    progress — a memoryview an xdist worker's I/O thread is reading into, the copy of
-    warnings.filters that _warnings caches after a catch_warnings block (3.8), an instance's
-    __dict__ on 3.13 (which the collector does not list among the instance's referents)."""
-    cls = type(obj)
-    return cls in _CALLBACK_TYPES or bool(_type_flags(cls) & _HEAP_TYPE)
+    """Whether `obj`, when nothing the collector sees refers to it, is taken as held by C
+    state the test changed: a callback (a function, a bound method, a partial). Never an
+    instance or a container: a C object that holds those is more often the interpreter's own
+    (the copy of warnings.filters _warnings caches after a catch_warnings block on 3.8; an
+    instance's __dict__ on 3.13, which the collector does not list among its referents)."""
+    return type(obj) in _CALLBACK_TYPES
 
 
-_CALLBACK_TYPES = (types.FunctionType, types.MethodType, partial)
-_type_flags = type.__dict__["__flags__"].__get__
-_HEAP_TYPE = 1 << 9     # Py_TPFLAGS_HEAPTYPE: a class statement's (C extensions' too, some)
-
-
-def _frame_referents():
-    """The ids of what the frames of every thread refer to."""
-    found = set()
-    frames = sys._current_frames()
-    try:
-        for frame in list(dict.values(frames)):
-            while frame is not None:
-                found.update(map(id, gc.get_referents(frame)))
-                frame = _frame_back(frame)
-    finally:
-        # This call's own frame is one of them: no cycle may keep it (and the frames of the
-        # check, with the objects they hold) alive into the leak's snapshot.
-        dict.clear(frames)
-    return found
+_CALLBACK_TYPES = (types.FunctionType, types.MethodType, types.BuiltinMethodType, partial)
 
 
 
 def _harness_parts(holders):
-    """The ids of those of `holders` that are the harness's: its objects and their attributes
-    (the list pytest's terminal reporter makes the first time it logs a subtest is its own
-    state, not the test's; so is the entry an ABC's cache gets when an xdist worker first
-    sends such a report)."""
-    found = {id(h) for h in holders if _is_harness(type(h))}
+    """The ids of those of `holders` that are the reporting's: pytest's reporters and reports
+    and their attributes (the list pytest's terminal reporter makes the first time it logs a
+    subtest is its own state, not the test's). What a test stores on the config, the session,
+    a node or a stash stays the test's."""
+    found = {id(h) for h in holders if _is_reporter(type(h))}
     rest = [h for h in holders if id(h) not in found]
     if not rest:
         return found
+    wanted = set(map(id, rest))
+    # An attribute is in the instance itself (3.11+: its values) or in its __dict__.
+    dicts = []
+    for owner in gc.get_referrers(*rest):
+        if _is_reporter(type(owner)):
+            found.update(i for i in map(id, gc.get_referents(owner)) if i in wanted)
+        elif type(owner) is dict:
+            dicts.append(owner)
+    if dicts:
+        dict_ids = set(map(id, dicts))
+        for owner in gc.get_referrers(*dicts):
+            if _is_reporter(type(owner)):
+                for attributes in gc.get_referents(owner):
+                    if id(attributes) in dict_ids:
+                        found.update(i for i in map(id, gc.get_referents(attributes))
+                                     if i in wanted)
+    return found
+
+
+# The modules of pytest's reporting: reporters, reports, their subtests and xdist's relaying.
+_REPORTING = ("_pytest.terminal", "_pytest.reports", "_pytest.subtests", "_pytest.junitxml",
+              "pytest_subtests")
+
+
+def _is_reporter(cls):
+    """A class of pytest's reporting (see _REPORTING), read through type's descriptors."""
+    module = type.__dict__["__module__"].__get__(cls)
+    return type(module) is str and (module in _REPORTING or
+                                    str.split(module, ".")[0] in ("xdist", "execnet"))
     wanted = set(map(id, rest))
     # An attribute is in the instance itself (3.11+: its values) or in its __dict__.
     dicts = []
@@ -319,7 +338,6 @@ def _test_instance_parts(item):
 
 
 _FrameType = type(sys._getframe())
-_frame_back = _FrameType.f_back.__get__
 
 
 class _Window:
@@ -349,34 +367,54 @@ def pytest_runtest_call(item):
         yield
         return
     settings = item._refgraph_settings
+    failed = []     # the failed subtests' reports of the extra runs
     if settings.runs > 1:
-        _extra_run(item)
+        failed += _extra_run(item)
     # Listed first, so that the list itself is no new object of the test's.
     window.globals = _global_containers()
     window.before = _live()
     for _ in range(settings.runs - 2):
-        _extra_run(item)
+        failed += _extra_run(item)
+    _OWN_RUN_FAILURES[item.nodeid] = 0
     yield
     before, window.before = window.before, None
     window.created = [o for o in _new_since(before) if o is not before]
     before = None
+    # A subtest that failed in an extra run only still fails (logged now); when pytest's own
+    # run failed subtests too, those are the test's failures, each counted once.
+    if not _OWN_RUN_FAILURES.pop(item.nodeid, 0):
+        for report in failed:
+            item.ihook.pytest_runtest_logreport(report=report)
+
+
+# Failed reports logged during pytest's own run of a checked body, by node id (subtests').
+_OWN_RUN_FAILURES = {}
 
 
 def _extra_run(item):
     """One run of the body besides pytest's own: the warnings it emits are dropped (the
-    filters still apply: an "error" one raises), and the reports it logs are not logged (a
-    subtest's: unittest's subTest, pytest's `subtests` fixture), so that pytest counts each
-    warning and subtest of the test once, not once a run."""
+    filters still apply: an "error" one raises), and the reports it logs (a subtest's:
+    unittest's subTest, pytest's `subtests` fixture) are not logged, so that pytest counts
+    each warning and subtest of the test once, not once a run. Returns the failed ones:
+    a subtest that fails in an extra run only must still fail."""
     hook_lists = _logreport_hook_lists(item.config)
     saved = [list(hooks) for hooks in hook_lists]
+    me = sys.modules[__name__]
     for hooks in hook_lists:
-        del hooks[:]
+        hooks[:] = [impl for impl in hooks if getattr(impl, "plugin", None) is me]
+    _EXTRA_RUN_REPORTS.append([])
     try:
         with warnings.catch_warnings(record=True):
             item.runtest()
     finally:
         for hooks, kept in zip(hook_lists, saved):
             hooks[:] = kept
+        reports = _EXTRA_RUN_REPORTS.pop()
+    return [report for report in reports if report.failed]
+
+
+# The reports an extra run of a body logged, while it runs (see _extra_run).
+_EXTRA_RUN_REPORTS = []
 
 
 def _logreport_hook_lists(config):
@@ -427,7 +465,13 @@ _UNLOGGED_CALLS = {}
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report):
     """A checked test's call report is logged: from now on a leak can only fail its
-    teardown (a plugin running the protocol logs each phase's report as it ends: flaky)."""
+    teardown (a plugin running the protocol logs each phase's report as it ends: flaky).
+    During an extra run of a body, the only implementation called: keep the report."""
+    if _EXTRA_RUN_REPORTS:
+        _EXTRA_RUN_REPORTS[-1].append(report)
+        return
+    if report.failed and report.nodeid in _OWN_RUN_FAILURES:
+        _OWN_RUN_FAILURES[report.nodeid] += 1
     window = _UNLOGGED_CALLS.get(report.nodeid)
     if window is not None and report is window.call:
         del _UNLOGGED_CALLS[report.nodeid]

@@ -1,6 +1,7 @@
 """Leaks that only C state holds: no object the collector sees refers to them. `pytest
 --refgraph-leaks c_state`: 1 failed (the atexit registration), 1 passed (C objects made and
-dropped around a thread's I/O)."""
+dropped around a thread's I/O), when no other thread runs Python code in the test process
+(pytest-rerunfailures and xdist's workers run one: `-p no:rerunfailures`)."""
 import atexit
 import threading
 
