@@ -598,7 +598,7 @@ def _leak_report(item, settings, window):
     gc.collect()
     created, window.created = window.created, None
     leaked = _still_held(created or [], settings.allows if settings.ignore else None,
-                         _test_instance_parts(item))
+                         _test_instance_parts(item) + _bounded_caches())
     created = None
     measured_runs = max(1, settings.runs - 1)
     # Grown globals speak for what the collector does not list: when the test left tracked
@@ -663,8 +663,10 @@ def _read_global_containers():
         sized = kinds.get(cls)
         if sized is None:
             sized = kinds[cls] = _c_len(cls)
-        # Dunder names are the interpreter's (__warningregistry__ grows per warning).
-        if sized and issubclass(type(name), str) and not str.startswith(name, "__"):
+        # Dunder names are the interpreter's (__warningregistry__ grows per warning), and
+        # the standard library's bounded caches fill as they are used.
+        if sized and issubclass(type(name), str) and not str.startswith(name, "__") \
+                and (mod_name, where) not in _BOUNDED_CACHES:
             found.append((mod_name, where, value, len(value)))
 
     for mod_name, module in list(dict.items(sys.modules)):
@@ -686,6 +688,25 @@ def _read_global_containers():
                 for attr, attr_value in _own_attributes(value, mod_name):
                     add(mod_name, attr, attr_value, (name, attr))
     return found
+
+
+# The standard library's caches of a bounded size: (module, (global,)).
+_BOUNDED_CACHES = frozenset([("re", ("_cache",)), ("re", ("_cache2",)),
+                             ("re._compiler", ("_cache",)), ("sre_compile", ("_cache",)),
+                             ("linecache", ("cache",)), ("fnmatch", ("_cache",))])
+
+
+def _bounded_caches():
+    """The containers of _BOUNDED_CACHES: what only they hold is no leak (re's compiled
+    patterns), as the pytest harness's holders are not."""
+    found = []
+    for mod_name, (name,) in _BOUNDED_CACHES:
+        module = dict.get(sys.modules, mod_name)
+        if issubclass(type(module), types.ModuleType):
+            cache = dict.get(_module_dict(module), name)
+            if type(cache) is dict:
+                found.append(cache)
+    return tuple(found)
 
 
 def _is_project_module(names):
