@@ -294,32 +294,6 @@ def _is_reporter(cls):
     module = type.__dict__["__module__"].__get__(cls)
     return type(module) is str and (module in _REPORTING or
                                     str.split(module, ".")[0] in ("xdist", "execnet"))
-    wanted = set(map(id, rest))
-    # An attribute is in the instance itself (3.11+: its values) or in its __dict__.
-    dicts = []
-    for owner in gc.get_referrers(*rest):
-        if _is_harness(type(owner)):
-            found.update(i for i in map(id, gc.get_referents(owner)) if i in wanted)
-        elif type(owner) is dict:
-            dicts.append(owner)
-    if dicts:
-        dict_ids = set(map(id, dicts))
-        for owner in gc.get_referrers(*dicts):
-            if _is_harness(type(owner)):
-                for attributes in gc.get_referents(owner):
-                    if id(attributes) in dict_ids:
-                        found.update(i for i in map(id, gc.get_referents(attributes))
-                                     if i in wanted)
-    return found
-    wanted = set(map(id, rest))
-    for owner in gc.get_referrers(*rest):
-        if not _is_harness(type(owner)):
-            continue
-        parts = gc.get_referents(owner)
-        # an instance's attributes: in its __dict__, or in the instance itself (3.11+)
-        parts += [p for d in parts if type(d) is dict for p in gc.get_referents(d)]
-        found.update(i for i in map(id, parts) if i in wanted)
-    return found
 
 
 def _test_instance_parts(item):
